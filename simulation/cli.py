@@ -1,0 +1,291 @@
+"""The ``pathways`` command: a thin layer over the Python API for planners.
+
+``pathways validate FILE`` checks a scenario; ``pathways run FILE`` runs it with
+replications, shows progress, prints headline KPIs with 95% confidence intervals and
+writes a results folder. A mistake in the input is reported one line per problem, with
+file, line and field, and exits with status 2 before anything is written; no user
+mistake produces a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from simulation.experiment import ExperimentResult, run_experiment
+from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+from simulation.loading import load_scenario
+from simulation.problems import InputError
+from simulation.results import write_results
+from simulation.scenario import PATHWAY_LABELS, Scenario
+
+EXIT_INPUT = 2
+EXIT_FAILURE = 1
+
+_PER_YEAR = {
+    "referrals",
+    "admissions",
+    "diversions",
+    "ooa_admissions",
+    "ooa_bed_days",
+    "delayed_discharge_days",
+    "cost_total_gbp",
+    "not_accepted",
+    "withdrawn",
+    "bed_days",
+}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63-1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="pathways",
+        description="Simulate NHS specialised mental health pathways for a provider collaborative.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a scenario file and report problems")
+    validate.add_argument("scenario", help="scenario YAML file")
+
+    run = commands.add_parser("run", help="run a scenario and write a results folder")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument(
+        "-r",
+        "--replications",
+        type=_positive_int,
+        help="number of replications (default: the scenario's)",
+    )
+    run.add_argument("--seed", type=_seed, help="master seed (default: the scenario's)")
+    run.add_argument(
+        "--out",
+        default="results",
+        help="folder under which results/<scenario>/<timestamp>/ is written (default: results)",
+    )
+    run.add_argument(
+        "-w",
+        "--workers",
+        type=_positive_int,
+        help="worker processes (default: one per core; 1 runs in this process)",
+    )
+    run.add_argument(
+        "--events",
+        action="store_true",
+        help="also write the patient-level event log (events.parquet)",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="print only the results folder")
+    return parser
+
+
+def _report_problems(err: InputError, console: Console) -> int:
+    for problem in err.problems:
+        console.print(f"error: {problem}", markup=False, highlight=False)
+    count = len(err.problems)
+    console.print(
+        f"{count} problem{'s' if count != 1 else ''} found; nothing was run.",
+        markup=False,
+        highlight=False,
+    )
+    return EXIT_INPUT
+
+
+def _check_output_root(root: Path) -> str | None:
+    existing = root
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        return f"{existing} is a file; --out must be a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write under {existing}: permission denied"
+    return None
+
+
+def format_value(kpi: str, value: float) -> str:
+    """A KPI value as a planner reads it: £ with separators, % and days rounded."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if kpi.endswith("_gbp"):
+        return f"£{value / 1e6:,.2f}m" if abs(value) >= 1e6 else f"£{value:,.0f}"
+    if kpi.endswith("_pct"):
+        return f"{value:.1f}%"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def headline_table(result: ExperimentResult) -> Table:
+    """Headline KPIs per pathway over the horizon: mean and 95% interval."""
+    scenario = result.scenario
+    summary = result.summary
+    selected = summary[
+        (summary["service"] == ALL)
+        & (summary["unit"] == ALL)
+        & (summary["place"] == ALL)
+        & (summary["period"] == HORIZON)
+    ]
+    rows: dict[tuple[str, str], tuple[float, float, float]] = {
+        (str(p), str(k)): (float(m), float(lo), float(hi))
+        for p, k, m, lo, hi in selected[["pathway", "kpi", "mean", "ci_low", "ci_high"]].itertuples(
+            index=False, name=None
+        )
+    }
+    years = scenario.horizon_years
+    n = len(result.replications)
+    table = Table(
+        title=f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, "
+        f"{years:g} years from {scenario.start_date:%d %b %Y}; mean (95% CI)",
+        title_justify="left",
+    )
+    table.add_column("KPI")
+    pathways = list(scenario.pathways)
+    for pathway in pathways:
+        table.add_column(PATHWAY_LABELS[pathway], justify="right")
+    for kpi in HEADLINE_KPIS:
+        info = KPI_INFO[kpi]
+        per_year = kpi in _PER_YEAR
+        unit = f"{info.unit} a year" if per_year else info.unit
+        label = f"{info.label} ({unit})" if info.unit not in ("£", "%") else info.label
+        if per_year and info.unit in ("£",):
+            label = f"{info.label} a year"
+        cells = []
+        for pathway in pathways:
+            if (pathway, kpi) not in rows:
+                cells.append("–")
+                continue
+            factor = 1 / years if per_year else 1.0
+            mean_value, low_value, high_value = (v * factor for v in rows[(pathway, kpi)])
+            mean = format_value(kpi, mean_value)
+            if math.isnan(low_value):
+                cells.append(mean)
+            else:
+                low = format_value(kpi, low_value)
+                high = format_value(kpi, high_value)
+                cells.append(f"{mean} ({low} to {high})")
+        table.add_row(label, *cells)
+    return table
+
+
+def _apply_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+    update = {}
+    if args.replications is not None:
+        update["replications"] = args.replications
+    if args.seed is not None:
+        update["seed"] = args.seed
+    return scenario.model_copy(update=update) if update else scenario
+
+
+def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """``pathways validate``."""
+    scenario = load_scenario(args.scenario)
+    out.print(
+        f"{args.scenario}: valid scenario '{scenario.name}' with {len(scenario.places)} places, "
+        f"{len(scenario.units)} units, {len(scenario.community_teams)} community teams and "
+        f"pathways {', '.join(scenario.pathways)}",
+        markup=False,
+        highlight=False,
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """``pathways run``."""
+    scenario = _apply_overrides(load_scenario(args.scenario), args)
+    root = Path(args.out)
+    problem = _check_output_root(root)
+    if problem:
+        err.print(f"error: --out: {problem}", markup=False, highlight=False)
+        return EXIT_INPUT
+    n = scenario.replications
+    if args.quiet:
+        result = run_experiment(scenario, workers=args.workers, keep_events=args.events)
+    else:
+        columns = (
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("replications"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task(f"Running {scenario.name}", total=n)
+            result = run_experiment(
+                scenario,
+                workers=args.workers,
+                keep_events=args.events,
+                progress=lambda done, total: progress.update(task, completed=done),
+            )
+        out.print(headline_table(result))
+    try:
+        folder = write_results(result, root, args.scenario, list(sys.argv))
+    except OSError as exc:
+        err.print(
+            f"error: could not write results under {root}: {exc.strerror or exc}; "
+            "earlier results are untouched",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_FAILURE
+    if args.quiet:
+        out.print(str(folder), markup=False, highlight=False)
+    else:
+        out.print(f"Results written to {folder}", markup=False, highlight=False)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pathways`` console command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    width = None if sys.stdout.isatty() else 160
+    out = Console(highlight=False, width=width)
+    err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+    handlers = {"validate": cmd_validate, "run": cmd_run}
+    try:
+        return handlers[args.command](args, out, err)
+    except InputError as exc:
+        return _report_problems(exc, err)
+    except KeyboardInterrupt:
+        err.print("interrupted; no results were written", markup=False)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

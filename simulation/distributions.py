@@ -1,0 +1,216 @@
+"""Probability distributions of durations, in the terms planners use.
+
+A length of stay or a delay is written in a scenario as a named distribution with
+parameters in days: ``{distribution: lognormal, median: 450, p90: 1400}`` rather than
+the ``mu`` and ``sigma`` of the underlying normal. Each class validates its own
+parameters and offers its quantile function ``ppf``: the model turns one uniform random
+number into one duration, so every draw uses exactly one uniform. That keeps random
+streams in step between scenarios (common random numbers): a scenario that cuts length
+of stay by 10% sees the same patients with stays 10% shorter, not different patients.
+``mean_days`` gives the expected value, for plausibility checks such as Little's law.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from scipy import special
+
+_Z90 = 1.2815515655446004  # standard normal 90th percentile
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Quantile function: the durations (days) at probabilities ``u`` in [0, 1)."""
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator, size: int = 1) -> np.ndarray:
+        """Draw ``size`` values in days, one uniform each."""
+        return self.ppf(rng.random(size))
+
+    @property
+    def mean_days(self) -> float:  # pragma: no cover - abstract
+        """Expected value in days."""
+        raise NotImplementedError
+
+    def scaled(self, factor: float) -> _Dist:  # pragma: no cover - abstract
+        """Return the distribution of ``factor`` times a draw from this one."""
+        raise NotImplementedError
+
+
+class Exponential(_Dist):
+    """Exponential with the given mean (memoryless: a Poisson process's gaps)."""
+
+    distribution: Literal["exponential"]
+    mean: PositiveFloat
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Quantile function."""
+        return np.asarray(-self.mean * np.log1p(-u), dtype=float)
+
+    @property
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        return self.mean
+
+    def scaled(self, factor: float) -> Exponential:
+        """Return the distribution of ``factor`` times a draw."""
+        return self.model_copy(update={"mean": self.mean * factor})
+
+
+class LogNormal(_Dist):
+    """Log-normal, given either by ``mean`` and ``sd`` or by ``median`` and ``p90``."""
+
+    distribution: Literal["lognormal"]
+    mean: PositiveFloat | None = None
+    sd: PositiveFloat | None = None
+    median: PositiveFloat | None = None
+    p90: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _one_parameterisation(self) -> LogNormal:
+        by_moments = self.mean is not None or self.sd is not None
+        by_quantiles = self.median is not None or self.p90 is not None
+        if by_moments and by_quantiles:
+            raise ValueError("give either mean and sd, or median and p90, not a mix")
+        if by_moments and (self.mean is None or self.sd is None):
+            raise ValueError("lognormal by moments needs both mean and sd")
+        if by_quantiles and (self.median is None or self.p90 is None):
+            raise ValueError("lognormal by quantiles needs both median and p90")
+        if not by_moments and not by_quantiles:
+            raise ValueError("lognormal needs mean and sd, or median and p90")
+        if self.median is not None and self.p90 is not None and self.p90 <= self.median:
+            raise ValueError(f"p90 ({self.p90}) must be greater than median ({self.median})")
+        return self
+
+    @property
+    def mu_sigma(self) -> tuple[float, float]:
+        """Parameters of the underlying normal."""
+        if self.median is not None and self.p90 is not None:
+            mu = math.log(self.median)
+            return mu, (math.log(self.p90) - mu) / _Z90
+        assert self.mean is not None and self.sd is not None
+        sigma2 = math.log1p((self.sd / self.mean) ** 2)
+        return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Quantile function."""
+        mu, sigma = self.mu_sigma
+        return np.asarray(np.exp(mu + sigma * special.ndtri(u)), dtype=float)
+
+    @property
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        mu, sigma = self.mu_sigma
+        return math.exp(mu + sigma * sigma / 2)
+
+    def scaled(self, factor: float) -> LogNormal:
+        """Return the distribution of ``factor`` times a draw."""
+        if self.median is not None and self.p90 is not None:
+            return self.model_copy(
+                update={"median": self.median * factor, "p90": self.p90 * factor}
+            )
+        assert self.mean is not None and self.sd is not None
+        return self.model_copy(update={"mean": self.mean * factor, "sd": self.sd * factor})
+
+
+class Gamma(_Dist):
+    """Gamma with the given mean and standard deviation."""
+
+    distribution: Literal["gamma"]
+    mean: PositiveFloat
+    sd: PositiveFloat
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Quantile function."""
+        shape = (self.mean / self.sd) ** 2
+        scale = self.sd * self.sd / self.mean
+        return np.asarray(special.gammaincinv(shape, u) * scale, dtype=float)
+
+    @property
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        return self.mean
+
+    def scaled(self, factor: float) -> Gamma:
+        """Return the distribution of ``factor`` times a draw."""
+        return self.model_copy(update={"mean": self.mean * factor, "sd": self.sd * factor})
+
+
+class Weibull(_Dist):
+    """Weibull with shape ``k`` and scale ``lambda`` (days)."""
+
+    distribution: Literal["weibull"]
+    shape: PositiveFloat
+    scale: PositiveFloat
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Quantile function."""
+        return np.asarray(self.scale * (-np.log1p(-u)) ** (1 / self.shape), dtype=float)
+
+    @property
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        return self.scale * math.gamma(1 + 1 / self.shape)
+
+    def scaled(self, factor: float) -> Weibull:
+        """Return the distribution of ``factor`` times a draw."""
+        return self.model_copy(update={"scale": self.scale * factor})
+
+
+class Fixed(_Dist):
+    """Always the same value (zero allowed: an instant step)."""
+
+    distribution: Literal["fixed"]
+    value: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Quantile function: the value, whatever the probability."""
+        return np.full(np.shape(u), self.value, dtype=float)
+
+    @property
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        return self.value
+
+    def scaled(self, factor: float) -> Fixed:
+        """Return the distribution of ``factor`` times a draw."""
+        return self.model_copy(update={"value": self.value * factor})
+
+
+class Empirical(_Dist):
+    """Equally likely draws from observed values (for example, past lengths of stay)."""
+
+    distribution: Literal["empirical"]
+    values: Annotated[
+        tuple[Annotated[float, Field(ge=0, allow_inf_nan=False)], ...], Field(min_length=1)
+    ]
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Quantile function: each value with equal probability, in the order given."""
+        values = np.asarray(self.values, dtype=float)
+        index = np.minimum((np.asarray(u) * len(values)).astype(int), len(values) - 1)
+        return np.asarray(values[index], dtype=float)
+
+    @property
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        return sum(self.values) / len(self.values)
+
+    def scaled(self, factor: float) -> Empirical:
+        """Return the distribution of ``factor`` times a draw."""
+        return self.model_copy(update={"values": tuple(v * factor for v in self.values)})
+
+
+Distribution = Annotated[
+    Exponential | LogNormal | Gamma | Weibull | Fixed | Empirical,
+    Field(discriminator="distribution"),
+]
+"""Any duration distribution, chosen by its ``distribution`` name."""
+
+DISTRIBUTION_NAMES = ("exponential", "lognormal", "gamma", "weibull", "fixed", "empirical")

@@ -1,0 +1,155 @@
+"""Experiments: many replications of a scenario, run serially or on local processes.
+
+A replication's result depends only on (scenario, seed, replication number): the
+streams are derived from those alone, so the same numbers come out whatever the number
+of workers and in whatever order replications finish. Results are gathered and sorted
+by replication number before anything is summarised.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from simulation.analysis import summarise
+from simulation.kpis import episodes_frame, kpi_rows, monthly_rows
+from simulation.model import Model
+from simulation.scenario import Scenario
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` each time a replication finishes."""
+
+
+@dataclass
+class ReplicationResult:
+    """What one replication produced."""
+
+    replication: int
+    kpis: pd.DataFrame
+    monthly: pd.DataFrame
+    end_state: dict[str, Any]
+    events_processed: int
+    wall_seconds: float
+    events: pd.DataFrame | None = None
+
+
+def run_replication(
+    scenario: Scenario, replication: int, keep_events: bool = False
+) -> ReplicationResult:
+    """Run one replication and reduce it to KPI rows and monthly series."""
+    started = time.perf_counter()
+    output = Model(scenario, replication).run()
+    kpis = kpi_rows(output)
+    kpis.insert(0, "replication", replication)
+    monthly = monthly_rows(output)
+    monthly.insert(0, "replication", replication)
+    events = None
+    if keep_events:
+        events = episodes_frame(output)
+        events.insert(0, "replication", replication)
+    return ReplicationResult(
+        replication=replication,
+        kpis=kpis,
+        monthly=monthly,
+        end_state=output.end_state,
+        events_processed=output.events_processed,
+        wall_seconds=time.perf_counter() - started,
+        events=events,
+    )
+
+
+@dataclass
+class ExperimentResult:
+    """Every replication of one scenario, with the summary over them."""
+
+    scenario: Scenario
+    replications: list[ReplicationResult]
+    wall_seconds: float
+    workers: int
+    summary: pd.DataFrame = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.replications.sort(key=lambda r: r.replication)
+        self.summary = summarise(self.kpis)
+
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """Per-replication KPI rows."""
+        return pd.concat([r.kpis for r in self.replications], ignore_index=True)
+
+    @property
+    def monthly(self) -> pd.DataFrame:
+        """Per-replication monthly series."""
+        return pd.concat([r.monthly for r in self.replications], ignore_index=True)
+
+    @property
+    def events(self) -> pd.DataFrame | None:
+        """Patient-level episode records, if they were kept."""
+        frames = [r.events for r in self.replications if r.events is not None]
+        return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def default_workers(replications: int) -> int:
+    """One worker per core, no more than there are replications."""
+    return max(1, min(os.cpu_count() or 1, replications))
+
+
+def _run_many(
+    scenario: Scenario,
+    numbers: Iterable[int],
+    workers: int,
+    keep_events: bool,
+    progress: Progress | None,
+) -> list[ReplicationResult]:
+    numbers = list(numbers)
+    total = len(numbers)
+    results: list[ReplicationResult] = []
+    if workers <= 1 or total <= 1:
+        for r in numbers:
+            results.append(run_replication(scenario, r, keep_events))
+            if progress:
+                progress(len(results), total)
+        return results
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: set[Future[ReplicationResult]] = {
+            pool.submit(run_replication, scenario, r, keep_events) for r in numbers
+        }
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    results.append(future.result())
+                    if progress:
+                        progress(len(results), total)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    return results
+
+
+def run_experiment(
+    scenario: Scenario,
+    replications: int | None = None,
+    workers: int | None = None,
+    keep_events: bool = False,
+    progress: Progress | None = None,
+) -> ExperimentResult:
+    """Run replications ``0 .. n-1`` of a scenario and summarise them.
+
+    ``replications`` defaults to the scenario's; ``workers`` to one per core (1 runs in
+    this process). The results do not depend on ``workers``.
+    """
+    n = replications if replications is not None else scenario.replications
+    workers = workers if workers is not None else default_workers(n)
+    started = time.perf_counter()
+    results = _run_many(scenario, range(n), workers, keep_events, progress)
+    return ExperimentResult(scenario, results, time.perf_counter() - started, workers)

@@ -1,0 +1,437 @@
+"""The model: SimPy processes that follow a patient along a specialised pathway.
+
+One replication of one scenario. Referrals arrive from each home place as a Poisson
+process whose rate grows year on year and may vary by month. Each referral is
+assessed; it is not accepted, or diverted to a community team that has room, or joins
+the queue for a bed. The bed manager places it in the unit linked to the home place,
+else elsewhere in the footprint; past the maximum wait for its priority the patient is
+placed out of area. After the clinical length of stay the patient is ready for
+discharge, and leaves for home, a lower-security bed or a community team; while the
+destination has no room the patient stays in the bed as a delayed discharge. Community
+episodes end; some discharged inpatients are referred again within a window.
+
+Everything random about a patient is drawn when the referral arrives, from streams
+named by purpose (see :mod:`simulation.streams`), so two scenarios that differ only in
+capacity or policy see the same patients. The clock is in days from the start date;
+the warm-up runs from ``-warmup_days`` and is not reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from simulation.calendar import Calendar
+from simulation.recorders import Episode
+from simulation.resources import OUT_OF_AREA, Caseload, ServiceBeds, Stay, UnitState
+from simulation.scenario import WEEKDAYS, Pathway, Scenario
+from simulation.streams import Stream, StreamFactory
+
+ProcessGen = Generator[simpy.Event, Any, None]
+
+
+@dataclass(slots=True)
+class Stage:
+    """One bed stay of a patient's planned route: where, how long, where next."""
+
+    service: str
+    los_days: float
+    next_kind: str  # home | service | team
+    next_name: str | None
+    episode_days: float  # community episode length if next_kind == "team"
+
+
+@dataclass(slots=True)
+class Referral:
+    """A referral with everything random about the patient drawn on arrival."""
+
+    patient_id: int
+    pathway: str
+    service: str
+    home_place: str
+    source: str  # new | readmission
+    urgent: bool
+    assessment_days: float
+    accepted: bool
+    divert: bool
+    diversion_episode_days: float
+    patience_days: float | None
+    stages: list[Stage]
+    readmit: bool
+    readmission_delay_days: float
+
+
+class PatientDraws:
+    """The random streams for one pathway and one kind of referral (new or readmission)."""
+
+    def __init__(self, streams: StreamFactory, prefix: str, spec: Pathway, scenario: Scenario):
+        self.spec = spec
+        u = streams.uniform
+        self.priority = u(f"{prefix}.priority")
+        self.acceptance = u(f"{prefix}.acceptance")
+        self.diversion = u(f"{prefix}.diversion")
+        self.readmission = u(f"{prefix}.readmission")
+        self.readmission_delay = u(f"{prefix}.readmission_delay")
+        self.assessment = streams.values(f"{prefix}.assessment", spec.assessment_delay.ppf)
+        self.patience: Stream | None = None
+        if spec.withdrawal is not None:
+            self.patience = streams.values(f"{prefix}.patience", spec.withdrawal.patience.ppf)
+        self.los = {
+            name: streams.values(f"{prefix}.los.{name}", svc.length_of_stay.ppf)
+            for name, svc in spec.services.items()
+        }
+        self.route = {name: u(f"{prefix}.route.{name}") for name in spec.services}
+        self.routes = {
+            name: [(r.probability, r.to) for r in svc.step_down]
+            for name, svc in spec.services.items()
+        }
+        teams = [t for t in scenario.community_teams if t.pathway in scenario.pathways]
+        self.episode = {
+            t.name: streams.values(f"{prefix}.episode.{t.name}", t.episode_length.ppf)
+            for t in teams
+        }
+        self.team_names = {t.name for t in teams}
+        diversion = spec.diversion
+        self.diversion_share = diversion.share if diversion is not None else 0.0
+        self.diversion_team = diversion.team if diversion is not None else None
+
+    def plan_stages(self, service: str) -> list[Stage]:
+        """Draw the route through beds: each stay's length and where it leads."""
+        stages: list[Stage] = []
+        visited = 0
+        while True:
+            los = self.los[service]()
+            u = self.route[service]()
+            kind, name, episode_days = "home", None, 0.0
+            cumulative = 0.0
+            for probability, to in self.routes[service]:
+                cumulative += probability
+                if u < cumulative:
+                    name = to
+                    kind = "team" if to in self.team_names else "service"
+                    break
+            if kind == "team":
+                assert name is not None
+                episode_days = self.episode[name]()
+            stages.append(Stage(service, los, kind, name, episode_days))
+            visited += 1
+            if kind != "service" or visited >= 20:
+                if kind == "service":  # a cycle of step-downs: end it at home
+                    stages[-1].next_kind, stages[-1].next_name = "home", None
+                return stages
+            assert name is not None
+            service = name
+
+    def draw(
+        self, patient_id: int, service: str, home: str, source: str, urgent: bool | None
+    ) -> Referral:
+        """Draw a whole referral, in a fixed order of purposes."""
+        spec = self.spec
+        u_priority = self.priority()
+        if urgent is None:
+            urgent = u_priority < spec.priority_mix.urgent
+        divert = self.diversion() < self.diversion_share
+        diversion_days = 0.0
+        if self.diversion_team is not None:
+            diversion_days = self.episode[self.diversion_team]()
+        return Referral(
+            patient_id=patient_id,
+            pathway="",
+            service=service,
+            home_place=home,
+            source=source,
+            urgent=urgent,
+            assessment_days=self.assessment(),
+            accepted=self.acceptance() >= spec.not_accepted_share,
+            divert=divert,
+            diversion_episode_days=diversion_days,
+            patience_days=self.patience() if self.patience is not None else None,
+            stages=self.plan_stages(service),
+            readmit=self.readmission() < spec.readmission.probability,
+            readmission_delay_days=self.readmission_delay() * spec.readmission.window_days,
+        )
+
+
+class Model:
+    """One replication of one scenario. Build, then :meth:`run`."""
+
+    def __init__(self, scenario: Scenario, replication: int, record_events: bool = True):
+        self.scenario = scenario
+        self.replication = replication
+        self.start = -float(scenario.warmup_days)
+        self.horizon = scenario.horizon_days
+        self.env = simpy.Environment(initial_time=self.start)
+        self.calendar = Calendar.build(scenario.start_date, self.horizon)
+        self.streams = StreamFactory(scenario.seed, replication)
+        self.episodes: list[Episode] = []
+        self._next_patient = 0
+        continuous = scenario.bed_management.allocation == "continuous"
+        self.units: dict[str, UnitState] = {}
+        self.beds: dict[tuple[str, str], ServiceBeds] = {}
+        for pathway, service in scenario.services():
+            units = [
+                UnitState(u, self.calendar, self.start) for u in scenario.units_of(pathway, service)
+            ]
+            self.units.update({u.name: u for u in units})
+            self.beds[(pathway, service)] = ServiceBeds(
+                self.env, units, self.calendar, continuous, scenario.bed_management.repatriation
+            )
+        self.teams = {
+            t.name: Caseload(self.env, t.name, t.places, self.calendar)
+            for t in scenario.community_teams
+        }
+        self.draws = {
+            (pathway, source): PatientDraws(self.streams, f"{pathway}.{source}", spec, scenario)
+            for pathway, spec in scenario.pathways.items()
+            for source in ("new", "readmission")
+        }
+        for pathway, spec in scenario.pathways.items():
+            for service, svc in spec.services.items():
+                for place in scenario.places:
+                    rate = svc.referral_rate_per_100k_per_year * place.population / 1e5
+                    if rate > 0:
+                        self.env.process(self.arrivals(pathway, service, place.name, rate))
+        if not continuous:
+            self.env.process(self.panel())
+
+    # -- referrals -------------------------------------------------------------------
+    def arrivals(self, pathway: str, service: str, place: str, rate_per_year: float) -> ProcessGen:
+        """Referrals of one service from one place: a Poisson process, thinned for time."""
+        spec = self.scenario.pathways[pathway]
+        stream = self.streams.uniform(f"arrivals.{pathway}.{service}.{place}")
+        growth = 1.0 + spec.annual_growth
+        season = spec.seasonality
+        base = rate_per_year / 365.25
+        peak = base * max(growth ** (self.start / 365.25), growth ** (self.horizon / 365.25))
+        if season is not None:
+            peak *= max(season)
+        env = self.env
+        start_date = self.scenario.start_date
+        draws = self.draws[(pathway, "new")]
+        while True:
+            gap = -math.log1p(-stream()) / peak
+            if env.now + gap >= self.horizon:
+                return
+            yield env.timeout(gap)
+            rate = base * growth ** (env.now / 365.25)
+            if season is not None:
+                month = (start_date + dt.timedelta(days=math.floor(env.now))).month
+                rate *= season[month - 1]
+            if stream() * peak < rate:
+                referral = draws.draw(self._new_patient_id(), service, place, "new", None)
+                referral.pathway = pathway
+                env.process(self.referral(referral))
+
+    def _new_patient_id(self) -> int:
+        self._next_patient += 1
+        return self._next_patient
+
+    def _episode(
+        self, ref: Referral, service: str, source: str, referral_id: int | None
+    ) -> Episode:
+        episode_id = len(self.episodes) + 1
+        episode = Episode(
+            episode_id=episode_id,
+            referral_id=referral_id if referral_id is not None else episode_id,
+            patient_id=ref.patient_id,
+            pathway=ref.pathway,
+            service=service,
+            home_place=ref.home_place,
+            source=source,
+            priority="urgent" if ref.urgent else "routine",
+            referral_day=self.env.now,
+        )
+        self.episodes.append(episode)
+        return episode
+
+    def referral(self, ref: Referral) -> ProcessGen:
+        """A referral's whole journey: assessment, diversion or a bed, stay, discharge."""
+        env = self.env
+        episode = self._episode(ref, ref.service, ref.source, None)
+        if ref.assessment_days > 0:
+            yield env.timeout(ref.assessment_days)
+        episode.decision_day = env.now
+        if not ref.accepted:
+            episode.decision = "not_accepted"
+            return
+        spec = self.scenario.pathways[ref.pathway]
+        if ref.divert and spec.diversion is not None:
+            team = self.teams[spec.diversion.team]
+            if team.has_room():
+                episode.decision = "diverted"
+                yield from self.community_episode(
+                    episode, team, team.request(), ref.diversion_episode_days
+                )
+                return
+        episode.decision = "accepted"
+        stay = yield from self.wait_for_bed(ref, episode, spec)
+        if stay is None:
+            return
+        yield from self.inpatient_stays(ref, stay)
+
+    def wait_for_bed(
+        self, ref: Referral, episode: Episode, spec: Pathway
+    ) -> Generator[simpy.Event, Any, Stay | None]:
+        """Queue for a footprint bed; out of area past the maximum wait; or withdraw."""
+        env = self.env
+        beds = self.beds[(ref.pathway, ref.service)]
+        request = beds.request(episode, ref.urgent)
+        max_wait = spec.max_wait_days.urgent if ref.urgent else spec.max_wait_days.routine
+        wait_timer = patience_timer = None
+        if not request.triggered and max_wait != 0:
+            events: list[simpy.Event] = [request]
+            if max_wait is not None:
+                wait_timer = env.timeout(max_wait)
+                events.append(wait_timer)
+            if ref.patience_days is not None:
+                patience_timer = env.timeout(ref.patience_days)
+                events.append(patience_timer)
+            yield env.any_of(events)
+        if request.triggered:
+            unit = request.value
+            assert isinstance(unit, UnitState)
+            episode.admission_day = env.now
+            episode.admitted_to = unit.name
+            episode.distance_miles = unit.distance_from(ref.home_place)
+            return Stay(episode, unit)
+        beds.cancel(request)
+        if (
+            patience_timer is not None
+            and patience_timer.processed
+            and not (wait_timer is not None and wait_timer.processed)
+        ):
+            episode.withdrawn_day = env.now
+            return None
+        stay = Stay(episode, None)
+        episode.admission_day = env.now
+        episode.admitted_to = OUT_OF_AREA
+        svc = self.scenario.pathways[ref.pathway].services[ref.service]
+        episode.distance_miles = svc.out_of_area.distance_miles
+        beds.place_out_of_area(stay)
+        return stay
+
+    def inpatient_stays(self, ref: Referral, stay: Stay) -> ProcessGen:
+        """Stay in bed, become ready for discharge, and leave by the planned route."""
+        env = self.env
+        for stage in ref.stages:
+            beds = self.beds[(ref.pathway, stage.service)]
+            episode = stay.episode
+            yield env.timeout(stage.los_days)
+            episode.ready_day = env.now
+            beds.mark_ready(stay)
+            if stage.next_kind == "service":
+                assert stage.next_name is not None
+                nxt = self._episode(ref, stage.next_name, "step_down", episode.referral_id)
+                nxt.priority = "routine"
+                nxt.decision, nxt.decision_day = "accepted", env.now
+                target = self.beds[(ref.pathway, stage.next_name)]
+                bed_request = target.request(nxt, urgent=False, listed=False)
+                if not bed_request.triggered:
+                    yield bed_request
+                self._leave(beds, stay, "step_down_bed", stage.next_name)
+                step_unit = bed_request.value
+                assert isinstance(step_unit, UnitState)
+                nxt.admission_day = env.now
+                nxt.admitted_to = step_unit.name
+                nxt.distance_miles = step_unit.distance_from(ref.home_place)
+                stay = Stay(nxt, step_unit)
+                continue
+            if stage.next_kind == "team":
+                assert stage.next_name is not None
+                team = self.teams[stage.next_name]
+                request = team.request()
+                if not request.triggered:
+                    yield request
+                self._leave(beds, stay, "community", stage.next_name)
+                yield from self.community_episode(episode, team, request, stage.episode_days)
+            else:
+                self._leave(beds, stay, "home", None)
+            break
+        if ref.readmit:
+            env.process(self.readmission(ref))
+
+    def _leave(self, beds: ServiceBeds, stay: Stay, exit_to: str, destination: str | None) -> None:
+        episode = stay.episode
+        episode.exit_day = self.env.now
+        episode.exit_to = exit_to
+        episode.step_down_to = destination
+        beds.leave(stay)
+
+    def community_episode(
+        self, episode: Episode, team: Caseload, granted: simpy.Event, days: float
+    ) -> ProcessGen:
+        """A community episode on a team's caseload (the place is already granted)."""
+        assert granted.triggered
+        episode.community_team = team.name
+        episode.community_start_day = self.env.now
+        yield self.env.timeout(days)
+        team.release()
+        episode.community_end_day = self.env.now
+
+    def readmission(self, ref: Referral) -> ProcessGen:
+        """A discharged inpatient referred again, as urgent, after a delay."""
+        yield self.env.timeout(ref.readmission_delay_days)
+        if self.env.now >= self.horizon:
+            return
+        draws = self.draws[(ref.pathway, "readmission")]
+        again = draws.draw(ref.patient_id, ref.service, ref.home_place, "readmission", True)
+        again.pathway = ref.pathway
+        yield from self.referral(again)
+
+    # -- bed management --------------------------------------------------------------
+    def panel(self) -> ProcessGen:
+        """A weekly bed-management panel: beds are allocated only when it meets."""
+        weekday = WEEKDAYS.index(self.scenario.bed_management.panel_weekday)
+        first_day = self.scenario.start_date + dt.timedelta(days=math.ceil(self.start))
+        offset = (weekday - first_day.weekday()) % 7
+        yield self.env.timeout(math.ceil(self.start) - self.start + offset)
+        while True:
+            for beds in self.beds.values():
+                beds.allocate()
+            yield self.env.timeout(7)
+
+    # -- running ---------------------------------------------------------------------
+    def run(self) -> ModelOutput:
+        """Run from the warm-up start to the horizon and return what was recorded."""
+        self.env.run(until=self.horizon)
+        for beds in self.beds.values():
+            beds.close(self.horizon)
+        for team in self.teams.values():
+            team.close(self.horizon)
+        return ModelOutput(self)
+
+
+class ModelOutput:
+    """What one replication recorded: episodes, levels by month, and the end state."""
+
+    def __init__(self, model: Model):
+        self.scenario = model.scenario
+        self.replication = model.replication
+        self.calendar = model.calendar
+        self.episodes = model.episodes
+        self.events_processed = next(model.env._eid)  # SimPy's count of scheduled events
+        self.unit_occupancy = {name: np.array(u.occupancy.bins) for name, u in model.units.items()}
+        self.unit_beds = {name: u.beds for name, u in model.units.items()}
+        self.waiting = {key: np.array(b.waiting.bins) for key, b in model.beds.items()}
+        self.ooa_census = {key: np.array(b.ooa_census.bins) for key, b in model.beds.items()}
+        self.delayed = {key: np.array(b.delayed.bins) for key, b in model.beds.items()}
+        self.caseload = {name: np.array(t.caseload.bins) for name, t in model.teams.items()}
+        self.places = {name: np.array(t.places.bins) for name, t in model.teams.items()}
+        self.end_state: dict[str, Any] = {
+            "waiting": {k: b.queue_length() for k, b in model.beds.items()},
+            "occupied": {name: u.occupied for name, u in model.units.items()},
+            "out_of_area": {k: round(b.ooa_census.level) for k, b in model.beds.items()},
+            "teams": {name: t.summary() for name, t in model.teams.items()},
+            "repatriations": {k: b.repatriations for k, b in model.beds.items()},
+        }
+
+
+def run_model(scenario: Scenario, replication: int) -> ModelOutput:
+    """Run one replication of a scenario."""
+    return Model(scenario, replication).run()

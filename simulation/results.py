@@ -1,0 +1,155 @@
+"""Results folders: every number traceable to its scenario, seed and code version.
+
+A run writes ``<root>/<scenario>/<timestamp>/`` holding the resolved scenario, a
+``manifest.json`` (versions of the package, Python and dependencies, seed, replications,
+code revision, wall time, the scenario file's SHA-256), per-replication KPIs (CSV and
+parquet), the summary with confidence intervals, and the monthly series. The folder is
+written under a hidden temporary name and renamed into place only when complete, so a
+reader never sees half a result; an existing folder is never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulation.experiment import ExperimentResult
+from simulation.loading import file_sha256, scenario_to_yaml
+
+DEPENDENCIES = ("simpy", "numpy", "scipy", "pandas", "pydantic", "pyyaml", "pyarrow", "matplotlib")
+
+
+def package_version() -> str:
+    """Installed version of this package."""
+    try:
+        return metadata.version("pathways")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def code_revision() -> dict[str, Any]:
+    """Git revision of the code that ran, and whether the work tree had changes."""
+    here = Path(__file__).resolve().parent
+    try:
+        revision = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {"revision": None, "modified": None}
+    return {"revision": revision, "modified": bool(dirty)}
+
+
+def manifest(
+    result: ExperimentResult, scenario_file: str | Path | None, command: list[str] | None
+) -> dict[str, Any]:
+    """Everything needed to reproduce a run and trace its numbers."""
+    versions: dict[str, str | None] = {}
+    for name in DEPENDENCIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    scenario = result.scenario
+    return {
+        "package": "pathways",
+        "version": package_version(),
+        "code": code_revision(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "dependencies": versions,
+        "scenario": scenario.name,
+        "scenario_file": str(scenario_file) if scenario_file else None,
+        "scenario_sha256": file_sha256(scenario_file) if scenario_file else None,
+        "seed": scenario.seed,
+        "replications": len(result.replications),
+        "start_date": scenario.start_date.isoformat(),
+        "horizon_years": scenario.horizon_years,
+        "warmup_days": scenario.warmup_days,
+        "workers": result.workers,
+        "wall_seconds": round(result.wall_seconds, 3),
+        "events_processed": sum(r.events_processed for r in result.replications),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": command,
+    }
+
+
+def new_run_folder(root: Path, scenario_name: str) -> Path:
+    """Reserve a fresh, empty folder name ``<root>/<scenario>/<timestamp>``.
+
+    The timestamp is local time to the second; a second run in the same second gets a
+    ``-2`` suffix (and so on). ``mkdir`` is atomic, so two runs never share a folder.
+    """
+    parent = root / scenario_name
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
+    for attempt in range(1, 1000):
+        name = stamp if attempt == 1 else f"{stamp}-{attempt}"
+        candidate = parent / name
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise RuntimeError(f"could not find a free results folder name under {parent}")
+
+
+def write_results(
+    result: ExperimentResult,
+    root: str | Path = "results",
+    scenario_file: str | Path | None = None,
+    command: list[str] | None = None,
+) -> Path:
+    """Write a run's results folder and return its path."""
+    root = Path(root)
+    final = new_run_folder(root, result.scenario.name)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        (staging / "scenario.yaml").write_text(scenario_to_yaml(result.scenario))
+        kpis = result.kpis
+        kpis.to_csv(staging / "kpis.csv", index=False)
+        kpis.to_parquet(staging / "kpis.parquet", index=False)
+        result.summary.to_csv(staging / "summary.csv", index=False)
+        monthly = result.monthly
+        monthly.to_csv(staging / "monthly.csv", index=False)
+        monthly.to_parquet(staging / "monthly.parquet", index=False)
+        events = result.events
+        if events is not None:
+            events.to_parquet(staging / "events.parquet", index=False)
+        info = manifest(result, scenario_file, command)
+        (staging / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+        final.rmdir()
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            final.rmdir()
+        raise
+    return final
+
+
+def read_summary(folder: str | Path) -> pd.DataFrame:
+    """Read a results folder's summary table."""
+    return pd.read_csv(Path(folder) / "summary.csv", keep_default_na=False, na_values=[""])

@@ -1,0 +1,224 @@
+"""The scenario: a provider collaborative and the choices made for it, as checked data.
+
+A scenario says what the footprint is (places and their populations), what capacity
+it has (inpatient units, community teams), how each pathway behaves (referral rates,
+assessment, diversion, length of stay, step-down, readmission) and how beds are
+managed. These classes are the schema: every field has a type, a unit in its name and
+bounds; unknown fields are refused, so a typo is an error rather than a silent default.
+Instances are frozen. Cross-references between parts (a unit's place, a step-down's
+team) are checked by :mod:`simulation.loading`, which is the only way to build one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simulation.distributions import Distribution, Fixed
+
+PATHWAY_SERVICES: dict[str, tuple[str, ...]] = {
+    "adult_secure": ("medium", "low"),
+    "camhs_t4": ("general_adolescent", "picu", "eating_disorder", "low_secure"),
+    "adult_ed": ("inpatient",),
+}
+"""The pathways the tool models and the bed types (services) each one has."""
+
+PATHWAY_LABELS = {
+    "adult_secure": "Adult secure",
+    "camhs_t4": "CAMHS tier 4",
+    "adult_ed": "Adult eating disorders",
+}
+
+PRIORITIES = ("urgent", "routine")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class Strict(BaseModel):
+    """Base for every scenario part: unknown fields refused, instances frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Place(Strict):
+    """A local area in the footprint, whose residents are referred from it."""
+
+    name: Name
+    population: Annotated[int, Field(gt=0)]
+    deprivation_quintile: Annotated[int, Field(ge=1, le=5)] | None = None
+
+
+class Unit(Strict):
+    """An inpatient unit in the footprint: beds of one service of one pathway."""
+
+    name: Name
+    pathway: Literal["adult_secure", "camhs_t4", "adult_ed"]
+    service: Name
+    place: Name
+    provider: Literal["nhs", "independent"] = "nhs"
+    beds: Annotated[int, Field(ge=0)]
+    cost_per_bed_day_gbp: NonNegative
+    linked_places: tuple[Name, ...] = ()
+    distance_miles: dict[Name, NonNegative] = Field(default_factory=dict)
+    default_distance_miles: NonNegative = 20.0
+
+
+class OutOfArea(Strict):
+    """What a placement outside the footprint costs and how far from home it is."""
+
+    cost_per_bed_day_gbp: NonNegative
+    distance_miles: NonNegative
+
+
+class StepDown(Strict):
+    """A route out of a bed when the clinical stay ends: a lower-security bed or a team."""
+
+    to: Name
+    probability: Share
+
+
+class Service(Strict):
+    """One bed type of a pathway: its demand, its stays and where patients go next."""
+
+    referral_rate_per_100k_per_year: NonNegative
+    length_of_stay: Distribution
+    out_of_area: OutOfArea
+    step_down: tuple[StepDown, ...] = ()
+
+    @model_validator(mode="after")
+    def _routes_sum_to_at_most_one(self) -> Service:
+        total = sum(route.probability for route in self.step_down)
+        if total > 1 + 1e-9:
+            raise ValueError(
+                f"step_down probabilities add up to {total:g}; they must add up to at most 1 "
+                "(the rest are discharged home)"
+            )
+        return self
+
+
+class PriorityMix(Strict):
+    """Shares of referrals by clinical priority."""
+
+    urgent: Share
+    routine: Share
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> PriorityMix:
+        if abs(self.urgent + self.routine - 1) > 1e-9:
+            raise ValueError(
+                f"urgent + routine must add up to 1; they add up to {self.urgent + self.routine:g}"
+            )
+        return self
+
+
+class Diversion(Strict):
+    """Referrals sent to a community alternative instead of a bed, when it has room."""
+
+    share: Share
+    team: Name
+
+
+class MaxWait(Strict):
+    """Days a patient waits for a bed in the footprint before going out of area.
+
+    ``null`` means never: the patient waits for a footprint bed however long it takes.
+    """
+
+    urgent: NonNegative | None = None
+    routine: NonNegative | None = None
+
+
+class Readmission(Strict):
+    """Chance that a discharged inpatient is referred again (as urgent) within a window."""
+
+    probability: Share = 0.0
+    window_days: Positive = 365.0
+
+
+class Withdrawal(Strict):
+    """Referrals closed while waiting for a bed after a patience time."""
+
+    patience: Distribution
+
+
+class Pathway(Strict):
+    """How a pathway's referrals arrive, are assessed and flow through its services."""
+
+    services: dict[Name, Service]
+    annual_growth: Annotated[float, Field(gt=-1, le=1, allow_inf_nan=False)] = 0.0
+    seasonality: Annotated[tuple[Positive, ...], Field(min_length=12, max_length=12)] | None = None
+    priority_mix: PriorityMix = PriorityMix(urgent=0.0, routine=1.0)
+    assessment_delay: Distribution = Fixed(distribution="fixed", value=0.0)
+    not_accepted_share: Share = 0.0
+    diversion: Diversion | None = None
+    max_wait_days: MaxWait = MaxWait()
+    readmission: Readmission = Readmission()
+    withdrawal: Withdrawal | None = None
+
+
+class CommunityTeam(Strict):
+    """A community team with a finite caseload: diversion and step-down destination."""
+
+    name: Name
+    pathway: Literal["adult_secure", "camhs_t4", "adult_ed"]
+    places: Annotated[int, Field(ge=0)]
+    episode_length: Distribution
+    cost_per_place_per_year_gbp: NonNegative
+
+
+class BedManagement(Strict):
+    """How waiting patients are matched to beds."""
+
+    allocation: Literal["continuous", "weekly_panel"] = "continuous"
+    panel_weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "wednesday"
+    repatriation: bool = True
+
+
+class Scenario(Strict):
+    """A whole collaborative and one set of choices for it. Build with ``load_scenario``."""
+
+    name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    start_date: dt.date
+    horizon_years: Annotated[float, Field(gt=0, le=50, allow_inf_nan=False)]
+    warmup_days: Annotated[float, Field(ge=0, le=36500, allow_inf_nan=False)] = 0.0
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 10
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    places: tuple[Place, ...]
+    units: tuple[Unit, ...] = ()
+    community_teams: tuple[CommunityTeam, ...] = ()
+    pathways: Annotated[dict[Name, Pathway], Field(min_length=1)]
+    bed_management: BedManagement = BedManagement()
+
+    @property
+    def horizon_days(self) -> float:
+        """Length of the reported period in days (whole days)."""
+        return float(round(self.horizon_years * 365.25))
+
+    @property
+    def end_date(self) -> dt.date:
+        """First day after the reported period."""
+        return self.start_date + dt.timedelta(days=self.horizon_days)
+
+    def units_of(self, pathway: str, service: str) -> tuple[Unit, ...]:
+        """The footprint's units of one service."""
+        return tuple(u for u in self.units if u.pathway == pathway and u.service == service)
+
+    def team(self, name: str) -> CommunityTeam:
+        """The community team called ``name``."""
+        for team in self.community_teams:
+            if team.name == name:
+                return team
+        raise KeyError(name)
+
+    def services(self) -> list[tuple[str, str]]:
+        """Every (pathway, service) the scenario models, in a fixed order."""
+        return [(p, s) for p, spec in self.pathways.items() for s in spec.services]
