@@ -182,6 +182,103 @@ class BedManagement(Strict):
     repatriation: bool = True
 
 
+class OneOffCost(Strict):
+    """A cost incurred once, on a date (for example, setting up a new team)."""
+
+    date: dt.date
+    pathway: Name
+    amount_gbp: Annotated[float, Field(allow_inf_nan=False)]
+    description: str = ""
+
+
+class Money(Strict):
+    """Budgets and one-off costs. Spend itself follows bed days and funded places."""
+
+    budget_gbp_per_year: dict[Name, NonNegative] = Field(default_factory=dict)
+    """Budget per pathway for each financial year; pathways not named have none."""
+    one_off_costs: tuple[OneOffCost, ...] = ()
+
+
+class _Change(Strict):
+    date: dt.date
+    description: str = ""
+
+
+class SetBeds(_Change):
+    """Open or close beds in a unit; a closure takes effect as beds empty."""
+
+    set: Literal["beds"]
+    unit: Name
+    to: Annotated[int, Field(ge=0)]
+
+
+class SetPlaces(_Change):
+    """Add or remove a community team's funded places."""
+
+    set: Literal["places"]
+    team: Name
+    to: Annotated[int, Field(ge=0)]
+
+
+class SetLengthOfStay(_Change):
+    """Scale the clinical length of stay of admissions from the date on."""
+
+    set: Literal["length_of_stay_factor"]
+    pathway: Name
+    service: Name
+    to: Positive
+
+
+class SetDiversion(_Change):
+    """Change the share of referrals offered a community alternative."""
+
+    set: Literal["diversion_share"]
+    pathway: Name
+    to: Share
+
+
+class SetMaxWait(_Change):
+    """Change the maximum wait before an out-of-area placement."""
+
+    set: Literal["max_wait_days"]
+    pathway: Name
+    priority: Literal["urgent", "routine"]
+    to: NonNegative | None
+
+
+Change = Annotated[
+    SetBeds | SetPlaces | SetLengthOfStay | SetDiversion | SetMaxWait,
+    Field(discriminator="set"),
+]
+"""A change to capacity or policy that takes effect on a date."""
+
+
+class ReinvestmentRule(Strict):
+    """Turn a share of each financial year's savings into new community places.
+
+    At each financial year end, savings = budget - spend for the pathway. A share of a
+    positive saving buys places (at each team's cost per place-year, split across teams
+    by ``teams``), which arrive after a recruitment lag and ramp up evenly over
+    ``ramp_up_days``. With ``reverse_on_overspend`` an overspend removes places the same
+    way (never below the places the scenario started with).
+    """
+
+    pathway: Name
+    share_of_savings: Share
+    teams: dict[Name, Share]
+    recruitment_lag_days: NonNegative = 180.0
+    ramp_up_days: NonNegative = 0.0
+    cap_places: Annotated[int, Field(ge=0)] | None = None
+    reverse_on_overspend: bool = False
+
+    @model_validator(mode="after")
+    def _split_sums_to_one(self) -> ReinvestmentRule:
+        total = sum(self.teams.values())
+        if not self.teams or abs(total - 1) > 1e-9:
+            raise ValueError(f"teams shares must add up to 1; they add up to {total:g}")
+        return self
+
+
 class Scenario(Strict):
     """A whole collaborative and one set of choices for it. Build with ``load_scenario``."""
 
@@ -197,6 +294,9 @@ class Scenario(Strict):
     community_teams: tuple[CommunityTeam, ...] = ()
     pathways: Annotated[dict[Name, Pathway], Field(min_length=1)]
     bed_management: BedManagement = BedManagement()
+    money: Money = Money()
+    changes: tuple[Change, ...] = ()
+    reinvestment: tuple[ReinvestmentRule, ...] = ()
 
     @property
     def horizon_days(self) -> float:
@@ -218,6 +318,10 @@ class Scenario(Strict):
             if team.name == name:
                 return team
         raise KeyError(name)
+
+    def day_of(self, date: dt.date) -> float:
+        """Model day of a calendar date (day 0 is the start date)."""
+        return float((date - self.start_date).days)
 
     def services(self) -> list[tuple[str, str]]:
         """Every (pathway, service) the scenario models, in a fixed order."""
