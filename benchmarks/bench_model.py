@@ -1,0 +1,365 @@
+"""Speed of the pathways model, measured against a bare SimPy model in the same process.
+
+Four measurements, printed as a table (and written as JSON to benchmarks/output/):
+
+1. the model alone (``Model(scenario, r).run()``) on the baseline scenario: events
+   processed per second of wall time;
+2. a bare SimPy M/M/c queue (Poisson arrivals, exponential service, ``simpy.Resource``
+   with c servers) sized to a similar number of events per run, interleaved with the
+   model runs so that both see the same machine load; the ratio of the model's cost
+   per event to bare SimPy's is the figure to watch, since it does not depend on how
+   fast the machine is;
+3. the full replication pipeline (``simulation.experiment.run_replication``) split into
+   model time and KPI time (KPI rows, monthly series);
+4. ``simulation.run_experiment`` with 100 replications and the default workers.
+
+Run with ``make bench`` or ``.venv/bin/python benchmarks/bench_model.py``; ``--quick``
+for a smoke run in a few seconds. This is not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a checkout
+    sys.path.insert(0, str(ROOT))
+
+import simulation.experiment as experiment  # noqa: E402
+from simulation import load_scenario, run_experiment  # noqa: E402
+from simulation.model import Model  # noqa: E402
+from simulation.scenario import Scenario  # noqa: E402
+
+OUTPUT = ROOT / "benchmarks" / "output"
+
+
+# -- bare SimPy M/M/c ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class MMc:
+    """An M/M/c queue: arrival rate, mean service time and servers (time in days)."""
+
+    arrival_rate: float = 8.0
+    mean_service: float = 1.0
+    servers: int = 10
+
+    def run(self, until: float, seed: int) -> int:
+        """Run to ``until`` and return SimPy's count of scheduled events."""
+        env = simpy.Environment()
+        servers = simpy.Resource(env, capacity=self.servers)
+        rng = random.Random(seed)
+        service_rate = 1.0 / self.mean_service
+
+        def customer() -> Generator[simpy.Event, Any, None]:
+            with servers.request() as request:
+                yield request
+                yield env.timeout(rng.expovariate(service_rate))
+
+        def arrivals() -> Generator[simpy.Event, Any, None]:
+            while True:
+                yield env.timeout(rng.expovariate(self.arrival_rate))
+                env.process(customer())
+
+        env.process(arrivals())
+        env.run(until=until)
+        return next(env._eid)
+
+    def horizon_for(self, events: int) -> float:
+        """Run length that gives about ``events`` events (from a pilot run)."""
+        pilot = 2000.0
+        per_day = self.run(pilot, seed=-1) / pilot
+        return events / per_day
+
+
+# -- timing helpers ------------------------------------------------------------------------
+@dataclass
+class Runs:
+    """Wall times and event counts of repeated runs of one thing."""
+
+    seconds: list[float] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)
+
+    def add(self, seconds: float, events: int) -> None:
+        self.seconds.append(seconds)
+        self.events.append(events)
+
+    @property
+    def us_per_event(self) -> float:
+        """Median over runs of microseconds per event."""
+        return statistics.median(
+            1e6 * s / e for s, e in zip(self.seconds, self.events, strict=True)
+        )
+
+    @property
+    def events_per_second(self) -> float:
+        return 1e6 / self.us_per_event
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "runs": len(self.seconds),
+            "events_per_run_mean": statistics.fmean(self.events),
+            "seconds_per_run_median": statistics.median(self.seconds),
+            "events_per_second": self.events_per_second,
+            "us_per_event": self.us_per_event,
+            "seconds": self.seconds,
+            "events": self.events,
+        }
+
+
+@contextlib.contextmanager
+def timed_stages(totals: dict[str, float]) -> Iterator[None]:
+    """Patch the pipeline's stages inside ``simulation.experiment`` to time each one."""
+    kpi_stages = ("kpi_rows", "monthly_rows", "episodes_frame")
+    originals: dict[str, Any] = {
+        name: getattr(experiment, name)
+        for name in ("Model", *kpi_stages)
+        if hasattr(experiment, name)
+    }
+
+    def timer(stage: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                totals[stage] = totals.get(stage, 0.0) + time.perf_counter() - started
+
+        return wrapped
+
+    class TimedModel(Model):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            started = time.perf_counter()
+            super().__init__(*args, **kwargs)
+            totals["model"] = totals.get("model", 0.0) + time.perf_counter() - started
+
+        def run(self) -> Any:
+            started = time.perf_counter()
+            try:
+                return super().run()
+            finally:
+                totals["model"] = totals.get("model", 0.0) + time.perf_counter() - started
+
+    setattr(experiment, "Model", TimedModel)  # noqa: B010 - not re-exported
+    for name in kpi_stages:
+        if name in originals:
+            setattr(experiment, name, timer("kpis", originals[name]))
+    try:
+        yield
+    finally:
+        for name, value in originals.items():
+            setattr(experiment, name, value)
+
+
+# -- the four measurements -----------------------------------------------------------------
+def bench_model_vs_simpy(scenario: Scenario, replications: int) -> dict[str, Any]:
+    """Model-only runs interleaved with bare SimPy runs of a similar event count."""
+    model = Runs()
+    bare = Runs()
+    Model(scenario, 0).run()  # warm imports and caches
+    mmc = MMc()
+    horizon: float | None = None
+    for r in range(replications):
+        started = time.perf_counter()
+        output = Model(scenario, r).run()
+        model.add(time.perf_counter() - started, output.events_processed)
+        if horizon is None:
+            horizon = mmc.horizon_for(output.events_processed)
+        started = time.perf_counter()
+        events = mmc.run(horizon, seed=r)
+        bare.add(time.perf_counter() - started, events)
+    return {
+        "model": model.summary(),
+        "bare_simpy": {**bare.summary(), "mmc": asdict(mmc), "horizon_days": horizon},
+        "ratio": model.us_per_event / bare.us_per_event,
+    }
+
+
+def bench_pipeline(scenario: Scenario, replications: int) -> dict[str, Any]:
+    """``run_replication`` end to end, split into model and KPI time."""
+    per_rep: list[dict[str, float]] = []
+    for r in range(replications):
+        totals: dict[str, float] = {}
+        with timed_stages(totals):
+            started = time.perf_counter()
+            experiment.run_replication(scenario, r)
+            total = time.perf_counter() - started
+        model_s = totals.get("model", 0.0)
+        kpi_s = totals.get("kpis", 0.0)
+        per_rep.append(
+            {"total": total, "model": model_s, "kpis": kpi_s, "other": total - model_s - kpi_s}
+        )
+    return {
+        "replications": replications,
+        "median": {k: statistics.median(p[k] for p in per_rep) for k in per_rep[0]},
+        "per_replication": per_rep,
+    }
+
+
+def bench_experiment(scenario: Scenario, replications: int, workers: int | None) -> dict[str, Any]:
+    """``run_experiment`` wall time with the default (or given) workers."""
+    started = time.perf_counter()
+    result = run_experiment(scenario, replications=replications, workers=workers)
+    wall = time.perf_counter() - started
+    rep_seconds = [r.wall_seconds for r in result.replications]
+    return {
+        "replications": replications,
+        "workers": result.workers,
+        "wall_seconds": wall,
+        "replications_per_second": replications / wall,
+        "replication_seconds_mean": statistics.fmean(rep_seconds),
+        "kpi_rows": len(result.kpis),
+    }
+
+
+# -- reporting -----------------------------------------------------------------------------
+def environment() -> dict[str, Any]:
+    """What the figures depend on: machine, interpreter, library versions, revision."""
+    try:
+        revision = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
+    except (OSError, subprocess.CalledProcessError):
+        revision, dirty = "unknown", False
+    return {
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "revision": revision + ("+dirty" if dirty else ""),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0],
+        "simpy": simpy.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def report(results: dict[str, Any]) -> str:
+    """The results as a plain-text table."""
+    env = results["environment"]
+    lines = [
+        f"pathways benchmark  {env['when']}  rev {env['revision']}  "
+        f"Python {env['python']}  SimPy {env['simpy']}  pandas {env['pandas']}  "
+        f"{env['cpus']} CPUs (load {env['load_average_1min']:.1f} at start)",
+        f"scenario: {results['scenario']}",
+        "",
+    ]
+    speed = results.get("model_vs_simpy")
+    if speed:
+        header = (
+            f"{'engine':<34}{'runs':>5}{'events/run':>12}{'s/run':>9}"
+            f"{'events/s':>11}{'µs/event':>10}"
+        )
+        lines += ["1. Cost per event (median over runs)", header, "-" * len(header)]
+        mmc = speed["bare_simpy"]["mmc"]
+        rho = mmc["arrival_rate"] * mmc["mean_service"] / mmc["servers"]
+        for label, key in (
+            ("pathways model (Model.run)", "model"),
+            (
+                f"bare SimPy M/M/{mmc['servers']} (rho {rho:.1f})",
+                "bare_simpy",
+            ),
+        ):
+            s = speed[key]
+            lines.append(
+                f"{label:<34}{s['runs']:>5}{s['events_per_run_mean']:>12,.0f}"
+                f"{s['seconds_per_run_median']:>9.3f}{s['events_per_second']:>11,.0f}"
+                f"{s['us_per_event']:>10.1f}"
+            )
+        lines += [f"ratio (model µs/event ÷ bare SimPy µs/event): {speed['ratio']:.2f}", ""]
+    pipeline = results.get("pipeline")
+    if pipeline:
+        m = pipeline["median"]
+        share = 100 * m["kpis"] / m["total"] if m["total"] else float("nan")
+        lines += [
+            f"2. run_replication wall time (median of {pipeline['replications']})",
+            f"   total {m['total']:.3f} s = model {m['model']:.3f} s + KPIs {m['kpis']:.3f} s"
+            f" ({share:.0f}%) + other {m['other']:.3f} s",
+            "",
+        ]
+    exp = results.get("experiment")
+    if exp:
+        lines += [
+            f"3. run_experiment: {exp['replications']} replications on {exp['workers']} workers",
+            f"   wall {exp['wall_seconds']:.1f} s"
+            f" ({exp['replications_per_second']:.2f} replications/s;"
+            f" {exp['replication_seconds_mean']:.3f} s per replication in its worker)",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.yaml"))
+    parser.add_argument("--model-reps", type=int, default=5, help="model-only replications")
+    parser.add_argument("--pipeline-reps", type=int, default=3, help="run_replication calls")
+    parser.add_argument("--experiment-reps", type=int, default=100, help="run_experiment size")
+    parser.add_argument("--workers", type=int, default=None, help="default: one per core")
+    parser.add_argument("--skip-experiment", action="store_true", help="skip run_experiment")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 2 model reps, 1 pipeline rep, 4 in exp."
+    )
+    parser.add_argument("--json", type=Path, default=None, help="where to write the JSON")
+    parser.add_argument("--no-json", action="store_true", help="do not write JSON")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.model_reps, args.pipeline_reps, args.experiment_reps = 2, 1, 4
+
+    scenario = load_scenario(args.scenario)
+    results: dict[str, Any] = {
+        "environment": environment(),
+        "scenario": f"{scenario.name}: horizon {scenario.horizon_years:g} years, "
+        f"warm-up {scenario.warmup_days:g} days, seed {scenario.seed}",
+        "arguments": {k: str(v) for k, v in vars(args).items()},
+    }
+    if args.model_reps > 0:
+        results["model_vs_simpy"] = bench_model_vs_simpy(scenario, args.model_reps)
+    if args.pipeline_reps > 0:
+        results["pipeline"] = bench_pipeline(scenario, args.pipeline_reps)
+    if not args.skip_experiment and args.experiment_reps > 0:
+        results["experiment"] = bench_experiment(scenario, args.experiment_reps, args.workers)
+
+    print(report(results))
+    if not args.no_json:
+        path = args.json
+        if path is None:
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            path = OUTPUT / f"bench-{stamp}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"written {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
