@@ -21,17 +21,19 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
 
+from simulation.comparison import ComparisonResult, run_comparison
 from simulation.experiment import ExperimentResult, run_experiment
 from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
-from simulation.loading import load_scenario
+from simulation.loading import load_scenario, scenario_to_yaml
 from simulation.problems import InputError
-from simulation.results import write_results
+from simulation.results import write_comparison, write_results
 from simulation.scenario import PATHWAY_LABELS, Scenario
 
 EXIT_INPUT = 2
@@ -108,6 +110,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the patient-level event log (events.parquet)",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="print only the results folder")
+
+    compare = commands.add_parser(
+        "compare",
+        help="run a base scenario and alternatives with common random numbers and compare",
+    )
+    compare.add_argument("base", help="base scenario YAML file")
+    compare.add_argument(
+        "alternatives", nargs="+", metavar="alternative", help="alternative scenario YAML files"
+    )
+    compare.add_argument(
+        "-r",
+        "--replications",
+        type=_positive_int,
+        help="number of replications (default: the base scenario's)",
+    )
+    compare.add_argument("--seed", type=_seed, help="master seed (default: the base's)")
+    compare.add_argument(
+        "--out",
+        default="results",
+        help="folder under which compare-<base>/<timestamp>/ is written (default: results)",
+    )
+    compare.add_argument(
+        "-w", "--workers", type=_positive_int, help="worker processes (default: one per core)"
+    )
+    compare.add_argument("-q", "--quiet", action="store_true", help="print only the results folder")
+
+    show = commands.add_parser(
+        "show", help="print a scenario fully resolved (extends merged, defaults filled)"
+    )
+    show.add_argument("scenario", help="scenario YAML file")
     return parser
 
 
@@ -136,17 +168,22 @@ def _check_output_root(root: Path) -> str | None:
     return None
 
 
-def format_value(kpi: str, value: float) -> str:
+def format_value(kpi: str, value: float, signed: bool = False) -> str:
     """A KPI value as a planner reads it: £ with separators, % and days rounded."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    negative = "−" if value < 0 else ""
+    sign = ("+" if value > 0 else negative) if signed else negative
+    size = abs(value)
     if kpi.endswith("_gbp"):
-        return f"£{value / 1e6:,.2f}m" if abs(value) >= 1e6 else f"£{value:,.0f}"
-    if kpi.endswith("_pct"):
-        return f"{value:.1f}%"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.1f}"
+        text = f"£{size / 1e6:,.2f}m" if size >= 1e6 else f"£{size:,.0f}"
+    elif kpi.endswith("_pct"):
+        text = f"{size:.1f} pts" if signed else f"{size:.1f}%"
+    elif size >= 100:
+        text = f"{size:,.0f}"
+    else:
+        text = f"{size:.1f}"
+    return sign + text
 
 
 def headline_table(result: ExperimentResult) -> Table:
@@ -201,6 +238,77 @@ def headline_table(result: ExperimentResult) -> Table:
     return table
 
 
+def comparison_tables(result: ComparisonResult) -> list[Table]:
+    """One table per alternative and pathway: base, alternative, paired difference."""
+    table = result.table
+    selected = table[
+        (table["service"] == ALL)
+        & (table["unit"] == ALL)
+        & (table["place"] == ALL)
+        & (table["period"] == HORIZON)
+    ]
+    base = result.base.scenario
+    years = base.horizon_years
+    tables = []
+    for alt in result.alternatives:
+        name = alt.scenario.name
+        rows = {
+            (str(r["pathway"]), str(r["kpi"])): r
+            for r in selected[selected["alternative"] == name].to_dict("records")
+        }
+        for pathway in base.pathways:
+            out = Table(
+                title=f"{name} vs {base.name}: {PATHWAY_LABELS.get(pathway, pathway)} "
+                "(paired difference with 95% CI)",
+                title_justify="left",
+            )
+            for column in ("KPI", base.name, name, "difference (95% CI)", "change"):
+                out.add_column(column, justify="left" if column == "KPI" else "right")
+            for kpi in HEADLINE_KPIS:
+                row = rows.get((pathway, kpi))
+                if row is None:
+                    continue
+                per_year = kpi in _PER_YEAR
+                factor = 1 / years if per_year else 1.0
+                label = KPI_INFO[kpi].label + (" a year" if per_year else "")
+                diff = format_value(kpi, float(row["diff_mean"]) * factor, signed=True)
+                low = float(row["diff_ci_low"]) * factor
+                high = float(row["diff_ci_high"]) * factor
+                if not math.isnan(low):
+                    diff += (
+                        f" ({format_value(kpi, low, signed=True)} to "
+                        f"{format_value(kpi, high, signed=True)})"
+                    )
+                pct = float(row["pct_change"])
+                if not bool(row["clear"]):
+                    change = "no clear difference"
+                elif math.isnan(pct):
+                    change = "clear"
+                else:
+                    change = f"{pct:+.1f}%"
+                out.add_row(
+                    label,
+                    format_value(kpi, float(row["base_mean"]) * factor),
+                    format_value(kpi, float(row["alt_mean"]) * factor),
+                    diff,
+                    change,
+                )
+            tables.append(out)
+    return tables
+
+
+def _progress_columns() -> tuple[ProgressColumn, ...]:
+    return (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("replications"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+    )
+
+
 def _apply_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
     update = {}
     if args.replications is not None:
@@ -235,16 +343,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.quiet:
         result = run_experiment(scenario, workers=args.workers, keep_events=args.events)
     else:
-        columns = (
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("replications"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=err, transient=False) as progress:
+        with Progress(*_progress_columns(), console=err) as progress:
             task = progress.add_task(f"Running {scenario.name}", total=n)
             result = run_experiment(
                 scenario,
@@ -270,6 +369,65 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """``pathways compare``."""
+    base = _apply_overrides(load_scenario(args.base), args)
+    alternatives = [load_scenario(path) for path in args.alternatives]
+    names = [base.name, *(a.name for a in alternatives)]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        err.print(
+            "error: scenarios compared must have different names; "
+            f"{', '.join(repeated)} is used more than once",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_INPUT
+    root = Path(args.out)
+    problem = _check_output_root(root)
+    if problem:
+        err.print(f"error: --out: {problem}", markup=False, highlight=False)
+        return EXIT_INPUT
+    files = {base.name: args.base}
+    files.update({a.name: f for a, f in zip(alternatives, args.alternatives, strict=True)})
+    if args.quiet:
+        result = run_comparison(base, alternatives, workers=args.workers)
+    else:
+        with Progress(*_progress_columns(), console=err) as progress:
+            task = progress.add_task(
+                f"Comparing {len(names)} scenarios", total=base.replications * len(names)
+            )
+            result = run_comparison(
+                base,
+                alternatives,
+                workers=args.workers,
+                progress=lambda done, total: progress.update(task, completed=done),
+            )
+        for alt in result.alternatives:
+            out.print(result.notes[alt.scenario.name], markup=False, highlight=False)
+        for table in comparison_tables(result):
+            out.print(table)
+    try:
+        folder = write_comparison(result, root, files, list(sys.argv))
+    except OSError as exc:
+        err.print(
+            f"error: could not write results under {root}: {exc.strerror or exc}; "
+            "earlier results are untouched",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_FAILURE
+    message = str(folder) if args.quiet else f"Results written to {folder}"
+    out.print(message, markup=False, highlight=False)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """``pathways show``: the scenario as the model sees it, as YAML."""
+    sys.stdout.write(scenario_to_yaml(load_scenario(args.scenario)))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pathways`` console command."""
     parser = build_parser()
@@ -277,7 +435,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     width = None if sys.stdout.isatty() else 160
     out = Console(highlight=False, width=width)
     err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
-    handlers = {"validate": cmd_validate, "run": cmd_run}
+    handlers = {
+        "validate": cmd_validate,
+        "run": cmd_run,
+        "compare": cmd_compare,
+        "show": cmd_show,
+    }
     try:
         return handlers[args.command](args, out, err)
     except InputError as exc:

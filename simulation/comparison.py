@@ -15,11 +15,14 @@ the comparison reports it, because their intervals are wider for that reason.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from simulation.analysis import KEYS
+from simulation.experiment import ExperimentResult, Progress, run_experiment
 from simulation.scenario import Scenario
 
 
@@ -107,3 +110,50 @@ def compare_kpis(
         piece.insert(0, "base", base_name)
         pieces.append(piece)
     return pd.concat(pieces, ignore_index=True)
+
+
+@dataclass
+class ComparisonResult:
+    """A base scenario and alternatives run with the same seed and replications."""
+
+    base: ExperimentResult
+    alternatives: list[ExperimentResult]
+    table: pd.DataFrame
+    """Paired differences of each alternative from the base (see :func:`compare_kpis`)."""
+    notes: dict[str, str]
+    """Per alternative, whether it shares the base's referrals and what that means."""
+
+
+def run_comparison(
+    base: Scenario,
+    alternatives: list[Scenario],
+    replications: int | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> ComparisonResult:
+    """Run a base and alternatives with the base's seed and replications, and compare.
+
+    Every alternative is run with the base's seed and number of replications (whatever
+    its own file says), so that replication ``r`` of each shares random numbers.
+    """
+    n = replications if replications is not None else base.replications
+    base = base.model_copy(update={"replications": n})
+    aligned = [
+        alt.model_copy(update={"seed": base.seed, "replications": n}) for alt in alternatives
+    ]
+    total = n * (1 + len(aligned))
+    results: list[ExperimentResult] = []
+    for index, scenario in enumerate([base, *aligned]):
+        offset = index * n
+
+        def step(done: int, _: int, offset: int = offset) -> None:
+            if progress:
+                progress(offset + done, total)
+
+        results.append(run_experiment(scenario, workers=workers, progress=step))
+    base_result, alt_results = results[0], results[1:]
+    table = compare_kpis(
+        base.name, base_result.kpis, {r.scenario.name: r.kpis for r in alt_results}
+    )
+    notes = {alt.name: shared_arrivals(base, alt)[1] for alt in aligned}
+    return ComparisonResult(base_result, alt_results, table, notes)

@@ -19,8 +19,9 @@ from typing import Any
 import pandas as pd
 
 from simulation.analysis import summarise
-from simulation.kpis import episodes_frame, kpi_rows, monthly_rows
-from simulation.model import Model
+from simulation.changes import LEDGER_ITEMS
+from simulation.kpis import ALL, episodes_frame, kpi_rows, monthly_rows
+from simulation.model import Model, ModelOutput
 from simulation.scenario import Scenario
 
 Progress = Callable[[int, int], None]
@@ -37,7 +38,18 @@ class ReplicationResult:
     end_state: dict[str, Any]
     events_processed: int
     wall_seconds: float
+    ledger: pd.DataFrame
     events: pd.DataFrame | None = None
+
+
+def ledger_rows(output: ModelOutput) -> pd.DataFrame:
+    """The replication's ledger as long rows: pathway, financial_year, item, value."""
+    rows = [
+        (row.pathway, row.financial_year, item, row.values[item])
+        for row in output.ledger
+        for item in LEDGER_ITEMS
+    ]
+    return pd.DataFrame(rows, columns=["pathway", "financial_year", "item", "value"])
 
 
 def run_replication(
@@ -50,6 +62,8 @@ def run_replication(
     kpis.insert(0, "replication", replication)
     monthly = monthly_rows(output)
     monthly.insert(0, "replication", replication)
+    ledger = ledger_rows(output)
+    ledger.insert(0, "replication", replication)
     events = None
     if keep_events:
         events = episodes_frame(output)
@@ -61,6 +75,7 @@ def run_replication(
         end_state=output.end_state,
         events_processed=output.events_processed,
         wall_seconds=time.perf_counter() - started,
+        ledger=ledger,
         events=events,
     )
 
@@ -88,6 +103,20 @@ class ExperimentResult:
     def monthly(self) -> pd.DataFrame:
         """Per-replication monthly series."""
         return pd.concat([r.monthly for r in self.replications], ignore_index=True)
+
+    @property
+    def ledger(self) -> pd.DataFrame:
+        """Per-replication ledger: pathway, financial year, item, value."""
+        return pd.concat([r.ledger for r in self.replications], ignore_index=True)
+
+    @property
+    def ledger_summary(self) -> pd.DataFrame:
+        """Mean and 95% CI of each ledger item per pathway and financial year."""
+        ledger = self.ledger.rename(columns={"financial_year": "period", "item": "kpi"})
+        ledger = ledger.assign(service=ALL, unit=ALL, place=ALL)
+        summary = summarise(ledger)
+        summary = summary.drop(columns=["service", "unit", "place"])
+        return summary.rename(columns={"period": "financial_year", "kpi": "item"})
 
     @property
     def events(self) -> pd.DataFrame | None:

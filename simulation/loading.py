@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from simulation import changes
 from simulation import distributions as dist_mod
 from simulation import scenario as sc
+from simulation.inheritance import resolve
 from simulation.problems import InputError, Problem
 from simulation.yamlsource import LocatedData, Path_, parse_yaml, read_yaml_file
 
@@ -243,7 +246,8 @@ def validate_data(source: LocatedData) -> sc.Scenario:
         scenario = sc.Scenario.model_validate(source.data)
     except ValidationError as exc:
         raise InputError(_schema_problems(exc, source)) from None
-    problems = [source.problem(path, message) for path, message in _reference_problems(scenario)]
+    checks = itertools.chain(_reference_problems(scenario), changes.reference_problems(scenario))
+    problems = [source.problem(path, message) for path, message in checks]
     if problems:
         raise InputError(problems)
     return scenario
@@ -259,12 +263,12 @@ def load_scenario(path: str | Path) -> sc.Scenario:
     >>> s.name
     'baseline'
     """
-    return validate_data(read_yaml_file(path))
+    return validate_data(resolve(read_yaml_file(path)))
 
 
 def load_scenario_text(text: str, name: str = "<scenario>") -> sc.Scenario:
     """Load and validate a scenario from YAML text (``name`` is used in messages)."""
-    return validate_data(parse_yaml(text, name))
+    return validate_data(resolve(parse_yaml(text, name)))
 
 
 def load_scenario_dict(data: dict[str, Any], name: str = "<scenario>") -> sc.Scenario:

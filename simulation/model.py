@@ -28,6 +28,7 @@ import numpy as np
 import simpy
 
 from simulation.calendar import Calendar
+from simulation.changes import Finance, Policy, dated_changes
 from simulation.recorders import Episode
 from simulation.resources import OUT_OF_AREA, Caseload, ServiceBeds, Stay, UnitState
 from simulation.scenario import WEEKDAYS, Pathway, Scenario
@@ -169,6 +170,7 @@ class Model:
         self.env = simpy.Environment(initial_time=self.start)
         self.calendar = Calendar.build(scenario.start_date, self.horizon)
         self.streams = StreamFactory(scenario.seed, replication)
+        self.policy = Policy(scenario)
         self.episodes: list[Episode] = []
         self._next_patient = 0
         continuous = scenario.bed_management.allocation == "continuous"
@@ -199,31 +201,43 @@ class Model:
                         self.env.process(self.arrivals(pathway, service, place.name, rate))
         if not continuous:
             self.env.process(self.panel())
+        if scenario.changes:
+            self.env.process(dated_changes(self))
+        self.finance = Finance(self)
+        self.env.process(self.finance.process())
 
     # -- referrals -------------------------------------------------------------------
     def arrivals(self, pathway: str, service: str, place: str, rate_per_year: float) -> ProcessGen:
-        """Referrals of one service from one place: a Poisson process, thinned for time."""
+        """Referrals of one service from one place.
+
+        Poisson arrivals are simulated by thinning a process at the peak rate; regular
+        arrivals are spaced at the reciprocal of the current rate.
+        """
         spec = self.scenario.pathways[pathway]
         stream = self.streams.uniform(f"arrivals.{pathway}.{service}.{place}")
         growth = 1.0 + spec.annual_growth
         season = spec.seasonality
         base = rate_per_year / 365.25
+        start_date = self.scenario.start_date
+
+        def rate_at(t: float) -> float:
+            rate: float = base * growth ** (t / 365.25)
+            if season is not None:
+                rate *= season[(start_date + dt.timedelta(days=math.floor(t))).month - 1]
+            return rate
+
         peak = base * max(growth ** (self.start / 365.25), growth ** (self.horizon / 365.25))
         if season is not None:
             peak *= max(season)
         env = self.env
-        start_date = self.scenario.start_date
         draws = self.draws[(pathway, "new")]
+        regular = spec.arrivals == "regular"
         while True:
-            gap = -math.log1p(-stream()) / peak
+            gap = 1.0 / rate_at(env.now) if regular else -math.log1p(-stream()) / peak
             if env.now + gap >= self.horizon:
                 return
             yield env.timeout(gap)
-            rate = base * growth ** (env.now / 365.25)
-            if season is not None:
-                month = (start_date + dt.timedelta(days=math.floor(env.now))).month
-                rate *= season[month - 1]
-            if stream() * peak < rate:
+            if regular or stream() * peak < rate_at(env.now):
                 referral = draws.draw(self._new_patient_id(), service, place, "new", None)
                 referral.pathway = pathway
                 env.process(self.referral(referral))
@@ -282,7 +296,7 @@ class Model:
         env = self.env
         beds = self.beds[(ref.pathway, ref.service)]
         request = beds.request(episode, ref.urgent)
-        max_wait = spec.max_wait_days.urgent if ref.urgent else spec.max_wait_days.routine
+        max_wait = self.policy.max_wait[(ref.pathway, ref.urgent)]
         wait_timer = patience_timer = None
         if not request.triggered and max_wait != 0:
             events: list[simpy.Event] = [request]
@@ -322,7 +336,7 @@ class Model:
         for stage in ref.stages:
             beds = self.beds[(ref.pathway, stage.service)]
             episode = stay.episode
-            yield env.timeout(stage.los_days)
+            yield env.timeout(stage.los_days * self.policy.los_factor[(ref.pathway, stage.service)])
             episode.ready_day = env.now
             beds.mark_ready(stay)
             if stage.next_kind == "service":
@@ -404,6 +418,7 @@ class Model:
             beds.close(self.horizon)
         for team in self.teams.values():
             team.close(self.horizon)
+        self.finance.finish()
         return ModelOutput(self)
 
 
@@ -418,6 +433,9 @@ class ModelOutput:
         self.events_processed = next(model.env._eid)  # SimPy's count of scheduled events
         self.unit_occupancy = {name: np.array(u.occupancy.bins) for name, u in model.units.items()}
         self.unit_beds = {name: u.beds for name, u in model.units.items()}
+        self.unit_bed_days = {name: np.array(u.bed_level.bins) for name, u in model.units.items()}
+        """Bed days available (beds open x days) per unit per month."""
+        self.ledger = model.finance.ledger
         self.waiting = {key: np.array(b.waiting.bins) for key, b in model.beds.items()}
         self.ooa_census = {key: np.array(b.ooa_census.bins) for key, b in model.beds.items()}
         self.delayed = {key: np.array(b.delayed.bins) for key, b in model.beds.items()}

@@ -26,7 +26,7 @@ OUT_OF_AREA = "out_of_area"
 class UnitState:
     """An inpatient unit while the model runs."""
 
-    __slots__ = ("beds", "linked", "name", "occupancy", "occupied", "spec")
+    __slots__ = ("bed_level", "beds", "linked", "name", "occupancy", "occupied", "spec")
 
     def __init__(self, spec: Unit, calendar: Calendar, start: float):
         self.spec = spec
@@ -35,6 +35,12 @@ class UnitState:
         self.occupied = 0
         self.linked = frozenset(spec.linked_places)
         self.occupancy = Level(calendar, start)
+        self.bed_level = Level(calendar, start, level=spec.beds)
+
+    def set_beds(self, t: float, beds: int) -> None:
+        """Open or close beds; a closure below occupancy takes effect as patients leave."""
+        self.beds = beds
+        self.bed_level.set(t, beds)
 
     @property
     def free(self) -> int:
@@ -201,6 +207,7 @@ class ServiceBeds:
             level.close(t)
         for unit in self.units:
             unit.occupancy.close(t)
+            unit.bed_level.close(t)
 
 
 class Caseload:

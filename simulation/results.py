@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from simulation.comparison import ComparisonResult
 from simulation.experiment import ExperimentResult
 from simulation.loading import file_sha256, scenario_to_yaml
 
@@ -116,6 +117,56 @@ def new_run_folder(root: Path, scenario_name: str) -> Path:
     raise RuntimeError(f"could not find a free results folder name under {parent}")
 
 
+def write_run_files(
+    result: ExperimentResult,
+    folder: Path,
+    scenario_file: str | Path | None,
+    command: list[str] | None,
+) -> None:
+    """Write one scenario's files into an existing folder."""
+    (folder / "scenario.yaml").write_text(scenario_to_yaml(result.scenario))
+    kpis = result.kpis
+    kpis.to_csv(folder / "kpis.csv", index=False)
+    kpis.to_parquet(folder / "kpis.parquet", index=False)
+    result.summary.to_csv(folder / "summary.csv", index=False)
+    monthly = result.monthly
+    monthly.to_csv(folder / "monthly.csv", index=False)
+    monthly.to_parquet(folder / "monthly.parquet", index=False)
+    ledger = result.ledger
+    ledger.to_csv(folder / "ledger.csv", index=False)
+    result.ledger_summary.to_csv(folder / "ledger_summary.csv", index=False)
+    events = result.events
+    if events is not None:
+        events.to_parquet(folder / "events.parquet", index=False)
+    info = manifest(result, scenario_file, command)
+    (folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
+class StagedFolder:
+    """A hidden staging folder that becomes ``root/name/<timestamp>`` only on success.
+
+    Use as ``with StagedFolder(root, name) as staging: ...``; afterwards ``.final`` is
+    the folder's path. On any failure the staging folder is removed and nothing appears
+    under the final name; earlier results are never touched.
+    """
+
+    def __init__(self, root: Path, name: str):
+        self.final = new_run_folder(root, name)
+        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.", dir=self.final.parent))
+
+    def __enter__(self) -> Path:
+        return self.staging
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.final.rmdir()
+            os.replace(self.staging, self.final)
+            return
+        shutil.rmtree(self.staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.final.rmdir()
+
+
 def write_results(
     result: ExperimentResult,
     root: str | Path = "results",
@@ -123,33 +174,45 @@ def write_results(
     command: list[str] | None = None,
 ) -> Path:
     """Write a run's results folder and return its path."""
-    root = Path(root)
-    final = new_run_folder(root, result.scenario.name)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        (staging / "scenario.yaml").write_text(scenario_to_yaml(result.scenario))
-        kpis = result.kpis
-        kpis.to_csv(staging / "kpis.csv", index=False)
-        kpis.to_parquet(staging / "kpis.parquet", index=False)
-        result.summary.to_csv(staging / "summary.csv", index=False)
-        monthly = result.monthly
-        monthly.to_csv(staging / "monthly.csv", index=False)
-        monthly.to_parquet(staging / "monthly.parquet", index=False)
-        events = result.events
-        if events is not None:
-            events.to_parquet(staging / "events.parquet", index=False)
-        info = manifest(result, scenario_file, command)
-        (staging / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
-        final.rmdir()
-        os.replace(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            final.rmdir()
-        raise
-    return final
+    staged = StagedFolder(Path(root), result.scenario.name)
+    with staged as folder:
+        write_run_files(result, folder, scenario_file, command)
+    return staged.final
 
 
 def read_summary(folder: str | Path) -> pd.DataFrame:
     """Read a results folder's summary table."""
     return pd.read_csv(Path(folder) / "summary.csv", keep_default_na=False, na_values=[""])
+
+
+def write_comparison(
+    result: ComparisonResult,
+    root: str | Path = "results",
+    scenario_files: dict[str, str | Path] | None = None,
+    command: list[str] | None = None,
+) -> Path:
+    """Write a comparison: one sub-folder per scenario, the comparison table and notes."""
+    files = scenario_files or {}
+    base = result.base.scenario.name
+    staged = StagedFolder(Path(root), f"compare-{base}")
+    with staged as folder:
+        for run in (result.base, *result.alternatives):
+            sub = folder / run.scenario.name
+            sub.mkdir()
+            write_run_files(run, sub, files.get(run.scenario.name), command)
+        result.table.to_csv(folder / "comparison.csv", index=False)
+        notes = "".join(f"{name}: {text}\n" for name, text in result.notes.items())
+        (folder / "comparison_notes.txt").write_text(notes)
+        info = {
+            "base": base,
+            "alternatives": [r.scenario.name for r in result.alternatives],
+            "seed": result.base.scenario.seed,
+            "replications": len(result.base.replications),
+            "notes": result.notes,
+            "version": package_version(),
+            "code": code_revision(),
+            "command": command,
+            "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        (folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+    return staged.final

@@ -151,6 +151,9 @@ class Pathway(Strict):
     """How a pathway's referrals arrive, are assessed and flow through its services."""
 
     services: dict[Name, Service]
+    arrivals: Literal["poisson", "regular"] = "poisson"
+    """``poisson`` (random, the default) or ``regular`` (evenly spaced at the same rate,
+    for checks by arithmetic)."""
     annual_growth: Annotated[float, Field(gt=-1, le=1, allow_inf_nan=False)] = 0.0
     seasonality: Annotated[tuple[Positive, ...], Field(min_length=12, max_length=12)] | None = None
     priority_mix: PriorityMix = PriorityMix(urgent=0.0, routine=1.0)
