@@ -1,0 +1,83 @@
+"""Small scenario builders for tests: plain dicts for ``simulation.load_scenario_dict``.
+
+``mmc_scenario`` is one unit of ``beds`` beds fed by one Poisson stream with exponential
+stays: the M/M/c queue of queueing theory (or M/M/c/c with ``max_wait_days=0`` and no
+repatriation). Nothing else happens: no assessment delay, no rejection, no diversion,
+no step-down, no readmission, no growth or seasonality.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+POPULATION = 100_000
+DAYS_PER_YEAR = 365.25
+PLACE = "Home"
+UNIT = "Unit"
+PATHWAY = "adult_ed"
+SERVICE = "inpatient"
+
+
+def rate_per_100k_per_year(arrivals_per_day: float, population: int = POPULATION) -> float:
+    """The scenario's referral rate that gives ``arrivals_per_day`` from one place."""
+    return arrivals_per_day * DAYS_PER_YEAR * 100_000 / population
+
+
+def mmc_scenario(
+    *,
+    beds: int = 10,
+    arrivals_per_day: float = 0.8,
+    mean_stay_days: float = 10.0,
+    max_wait_days: float | None = None,
+    urgent_share: float = 0.0,
+    repatriation: bool = True,
+    allocation: str = "continuous",
+    horizon_years: float = 5.0,
+    warmup_days: float = 365.0,
+    seed: int = 12345,
+    name: str = "mmc",
+) -> dict[str, Any]:
+    """One unit of ``beds`` beds, Poisson arrivals and exponential stays, as a dict.
+
+    ``max_wait_days`` applies to both priorities: ``None`` waits for ever (M/M/c), ``0``
+    sends anyone who finds no free bed out of area at once (M/M/c/c when
+    ``repatriation`` is off).
+    """
+    return {
+        "name": name,
+        "start_date": "2026-04-01",
+        "horizon_years": horizon_years,
+        "warmup_days": warmup_days,
+        "seed": seed,
+        "places": [{"name": PLACE, "population": POPULATION}],
+        "units": [
+            {
+                "name": UNIT,
+                "pathway": PATHWAY,
+                "service": SERVICE,
+                "place": PLACE,
+                "beds": beds,
+                "cost_per_bed_day_gbp": 500,
+                "linked_places": [PLACE],
+            }
+        ],
+        "pathways": {
+            PATHWAY: {
+                "priority_mix": {"urgent": urgent_share, "routine": 1.0 - urgent_share},
+                "assessment_delay": {"distribution": "fixed", "value": 0},
+                "not_accepted_share": 0.0,
+                "max_wait_days": {"urgent": max_wait_days, "routine": max_wait_days},
+                "readmission": {"probability": 0.0},
+                "services": {
+                    SERVICE: {
+                        "referral_rate_per_100k_per_year": rate_per_100k_per_year(
+                            arrivals_per_day
+                        ),
+                        "length_of_stay": {"distribution": "exponential", "mean": mean_stay_days},
+                        "out_of_area": {"cost_per_bed_day_gbp": 600, "distance_miles": 100},
+                    }
+                },
+            }
+        },
+        "bed_management": {"allocation": allocation, "repatriation": repatriation},
+    }
