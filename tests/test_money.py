@@ -1,0 +1,255 @@
+"""Money and reinvestment, checked by arithmetic on deterministic scenarios.
+
+With regular arrivals every 10 days and fixed 100-day stays, exactly 10 patients are in
+beds at every moment after the first 100 days, so bed days, spend and savings follow by
+hand. Community places cost their price per place-year whether used or not.
+"""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from simulation import load_scenario_dict
+from simulation.experiment import run_replication
+from simulation.model import Model
+
+COST_BED = 500.0
+COST_PLACE = 36_525.0  # £100 a place-day
+YEAR_DAYS = 365  # 1 April 2026 to 31 March 2027
+
+
+def scenario(**extra):
+    data = {
+        "name": "money",
+        "start_date": "2026-04-01",
+        "horizon_years": 1,
+        "warmup_days": 400,
+        "places": [{"name": "Home", "population": 100_000}],
+        "units": [
+            {
+                "name": "Ward",
+                "pathway": "adult_ed",
+                "service": "inpatient",
+                "place": "Home",
+                "beds": 20,
+                "cost_per_bed_day_gbp": COST_BED,
+            }
+        ],
+        "community_teams": [
+            {
+                "name": "Team",
+                "pathway": "adult_ed",
+                "places": 4,
+                "episode_length": {"distribution": "fixed", "value": 30},
+                "cost_per_place_per_year_gbp": COST_PLACE,
+            }
+        ],
+        "pathways": {
+            "adult_ed": {
+                "arrivals": "regular",
+                "services": {
+                    "inpatient": {
+                        # one referral every 10 days
+                        "referral_rate_per_100k_per_year": 36.525,
+                        "length_of_stay": {"distribution": "fixed", "value": 100},
+                        "out_of_area": {"cost_per_bed_day_gbp": 900, "distance_miles": 50},
+                    }
+                },
+            }
+        },
+    }
+    data.update(extra)
+    return load_scenario_dict(data)
+
+
+def ledger(result, item, year="2026/27"):
+    rows = result.ledger
+    row = rows[(rows["item"] == item) & (rows["financial_year"] == year)]
+    assert len(row) == 1
+    return float(row["value"].iloc[0])
+
+
+def kpi(result, name, period="horizon"):
+    k = result.kpis
+    row = k[
+        (k["kpi"] == name)
+        & (k["period"] == period)
+        & (k["pathway"] == "adult_ed")
+        & (k["service"] == "all")
+        & (k["unit"] == "all")
+        & (k["place"] == "all")
+    ]
+    assert len(row) == 1, row
+    return float(row["value"].iloc[0])
+
+
+def test_spend_and_savings_are_known_by_arithmetic():
+    s = scenario(
+        money={
+            "budget_gbp_per_year": {"adult_ed": 3_000_000},
+            "one_off_costs": [{"date": "2026-06-01", "pathway": "adult_ed", "amount_gbp": 50_000}],
+        }
+    )
+    result = run_replication(s, 0)
+    bed_days = 10 * YEAR_DAYS
+    inpatient = bed_days * COST_BED
+    community = 4 * 100.0 * YEAR_DAYS
+    assert kpi(result, "bed_days") == pytest.approx(bed_days, rel=1e-9)
+    assert ledger(result, "spend_inpatient_gbp") == pytest.approx(inpatient, rel=1e-9)
+    assert ledger(result, "spend_community_gbp") == pytest.approx(community, rel=1e-9)
+    assert ledger(result, "spend_ooa_gbp") == 0
+    assert ledger(result, "spend_one_off_gbp") == 50_000
+    total = inpatient + community + 50_000
+    assert ledger(result, "spend_total_gbp") == pytest.approx(total, rel=1e-9)
+    assert ledger(result, "savings_gbp") == pytest.approx(3_000_000 - total, rel=1e-9)
+    # The ledger's spend and the KPIs' spend are two computations of one thing.
+    assert kpi(result, "cost_inpatient_gbp") == pytest.approx(inpatient, rel=1e-9)
+    assert kpi(result, "cost_community_gbp") == pytest.approx(community, rel=1e-9)
+
+
+def test_out_of_area_bed_days_are_priced_at_the_out_of_area_cost():
+    # Five beds for a need of ten, and nobody waits: five patients are always away.
+    s = scenario(
+        units=[
+            {
+                "name": "Ward",
+                "pathway": "adult_ed",
+                "service": "inpatient",
+                "place": "Home",
+                "beds": 5,
+                "cost_per_bed_day_gbp": COST_BED,
+            }
+        ]
+    )
+    s = s.model_copy(
+        update={
+            "pathways": {
+                "adult_ed": s.pathways["adult_ed"].model_copy(
+                    update={
+                        "max_wait_days": s.pathways["adult_ed"].max_wait_days.model_copy(
+                            update={"urgent": 0.0, "routine": 0.0}
+                        )
+                    }
+                )
+            }
+        }
+    )
+    result = run_replication(s, 0)
+    assert kpi(result, "bed_days") == pytest.approx(5 * YEAR_DAYS, rel=1e-9)
+    assert kpi(result, "ooa_bed_days") == pytest.approx(5 * YEAR_DAYS, rel=1e-9)
+    assert ledger(result, "spend_ooa_gbp") == pytest.approx(5 * YEAR_DAYS * 900, rel=1e-9)
+
+
+def test_bed_closure_waits_for_beds_to_empty_and_moves_nobody():
+    s = scenario(changes=[{"date": "2026-07-01", "set": "beds", "unit": "Ward", "to": 6}])
+    model = Model(s, 0)
+    output = model.run()
+    # Nobody is moved: every stay still lasts exactly 100 days.
+    stays = [e.exit_day - e.admission_day for e in output.episodes if e.exit_day is not None]
+    assert stays and np.allclose(stays, 100.0)
+    # Occupancy never exceeds beds except while the closure waits for beds to empty.
+    monthly = output.unit_occupancy["Ward"] / model.calendar.month_lengths()
+    assert monthly[0] == pytest.approx(10.0)
+    assert monthly[-1] == pytest.approx(6.0)
+    # Once closed, the unit holds six; the rest of the need is met out of area or waits.
+    assert output.unit_beds["Ward"] == 6
+
+
+def test_length_of_stay_factor_applies_to_admissions_from_its_date():
+    change_day = (dt.date(2026, 10, 1) - dt.date(2026, 4, 1)).days
+    s = scenario(
+        changes=[
+            {
+                "date": "2026-10-01",
+                "set": "length_of_stay_factor",
+                "pathway": "adult_ed",
+                "service": "inpatient",
+                "to": 0.5,
+            }
+        ]
+    )
+    output = Model(s, 0).run()
+    for e in output.episodes:
+        if e.exit_day is None:
+            continue
+        expected = 50.0 if e.admission_day >= change_day else 100.0
+        assert e.exit_day - e.admission_day == pytest.approx(expected)
+
+
+def rule_scenario(one_off_costs=(), **rule):
+    base_rule = {
+        "pathway": "adult_ed",
+        "share_of_savings": 0.5,
+        "teams": {"Team": 1.0},
+        "recruitment_lag_days": 90,
+        "ramp_up_days": 0,
+    }
+    base_rule.update(rule)
+    return scenario(
+        horizon_years=3,
+        money={
+            "budget_gbp_per_year": {"adult_ed": 3_000_000},
+            "one_off_costs": list(one_off_costs),
+        },
+        reinvestment=[base_rule],
+    )
+
+
+def test_reinvested_places_arrive_after_the_lag_and_the_ledger_balances():
+    s = rule_scenario()
+    model = Model(s, 0)
+    output = model.run()
+    rows = {(r.financial_year, k): v for r in output.ledger for k, v in r.values.items()}
+    savings = rows[("2026/27", "savings_gbp")]
+    places = int(0.5 * savings // COST_PLACE)
+    assert places > 0
+    assert rows[("2026/27", "places_added")] == places
+    assert rows[("2026/27", "reinvested_gbp")] == pytest.approx(places * COST_PLACE)
+    assert rows[("2026/27", "reinvested_gbp")] <= 0.5 * savings
+    for year in ("2026/27", "2027/28", "2028/29"):
+        parts = sum(
+            rows[(year, k)]
+            for k in (
+                "spend_inpatient_gbp",
+                "spend_ooa_gbp",
+                "spend_community_gbp",
+                "spend_one_off_gbp",
+            )
+        )
+        assert rows[(year, "spend_total_gbp")] == pytest.approx(parts)
+        assert rows[(year, "savings_gbp")] == pytest.approx(
+            rows[(year, "budget_gbp")] - rows[(year, "spend_total_gbp")]
+        )
+    # Places: 4 until 90 days after the year end (30 June 2027), then 4 + places.
+    places_per_day = output.places["Team"] / model.calendar.month_lengths()
+    months = model.calendar.months
+    assert places_per_day[months.index("2027-05")] == pytest.approx(4.0)
+    assert places_per_day[months.index("2027-06")] == pytest.approx(4.0 + places / 30)
+    assert places_per_day[months.index("2027-08")] == pytest.approx(4.0 + places)
+
+
+def test_reinvestment_never_exceeds_the_cap():
+    model = Model(rule_scenario(cap_places=3), 0)
+    output = model.run()
+    assert sum(r.values["places_added"] for r in output.ledger) == 3
+    assert max(output.places["Team"] / model.calendar.month_lengths()) == pytest.approx(7.0)
+
+
+def test_overspend_gives_places_back_only_when_asked():
+    # A saving in 2026/27 buys places; a one-off cost makes 2027/28 an overspend.
+    def run(reverse):
+        cost = {"date": "2027-06-01", "pathway": "adult_ed", "amount_gbp": 2_000_000}
+        model = Model(rule_scenario(one_off_costs=[cost], reverse_on_overspend=reverse), 0)
+        return model, model.run()
+
+    model, kept = run(False)
+    added = {r.financial_year: r.values["places_added"] for r in kept.ledger}
+    assert added["2026/27"] > 0 and added["2027/28"] == 0
+    model, given_back = run(True)
+    added = {r.financial_year: r.values["places_added"] for r in given_back.ledger}
+    assert added["2026/27"] > 0 and added["2027/28"] < 0
+    # Never below the four places the scenario started with.
+    assert -added["2027/28"] <= added["2026/27"]
+    places_per_day = given_back.places["Team"] / model.calendar.month_lengths()
+    assert places_per_day.min() >= 4.0 - 1e-9
