@@ -70,9 +70,7 @@ def mmc_scenario(
                 "readmission": {"probability": 0.0},
                 "services": {
                     SERVICE: {
-                        "referral_rate_per_100k_per_year": rate_per_100k_per_year(
-                            arrivals_per_day
-                        ),
+                        "referral_rate_per_100k_per_year": rate_per_100k_per_year(arrivals_per_day),
                         "length_of_stay": {"distribution": "exponential", "mean": mean_stay_days},
                         "out_of_area": {"cost_per_bed_day_gbp": 600, "distance_miles": 100},
                     }
@@ -80,4 +78,99 @@ def mmc_scenario(
             }
         },
         "bed_management": {"allocation": allocation, "repatriation": repatriation},
+    }
+
+
+def flow_scenario(
+    *,
+    allocation: str = "continuous",
+    horizon_years: float = 3.0,
+    warmup_days: float = 365.0,
+    seed: int = 777,
+    name: str = "flow",
+) -> dict[str, Any]:
+    """A small, busy adult secure pathway that exercises every route a referral can take.
+
+    Two places and two medium secure units (one linked to each place), one low secure
+    unit and one community team; referrals are assessed (some not accepted), some are
+    diverted to the team, the rest wait (urgent first), withdraw after a patience time
+    or go out of area past the maximum wait, and are repatriated when a bed frees.
+    Medium secure patients step down to low secure, low secure patients to the team,
+    and discharged patients may be readmitted. Capacity is tight, so every queue,
+    delayed discharge and out-of-area placement happens within a few years.
+    """
+    places = ["North", "South"]
+    return {
+        "name": name,
+        "start_date": "2026-04-01",
+        "horizon_years": horizon_years,
+        "warmup_days": warmup_days,
+        "seed": seed,
+        "places": [{"name": p, "population": 500_000} for p in places],
+        "units": [
+            {
+                "name": "North Medium",
+                "pathway": "adult_secure",
+                "service": "medium",
+                "place": "North",
+                "beds": 8,
+                "cost_per_bed_day_gbp": 480,
+                "linked_places": ["North"],
+                "distance_miles": {"North": 5, "South": 30},
+            },
+            {
+                "name": "South Medium",
+                "pathway": "adult_secure",
+                "service": "medium",
+                "place": "South",
+                "beds": 6,
+                "cost_per_bed_day_gbp": 500,
+                "linked_places": ["South"],
+                "distance_miles": {"North": 30, "South": 5},
+            },
+            {
+                "name": "Low Secure",
+                "pathway": "adult_secure",
+                "service": "low",
+                "place": "North",
+                "beds": 8,
+                "cost_per_bed_day_gbp": 420,
+                "linked_places": places,
+            },
+        ],
+        "community_teams": [
+            {
+                "name": "Forensic Team",
+                "pathway": "adult_secure",
+                "places": 6,
+                "episode_length": {"distribution": "gamma", "mean": 120, "sd": 60},
+                "cost_per_place_per_year_gbp": 25_000,
+            }
+        ],
+        "pathways": {
+            "adult_secure": {
+                "priority_mix": {"urgent": 0.3, "routine": 0.7},
+                "assessment_delay": {"distribution": "exponential", "mean": 7},
+                "not_accepted_share": 0.1,
+                "diversion": {"share": 0.2, "team": "Forensic Team"},
+                "max_wait_days": {"urgent": 14, "routine": 60},
+                "readmission": {"probability": 0.3, "window_days": 180},
+                "withdrawal": {"patience": {"distribution": "exponential", "mean": 45}},
+                "services": {
+                    "medium": {
+                        "referral_rate_per_100k_per_year": 3.0,
+                        "length_of_stay": {"distribution": "lognormal", "median": 90, "p90": 250},
+                        "out_of_area": {"cost_per_bed_day_gbp": 600, "distance_miles": 110},
+                        "step_down": [{"to": "low", "probability": 0.5}],
+                    },
+                    "low": {
+                        "referral_rate_per_100k_per_year": 1.5,
+                        "length_of_stay": {"distribution": "gamma", "mean": 80, "sd": 40},
+                        "out_of_area": {"cost_per_bed_day_gbp": 520, "distance_miles": 100},
+                        "step_down": [{"to": "Forensic Team", "probability": 0.6}],
+                    },
+                },
+            }
+        },
+        "bed_management": {"allocation": allocation, "repatriation": True},
     }
