@@ -12,14 +12,17 @@ the confidence intervals. Only events on or after day 0 (after the warm-up) coun
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
 
 from simulation.model import ModelOutput
-from simulation.recorders import EPISODE_FIELDS
+from simulation.recorders import EPISODE_FIELDS, Episode
 from simulation.resources import OUT_OF_AREA
 
 ALL = "all"
@@ -97,10 +100,18 @@ _GROUPINGS = (
     ("pathway",),
 )
 
+Cell = tuple[str, str, str]
+"""The finest key of an episode KPI: pathway, service, home place."""
+
+Row = tuple[str, str, str, str, str, str, float]
+"""One output row: pathway, service, unit, place, period, kpi, value."""
+
+_NAN = float("nan")
+
 
 def episodes_frame(output: ModelOutput) -> pd.DataFrame:
     """The episode records as a DataFrame (one row per stay in a service)."""
-    rows = [tuple(getattr(e, f) for f in EPISODE_FIELDS) for e in output.episodes]
+    rows = list(map(attrgetter(*EPISODE_FIELDS), output.episodes))
     frame = pd.DataFrame.from_records(rows, columns=list(EPISODE_FIELDS))
     for column in frame.columns:
         if column.endswith("_day") or column == "distance_miles":
@@ -109,35 +120,44 @@ def episodes_frame(output: ModelOutput) -> pd.DataFrame:
 
 
 class _Periods:
-    """Assigns model days to financial years of the reported period."""
+    """The financial years of the reported period and the months in each."""
 
     def __init__(self, output: ModelOutput):
         cal = output.calendar
         self.years = cal.financial_year_list()
-        edges = np.asarray(cal.edges)
-        fy = np.asarray(cal.financial_years)
-        self.year_bounds = [
-            (year, float(edges[:-1][fy == year].min()), float(edges[1:][fy == year].max()))
-            for year in self.years
+        edges = cal.edges
+        fys = cal.financial_years
+        self.months: list[list[int]] = [
+            [i for i, fy in enumerate(fys) if fy == year] for year in self.years
         ]
+        self.year_bounds = [
+            (year, edges[months[0]], edges[months[-1] + 1])
+            for year, months in zip(self.years, self.months, strict=True)
+        ]
+        self.starts = [start for _, start, _ in self.year_bounds]
         self.horizon = cal.horizon_days
+        self.end = self.year_bounds[-1][2]
 
-    def label(self, days: pd.Series) -> pd.Series:
-        out = pd.Series(None, index=days.index, dtype=object)
-        for year, start, end in self.year_bounds:
-            out[(days >= start) & (days < end)] = year
-        return out
+    def index(self, day: float | None) -> int:
+        """Index of the year that ``day`` falls in; -1 outside ``[0, horizon)`` or None."""
+        if day is None or not day >= 0.0 or day >= self.end:  # `not >=` catches NaN
+            return -1
+        return bisect_right(self.starts, day) - 1
 
-    def overlap(self, start: pd.Series, end: pd.Series) -> dict[str, pd.Series]:
-        """Days of each interval [start, end) falling in each year."""
-        result: dict[str, pd.Series] = {}
-        for year, a, b in self.year_bounds:
-            result[year] = (end.clip(upper=b) - start.clip(lower=a)).clip(lower=0.0)
-        return result
+    def overlap(self, start: float, end: float) -> list[float]:
+        """Days of the interval ``[start, end)`` falling in each year."""
+        return [max(min(end, b) - max(start, a), 0.0) for _, a, b in self.year_bounds]
 
 
-def _with_horizon(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.concat([frame, frame.assign(period=HORIZON)], ignore_index=True)
+def _quantile(values: list[float], q: float) -> float:
+    """Linear-interpolation quantile (numpy's and pandas' default) of finite values."""
+    ordered = sorted(values)
+    h = q * (len(ordered) - 1)
+    i = int(h)
+    frac = h - i
+    if frac == 0.0 or i + 1 >= len(ordered):
+        return ordered[i]
+    return ordered[i] + (ordered[i + 1] - ordered[i]) * frac
 
 
 class _Builder:
@@ -146,144 +166,198 @@ class _Builder:
         self.scenario = output.scenario
         self.periods = _Periods(output)
         self.all_periods = [*self.periods.years, HORIZON]
+        self.n_years = len(self.periods.years)
         self.services = self.scenario.services()
         self.places = [p.name for p in self.scenario.places]
-        self.rows: list[pd.DataFrame] = []
+        self.rows: list[Row] = []
+        cells = [(pw, svc, place) for pw, svc in self.services for place in self.places]
+        # For each grouping: its groups in report order, and the finest cells in each.
+        self.groups: list[tuple[tuple[str, ...], dict[Cell, list[Cell]]]] = []
+        for keys in _GROUPINGS:
+            members: dict[Cell, list[Cell]] = {}
+            for cell in cells:
+                members.setdefault(self._project(keys, cell), []).append(cell)
+            self.groups.append((keys, members))
+
+    @staticmethod
+    def _project(keys: tuple[str, ...], cell: Cell) -> Cell:
+        """The group of ``cell`` at a grouping, with ``all`` for the dimensions summed over."""
+        pathway, service, place = cell
+        return (
+            pathway,
+            service if "service" in keys else ALL,
+            place if "place" in keys else ALL,
+        )
 
     # -- generic aggregation ------------------------------------------------------------
-    def _full_index(self, keys: tuple[str, ...]) -> pd.MultiIndex:
-        combos = []
-        for pathway, service in self.services:
-            for place in self.places:
-                full = {"pathway": pathway, "service": service, "place": place}
-                combos.append(tuple(full[k] for k in keys))
-        combos = list(dict.fromkeys(combos))
-        tuples = [(*c, period) for c in combos for period in self.all_periods]
-        return pd.MultiIndex.from_tuples(tuples, names=[*keys, "period"])
+    def totals(self, kpi: str, cells: dict[Cell, list[float]]) -> None:
+        """Add a count or a sum, given per finest cell and year, at every grouping.
 
-    def aggregate(
-        self, kpi: str, frame: pd.DataFrame, how: str, value: str = "value", fill: bool = True
-    ) -> None:
-        """Aggregate ``frame`` (pathway, service, place, period, value) at every grouping."""
-        frame = _with_horizon(frame)
-        pieces = []
-        for keys in _GROUPINGS:
-            grouped = frame.groupby([*keys, "period"], observed=True)[value]
-            if how == "count":
-                series = grouped.size().astype(float)
-            elif how == "sum":
-                series = grouped.sum()
-            elif how == "mean":
-                series = grouped.mean()
-            elif how == "p90":
-                series = grouped.quantile(0.9)
-            elif how == "pct":
-                series = grouped.mean() * 100
-            else:  # pragma: no cover - programming error
-                raise ValueError(how)
-            if fill:
-                series = series.reindex(self._full_index(keys), fill_value=0.0)
-            piece = series.rename("value").reset_index()
-            for dim in ("service", "place"):
-                if dim not in keys:
-                    piece[dim] = ALL
-            pieces.append(piece)
-        result = pd.concat(pieces, ignore_index=True)
-        result["unit"] = ALL
-        result["kpi"] = kpi
-        self.rows.append(result)
+        Every combination of the scenario's services and places appears, zero-filled.
+        """
+        years = self.periods.years
+        n = self.n_years
+        zero = [0.0] * n
+        for _keys, members in self.groups:
+            for (pathway, service, place), group in members.items():
+                per_year = [0.0] * n
+                for cell in group:
+                    values = cells.get(cell, zero)
+                    for y in range(n):
+                        per_year[y] += values[y]
+                for year, value in zip(years, per_year, strict=True):
+                    self.rows.append((pathway, service, ALL, place, year, kpi, value))
+                self.rows.append((pathway, service, ALL, place, HORIZON, kpi, math.fsum(per_year)))
 
-    def add_rows(self, kpi: str, frame: pd.DataFrame) -> None:
-        """Add precomputed rows (any of the dimensions, a period and a value)."""
-        frame = frame.copy()
-        for dim in DIMENSIONS:
-            if dim not in frame:
-                frame[dim] = ALL
-        frame["kpi"] = kpi
-        self.rows.append(frame)
+    def statistic(self, kpi: str, cells: dict[Cell, list[list[float]]], how: str) -> None:
+        """Add a mean, percentage or 90th percentile of values given per cell and year.
+
+        Only groups with at least one value appear, in sorted order as a groupby gives.
+        """
+        years = self.periods.years
+        n = self.n_years
+        for keys, _members in self.groups:
+            pooled: dict[Cell, list[list[float]]] = {}
+            for cell, per_year in cells.items():
+                group = pooled.setdefault(self._project(keys, cell), [[] for _ in range(n)])
+                for y in range(n):
+                    group[y].extend(per_year[y])
+            out: list[tuple[str, str, str, str, float]] = []
+            for (pathway, service, place), per_year in pooled.items():
+                everything = [v for values in per_year for v in values]
+                for period, values in (*zip(years, per_year, strict=True), (HORIZON, everything)):
+                    if values:
+                        out.append((pathway, service, place, period, _stat(values, how)))
+            out.sort(key=lambda r: r[:4])  # as a groupby sorts its keys
+            for pathway, service, place, period, value in out:
+                self.rows.append((pathway, service, ALL, place, period, kpi, value))
 
     # -- KPIs from episode records ------------------------------------------------------
-    def episode_kpis(self, ep: pd.DataFrame) -> None:
-        label = self.periods.label
-        ep = ep.rename(columns={"home_place": "place"})
-        referrals = ep[ep["source"] != "step_down"]
+    def episode_kpis(self, episodes: Iterable[Episode]) -> None:
+        """Counts, waits, stays and out-of-area bed days from the episode records."""
+        periods = self.periods
+        year_of = periods.index
+        n = self.n_years
+        horizon = periods.horizon
+        counts: dict[str, dict[Cell, list[float]]] = {kpi: {} for kpi in _COUNTS}
+        stats: dict[str, dict[Cell, list[list[float]]]] = {kpi: {} for kpi in _STATISTICS}
+        ooa_days: dict[Cell, list[float]] = {}
 
-        def count(kpi: str, rows: pd.DataFrame, day: str) -> None:
-            frame = rows.assign(period=label(rows[day]), value=1.0).dropna(subset=["period"])
-            self.aggregate(kpi, frame, "count")
+        def count(kpi: str, cell: Cell, day: float | None) -> None:
+            y = year_of(day)
+            if y >= 0:
+                per_year = counts[kpi].get(cell)
+                if per_year is None:
+                    per_year = counts[kpi][cell] = [0.0] * n
+                per_year[y] += 1.0
 
-        count("referrals", referrals, "referral_day")
-        count("readmissions", referrals[referrals["source"] == "readmission"], "referral_day")
-        count("not_accepted", referrals[referrals["decision"] == "not_accepted"], "decision_day")
-        count("diversions", referrals[referrals["decision"] == "diverted"], "decision_day")
-        count("withdrawn", referrals[referrals["withdrawn_day"].notna()], "withdrawn_day")
-        admitted = referrals[referrals["admission_day"].notna()]
-        count("admissions", admitted, "admission_day")
-        ooa = admitted["admitted_to"] == OUT_OF_AREA
-        count("ooa_admissions", admitted[ooa], "admission_day")
-        count("repatriations", ep[ep["repatriation_day"].notna()], "repatriation_day")
-        count(
-            "transfers_in",
-            ep[(ep["source"] == "step_down") & ep["admission_day"].notna()],
-            "admission_day",
-        )
-        count("step_downs", ep[ep["exit_to"].isin(["step_down_bed", "community"])], "exit_day")
+        def value(kpi: str, cell: Cell, y: int, x: float | None) -> None:
+            per_year = stats[kpi].get(cell)
+            if per_year is None:
+                per_year = stats[kpi][cell] = [[] for _ in range(n)]
+            if x is not None and x == x:  # NaN is skipped, as pandas does
+                per_year[y].append(x)
+            else:
+                per_year[y].append(_NAN)
 
-        adm = admitted.assign(period=label(admitted["admission_day"])).dropna(subset=["period"])
-        adm = adm.assign(
-            wait=adm["admission_day"] - adm["decision_day"],
-            ooa=(adm["admitted_to"] == OUT_OF_AREA).astype(float),
-        )
-        adm = adm.assign(waited=(adm["wait"] > 1e-9).astype(float))
-        self.aggregate("wait_mean_days", adm, "mean", "wait", fill=False)
-        self.aggregate("wait_p90_days", adm, "p90", "wait", fill=False)
-        self.aggregate("waited_pct", adm, "pct", "waited", fill=False)
-        self.aggregate("ooa_admission_pct", adm, "pct", "ooa", fill=False)
-        self.aggregate("distance_mean_miles", adm, "mean", "distance_miles", fill=False)
+        for e in episodes:
+            cell = (e.pathway, e.service, e.home_place)
+            admission = e.admission_day
+            if e.source != "step_down":
+                count("referrals", cell, e.referral_day)
+                if e.source == "readmission":
+                    count("readmissions", cell, e.referral_day)
+                if e.decision == "not_accepted":
+                    count("not_accepted", cell, e.decision_day)
+                elif e.decision == "diverted":
+                    count("diversions", cell, e.decision_day)
+                if e.withdrawn_day is not None:
+                    count("withdrawn", cell, e.withdrawn_day)
+                if admission is not None:
+                    away = e.admitted_to == OUT_OF_AREA
+                    count("admissions", cell, admission)
+                    if away:
+                        count("ooa_admissions", cell, admission)
+                    y = year_of(admission)
+                    if y >= 0:
+                        decision = e.decision_day
+                        wait = admission - decision if decision is not None else None
+                        value("wait_mean_days", cell, y, wait)
+                        value("wait_p90_days", cell, y, wait)
+                        waited = 1.0 if wait is not None and wait > 1e-9 else 0.0
+                        value("waited_pct", cell, y, waited)
+                        value("ooa_admission_pct", cell, y, 1.0 if away else 0.0)
+                        value("distance_mean_miles", cell, y, e.distance_miles)
+            elif admission is not None:
+                count("transfers_in", cell, admission)
+            if e.repatriation_day is not None:
+                count("repatriations", cell, e.repatriation_day)
+            exit_day = e.exit_day
+            if exit_day is not None:
+                if e.exit_to in ("step_down_bed", "community"):
+                    count("step_downs", cell, exit_day)
+                if admission is not None:
+                    y = year_of(exit_day)
+                    if y >= 0:
+                        value("los_mean_days", cell, y, exit_day - admission)
+            if e.admitted_to == OUT_OF_AREA and admission is not None:
+                # Out-of-area bed days by home place, from the stay's out-of-area interval.
+                end = e.repatriation_day
+                if end is None:
+                    end = exit_day if exit_day is not None else horizon
+                days = periods.overlap(admission, end)
+                per_year = ooa_days.get(cell)
+                if per_year is None:
+                    ooa_days[cell] = days
+                else:
+                    for y in range(n):
+                        per_year[y] += days[y]
 
-        left = ep[ep["exit_day"].notna() & ep["admission_day"].notna()]
-        left = left.assign(
-            period=label(left["exit_day"]), los=left["exit_day"] - left["admission_day"]
-        )
-        self.aggregate("los_mean_days", left.dropna(subset=["period"]), "mean", "los", fill=False)
-
-        # Out-of-area bed days by home place, from each stay's out-of-area interval.
-        away = ep[ep["admitted_to"] == OUT_OF_AREA]
-        end = away["repatriation_day"].fillna(away["exit_day"]).fillna(self.periods.horizon)
-        pieces = [
-            away.assign(period=year, value=days.to_numpy())
-            for year, days in self.periods.overlap(away["admission_day"], end).items()
-        ]
-        if pieces:
-            frame = pd.concat(pieces, ignore_index=True)
-            self.aggregate("ooa_bed_days", frame, "sum")
+        for kpi in _COUNTS:
+            self.totals(kpi, counts[kpi])
+        for kpi, how in _STATISTICS.items():
+            self.statistic(kpi, stats[kpi], how)
+        self.totals("ooa_bed_days", ooa_days)
 
     # -- KPIs from level recorders ------------------------------------------------------
-    def _by_period(self, bins: np.ndarray) -> dict[str, float]:
-        cal = self.output.calendar
-        totals = pd.Series(bins).groupby(np.asarray(cal.financial_years)).sum()
-        out = {year: float(totals.get(year, 0.0)) for year in self.periods.years}
-        out[HORIZON] = float(np.sum(bins))
+    def _by_period(self, bins: Sequence[float] | np.ndarray) -> dict[str, float]:
+        values = np.asarray(bins, dtype=float)
+        out = {
+            year: math.fsum(values[months].tolist()) if months else 0.0
+            for year, months in zip(self.periods.years, self.periods.months, strict=True)
+        }
+        out[HORIZON] = float(np.sum(values))
         return out
 
     def _period_days(self) -> dict[str, float]:
         return self._by_period(self.output.calendar.month_lengths())
 
     def level_kpis(self) -> None:
+        """Beds, occupancy, waiting list, delays, caseload and costs from the levels."""
         out = self.output
         scenario = self.scenario
         days = self._period_days()
-        rows: dict[str, list[dict[str, object]]] = {}
+        rows: dict[str, list[tuple[str, str, str, str, float]]] = {}
 
-        def add(kpi: str, values: dict[str, float], **dims: str) -> None:
+        def add(
+            kpi: str,
+            values: dict[str, float],
+            pathway: str = ALL,
+            service: str = ALL,
+            unit: str = ALL,
+        ) -> None:
+            target = rows.setdefault(kpi, [])
             for period, value in values.items():
-                rows.setdefault(kpi, []).append({**dims, "period": period, "value": value})
+                target.append((pathway, service, unit, period, value))
 
         def per_period(values: dict[str, float], factor: float = 1.0) -> dict[str, float]:
             return {p: v * factor for p, v in values.items()}
 
         def mean(values: dict[str, float]) -> dict[str, float]:
-            return {p: v / days[p] if days[p] else float("nan") for p, v in values.items()}
+            return {p: v / days[p] if days[p] else _NAN for p, v in values.items()}
+
+        def pct(values: dict[str, float], beds: float) -> dict[str, float]:
+            return {p: 100 * v / beds if beds else _NAN for p, v in mean(values).items()}
 
         cost_by_pathway: dict[str, dict[str, dict[str, float]]] = {}
 
@@ -292,10 +366,10 @@ class _Builder:
             for period, value in values.items():
                 slot[period] = slot.get(period, 0.0) + value
 
-        for (pathway, service), svc_units in self._units_by_service().items():
+        for pathway, service in self.services:
             service_days = {p: 0.0 for p in days}
             beds_total = 0
-            for unit in svc_units:
+            for unit in scenario.units_of(pathway, service):
                 unit_days = self._by_period(out.unit_occupancy[unit.name])
                 beds = out.unit_beds[unit.name]
                 beds_total += beds
@@ -303,14 +377,7 @@ class _Builder:
                 add("bed_days", unit_days, **dims)
                 add("occupied_beds_mean", mean(unit_days), **dims)
                 add("beds", {p: float(beds) for p in days}, **dims)
-                add(
-                    "occupancy_pct",
-                    {
-                        p: 100 * v / beds if beds else float("nan")
-                        for p, v in mean(unit_days).items()
-                    },
-                    **dims,
-                )
+                add("occupancy_pct", pct(unit_days, beds), **dims)
                 cost(
                     pathway, "cost_inpatient_gbp", per_period(unit_days, unit.cost_per_bed_day_gbp)
                 )
@@ -320,14 +387,7 @@ class _Builder:
             add("bed_days", service_days, **dims)
             add("occupied_beds_mean", mean(service_days), **dims)
             add("beds", {p: float(beds_total) for p in days}, **dims)
-            add(
-                "occupancy_pct",
-                {
-                    p: 100 * v / beds_total if beds_total else float("nan")
-                    for p, v in mean(service_days).items()
-                },
-                **dims,
-            )
+            add("occupancy_pct", pct(service_days, beds_total), **dims)
             ooa_days = self._by_period(out.ooa_census[(pathway, service)])
             add("ooa_census_mean", mean(ooa_days), **dims)
             add("waiting_list_mean", mean(self._by_period(out.waiting[(pathway, service)])), **dims)
@@ -359,8 +419,16 @@ class _Builder:
                     total[p] += v
             add("cost_total_gbp", total, pathway=pathway)
 
-        frame_rows: dict[str, pd.DataFrame] = {kpi: pd.DataFrame(r) for kpi, r in rows.items()}
+        def pathway_totals(kpi: str, unit_level: bool) -> dict[tuple[str, str], float]:
+            """Sum over a KPI's service-level (or team) rows by pathway and period."""
+            sums: dict[tuple[str, str], list[float]] = {}
+            for pathway, _service, unit, period, value in rows[kpi]:
+                if unit_level or unit == ALL:
+                    sums.setdefault((pathway, period), []).append(value)
+            return {key: _nansum(values) for key, values in sorted(sums.items())}
+
         # Pathway totals of additive service-level KPIs.
+        totals: dict[str, dict[tuple[str, str], float]] = {}
         for kpi in (
             "bed_days",
             "delayed_discharge_days",
@@ -369,51 +437,86 @@ class _Builder:
             "ooa_census_mean",
             "waiting_list_mean",
         ):
-            frame: pd.DataFrame = frame_rows[kpi]
-            service_level = frame[frame["unit"].isna()] if "unit" in frame else frame
-            totals = service_level.groupby(["pathway", "period"])["value"].sum().reset_index()
-            frame_rows[kpi] = pd.concat([frame, totals], ignore_index=True)
-        bed_rows = frame_rows["beds"]
-        occupied = frame_rows["occupied_beds_mean"]
-        pathway_beds = bed_rows[bed_rows["service"].isna()].set_index(["pathway", "period"])[
-            "value"
-        ]
-        pathway_occ = occupied[occupied["service"].isna()].set_index(["pathway", "period"])["value"]
-        pct = (100 * pathway_occ / pathway_beds.replace(0, np.nan)).rename("value").reset_index()
-        frame_rows["occupancy_pct"] = pd.concat(
-            [frame_rows["occupancy_pct"], pct], ignore_index=True
-        )
+            totals[kpi] = pathway_totals(kpi, unit_level=False)
+        occupancy: dict[tuple[str, str], float] = {}
+        for key, occupied in totals["occupied_beds_mean"].items():
+            beds_value = totals["beds"][key]
+            occupancy[key] = 100 * occupied / beds_value if beds_value != 0 else _NAN
+        totals["occupancy_pct"] = occupancy
         for team_kpi in ("community_caseload_mean", "community_places_mean"):
-            if team_kpi in frame_rows:
-                frame = frame_rows[team_kpi]
-                totals = frame.groupby(["pathway", "period"])["value"].sum().reset_index()
-                frame_rows[team_kpi] = pd.concat([frame, totals], ignore_index=True)
+            if team_kpi in rows:
+                totals[team_kpi] = pathway_totals(team_kpi, unit_level=True)
+        for kpi, by_pathway in totals.items():
+            rows[kpi].extend((p, ALL, ALL, period, v) for (p, period), v in by_pathway.items())
         # The collaborative's totals across pathways.
         for kpi in ("cost_inpatient_gbp", "cost_ooa_gbp", "cost_community_gbp", "cost_total_gbp"):
-            frame = frame_rows[kpi]
-            totals = frame.groupby("period")["value"].sum().reset_index()
-            frame_rows[kpi] = pd.concat([frame, totals], ignore_index=True)
-        for kpi, frame in frame_rows.items():
-            self.add_rows(kpi, frame)
-
-    def _units_by_service(self) -> dict[tuple[str, str], list]:  # type: ignore[type-arg]
-        return {
-            (pathway, service): list(self.scenario.units_of(pathway, service))
-            for pathway, service in self.services
-        }
+            by_period: dict[str, list[float]] = {}
+            for _p, _s, _u, period, value in rows[kpi]:
+                by_period.setdefault(period, []).append(value)
+            rows[kpi].extend(
+                (ALL, ALL, ALL, period, _nansum(values))
+                for period, values in sorted(by_period.items())
+            )
+        for kpi, kpi_rows_ in rows.items():
+            self.rows.extend(
+                (pathway, service, unit, ALL, period, kpi, value)
+                for pathway, service, unit, period, value in kpi_rows_
+            )
 
     def frame(self) -> pd.DataFrame:
-        frame = pd.concat(self.rows, ignore_index=True)
-        for dim in DIMENSIONS:
-            frame[dim] = frame[dim].fillna(ALL).astype(str)
-        frame["value"] = frame["value"].astype(float)
-        return frame[[*DIMENSIONS, "period", "kpi", "value"]]
+        columns = [*DIMENSIONS, "period", "kpi", "value"]
+        data = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(columns)
+        frame = pd.DataFrame({c: list(v) for c, v in zip(columns[:-1], data, strict=False)})
+        frame["value"] = np.asarray(data[-1], dtype=float)
+        return frame
+
+
+_COUNTS = (
+    "referrals",
+    "readmissions",
+    "not_accepted",
+    "diversions",
+    "withdrawn",
+    "admissions",
+    "ooa_admissions",
+    "repatriations",
+    "transfers_in",
+    "step_downs",
+)
+"""Episode counts, in report order (zero-filled for every service and place)."""
+
+_STATISTICS = {
+    "wait_mean_days": "mean",
+    "wait_p90_days": "p90",
+    "waited_pct": "pct",
+    "ooa_admission_pct": "pct",
+    "distance_mean_miles": "mean",
+    "los_mean_days": "mean",
+}
+"""Episode statistics and how each is computed, in report order (only where defined)."""
+
+
+def _nansum(values: Iterable[float]) -> float:
+    return math.fsum(v for v in values if v == v)
+
+
+def _stat(values: list[float], how: str) -> float:
+    finite = [v for v in values if v == v]
+    if not finite:
+        return _NAN
+    if how == "mean":
+        return math.fsum(finite) / len(finite)
+    if how == "pct":
+        return math.fsum(finite) / len(finite) * 100
+    if how == "p90":
+        return _quantile(finite, 0.9)
+    raise ValueError(how)  # pragma: no cover - programming error
 
 
 def kpi_rows(output: ModelOutput) -> pd.DataFrame:
     """All KPIs of one replication as tidy rows (without replication or scenario columns)."""
     builder = _Builder(output)
-    builder.episode_kpis(episodes_frame(output))
+    builder.episode_kpis(output.episodes)
     builder.level_kpis()
     return builder.frame()
 
@@ -422,22 +525,13 @@ def monthly_rows(output: ModelOutput) -> pd.DataFrame:
     """Monthly time-averages of the levels: occupancy, waiting list, out of area, caseload."""
     cal = output.calendar
     lengths = cal.month_lengths()
-    pieces = []
+    n = cal.n_months
+    labels: list[tuple[str, str, str, str]] = []
+    values: list[np.ndarray] = []
 
     def add(measure: str, pathway: str, service: str, resource: str, bins: Iterable[float]) -> None:
-        pieces.append(
-            pd.DataFrame(
-                {
-                    "month": cal.months,
-                    "financial_year": cal.financial_years,
-                    "pathway": pathway,
-                    "service": service,
-                    "resource": resource,
-                    "measure": measure,
-                    "value": np.asarray(list(bins)) / lengths,
-                }
-            )
-        )
+        labels.append((pathway, service, resource, measure))
+        values.append(np.asarray(list(bins)) / lengths)
 
     scenario = output.scenario
     for pathway, service in scenario.services():
@@ -451,7 +545,14 @@ def monthly_rows(output: ModelOutput) -> pd.DataFrame:
         if team.name in output.caseload:
             add("community_caseload", team.pathway, ALL, team.name, output.caseload[team.name])
             add("community_places", team.pathway, ALL, team.name, output.places[team.name])
-    return pd.concat(pieces, ignore_index=True)
+    # One frame built once: a DataFrame per series costs more than the series themselves.
+    columns: dict[str, list[str]] = {"month": list(cal.months) * len(labels)}
+    columns["financial_year"] = list(cal.financial_years) * len(labels)
+    for i, name in enumerate(("pathway", "service", "resource", "measure")):
+        columns[name] = [label[i] for label in labels for _ in range(n)]
+    frame = pd.DataFrame(columns)
+    frame["value"] = np.concatenate(values) if values else np.empty(0)
+    return frame
 
 
 def referral_states(output: ModelOutput) -> pd.Series:
