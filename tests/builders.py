@@ -28,6 +28,7 @@ def mmc_scenario(
     beds: int = 10,
     arrivals_per_day: float = 0.8,
     mean_stay_days: float = 10.0,
+    length_of_stay: dict[str, Any] | None = None,
     max_wait_days: float | None = None,
     urgent_share: float = 0.0,
     repatriation: bool = True,
@@ -39,6 +40,8 @@ def mmc_scenario(
 ) -> dict[str, Any]:
     """One unit of ``beds`` beds, Poisson arrivals and exponential stays, as a dict.
 
+    Stays are exponential with mean ``mean_stay_days`` unless ``length_of_stay`` gives
+    another distribution (a scenario distribution mapping; then it is M/G/c).
     ``max_wait_days`` applies to both priorities: ``None`` waits for ever (M/M/c), ``0``
     sends anyone who finds no free bed out of area at once (M/M/c/c when
     ``repatriation`` is off).
@@ -71,7 +74,8 @@ def mmc_scenario(
                 "services": {
                     SERVICE: {
                         "referral_rate_per_100k_per_year": rate_per_100k_per_year(arrivals_per_day),
-                        "length_of_stay": {"distribution": "exponential", "mean": mean_stay_days},
+                        "length_of_stay": length_of_stay
+                        or {"distribution": "exponential", "mean": mean_stay_days},
                         "out_of_area": {"cost_per_bed_day_gbp": 600, "distance_miles": 100},
                     }
                 },
