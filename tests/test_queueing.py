@@ -6,15 +6,14 @@ simulated KPIs must agree with the exact formulas of :mod:`simulation.queueing`.
 
 How close is close enough: each replication (20 years after a one-year warm-up; 10 for
 the loss system and priorities) gives one estimate; over ``R = 20`` independent
-replications the analytic value must lie
-inside the 99% Student-t confidence interval of the mean. A correct model fails one
-such check with probability 1%, and the seed is fixed, so the outcome is reproducible.
-A wide interval would let a wrong model pass, so each check also caps the interval's
-half-width (about 1.5 times the half-width expected from pilot runs): that is what
-makes the tests able to fail. For scale, with c = 10 and a load of 8, a stay 10% too
-long would move P(wait) from 41% to 61% (cap: 3 points), the mean wait from 2.0 to 5.6
-days (cap: 0.5) and the out-of-area share from 12.2% to 15.9% (cap: 1.5 points); 10%
-too short, to 25%, 0.8 days and 8.7%.
+replications the analytic value must lie inside the 99% Student-t confidence interval of
+the mean. A correct model fails one such check with probability 1%, and the seed is
+fixed, so the outcome is reproducible. A wide interval would let a wrong model pass, so
+each check also caps the interval's half-width (about 1.5 times the half-width expected
+from pilot runs): that is what makes the tests able to fail. For scale, with c = 10 and
+a load of 8, a stay 10% too long would move P(wait) from 41% to 61% (cap: 3 points), the
+mean wait from 2.0 to 5.6 days (cap: 0.5) and the out-of-area share from 12.2% to 15.9%
+(cap: 1.5 points); 10% too short, to 25%, 0.8 days and 8.7%.
 """
 
 from __future__ import annotations
