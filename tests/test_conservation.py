@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -371,3 +372,76 @@ def test_the_flow_scenario_exercises_every_route() -> None:
         or any(pending_step_down(e) for e in episodes),
     }
     assert all(seen.values()), seen
+
+
+# -- the bed manager's rules, checked on the records ------------------------------------
+def bed_waits(output: ModelOutput) -> list[dict[str, Any]]:
+    """Every wait for a footprint bed: referrals on the list and step-downs in a bed."""
+    horizon = output.scenario.horizon_days
+    waits = []
+    for e in output.episodes:
+        if e.decision != "accepted":
+            continue
+        assert e.decision_day is not None
+        if e.admission_day is not None:
+            end, outcome = e.admission_day, e.admitted_to
+        elif e.withdrawn_day is not None:
+            end, outcome = e.withdrawn_day, "withdrawn"
+        else:
+            end, outcome = horizon, "waiting"
+        waits.append(
+            {
+                "service": (e.pathway, e.service),
+                "urgent": e.priority == "urgent",
+                "start": e.decision_day,
+                "end": end,
+                "outcome": outcome,
+                "source": e.source,
+                "id": e.episode_id,
+            }
+        )
+    return waits
+
+
+def test_waits_respect_the_maximum_wait(outputs: list[ModelOutput]) -> None:
+    for output in outputs:
+        for w in bed_waits(output):
+            if w["source"] == "step_down":
+                continue  # a step-down waits in a bed; the maximum wait does not apply
+            limits = output.scenario.pathways[w["service"][0]].max_wait_days
+            limit = limits.urgent if w["urgent"] else limits.routine
+            waited = w["end"] - w["start"]
+            if limit is not None:
+                assert waited <= limit + 1e-9, w
+                if w["outcome"] == OUT_OF_AREA:
+                    assert waited == pytest.approx(limit, abs=1e-9), w
+            else:
+                assert w["outcome"] != OUT_OF_AREA, w
+
+
+def test_beds_go_to_urgent_patients_first_then_in_order_of_waiting(
+    outputs: list[ModelOutput],
+) -> None:
+    """No bed is given past a patient of higher priority, or of the same priority who
+    has waited longer, who was still waiting for that service at that moment."""
+    for output in outputs:
+        by_service: defaultdict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for w in bed_waits(output):
+            by_service[w["service"]].append(w)
+        checked = 0
+        for waits in by_service.values():
+            for got in waits:
+                if got["outcome"] in (OUT_OF_AREA, "withdrawn", "waiting"):
+                    continue
+                t = got["end"]
+                if t <= got["start"]:
+                    continue  # admitted on arrival: nobody was waiting
+                checked += 1
+                for other in waits:
+                    if other["id"] == got["id"] or not (other["start"] < t < other["end"]):
+                        continue
+                    # ``other`` was waiting when ``got`` was given a bed.
+                    assert not other["urgent"] or got["urgent"], (got, other)
+                    if other["urgent"] == got["urgent"]:
+                        assert other["start"] >= got["start"], (got, other)
+        assert checked > 0 or output.scenario.name == "baseline"
