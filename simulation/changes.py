@@ -216,7 +216,8 @@ class Finance:
         inpatient = ooa = community = 0.0
         for service, svc in scenario.pathways[pathway].services.items():
             for unit in model.beds[(pathway, service)].units:
-                days = sum(unit.occupancy.bins[i] for i in months)
+                level = unit.bed_level if unit.spec.funding == "block" else unit.occupancy
+                days = sum(level.bins[i] for i in months)
                 inpatient += days * unit.spec.cost_per_bed_day_gbp
             ooa_days = sum(model.beds[(pathway, service)].ooa_census.bins[i] for i in months)
             ooa += ooa_days * svc.out_of_area.cost_per_bed_day_gbp

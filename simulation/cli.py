@@ -285,7 +285,7 @@ def comparison_tables(result: ComparisonResult) -> list[Table]:
                 elif math.isnan(pct):
                     change = "clear"
                 else:
-                    change = f"{pct:+.1f}%"
+                    change = ("+" if pct > 0 else "−") + f"{abs(pct):.1f}%"
                 out.add_row(
                     label,
                     format_value(kpi, float(row["base_mean"]) * factor),

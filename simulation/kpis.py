@@ -21,6 +21,7 @@ from operator import attrgetter
 import numpy as np
 import pandas as pd
 
+from simulation.calendar import financial_year
 from simulation.model import ModelOutput
 from simulation.recorders import EPISODE_FIELDS, Episode
 from simulation.resources import OUT_OF_AREA
@@ -77,8 +78,14 @@ KPI_INFO: dict[str, KpiInfo] = {
     "cost_inpatient_gbp": KpiInfo("In-area bed spend", "£", "bed days at each unit's cost"),
     "cost_ooa_gbp": KpiInfo("Out-of-area spend", "£", "bed days at the out-of-area cost"),
     "cost_community_gbp": KpiInfo("Community spend", "£", "funded places at cost per place-year"),
-    "cost_total_gbp": KpiInfo("Total spend", "£", "in-area beds, out-of-area beds and community"),
+    "cost_one_off_gbp": KpiInfo("One-off costs", "£", "costs incurred once, on a date"),
+    "cost_total_gbp": KpiInfo(
+        "Total spend", "£", "in-area beds, out-of-area beds, community places and one-off costs"
+    ),
 }
+
+COST_KINDS = ("cost_inpatient_gbp", "cost_ooa_gbp", "cost_community_gbp", "cost_one_off_gbp")
+"""The categories that add up to ``cost_total_gbp``."""
 
 HEADLINE_KPIS = (
     "referrals",
@@ -356,8 +363,8 @@ class _Builder:
         def mean(values: dict[str, float]) -> dict[str, float]:
             return {p: v / days[p] if days[p] else _NAN for p, v in values.items()}
 
-        def pct(values: dict[str, float], beds: float) -> dict[str, float]:
-            return {p: 100 * v / beds if beds else _NAN for p, v in mean(values).items()}
+        def pct(used: dict[str, float], available: dict[str, float]) -> dict[str, float]:
+            return {p: 100 * v / available[p] if available[p] else _NAN for p, v in used.items()}
 
         cost_by_pathway: dict[str, dict[str, dict[str, float]]] = {}
 
@@ -368,26 +375,26 @@ class _Builder:
 
         for pathway, service in self.services:
             service_days = {p: 0.0 for p in days}
-            beds_total = 0
+            service_open = {p: 0.0 for p in days}
             for unit in scenario.units_of(pathway, service):
                 unit_days = self._by_period(out.unit_occupancy[unit.name])
-                beds = out.unit_beds[unit.name]
-                beds_total += beds
+                open_days = self._by_period(out.unit_bed_days[unit.name])
                 dims = {"pathway": pathway, "service": service, "unit": unit.name}
                 add("bed_days", unit_days, **dims)
                 add("occupied_beds_mean", mean(unit_days), **dims)
-                add("beds", {p: float(beds) for p in days}, **dims)
-                add("occupancy_pct", pct(unit_days, beds), **dims)
-                cost(
-                    pathway, "cost_inpatient_gbp", per_period(unit_days, unit.cost_per_bed_day_gbp)
-                )
-                for p, v in unit_days.items():
-                    service_days[p] += v
+                add("beds", mean(open_days), **dims)
+                add("occupancy_pct", pct(unit_days, open_days), **dims)
+                # A block contract pays for every open bed; spot purchase for beds used.
+                paid = open_days if unit.funding == "block" else unit_days
+                cost(pathway, "cost_inpatient_gbp", per_period(paid, unit.cost_per_bed_day_gbp))
+                for p in days:
+                    service_days[p] += unit_days[p]
+                    service_open[p] += open_days[p]
             dims = {"pathway": pathway, "service": service}
             add("bed_days", service_days, **dims)
             add("occupied_beds_mean", mean(service_days), **dims)
-            add("beds", {p: float(beds_total) for p in days}, **dims)
-            add("occupancy_pct", pct(service_days, beds_total), **dims)
+            add("beds", mean(service_open), **dims)
+            add("occupancy_pct", pct(service_days, service_open), **dims)
             ooa_days = self._by_period(out.ooa_census[(pathway, service)])
             add("ooa_census_mean", mean(ooa_days), **dims)
             add("waiting_list_mean", mean(self._by_period(out.waiting[(pathway, service)])), **dims)
@@ -409,10 +416,19 @@ class _Builder:
                 per_period(place_days, team.cost_per_place_per_year_gbp / 365.25),
             )
 
+        for item in scenario.money.one_off_costs:
+            year = financial_year(item.date)
+            if year in days:
+                cost(
+                    item.pathway,
+                    "cost_one_off_gbp",
+                    {year: item.amount_gbp, HORIZON: item.amount_gbp},
+                )
+
         for pathway in scenario.pathways:
             kinds = cost_by_pathway.get(pathway, {})
             total = {p: 0.0 for p in days}
-            for kind in ("cost_inpatient_gbp", "cost_ooa_gbp", "cost_community_gbp"):
+            for kind in COST_KINDS:
                 values = {p: kinds.get(kind, {}).get(p, 0.0) for p in days}
                 add(kind, values, pathway=pathway)
                 for p, v in values.items():
@@ -449,7 +465,7 @@ class _Builder:
         for kpi, by_pathway in totals.items():
             rows[kpi].extend((p, ALL, ALL, period, v) for (p, period), v in by_pathway.items())
         # The collaborative's totals across pathways.
-        for kpi in ("cost_inpatient_gbp", "cost_ooa_gbp", "cost_community_gbp", "cost_total_gbp"):
+        for kpi in (*COST_KINDS, "cost_total_gbp"):
             by_period: dict[str, list[float]] = {}
             for _p, _s, _u, period, value in rows[kpi]:
                 by_period.setdefault(period, []).append(value)

@@ -64,6 +64,9 @@ class Unit(Strict):
     provider: Literal["nhs", "independent"] = "nhs"
     beds: Annotated[int, Field(ge=0)]
     cost_per_bed_day_gbp: NonNegative
+    funding: Literal["occupied_bed_days", "block"] = "occupied_bed_days"
+    """``occupied_bed_days``: pay for each bed day used (spot purchase); ``block``: pay
+    for every open bed every day, occupied or not (a block contract)."""
     linked_places: tuple[Name, ...] = ()
     distance_miles: dict[Name, NonNegative] = Field(default_factory=dict)
     default_distance_miles: NonNegative = 20.0

@@ -176,6 +176,7 @@ def hand_built_output() -> SimpleNamespace:
         episodes=episodes,
         unit_occupancy={UNIT: 1.5 * lengths},  # 1.5 beds occupied all the time
         unit_beds={UNIT: 2},
+        unit_bed_days={UNIT: 2 * lengths},  # two beds open all the time
         waiting={key: zeros.copy()},
         ooa_census={key: np.where(np.arange(calendar.n_months) < 12, 0.5, 1.0) * lengths},
         delayed={key: zeros.copy()},

@@ -253,3 +253,33 @@ def test_overspend_gives_places_back_only_when_asked():
     assert -added["2027/28"] <= added["2026/27"]
     places_per_day = given_back.places["Team"] / model.calendar.month_lengths()
     assert places_per_day.min() >= 4.0 - 1e-9
+
+
+def test_block_contract_pays_for_open_beds_and_one_off_costs_reach_the_kpis():
+    ward = {
+        "name": "Ward",
+        "pathway": "adult_ed",
+        "service": "inpatient",
+        "place": "Home",
+        "beds": 20,
+        "cost_per_bed_day_gbp": COST_BED,
+        "funding": "block",
+    }
+    cost = {"date": "2026-06-01", "pathway": "adult_ed", "amount_gbp": 50_000}
+    s = scenario(
+        units=[ward],
+        money={"one_off_costs": [cost]},
+        changes=[{"date": "2026-10-01", "set": "beds", "unit": "Ward", "to": 12}],
+    )
+    result = run_replication(s, 0)
+    open_bed_days = 20 * 183 + 12 * (YEAR_DAYS - 183)  # 183 days from 1 April to 1 October
+    assert kpi(result, "cost_inpatient_gbp") == pytest.approx(open_bed_days * COST_BED)
+    assert ledger(result, "spend_inpatient_gbp") == pytest.approx(open_bed_days * COST_BED)
+    assert kpi(result, "beds") == pytest.approx(open_bed_days / YEAR_DAYS)
+    assert kpi(result, "occupancy_pct") == pytest.approx(100 * 10 * YEAR_DAYS / open_bed_days)
+    assert kpi(result, "cost_one_off_gbp") == 50_000
+    parts = sum(
+        kpi(result, k)
+        for k in ("cost_inpatient_gbp", "cost_ooa_gbp", "cost_community_gbp", "cost_one_off_gbp")
+    )
+    assert kpi(result, "cost_total_gbp") == pytest.approx(parts)
