@@ -445,3 +445,50 @@ def test_beds_go_to_urgent_patients_first_then_in_order_of_waiting(
                     if other["urgent"] == got["urgent"]:
                         assert other["start"] >= got["start"], (got, other)
         assert checked > 0 or output.scenario.name == "baseline"
+
+
+def free_bed_intervals(output: ModelOutput) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """Stretches of time in which some unit of a service had a free bed (fixed beds)."""
+    moves: defaultdict[str, list[tuple[float, int]]] = defaultdict(list)
+    for unit, start, stop in bed_intervals(output):
+        if unit != OUT_OF_AREA:
+            moves[unit] += [(start, 1), (stop, -1)]
+    horizon = output.scenario.horizon_days
+    free: defaultdict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for unit in output.scenario.units:
+        occupied, since = 0, -float(output.scenario.warmup_days)
+        for t, delta in sorted(moves[unit.name]):
+            if occupied < unit.beds and t > since:
+                free[(unit.pathway, unit.service)].append((since, t))
+            occupied += delta
+            since = t
+        if occupied < unit.beds and horizon > since:
+            free[(unit.pathway, unit.service)].append((since, horizon))
+    return free
+
+
+def test_no_bed_stands_empty_while_someone_could_use_it(outputs: list[ModelOutput]) -> None:
+    """Continuous allocation: a free bed goes at once to the queue, else to a patient out
+    of area (repatriation). Weekly panels leave beds empty until the panel meets."""
+    for output in outputs:
+        scenario = output.scenario
+        if scenario.bed_management.allocation != "continuous" or scenario.changes:
+            continue
+        free = free_bed_intervals(output)
+        wanting = [(w["service"], w["start"], w["end"]) for w in bed_waits(output)]
+        if scenario.bed_management.repatriation:
+            for e in output.episodes:
+                if e.admitted_to == OUT_OF_AREA:
+                    assert e.admission_day is not None
+                    ends = [e.repatriation_day, e.ready_day, scenario.horizon_days]
+                    end = min(t for t in ends if t is not None)
+                    wanting.append(((e.pathway, e.service), e.admission_day, end))
+        checked = 0
+        for service, start, end in wanting:
+            if end - start <= 1e-9:
+                continue
+            checked += 1
+            for a, b in free.get(service, []):
+                overlap = min(b, end) - max(a, start)
+                assert overlap <= 1e-9, (service, (start, end), (a, b))
+        assert checked > 0
