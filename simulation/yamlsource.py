@@ -6,12 +6,16 @@ line it stood on. Validation errors can then name the line a planner has to fix.
 
 Only YAML's standard tags are accepted: a Python object tag is an error, not code to
 run. Duplicate keys, which plain YAML loaders silently resolve to the last one, are
-errors. Anchors and aliases work, but expanding them is capped so that a small file
-cannot turn into millions of values ("billion laughs").
+errors. Anchors and aliases work, but a file whose aliases would expand into a huge
+number of values ("billion laughs"), refer to themselves, or nest very deeply is
+refused before anything is expanded, so a small hostile file fails in milliseconds.
+Every fault, from a missing file to a stray tab, becomes an :class:`InputError` with
+the file and, where there is one, the line.
 """
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +27,21 @@ from simulation.problems import InputError, Problem
 Path_ = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 5_000_000
+"""Largest scenario file read; a scenario with long empirical lists is well under 1 MB."""
 MAX_VALUES = 200_000
+"""Most values a file may hold once anchors and aliases are expanded."""
+MAX_DEPTH = 50
+"""Deepest nesting of lists and mappings; a scenario needs fewer than ten levels."""
 
+# libyaml's parser is an order of magnitude faster than the pure-Python one; both give
+# the same nodes and line numbers.
+_Loader: type[yaml.SafeLoader] = (
+    yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader  # type: ignore[assignment]
+)
+
+_YAML_TAG = "tag:yaml.org,2002:"
 _SAFE_SCALAR_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
+    _YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp")
 }
 
 
@@ -67,96 +77,322 @@ def format_path(path: Path_) -> str:
     return out
 
 
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _tag_name(tag: str) -> str:
+    """A tag as written in YAML: ``!!python/object``, not ``tag:yaml.org,2002:python/...``."""
+    return "!!" + tag[len(_YAML_TAG) :] if tag.startswith(_YAML_TAG) else tag
+
+
+def _tag_problem(tag: str) -> str:
+    return (
+        f"YAML tag {_tag_name(tag)!r} is not allowed: a scenario holds plain values only "
+        "(numbers, text, dates, true/false, lists and mappings)"
+    )
+
+
 class _Builder:
-    """Turns a composed YAML node tree into data, recording lines and counting values."""
+    """Turns a composed YAML node tree into data, recording lines and collecting faults.
+
+    The tree has already been measured (:func:`_measure`), so it is known to be finite,
+    shallow and of reasonable size when expanded.
+    """
 
     def __init__(self, file: str):
         self.file = file
         self.lines: dict[Path_, int] = {}
-        self.count = 0
+        self.problems: list[Problem] = []
         self.constructor = yaml.SafeLoader("")
 
-    def fail(self, node: Node | None, field: Path_, message: str) -> InputError:
-        line = node.start_mark.line + 1 if node is not None else None
-        return InputError([Problem(self.file, line, format_path(field), message)])
+    def fail(self, node: Node, path: Path_, message: str) -> None:
+        self.problems.append(Problem(self.file, _line(node), format_path(path), message))
 
     def build(self, node: Node, path: Path_) -> Any:
-        self.count += 1
-        if self.count > MAX_VALUES:
-            raise self.fail(
-                node,
-                path,
-                f"the file expands to more than {MAX_VALUES:,} values "
-                "(anchors and aliases nested too deeply?); a scenario needs far fewer",
-            )
-        self.lines.setdefault(path, node.start_mark.line + 1)
+        self.lines.setdefault(path, _line(node))
         if isinstance(node, MappingNode):
-            if node.tag != "tag:yaml.org,2002:map":
-                raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}")
-            result: dict[Any, Any] = {}
+            if node.tag != _YAML_TAG + "map":
+                self.fail(node, path, _tag_problem(node.tag))
+                return None
+            result: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise self.fail(key_node, path, "YAML merge keys ('<<') are not supported")
-                key = self.build_scalar(key_node, path)
-                if not isinstance(key, str | int):
-                    raise self.fail(key_node, path, "keys must be plain names")
+                key = self.key(key_node, path)
+                if key is None:
+                    continue
                 if key in result:
-                    raise self.fail(
+                    self.fail(
                         key_node,
                         (*path, key),
-                        f"duplicate key {key!r} (first given on line {self.lines[(*path, key)]})",
+                        f"{key!r} is given twice here (also on line "
+                        f"{self.lines[(*path, key)]}); keep only one",
                     )
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                    continue
+                self.lines[(*path, key)] = _line(key_node)
                 result[key] = self.build(value_node, (*path, key))
             return result
         if isinstance(node, SequenceNode):
-            if node.tag != "tag:yaml.org,2002:seq":
-                raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}")
+            if node.tag != _YAML_TAG + "seq":
+                self.fail(node, path, _tag_problem(node.tag))
+                return None
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.build_scalar(node, path)
+        return self.scalar(node, path)
 
-    def build_scalar(self, node: Node, path: Path_) -> Any:
+    def key(self, node: Node, path: Path_) -> str | None:
+        """A mapping key as text: keys are field or item names, whatever they look like."""
+        if node.tag == _YAML_TAG + "merge":
+            self.fail(
+                node,
+                path,
+                "YAML merge keys ('<<') are not supported; write the fields out, or build on "
+                "another scenario with 'extends'",
+            )
+            return None
         if not isinstance(node, ScalarNode):
-            raise self.fail(node, path, "keys must be plain names, not lists or mappings")
+            self.fail(node, path, "a key must be a plain name, not a list or a mapping")
+            return None
         if node.tag not in _SAFE_SCALAR_TAGS:
-            raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}; plain values only")
+            self.fail(node, path, _tag_problem(node.tag))
+            return None
+        return str(node.value)
+
+    def scalar(self, node: Node, path: Path_) -> Any:
+        if node.tag not in _SAFE_SCALAR_TAGS:
+            self.fail(node, path, _tag_problem(node.tag))
+            return None
         try:
             return self.constructor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError) as exc:
-            raise self.fail(node, path, f"cannot read value {node.value!r}: {exc}") from None
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            if node.tag == _YAML_TAG + "timestamp":
+                message = f"{node.value!r} is not a valid date ({exc}); expected YYYY-MM-DD"
+            else:
+                message = f"cannot read value {node.value!r}: {exc}"
+            self.fail(node, path, message)
+            return None
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _measure(root: Node, file: str) -> None:
+    """Refuse a node tree whose aliases loop, nest too deeply or expand too far.
+
+    Aliases make the tree a graph that shares nodes, so sizes and heights are computed
+    once per node; nothing is expanded.
+    """
+    known: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, height)
+    on_path: set[int] = set()
+
+    def visit(node: Node, parent: Node) -> tuple[int, int]:
+        key = id(node)
+        if key in known:
+            return known[key]
+        if key in on_path:
+            raise InputError(
+                [
+                    Problem(
+                        file,
+                        _line(parent),
+                        "",
+                        "an alias ('*name') is used inside the value it names, which would "
+                        "make it endless; remove the loop",
+                    )
+                ]
+            )
+        on_path.add(key)
+        size, height = 1, 1
+        for child in _children(node):
+            child_size, child_height = visit(child, node)
+            size += child_size
+            height = max(height, child_height + 1)
+            if height > MAX_DEPTH:
+                raise InputError([Problem(file, _line(node), "", _too_deep())])
+        on_path.discard(key)
+        known[key] = (size, height)
+        return size, height
+
+    size, _ = visit(root, root)
+    if size <= MAX_VALUES:
+        return
+    where, line, biggest = "", _line(root), size
+    if isinstance(root, MappingNode):
+        key_node, value_node = max(root.value, key=lambda pair: known[id(pair[1])][0])
+        where, line, biggest = str(key_node.value), _line(key_node), known[id(value_node)][0]
+    raise InputError(
+        [
+            Problem(
+                file,
+                line,
+                where,
+                f"anchors and aliases ('&name', '*name') make this expand to {biggest:,} "
+                f"values; a scenario needs far fewer (at most {MAX_VALUES:,})",
+            )
+        ]
+    )
+
+
+def _too_deep() -> str:
+    return (
+        f"lists and mappings are nested more than {MAX_DEPTH} levels deep; "
+        "a scenario needs fewer than ten"
+    )
+
+
+def _check_depth(text: str, file: str) -> None:
+    """Scan YAML events, stopping at the first nesting deeper than ``MAX_DEPTH``.
+
+    Composing a deeply nested document recurses once per level (and libyaml's composer
+    can crash the interpreter), so the depth is checked on the flat event stream first.
+    """
+    depth = 0
+    loader = _Loader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    line = int(mark.line) + 1 if mark is not None else None
+                    raise InputError([Problem(file, line, "", _too_deep())])
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
+_SYNTAX_HINTS = (
+    ("mapping values are not allowed", "a value contains ': '; put the value in quotes"),
+    ("expected ',' or '}'", "a '{' is not closed with '}', or a comma is missing"),
+    ("expected ',' or ']'", "a '[' is not closed with ']', or a comma is missing"),
+    ("expected ':'", "a field name has no ':' after it, or text needs quotes"),
+    ("expected key", "check the indentation: fields of one mapping line up exactly"),
+    ("'-' indicator", "check the indentation: items of one list line up exactly"),
+    ("block end", "check the indentation: fields of one mapping line up exactly"),
+    ("undefined alias", "'*name' needs an anchor '&name' defined above it"),
+    ("end of stream", "a quote or bracket is not closed"),
+    ("cannot start any token", "put the value in quotes"),
+    ("duplicate anchor", "each anchor name '&name' can be defined once"),
+)
+
+_CONTEXTS = {
+    "while parsing a flow mapping": "in the '{ }' that starts on line",
+    "while parsing a flow sequence": "in the '[ ]' that starts on line",
+    "while parsing a block mapping": "in the block of fields that starts on line",
+    "while parsing a block collection": "in the list that starts on line",
+    "while scanning a quoted scalar": "in the quoted text that starts on line",
+    "while scanning a simple key": "in the field name on line",
+}
+
+
+def _syntax_problem(exc: yaml.YAMLError, file: str) -> Problem:
+    """A YAML syntax error in plain words, at the line where the parser gave up."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return Problem(file, None, "", f"YAML syntax error: {exc}")
+    mark = exc.problem_mark or exc.context_mark
+    line = int(mark.line) + 1 if mark is not None else None
+    problem = (exc.problem or "invalid YAML").replace("did not find expected", "expected")
+    message = f"YAML syntax error: {problem}"
+    context, context_mark = exc.context, exc.context_mark
+    if context and context_mark is not None and int(context_mark.line) + 1 != line:
+        where = _CONTEXTS.get(context, f"{context} on line")
+        message += f" ({where} {int(context_mark.line) + 1})"
+    for fragment, hint in _SYNTAX_HINTS:
+        if fragment in problem:
+            message += f"; {hint}"
+            break
+    return Problem(file, line, "", message)
+
+
+def _tab_problems(text: str, file: str) -> list[Problem]:
+    lines = [
+        number
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and "\t" in line[: len(line) - len(line.lstrip(" \t"))]
+    ]
+    if not lines:
+        return []
+    shown = ", ".join(map(str, lines[:10])) + (f" and {len(lines) - 10} more" if lines[10:] else "")
+    where = "" if len(lines) == 1 else f" (lines {shown})"
+    return [Problem(file, lines[0], "", f"tab used for indentation{where}; indent with spaces")]
 
 
 def parse_yaml(text: str, file: str) -> LocatedData:
     """Parse YAML text into :class:`LocatedData`; raise :class:`InputError` on any fault."""
-    if "\t" in text:
-        for number, line in enumerate(text.splitlines(), start=1):
-            stripped = line.lstrip(" ")
-            if stripped.startswith("\t"):
-                raise InputError(
-                    [Problem(file, number, "", "tab used for indentation; indent with spaces")]
-                )
+    problems = _tab_problems(text, file)
+    if problems:
+        raise InputError(problems)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = mark.line + 1 if mark is not None else None
-        what = exc.problem or "invalid YAML"
-        raise InputError([Problem(file, at, "", f"YAML syntax error: {what}")]) from None
+        _check_depth(text, file)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        raise InputError([Problem(file, None, "", f"YAML syntax error: {exc}")]) from None
+        raise InputError([_syntax_problem(exc, file)]) from None
     if node is None:
-        raise InputError([Problem(file, None, "", "the file is empty; expected a scenario")])
-    builder = _Builder(file)
-    data = builder.build(node, ())
-    if not isinstance(data, dict):
+        raise InputError(
+            [Problem(file, None, "", "the file is empty (or only comments); expected a scenario")]
+        )
+    if not isinstance(node, MappingNode):
+        what = "a list" if isinstance(node, SequenceNode) else f"the value {node.value!r}"
         raise InputError(
             [
                 Problem(
-                    file, node.start_mark.line + 1, "", "expected a mapping of fields at top level"
+                    file,
+                    _line(node),
+                    "",
+                    f"expected a scenario: fields such as 'name: ...' at the top level, got {what}",
                 )
             ]
         )
+    _measure(node, file)
+    builder = _Builder(file)
+    data = builder.build(node, ())
+    if builder.problems:
+        raise InputError(builder.problems)
     return LocatedData(data, builder.lines, file)
+
+
+def _not_found(path: Path) -> str:
+    message = f"file not found (looked for {path.absolute()})"
+    folder = path.parent
+    try:
+        siblings = [p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml")]
+    except OSError:
+        return message
+    stems = {Path(name).stem: name for name in siblings}
+    match = difflib.get_close_matches(path.stem, list(stems), n=1, cutoff=0.75)
+    return message + (f"; did you mean {str(folder / stems[match[0]])!r}?" if match else "")
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            [Problem(name, None, "", "the file is saved as UTF-16 text; save it as UTF-8")]
+        )
+    if b"\x00" in raw:
+        raise InputError(
+            [Problem(name, None, "", "this is a binary file, not YAML text; expected a scenario")]
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        byte = raw[exc.start : exc.start + 1].hex()
+        raise InputError(
+            [
+                Problem(
+                    name,
+                    line,
+                    "",
+                    f"the file is not UTF-8 text (byte 0x{byte} on this line, perhaps a "
+                    "character such as £ or é saved by another program); save it as UTF-8",
+                )
+            ]
+        ) from None
 
 
 def read_yaml_file(path: str | Path) -> LocatedData:
@@ -164,34 +400,27 @@ def read_yaml_file(path: str | Path) -> LocatedData:
     path = Path(path)
     name = str(path)
     try:
-        size = path.stat().st_size
         if path.is_dir():
             raise InputError([Problem(name, None, "", "is a folder; expected a YAML file")])
-        if size > MAX_FILE_BYTES:
-            raise InputError(
-                [
-                    Problem(
-                        name,
-                        None,
-                        "",
-                        f"file is {size:,} bytes; a scenario file is expected to be under "
-                        f"{MAX_FILE_BYTES:,}",
-                    )
-                ]
-            )
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise InputError([Problem(name, None, "", "file not found")]) from None
+        raise InputError([Problem(name, None, "", _not_found(path))]) from None
     except PermissionError:
         raise InputError([Problem(name, None, "", "permission denied reading the file")]) from None
     except OSError as exc:
-        raise InputError([Problem(name, None, "", f"cannot read file: {exc.strerror}")]) from None
-    if b"\x00" in raw:
-        raise InputError([Problem(name, None, "", "binary file; expected YAML text")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError([Problem(name, None, "", f"cannot read the file: {reason}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
         raise InputError(
-            [Problem(name, None, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
-        ) from None
-    return parse_yaml(text, name)
+            [
+                Problem(
+                    name,
+                    None,
+                    "",
+                    f"the file is larger than {MAX_FILE_BYTES:,} bytes; a scenario file is far "
+                    "smaller (is this the right file?)",
+                )
+            ]
+        )
+    return parse_yaml(_decode(raw, name), name)
