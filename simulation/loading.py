@@ -10,121 +10,24 @@ looks up a missing key.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import ValidationError
 
-from simulation import changes
-from simulation import distributions as dist_mod
+from simulation import changes, explain
 from simulation import scenario as sc
 from simulation.inheritance import resolve
 from simulation.problems import InputError, Problem
 from simulation.yamlsource import LocatedData, Path_, parse_yaml, read_yaml_file
 
 
-def _field_vocabulary() -> set[str]:
-    names: set[str] = set()
-    for module in (sc, dist_mod):
-        for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, BaseModel):
-                names.update(value.model_fields)
-    return names
-
-
-_VOCABULARY = _field_vocabulary()
-
-
 def _suggest(word: str, candidates: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {match[0]!r}?" if match else ""
-
-
-def _data_path(data: Any, loc: tuple[str | int, ...]) -> Path_:
-    """Keep the parts of a pydantic location that exist in the data (drop union tags)."""
-    out: list[str | int] = []
-    node = data
-    for i, part in enumerate(loc):
-        last = i == len(loc) - 1
-        in_mapping = isinstance(node, Mapping) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_mapping or in_list:
-            out.append(part)
-            node = node[part]
-        elif last and part != "[key]" and isinstance(node, Mapping):
-            out.append(part)
-    return tuple(out)
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _message(error: ErrorDetails, data: Any) -> str:
-    kind = error["type"]
-    loc = error["loc"]
-    given = error.get("input")
-    ctx = error.get("ctx", {}) or {}
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        return f"unknown field {key!r}{_suggest(key, _VOCABULARY)}"
-    if kind == "missing":
-        return f"missing required field {str(loc[-1])!r}"
-    if kind == "union_tag_invalid":
-        tag = ctx.get("tag", given)
-        return (
-            f"unknown distribution {tag!r}{_suggest(str(tag), dist_mod.DISTRIBUTION_NAMES)} "
-            f"(expected one of {', '.join(dist_mod.DISTRIBUTION_NAMES)})"
-        )
-    if kind == "union_tag_not_found":
-        return "missing 'distribution': name one of " + ", ".join(dist_mod.DISTRIBUTION_NAMES)
-    if kind == "literal_error" and loc and loc[-1] == "[key]":
-        expected = ctx.get("expected", "")
-        return f"unknown pathway {_describe(loc[-2])} (expected {expected})"
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    if kind in ("finite_number",):
-        return f"expected a finite number, got {_describe(given)}"
-    msg = error["msg"]
-    msg = msg[0].lower() + msg[1:] if msg else msg
-    if (
-        kind.endswith("_type")
-        or kind.endswith("_parsing")
-        or kind
-        in (
-            "greater_than",
-            "greater_than_equal",
-            "less_than",
-            "less_than_equal",
-            "literal_error",
-            "string_pattern_mismatch",
-            "too_short",
-            "too_long",
-        )
-    ):
-        msg += f", got {_describe(given)}"
-    return msg
-
-
-def _schema_problems(exc: ValidationError, source: LocatedData) -> list[Problem]:
-    problems = []
-    seen: set[tuple[str, str]] = set()
-    for error in exc.errors():
-        loc = tuple(error["loc"])
-        path = _data_path(source.data, loc)
-        problem = source.problem(path, _message(error, source.data))
-        key = (problem.field, problem.message)
-        if key not in seen:
-            seen.add(key)
-            problems.append(problem)
-    return problems
+    return explain.suggest(word, candidates)
 
 
 def _duplicates(items: Iterable[Any], what: str, field: str) -> Iterator[tuple[Path_, str]]:
@@ -132,7 +35,11 @@ def _duplicates(items: Iterable[Any], what: str, field: str) -> Iterator[tuple[P
     for i, item in enumerate(items):
         name = item.name
         if name in seen:
-            yield (field, i, "name"), f"{what} {name!r} is named twice (also item {seen[name]})"
+            yield (
+                (field, i, "name"),
+                f"{what} name {name!r} is used twice (first by {field}[{seen[name]}]); "
+                "each needs its own name",
+            )
         else:
             seen[name] = i
 
@@ -201,16 +108,28 @@ def _reference_problems(s: sc.Scenario) -> Iterator[tuple[Path_, str]]:
         if spec.diversion is not None:
             where = ("pathways", pathway, "diversion", "team")
             team = teams.get(spec.diversion.team)
+            own = [t for t, other in teams.items() if other.pathway == pathway]
+            expected = (
+                f"expected one of {pathway}'s community teams: {', '.join(own)}"
+                if own
+                else f"describe a community team with pathway: {pathway} under community_teams"
+            )
             if team is None:
                 yield (
                     where,
                     (
                         f"unknown community team {spec.diversion.team!r}"
-                        f"{_suggest(spec.diversion.team, teams)}"
+                        f"{_suggest(spec.diversion.team, own or teams)} ({expected})"
                     ),
                 )
             elif team.pathway != pathway:
-                yield where, f"community team {team.name!r} belongs to {team.pathway}"
+                yield (
+                    where,
+                    (
+                        f"community team {team.name!r} belongs to {team.pathway}, "
+                        f"not {pathway} ({expected})"
+                    ),
+                )
     for i, unit in enumerate(s.units):
         base = ("units", i)
         if unit.place not in places:
@@ -222,34 +141,43 @@ def _reference_problems(s: sc.Scenario) -> Iterator[tuple[Path_, str]]:
             if place not in places:
                 yield (*base, "distance_miles", place), unknown_place(place)
         if unit.pathway not in s.pathways:
-            yield (*base, "pathway"), f"pathway {unit.pathway!r} is not described under pathways"
+            yield (*base, "pathway"), _not_described(unit.pathway, s)
         elif unit.service not in s.pathways[unit.pathway].services:
             known = list(s.pathways[unit.pathway].services)
+            valid = [k for k in known if k in sc.PATHWAY_SERVICES[unit.pathway]]
             yield (
                 (*base, "service"),
                 (
                     f"service {unit.service!r} is not described under pathways.{unit.pathway}."
-                    f"services{_suggest(unit.service, known)} (described: {', '.join(known)})"
+                    f"services{_suggest(unit.service, valid)} (described: {', '.join(known)})"
                 ),
             )
     for i, team in enumerate(s.community_teams):
         if team.pathway not in s.pathways:
-            yield (
-                ("community_teams", i, "pathway"),
-                (f"pathway {team.pathway!r} is not described under pathways"),
-            )
+            yield ("community_teams", i, "pathway"), _not_described(team.pathway, s)
+
+
+def _not_described(pathway: str, s: sc.Scenario) -> str:
+    return (
+        f"pathway {pathway!r} is not described under pathways (described: {', '.join(s.pathways)})"
+    )
 
 
 def validate_data(source: LocatedData) -> sc.Scenario:
     """Validate located data into a scenario, or raise :class:`InputError` with every problem."""
+    problems = explain.bool_problems(source)
     try:
         scenario = sc.Scenario.model_validate(source.data)
     except ValidationError as exc:
-        raise InputError(_schema_problems(exc, source)) from None
+        raise InputError(
+            explain.sort_problems(problems + explain.schema_problems(exc, source))
+        ) from None
+    if problems:
+        raise InputError(problems)
     checks = itertools.chain(_reference_problems(scenario), changes.reference_problems(scenario))
     problems = [source.problem(path, message) for path, message in checks]
     if problems:
-        raise InputError(problems)
+        raise InputError(explain.sort_problems(problems))
     return scenario
 
 
