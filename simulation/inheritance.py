@@ -45,12 +45,13 @@ class MergedData(LocatedData):
         return Problem(self.file, None, format_path(path), message)
 
 
+def _is_named(item: Any) -> bool:
+    # A name that is not text (a list, a mapping) is left for validation to report.
+    return isinstance(item, dict) and isinstance(item.get("name"), str)
+
+
 def _is_named_list(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(item, dict) and "name" in item for item in value)
-    )
+    return isinstance(value, list) and bool(value) and all(_is_named(item) for item in value)
 
 
 def _where(src: LocatedData, path: Path_) -> tuple[str, int] | None:
@@ -135,7 +136,7 @@ class _Merger:
         if (
             _is_named_list(base)
             and isinstance(over, list)
-            and all(isinstance(item, dict) and "name" in item for item in over)
+            and all(_is_named(item) for item in over)
         ):
             return self.merge_named(base, base_src, base_path, over, over_src, over_path, out_path)
         return self.copy(over, over_src, over_path, out_path)
