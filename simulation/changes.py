@@ -22,11 +22,13 @@ import datetime as dt
 import math
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
 from simulation.calendar import financial_year
+from simulation.problems import InputError
 from simulation.scenario import (
     PATHWAY_SERVICES,
     ReinvestmentRule,
@@ -37,7 +39,7 @@ from simulation.scenario import (
     SetMaxWait,
     SetPlaces,
 )
-from simulation.yamlsource import Path_
+from simulation.yamlsource import LocatedData, Path_
 
 if TYPE_CHECKING:
     from simulation.model import Model
@@ -108,13 +110,11 @@ def reference_problems(s: Scenario) -> Iterator[tuple[Path_, str]]:
         if rule.pathway in seen:
             yield (*base, "pathway"), f"a second reinvestment rule for {rule.pathway}"
         seen.add(rule.pathway)
-        if rule.pathway not in s.money.budget_gbp_per_year:
+        if rule.pathway not in s.money.budget_gbp_per_year and s.money.budget_from is None:
             yield (
                 (*base, "pathway"),
-                (
-                    f"the rule needs a budget: give money.budget_gbp_per_year.{rule.pathway} "
-                    "(for example the baseline's simulated spend from its summary)"
-                ),
+                f"the rule needs a budget: give money.budget_gbp_per_year.{rule.pathway}, or "
+                "money.budget_from: a scenario file whose simulated spend is the budget",
             )
         for team in rule.teams:
             if team not in teams:
@@ -195,8 +195,10 @@ def dated_changes(model: Model) -> Generator[simpy.Event, Any, None]:
 class Finance:
     """Spend, budgets and the reinvestment rule of one replication."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, budgets: dict[tuple[str, str], float] | None = None):
         self.model = model
+        self.budgets = budgets or {}
+        """Budgets by (pathway, financial year) from the ``budget_from`` scenario."""
         scenario = model.scenario
         self.scenario = scenario
         self.rules: dict[str, ReinvestmentRule] = {r.pathway: r for r in scenario.reinvestment}
@@ -248,7 +250,9 @@ class Finance:
             team.close(now)
         for pathway in self.scenario.pathways:
             values = self.spend(pathway, months, year)
-            budget = self.scenario.money.budget_gbp_per_year.get(pathway, math.nan)
+            budget = self.scenario.money.budget_gbp_per_year.get(
+                pathway, self.budgets.get((pathway, year), math.nan)
+            )
             values["budget_gbp"] = budget
             values["savings_gbp"] = budget - values["spend_total_gbp"]
             values["reinvested_gbp"] = 0.0
@@ -315,3 +319,36 @@ class Finance:
         for year, _, months in self.year_ends:
             if year not in closed:
                 self.year_end(year, months)
+
+
+def attach_budget_scenario(scenario: Scenario, source: LocatedData) -> None:
+    """Load the ``money.budget_from`` scenario, relative to the file that named it."""
+    name = scenario.money.budget_from
+    if name is None:
+        return
+    folder = Path(source.problem(("money", "budget_from"), "").file).parent
+    path = folder / name
+    if not path.is_file():
+        raise InputError(
+            [
+                source.problem(
+                    ("money", "budget_from"),
+                    f"budget scenario {name!r} not found (looked for {path})",
+                )
+            ]
+        )
+    from simulation.loading import load_scenario  # the one door into scenarios
+
+    scenario._budget_scenario = load_scenario(path)
+
+
+def comparator_budgets(scenario: Scenario, replication: int) -> dict[tuple[str, str], float]:
+    """Spend of the budget scenario's same replication, by (pathway, financial year)."""
+    comparator = scenario.budget_scenario
+    if comparator is None:
+        return {}
+    from simulation.model import Model
+
+    aligned = comparator.model_copy(update={"seed": scenario.seed})
+    output = Model(aligned, replication).run()
+    return {(r.pathway, r.financial_year): r.values["spend_total_gbp"] for r in output.ledger}

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from simulation.analysis import summarise
-from simulation.changes import LEDGER_ITEMS
+from simulation.changes import LEDGER_ITEMS, comparator_budgets
 from simulation.kpis import ALL, episodes_frame, kpi_rows, monthly_rows
 from simulation.model import Model, ModelOutput
 from simulation.scenario import Scenario
@@ -57,7 +57,8 @@ def run_replication(
 ) -> ReplicationResult:
     """Run one replication and reduce it to KPI rows and monthly series."""
     started = time.perf_counter()
-    output = Model(scenario, replication).run()
+    budgets = comparator_budgets(scenario, replication)
+    output = Model(scenario, replication, budgets).run()
     kpis = kpi_rows(output)
     kpis.insert(0, "replication", replication)
     monthly = monthly_rows(output)

@@ -162,7 +162,12 @@ class PatientDraws:
 class Model:
     """One replication of one scenario. Build, then :meth:`run`."""
 
-    def __init__(self, scenario: Scenario, replication: int, record_events: bool = True):
+    def __init__(
+        self,
+        scenario: Scenario,
+        replication: int,
+        budgets: dict[tuple[str, str], float] | None = None,
+    ):
         self.scenario = scenario
         self.replication = replication
         self.start = -float(scenario.warmup_days)
@@ -203,7 +208,7 @@ class Model:
             self.env.process(self.panel())
         if scenario.changes:
             self.env.process(dated_changes(self))
-        self.finance = Finance(self)
+        self.finance = Finance(self, budgets)
         self.env.process(self.finance.process())
 
     # -- referrals -------------------------------------------------------------------

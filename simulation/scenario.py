@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from simulation.distributions import Distribution, Fixed
 
@@ -202,6 +202,9 @@ class Money(Strict):
 
     budget_gbp_per_year: dict[Name, NonNegative] = Field(default_factory=dict)
     """Budget per pathway for each financial year; pathways not named have none."""
+    budget_from: Name | None = None
+    """A scenario file (path relative to this one) whose simulated spend, replication by
+    replication and year by year, is the budget of pathways not given a figure."""
     one_off_costs: tuple[OneOffCost, ...] = ()
 
 
@@ -303,6 +306,12 @@ class Scenario(Strict):
     money: Money = Money()
     changes: tuple[Change, ...] = ()
     reinvestment: tuple[ReinvestmentRule, ...] = ()
+    _budget_scenario: Scenario | None = PrivateAttr(default=None)
+
+    @property
+    def budget_scenario(self) -> Scenario | None:
+        """The loaded ``money.budget_from`` scenario, if any (set by the loader)."""
+        return self._budget_scenario
 
     @property
     def horizon_days(self) -> float:

@@ -283,3 +283,48 @@ def test_block_contract_pays_for_open_beds_and_one_off_costs_reach_the_kpis():
         for k in ("cost_inpatient_gbp", "cost_ooa_gbp", "cost_community_gbp", "cost_one_off_gbp")
     )
     assert kpi(result, "cost_total_gbp") == pytest.approx(parts)
+
+
+def test_budget_from_a_comparator_is_its_spend_replication_by_replication(tmp_path):
+    import yaml
+
+    from simulation import load_scenario
+
+    base = scenario(horizon_years=2).model_dump(mode="json")
+    base["pathways"]["adult_ed"]["arrivals"] = "poisson"  # so replications differ
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    (tmp_path / "alt.yaml").write_text(
+        "extends: base.yaml\nname: alt\nseed: 999\n"
+        "money: {budget_from: base.yaml}\n"
+        "reinvestment:\n  - {pathway: adult_ed, share_of_savings: 1, teams: {Team: 1}}\n"
+        "units:\n  - {name: Ward, beds: 8}\n"
+    )
+    alt = load_scenario(tmp_path / "alt.yaml")
+    assert alt.budget_scenario is not None and alt.budget_scenario.name == "money"
+    for replication in (0, 1):
+        base_run = run_replication(
+            load_scenario(tmp_path / "base.yaml").model_copy(update={"seed": 999}), replication
+        )
+        alt_run = run_replication(alt, replication)
+        for year in ("2026/27", "2027/28"):
+            assert ledger(alt_run, "budget_gbp", year) == pytest.approx(
+                ledger(base_run, "spend_total_gbp", year)
+            )
+            assert ledger(alt_run, "savings_gbp", year) == pytest.approx(
+                ledger(alt_run, "budget_gbp", year) - ledger(alt_run, "spend_total_gbp", year)
+            )
+
+
+def test_a_missing_budget_scenario_is_reported_with_its_line(tmp_path):
+    import yaml
+
+    from simulation import InputError, load_scenario
+
+    base = scenario().model_dump(mode="json")
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    (tmp_path / "alt.yaml").write_text("extends: base.yaml\nmoney:\n  budget_from: nowhere.yaml\n")
+    with pytest.raises(InputError) as err:
+        load_scenario(tmp_path / "alt.yaml")
+    [problem] = err.value.problems
+    assert problem.file.endswith("alt.yaml") and problem.line == 3
+    assert "nowhere.yaml" in problem.message
