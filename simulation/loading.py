@@ -178,6 +178,7 @@ def validate_data(source: LocatedData) -> sc.Scenario:
     problems = [source.problem(path, message) for path, message in checks]
     if problems:
         raise InputError(explain.sort_problems(problems))
+    changes.attach_budget_scenario(scenario, source)
     return scenario
 
 
