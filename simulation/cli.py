@@ -13,8 +13,10 @@ import argparse
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -28,13 +30,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from simulation.comparison import ComparisonResult, run_comparison
-from simulation.experiment import ExperimentResult, run_experiment
-from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 from simulation.loading import load_scenario, scenario_to_yaml
 from simulation.problems import InputError
-from simulation.results import write_comparison, write_results
 from simulation.scenario import PATHWAY_LABELS, Scenario
+
+# The model, KPIs and results (pandas, scipy.stats) are imported only once a run is
+# about to start, so that `pathways validate` and a mistake in the input answer at once.
+if TYPE_CHECKING:
+    from simulation.comparison import ComparisonResult
+    from simulation.experiment import ExperimentResult
 
 EXIT_INPUT = 2
 EXIT_FAILURE = 1
@@ -69,7 +73,7 @@ def _seed(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63-1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {2**63 - 1}, got {value}")
     return value
 
 
@@ -162,9 +166,17 @@ def _check_output_root(root: Path) -> str | None:
             break
         existing = existing.parent
     if existing.exists() and not existing.is_dir():
-        return f"{existing} is a file; --out must be a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"cannot write under {existing}: permission denied"
+        return f"{existing} is a file; --out must be a folder (it is created if missing)"
+    # Try it: permissions, read-only disks and special folders all show up here, and the
+    # empty probe folder is removed at once.
+    try:
+        probe = tempfile.mkdtemp(prefix=".pathways-check-", dir=existing)
+    except OSError as exc:
+        return (
+            f"cannot create a folder under {existing} ({exc.strerror or exc}); "
+            "choose a folder you can write to"
+        )
+    os.rmdir(probe)
     return None
 
 
@@ -188,6 +200,8 @@ def format_value(kpi: str, value: float, signed: bool = False) -> str:
 
 def headline_table(result: ExperimentResult) -> Table:
     """Headline KPIs per pathway over the horizon: mean and 95% interval."""
+    from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+
     scenario = result.scenario
     summary = result.summary
     selected = summary[
@@ -240,6 +254,8 @@ def headline_table(result: ExperimentResult) -> Table:
 
 def comparison_tables(result: ComparisonResult) -> list[Table]:
     """One table per alternative and pathway: base, alternative, paired difference."""
+    from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+
     table = result.table
     selected = table[
         (table["service"] == ALL)
@@ -339,6 +355,9 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if problem:
         err.print(f"error: --out: {problem}", markup=False, highlight=False)
         return EXIT_INPUT
+    from simulation.experiment import run_experiment
+    from simulation.results import write_results
+
     n = scenario.replications
     if args.quiet:
         result = run_experiment(scenario, workers=args.workers, keep_events=args.events)
@@ -388,6 +407,9 @@ def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
     if problem:
         err.print(f"error: --out: {problem}", markup=False, highlight=False)
         return EXIT_INPUT
+    from simulation.comparison import run_comparison
+    from simulation.results import write_comparison
+
     files = {base.name: args.base}
     files.update({a.name: f for a, f in zip(alternatives, args.alternatives, strict=True)})
     if args.quiet:
