@@ -576,9 +576,11 @@ def referral_states(output: ModelOutput) -> pd.Series:
 
     One of: assessment, not_accepted, diverted, withdrawn, waiting, in_bed, out_of_area,
     in_community, discharged. The state of a referral that stepped down is that of the
-    last stay in its chain.
+    last stay in its chain; a patient still in a bed waiting for a step-down bed is in
+    that bed (the step-down stay has not begun).
     """
     ep = episodes_frame(output)
+    ep = ep[~((ep["source"] == "step_down") & ep["admission_day"].isna())]
     last = ep.sort_values("episode_id").groupby("referral_id").tail(1).set_index("referral_id")
     state = pd.Series("discharged", index=last.index, dtype=object)
     state[last["decision"] == "pending"] = "assessment"

@@ -308,6 +308,15 @@ class Scenario(Strict):
     reinvestment: tuple[ReinvestmentRule, ...] = ()
     _budget_scenario: Scenario | None = PrivateAttr(default=None)
 
+    @model_validator(mode="after")
+    def _horizon_at_least_a_day(self) -> Scenario:
+        if self.horizon_days < 1:
+            raise ValueError(
+                f"horizon_years {self.horizon_years:g} is less than a day; "
+                "give a horizon of at least one day (0.003 years)"
+            )
+        return self
+
     @property
     def budget_scenario(self) -> Scenario | None:
         """The loaded ``money.budget_from`` scenario, if any (set by the loader)."""

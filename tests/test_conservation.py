@@ -26,12 +26,6 @@ from simulation.resources import OUT_OF_AREA
 from tests.builders import flow_scenario
 
 REPLICATIONS = 3
-REFERRAL_STATES_BUG = (
-    "known bug in simulation.kpis.referral_states: a patient ready for discharge who is "
-    "still in a bed waiting for a step-down bed is classed by the unadmitted step-down "
-    "episode ('waiting') instead of the bed they occupy ('in_bed' or 'out_of_area'). "
-    "Strict: once fixed this test passes and the marker must go."
-)
 STATES = {
     "assessment",
     "not_accepted",
@@ -258,11 +252,9 @@ def test_live_end_state_matches_the_records(outputs: list[ModelOutput]) -> None:
 
 
 def test_referral_states_count_waiting_in_bed_and_out_of_area_as_the_model_does(
-    outputs: list[ModelOutput], request: pytest.FixtureRequest
+    outputs: list[ModelOutput],
 ) -> None:
     """The states KPI against the live end state (step-down patients waiting are in bed)."""
-    if any(pending_step_down(e) for output in outputs for e in output.episodes):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=REFERRAL_STATES_BUG))
     for output in outputs:
         end = output.end_state
         counts = referral_states(output).value_counts()
