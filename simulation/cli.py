@@ -343,6 +343,7 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
         f"pathways {', '.join(scenario.pathways)}",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
     return 0
 
