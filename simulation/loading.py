@@ -10,6 +10,7 @@ looks up a missing key.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
@@ -51,6 +52,9 @@ def _reference_problems(s: sc.Scenario) -> Iterator[tuple[Path_, str]]:
     yield from _duplicates(s.community_teams, "community team", "community_teams")
     places = [p.name for p in s.places]
     teams = {t.name: t for t in s.community_teams}
+    # A misspelt pathway or service is reported once, where it is misspelt, not again at
+    # every unit and team that names it correctly.
+    misspelt = _misspelt(s.pathways, sc.PATHWAY_SERVICES)
 
     def unknown_place(name: str) -> str:
         return f"unknown place {name!r}{_suggest(name, places)} (places: {', '.join(places)})"
@@ -141,9 +145,13 @@ def _reference_problems(s: sc.Scenario) -> Iterator[tuple[Path_, str]]:
             if place not in places:
                 yield (*base, "distance_miles", place), unknown_place(place)
         if unit.pathway not in s.pathways:
-            yield (*base, "pathway"), _not_described(unit.pathway, s)
-        elif unit.service not in s.pathways[unit.pathway].services:
-            known = list(s.pathways[unit.pathway].services)
+            if unit.pathway not in misspelt:
+                yield (*base, "pathway"), _not_described(unit.pathway, s)
+            continue
+        known = list(s.pathways[unit.pathway].services)
+        if unit.service not in known and unit.service not in _misspelt(
+            known, sc.PATHWAY_SERVICES[unit.pathway]
+        ):
             valid = [k for k in known if k in sc.PATHWAY_SERVICES[unit.pathway]]
             yield (
                 (*base, "service"),
@@ -153,8 +161,19 @@ def _reference_problems(s: sc.Scenario) -> Iterator[tuple[Path_, str]]:
                 ),
             )
     for i, team in enumerate(s.community_teams):
-        if team.pathway not in s.pathways:
+        if team.pathway not in s.pathways and team.pathway not in misspelt:
             yield ("community_teams", i, "pathway"), _not_described(team.pathway, s)
+
+
+def _misspelt(described: Iterable[str], known: Iterable[str]) -> set[str]:
+    """Known names that some described, unknown name is probably a misspelling of."""
+    known = list(known)
+    return {
+        match
+        for name in described
+        if name not in known
+        for match in difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    }
 
 
 def _not_described(pathway: str, s: sc.Scenario) -> str:

@@ -266,24 +266,33 @@ def _check_depth(text: str, file: str) -> None:
         loader.dispose()
 
 
+_INDENTATION = "the indentation of this line does not fit the lines above it"
 _SYNTAX_HINTS = (
-    ("mapping values are not allowed", "a value contains ': '; put the value in quotes"),
-    ("expected ',' or '}'", "a '{' is not closed with '}', or a comma is missing"),
-    ("expected ',' or ']'", "a '[' is not closed with ']', or a comma is missing"),
-    ("expected ':'", "a field name has no ':' after it, or text needs quotes"),
-    ("expected key", "check the indentation: fields of one mapping line up exactly"),
-    ("'-' indicator", "check the indentation: items of one list line up exactly"),
-    ("block end", "check the indentation: fields of one mapping line up exactly"),
-    ("undefined alias", "'*name' needs an anchor '&name' defined above it"),
-    ("end of stream", "a quote or bracket is not closed"),
-    ("cannot start any token", "put the value in quotes"),
-    ("duplicate anchor", "each anchor name '&name' can be defined once"),
+    # (what the parser says, the same in plain words or None to keep it, a hint)
+    (
+        "mapping values are not allowed",
+        "a ':' where none was expected",
+        "put a value that contains ': ' in quotes, or check the indentation",
+    ),
+    ("expected ',' or '}'", None, "a '{' is not closed with '}', or a comma is missing"),
+    ("expected ',' or ']'", None, "a '[' is not closed with ']', or a comma is missing"),
+    (
+        "expected ':'",
+        "a line without ':'",
+        "write each field as 'name: value'; quote text that runs onto the next line",
+    ),
+    ("expected key", _INDENTATION, "fields of one mapping must line up exactly"),
+    ("'-' indicator", _INDENTATION, "fields of one mapping and items of one list line up exactly"),
+    ("block end", _INDENTATION, "fields of one mapping and items of one list line up exactly"),
+    ("undefined alias", None, "'*name' needs an anchor '&name' defined above it"),
+    ("end of stream", None, "a quote or bracket is not closed"),
+    ("cannot start any token", None, "put the value in quotes"),
 )
 
 _CONTEXTS = {
     "while parsing a flow mapping": "in the '{ }' that starts on line",
     "while parsing a flow sequence": "in the '[ ]' that starts on line",
-    "while parsing a block mapping": "in the block of fields that starts on line",
+    "while parsing a block mapping": "in the fields that start on line",
     "while parsing a block collection": "in the list that starts on line",
     "while scanning a quoted scalar": "in the quoted text that starts on line",
     "while scanning a simple key": "in the field name on line",
@@ -295,18 +304,21 @@ def _syntax_problem(exc: yaml.YAMLError, file: str) -> Problem:
     if not isinstance(exc, yaml.MarkedYAMLError):
         return Problem(file, None, "", f"YAML syntax error: {exc}")
     mark = exc.problem_mark or exc.context_mark
+    if exc.context == "while scanning a simple key" and exc.context_mark is not None:
+        mark = exc.context_mark  # a field name without ':' is the fault, not the line after
     line = int(mark.line) + 1 if mark is not None else None
     problem = (exc.problem or "invalid YAML").replace("did not find expected", "expected")
+    hint = ""
+    for fragment, plain, advice in _SYNTAX_HINTS:
+        if fragment in problem:
+            problem, hint = plain or problem, f"; {advice}"
+            break
     message = f"YAML syntax error: {problem}"
     context, context_mark = exc.context, exc.context_mark
     if context and context_mark is not None and int(context_mark.line) + 1 != line:
         where = _CONTEXTS.get(context, f"{context} on line")
         message += f" ({where} {int(context_mark.line) + 1})"
-    for fragment, hint in _SYNTAX_HINTS:
-        if fragment in problem:
-            message += f"; {hint}"
-            break
-    return Problem(file, line, "", message)
+    return Problem(file, line, "", message + hint)
 
 
 def _tab_problems(text: str, file: str) -> list[Problem]:
