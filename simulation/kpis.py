@@ -13,7 +13,6 @@ the confidence intervals. Only events on or after day 0 (after the warm-up) coun
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
@@ -145,26 +144,62 @@ class _Periods:
         self.horizon = cal.horizon_days
         self.end = self.year_bounds[-1][2]
 
-    def index(self, day: float | None) -> int:
-        """Index of the year that ``day`` falls in; -1 outside ``[0, horizon)`` or None."""
-        if day is None or not day >= 0.0 or day >= self.end:  # `not >=` catches NaN
-            return -1
-        return bisect_right(self.starts, day) - 1
+    def index(self, days: np.ndarray) -> np.ndarray:
+        """Index of the year each day falls in; -1 outside ``[0, horizon)`` or NaN."""
+        index = np.searchsorted(self.starts, days, side="right") - 1
+        index[~((days >= 0.0) & (days < self.end))] = -1  # False for NaN
+        return index
 
-    def overlap(self, start: float, end: float) -> list[float]:
-        """Days of the interval ``[start, end)`` falling in each year."""
-        return [max(min(end, b) - max(start, a), 0.0) for _, a, b in self.year_bounds]
+    def overlap(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Days of each interval ``[start, end)`` falling in each year (intervals x years)."""
+        a = np.asarray(self.starts)
+        b = np.asarray([end for _, _, end in self.year_bounds])
+        days = np.minimum(end[:, None], b) - np.maximum(start[:, None], a)
+        overlap: np.ndarray = np.maximum(days, 0.0)
+        return overlap
 
 
-def _quantile(values: list[float], q: float) -> float:
-    """Linear-interpolation quantile (numpy's and pandas' default) of finite values."""
-    ordered = sorted(values)
-    h = q * (len(ordered) - 1)
-    i = int(h)
-    frac = h - i
-    if frac == 0.0 or i + 1 >= len(ordered):
-        return ordered[i]
-    return ordered[i] + (ordered[i + 1] - ordered[i]) * frac
+class _Episodes:
+    """The episode fields the KPIs need, as arrays: one element per episode.
+
+    Days are floats with NaN for "has not happened"; ``cell`` indexes the finest
+    (pathway, service, home place) cell.
+    """
+
+    _TEXT = ("source", "decision", "admitted_to", "exit_to")
+    _DAYS = (
+        "referral_day",
+        "decision_day",
+        "admission_day",
+        "withdrawn_day",
+        "repatriation_day",
+        "exit_day",
+        "distance_miles",
+    )
+
+    def __init__(self, episodes: Sequence[Episode], cells: dict[Cell, int]):
+        fields = ("pathway", "service", "home_place", *self._TEXT, *self._DAYS)
+        rows = list(map(attrgetter(*fields), episodes))
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(fields)
+        self.cell = np.fromiter(
+            (cells[c] for c in zip(*columns[:3], strict=True)), dtype=np.intp, count=len(rows)
+        )
+        text = dict(zip(self._TEXT, columns[3:7], strict=True))
+        self.source = np.array(text["source"], dtype=object)
+        self.decision = np.array(text["decision"], dtype=object)
+        self.admitted_to = np.array(text["admitted_to"], dtype=object)
+        self.exit_to = np.array(text["exit_to"], dtype=object)
+        days = {
+            name: np.array(col, dtype=float)
+            for name, col in zip(self._DAYS, columns[7:], strict=True)
+        }
+        self.referral_day = days["referral_day"]
+        self.decision_day = days["decision_day"]
+        self.admission_day = days["admission_day"]
+        self.withdrawn_day = days["withdrawn_day"]
+        self.repatriation_day = days["repatriation_day"]
+        self.exit_day = days["exit_day"]
+        self.distance_miles = days["distance_miles"]
 
 
 class _Builder:
@@ -178,13 +213,15 @@ class _Builder:
         self.places = [p.name for p in self.scenario.places]
         self.rows: list[Row] = []
         cells = [(pw, svc, place) for pw, svc in self.services for place in self.places]
-        # For each grouping: its groups in report order, and the finest cells in each.
-        self.groups: list[tuple[tuple[str, ...], dict[Cell, list[Cell]]]] = []
+        self.cells = {cell: i for i, cell in enumerate(dict.fromkeys(cells))}
+        # For each grouping: its groups in report order, and the group of each cell.
+        self.groups: list[tuple[list[Cell], np.ndarray]] = []
         for keys in _GROUPINGS:
-            members: dict[Cell, list[Cell]] = {}
-            for cell in cells:
-                members.setdefault(self._project(keys, cell), []).append(cell)
-            self.groups.append((keys, members))
+            labels: dict[Cell, int] = {}
+            group_of = [
+                labels.setdefault(self._project(keys, cell), len(labels)) for cell in self.cells
+            ]
+            self.groups.append((list(labels), np.asarray(group_of, dtype=np.intp)))
 
     @staticmethod
     def _project(keys: tuple[str, ...], cell: Cell) -> Cell:
@@ -197,133 +234,114 @@ class _Builder:
         )
 
     # -- generic aggregation ------------------------------------------------------------
-    def totals(self, kpi: str, cells: dict[Cell, list[float]]) -> None:
+    def totals(self, kpi: str, cells: np.ndarray) -> None:
         """Add a count or a sum, given per finest cell and year, at every grouping.
 
         Every combination of the scenario's services and places appears, zero-filled.
         """
         years = self.periods.years
-        n = self.n_years
-        zero = [0.0] * n
-        for _keys, members in self.groups:
-            for (pathway, service, place), group in members.items():
-                per_year = [0.0] * n
-                for cell in group:
-                    values = cells.get(cell, zero)
-                    for y in range(n):
-                        per_year[y] += values[y]
+        for labels, group_of in self.groups:
+            sums = np.zeros((len(labels), self.n_years))
+            np.add.at(sums, group_of, cells)
+            for (pathway, service, place), per_year in zip(labels, sums.tolist(), strict=True):
                 for year, value in zip(years, per_year, strict=True):
                     self.rows.append((pathway, service, ALL, place, year, kpi, value))
                 self.rows.append((pathway, service, ALL, place, HORIZON, kpi, math.fsum(per_year)))
 
-    def statistic(self, kpi: str, cells: dict[Cell, list[list[float]]], how: str) -> None:
-        """Add a mean, percentage or 90th percentile of values given per cell and year.
+    def statistic(
+        self, kpi: str, cell: np.ndarray, year: np.ndarray, values: np.ndarray, how: str
+    ) -> None:
+        """Add a mean, percentage or 90th percentile of values by cell and year.
 
-        Only groups with at least one value appear, in sorted order as a groupby gives.
+        Only groups with at least one value appear (NaN values count for that but are
+        otherwise skipped), in sorted order as a groupby gives.
         """
-        years = self.periods.years
         n = self.n_years
-        for keys, _members in self.groups:
-            pooled: dict[Cell, list[list[float]]] = {}
-            for cell, per_year in cells.items():
-                group = pooled.setdefault(self._project(keys, cell), [[] for _ in range(n)])
-                for y in range(n):
-                    group[y].extend(per_year[y])
+        periods = [*self.periods.years, HORIZON]
+        values = np.concatenate([values, values])  # once in its year, once in the horizon
+        finite = ~np.isnan(values)
+        for labels, group_of in self.groups:
             out: list[tuple[str, str, str, str, float]] = []
-            for (pathway, service, place), per_year in pooled.items():
-                everything = [v for values in per_year for v in values]
-                for period, values in (*zip(years, per_year, strict=True), (HORIZON, everything)):
-                    if values:
-                        out.append((pathway, service, place, period, _stat(values, how)))
+            group = group_of[cell] * (n + 1)
+            keys = np.concatenate([group + year, group + n])
+            size = len(labels) * (n + 1)
+            present = np.flatnonzero(np.bincount(keys, minlength=size))
+            keys, kept = keys[finite], values[finite]
+            if how == "p90":
+                result = _quantiles(keys, kept, 0.9, size)
+            else:
+                counts = np.bincount(keys, minlength=size)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    result = np.bincount(keys, weights=kept, minlength=size) / counts
+                if how == "pct":
+                    result = result * 100
+            for key, value in zip(present.tolist(), result[present].tolist(), strict=True):
+                pathway, service, place = labels[key // (n + 1)]
+                out.append((pathway, service, place, periods[key % (n + 1)], value))
             out.sort(key=lambda r: r[:4])  # as a groupby sorts its keys
-            for pathway, service, place, period, value in out:
-                self.rows.append((pathway, service, ALL, place, period, kpi, value))
+            self.rows.extend(
+                (pathway, service, ALL, place, period, kpi, value)
+                for pathway, service, place, period, value in out
+            )
 
     # -- KPIs from episode records ------------------------------------------------------
-    def episode_kpis(self, episodes: Iterable[Episode]) -> None:
+    def episode_kpis(self, episodes: Sequence[Episode]) -> None:
         """Counts, waits, stays and out-of-area bed days from the episode records."""
-        periods = self.periods
-        year_of = periods.index
+        ep = _Episodes(episodes, self.cells)
+        year_of = self.periods.index
         n = self.n_years
-        horizon = periods.horizon
-        counts: dict[str, dict[Cell, list[float]]] = {kpi: {} for kpi in _COUNTS}
-        stats: dict[str, dict[Cell, list[list[float]]]] = {kpi: {} for kpi in _STATISTICS}
-        ooa_days: dict[Cell, list[float]] = {}
+        size = len(self.cells) * n
 
-        def count(kpi: str, cell: Cell, day: float | None) -> None:
-            y = year_of(day)
-            if y >= 0:
-                per_year = counts[kpi].get(cell)
-                if per_year is None:
-                    per_year = counts[kpi][cell] = [0.0] * n
-                per_year[y] += 1.0
+        def count(kpi: str, select: np.ndarray, day: np.ndarray) -> None:
+            year = year_of(day)
+            keep = select & (year >= 0)
+            cells = np.bincount(ep.cell[keep] * n + year[keep], minlength=size)
+            self.totals(kpi, cells.reshape(len(self.cells), n).astype(float))
 
-        def value(kpi: str, cell: Cell, y: int, x: float | None) -> None:
-            per_year = stats[kpi].get(cell)
-            if per_year is None:
-                per_year = stats[kpi][cell] = [[] for _ in range(n)]
-            if x is not None and x == x:  # NaN is skipped, as pandas does
-                per_year[y].append(x)
-            else:
-                per_year[y].append(_NAN)
+        referral = ep.source != "step_down"
+        admitted = referral & ~np.isnan(ep.admission_day)
+        away = ep.admitted_to == OUT_OF_AREA
+        count("referrals", referral, ep.referral_day)
+        count("readmissions", ep.source == "readmission", ep.referral_day)
+        count("not_accepted", referral & (ep.decision == "not_accepted"), ep.decision_day)
+        count("diversions", referral & (ep.decision == "diverted"), ep.decision_day)
+        count("withdrawn", referral, ep.withdrawn_day)
+        count("admissions", admitted, ep.admission_day)
+        count("ooa_admissions", admitted & away, ep.admission_day)
+        count("repatriations", np.ones_like(referral), ep.repatriation_day)
+        count("transfers_in", ~referral, ep.admission_day)
+        step_down = (ep.exit_to == "step_down_bed") | (ep.exit_to == "community")
+        count("step_downs", step_down, ep.exit_day)
 
-        for e in episodes:
-            cell = (e.pathway, e.service, e.home_place)
-            admission = e.admission_day
-            if e.source != "step_down":
-                count("referrals", cell, e.referral_day)
-                if e.source == "readmission":
-                    count("readmissions", cell, e.referral_day)
-                if e.decision == "not_accepted":
-                    count("not_accepted", cell, e.decision_day)
-                elif e.decision == "diverted":
-                    count("diversions", cell, e.decision_day)
-                if e.withdrawn_day is not None:
-                    count("withdrawn", cell, e.withdrawn_day)
-                if admission is not None:
-                    away = e.admitted_to == OUT_OF_AREA
-                    count("admissions", cell, admission)
-                    if away:
-                        count("ooa_admissions", cell, admission)
-                    y = year_of(admission)
-                    if y >= 0:
-                        decision = e.decision_day
-                        wait = admission - decision if decision is not None else None
-                        value("wait_mean_days", cell, y, wait)
-                        value("wait_p90_days", cell, y, wait)
-                        waited = 1.0 if wait is not None and wait > 1e-9 else 0.0
-                        value("waited_pct", cell, y, waited)
-                        value("ooa_admission_pct", cell, y, 1.0 if away else 0.0)
-                        value("distance_mean_miles", cell, y, e.distance_miles)
-            elif admission is not None:
-                count("transfers_in", cell, admission)
-            if e.repatriation_day is not None:
-                count("repatriations", cell, e.repatriation_day)
-            exit_day = e.exit_day
-            if exit_day is not None:
-                if e.exit_to in ("step_down_bed", "community"):
-                    count("step_downs", cell, exit_day)
-                if admission is not None:
-                    y = year_of(exit_day)
-                    if y >= 0:
-                        value("los_mean_days", cell, y, exit_day - admission)
-            if e.admitted_to == OUT_OF_AREA and admission is not None:
-                # Out-of-area bed days by home place, from the stay's out-of-area interval.
-                end = e.repatriation_day
-                if end is None:
-                    end = exit_day if exit_day is not None else horizon
-                days = periods.overlap(admission, end)
-                per_year = ooa_days.get(cell)
-                if per_year is None:
-                    ooa_days[cell] = days
-                else:
-                    for y in range(n):
-                        per_year[y] += days[y]
+        # Admissions in the period: waits (from acceptance), distance, out of area.
+        year = year_of(ep.admission_day)
+        keep = admitted & (year >= 0)
+        cell, year = ep.cell[keep], year[keep]
+        wait = (ep.admission_day - ep.decision_day)[keep]
+        with np.errstate(invalid="ignore"):
+            waited = (wait > 1e-9).astype(float)  # False for NaN
+        self.statistic("wait_mean_days", cell, year, wait, "mean")
+        self.statistic("wait_p90_days", cell, year, wait, "p90")
+        self.statistic("waited_pct", cell, year, waited, "pct")
+        self.statistic("ooa_admission_pct", cell, year, away[keep].astype(float), "pct")
+        self.statistic("distance_mean_miles", cell, year, ep.distance_miles[keep], "mean")
 
-        for kpi in _COUNTS:
-            self.totals(kpi, counts[kpi])
-        for kpi, how in _STATISTICS.items():
-            self.statistic(kpi, stats[kpi], how)
+        # Stays that ended in the period, in every service.
+        year = year_of(ep.exit_day)
+        keep = ~np.isnan(ep.admission_day) & (year >= 0)
+        los = (ep.exit_day - ep.admission_day)[keep]
+        self.statistic("los_mean_days", ep.cell[keep], year[keep], los, "mean")
+
+        # Out-of-area bed days by home place, from each stay's out-of-area interval.
+        keep = away & ~np.isnan(ep.admission_day)
+        end = np.where(
+            np.isnan(ep.repatriation_day),
+            np.where(np.isnan(ep.exit_day), self.periods.horizon, ep.exit_day),
+            ep.repatriation_day,
+        )
+        days = self.periods.overlap(ep.admission_day[keep], end[keep])
+        ooa_days = np.zeros((len(self.cells), n))
+        np.add.at(ooa_days, ep.cell[keep], days)
         self.totals("ooa_bed_days", ooa_days)
 
     # -- KPIs from level recorders ------------------------------------------------------
@@ -516,17 +534,24 @@ def _nansum(values: Iterable[float]) -> float:
     return math.fsum(v for v in values if v == v)
 
 
-def _stat(values: list[float], how: str) -> float:
-    finite = [v for v in values if v == v]
-    if not finite:
-        return _NAN
-    if how == "mean":
-        return math.fsum(finite) / len(finite)
-    if how == "pct":
-        return math.fsum(finite) / len(finite) * 100
-    if how == "p90":
-        return _quantile(finite, 0.9)
-    raise ValueError(how)  # pragma: no cover - programming error
+def _quantiles(keys: np.ndarray, values: np.ndarray, q: float, size: int) -> np.ndarray:
+    """The ``q`` quantile of the values of each key in ``0 .. size-1`` (NaN if none).
+
+    Linear interpolation between order statistics at ``q (n - 1)``, as pandas and numpy.
+    """
+    result = np.full(size, _NAN)
+    if not len(keys):
+        return result
+    order = np.lexsort((values, keys))
+    keys, values = keys[order], values[order]
+    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    h = q * (counts - 1)
+    low = np.floor(h).astype(np.intp)
+    frac = h - low
+    below = values[first + low]
+    above = values[first + np.minimum(low + 1, counts - 1)]
+    result[unique] = np.where(frac == 0.0, below, below + (above - below) * frac)
+    return result
 
 
 def kpi_rows(output: ModelOutput) -> pd.DataFrame:
