@@ -14,8 +14,10 @@ uniform number, so that draws stay in step between scenarios.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -33,32 +35,36 @@ def generator(seed: int, replication: int, name: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(sequence))
 
 
-class Stream:
+def _blocks(
+    rng: np.random.Generator, transform: Callable[[np.ndarray], np.ndarray] | None
+) -> Iterator[list[float]]:
+    """Blocks of ``transform(uniform)`` values, drawn ``BLOCK`` uniforms at a time."""
+    while True:
+        u = rng.random(BLOCK)
+        yield (u if transform is None else transform(u)).tolist()
+
+
+class Stream(functools.partial[float]):
     """A buffered stream of values, each made from one uniform by ``transform``.
 
     ``transform`` maps an array of uniforms in [0, 1) to values (a quantile function,
-    or the identity for plain uniforms).
+    or the identity for plain uniforms). Calling the stream returns the next value.
+
+    The model draws several values per referral, so a draw is kept to one C-level call:
+    the stream is ``functools.partial(next, values)`` over the chained blocks, with no
+    Python frame per value except once per block.
     """
 
-    __slots__ = ("_buffer", "_rng", "_transform")
+    __slots__ = ()
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         rng: np.random.Generator,
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
-    ):
-        self._rng = rng
-        self._transform = transform
-        self._buffer: list[float] = []
-
-    def __call__(self) -> float:
-        """Next value."""
-        if not self._buffer:
-            u = self._rng.random(BLOCK)
-            values = u if self._transform is None else self._transform(u)
-            # Reversed so that pop() serves values in the order they were drawn.
-            self._buffer = values[::-1].tolist()
-        return self._buffer.pop()
+    ) -> Stream:
+        """A stream of values from ``rng``, one uniform each."""
+        values = itertools.chain.from_iterable(_blocks(rng, transform))
+        return super().__new__(cls, next, values)
 
 
 class StreamFactory:
