@@ -17,9 +17,14 @@ from simulation.calendar import Calendar
 
 
 class Level:
-    """A piecewise-constant quantity and its time integral per month of the horizon."""
+    """A piecewise-constant quantity and its time integral per month of the horizon.
 
-    __slots__ = ("_edges", "_index", "_last", "bins", "level")
+    ``add`` is called at almost every event of the model, so the common case (the level
+    has not changed since the last call, or it changes within the same month) is kept
+    to a few attribute reads; crossing month boundaries is left to :meth:`_advance`.
+    """
+
+    __slots__ = ("_edges", "_index", "_last", "_next_edge", "bins", "level")
 
     def __init__(self, calendar: Calendar, start_time: float, level: float = 0.0):
         self._edges = calendar.edges
@@ -27,6 +32,7 @@ class Level:
         self.level = level
         self._last = start_time
         self._index = 0
+        self._next_edge = self._edges[1]  # end of the current bin
 
     def _advance(self, t: float) -> None:
         a = self._last
@@ -45,11 +51,22 @@ class Level:
                 i += 1
             self.bins[i] += level * (t - a)
             self._index = i
+            self._next_edge = edges[i + 1]
         self._last = t
 
     def add(self, t: float, delta: float) -> None:
         """Change the level by ``delta`` at time ``t`` (times never go backwards)."""
-        self._advance(t)
+        a = self._last
+        if t > a:
+            level = self.level
+            if level and t > 0.0:
+                if a >= 0.0 and t <= self._next_edge:  # within the current month
+                    self.bins[self._index] += level * (t - a)
+                    self._last = t
+                else:
+                    self._advance(t)
+            else:
+                self._last = t
         self.level += delta
 
     def set(self, t: float, level: float) -> None:
