@@ -229,7 +229,7 @@ def expected(slot: Slot) -> str:
         if slot.min_length is not None and slot.min_length == slot.max_length:
             return f"a list of exactly {slot.min_length} values"
         if slot.min_length:
-            return f"a list of at least {slot.min_length} items"
+            return f"a list of at least {slot.min_length} item{'s' if slot.min_length > 1 else ''}"
         return "a list (one item per line, each starting with '- ')"
     if origin is dict:
         return "a mapping of names to values" + (" (at least one)" if slot.min_length else "")
@@ -335,6 +335,13 @@ def _data_path(data: Any, loc: Loc, keep_last: bool) -> Path_:
 
 def _unknown_field(key: str, parent: Slot | None) -> tuple[str, str | None]:
     """The message for an unknown key and the field it was probably meant to be."""
+    if key.isdigit():
+        # YAML reads {population: 650,000} as population 650 and a field named '000'
+        return (
+            f"unknown field {key!r}; is it part of a number written with a comma? "
+            "Write numbers without commas: 650000, not 650,000",
+            None,
+        )
     if parent is None or not _is_model(parent.tp):
         return f"unknown field {key!r}", None
     fields = list(parent.tp.model_fields)
