@@ -148,8 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _report_problems(err: InputError, console: Console) -> int:
+    # One line per problem, never wrapped, so that a log or grep sees each one whole.
     for problem in err.problems:
-        console.print(f"error: {problem}", markup=False, highlight=False)
+        console.print(f"error: {problem}", markup=False, highlight=False, soft_wrap=True)
     count = len(err.problems)
     console.print(
         f"{count} problem{'s' if count != 1 else ''} found; nothing was run.",
