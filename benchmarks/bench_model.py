@@ -91,42 +91,51 @@ class MMc:
 # -- timing helpers ------------------------------------------------------------------------
 @dataclass
 class Runs:
-    """Wall times and event counts of repeated runs of one thing."""
+    """Wall and CPU times and event counts of repeated runs of one thing."""
 
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
     events: list[int] = field(default_factory=list)
 
-    def add(self, seconds: float, events: int) -> None:
+    def add(self, seconds: float, cpu_seconds: float, events: int) -> None:
         self.seconds.append(seconds)
+        self.cpu_seconds.append(cpu_seconds)
         self.events.append(events)
 
-    @property
-    def us_per_event(self) -> float:
-        """Median over runs of microseconds per event."""
-        return statistics.median(
-            1e6 * s / e for s, e in zip(self.seconds, self.events, strict=True)
-        )
-
-    @property
-    def events_per_second(self) -> float:
-        return 1e6 / self.us_per_event
+    def us_per_event(self, cpu: bool = False) -> float:
+        """Median over runs of microseconds (wall, or CPU) per event."""
+        times = self.cpu_seconds if cpu else self.seconds
+        return statistics.median(1e6 * s / e for s, e in zip(times, self.events, strict=True))
 
     def summary(self) -> dict[str, Any]:
         return {
             "runs": len(self.seconds),
             "events_per_run_mean": statistics.fmean(self.events),
             "seconds_per_run_median": statistics.median(self.seconds),
-            "events_per_second": self.events_per_second,
-            "us_per_event": self.us_per_event,
+            "events_per_second": 1e6 / self.us_per_event(),
+            "us_per_event": self.us_per_event(),
+            "cpu_us_per_event": self.us_per_event(cpu=True),
             "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
             "events": self.events,
         }
+
+
+class Clock:
+    """Wall and process CPU time since creation."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def read(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
 @contextlib.contextmanager
 def timed_stages(totals: dict[str, float]) -> Iterator[None]:
     """Patch the pipeline's stages inside ``simulation.experiment`` to time each one."""
-    kpi_stages = ("kpi_rows", "monthly_rows", "episodes_frame")
+    kpi_stages = ("kpi_rows", "monthly_rows", "episodes_frame", "ledger_rows")
     originals: dict[str, Any] = {
         name: getattr(experiment, name)
         for name in ("Model", *kpi_stages)
@@ -176,34 +185,41 @@ def bench_model_vs_simpy(scenario: Scenario, replications: int) -> dict[str, Any
     mmc = MMc()
     horizon: float | None = None
     for r in range(replications):
-        started = time.perf_counter()
+        clock = Clock()
         output = Model(scenario, r).run()
-        model.add(time.perf_counter() - started, output.events_processed)
+        model.add(*clock.read(), output.events_processed)
         if horizon is None:
             horizon = mmc.horizon_for(output.events_processed)
-        started = time.perf_counter()
+        clock = Clock()
         events = mmc.run(horizon, seed=r)
-        bare.add(time.perf_counter() - started, events)
+        bare.add(*clock.read(), events)
     return {
         "model": model.summary(),
         "bare_simpy": {**bare.summary(), "mmc": asdict(mmc), "horizon_days": horizon},
-        "ratio": model.us_per_event / bare.us_per_event,
+        "ratio": model.us_per_event() / bare.us_per_event(),
+        "cpu_ratio": model.us_per_event(cpu=True) / bare.us_per_event(cpu=True),
     }
 
 
 def bench_pipeline(scenario: Scenario, replications: int) -> dict[str, Any]:
-    """``run_replication`` end to end, split into model and KPI time."""
+    """``run_replication`` end to end, split into model and KPI time (wall)."""
     per_rep: list[dict[str, float]] = []
     for r in range(replications):
         totals: dict[str, float] = {}
         with timed_stages(totals):
-            started = time.perf_counter()
+            clock = Clock()
             experiment.run_replication(scenario, r)
-            total = time.perf_counter() - started
+            total, cpu = clock.read()
         model_s = totals.get("model", 0.0)
         kpi_s = totals.get("kpis", 0.0)
         per_rep.append(
-            {"total": total, "model": model_s, "kpis": kpi_s, "other": total - model_s - kpi_s}
+            {
+                "total": total,
+                "model": model_s,
+                "kpis": kpi_s,
+                "other": total - model_s - kpi_s,
+                "cpu_total": cpu,
+            }
         )
     return {
         "replications": replications,
@@ -276,26 +292,27 @@ def report(results: dict[str, Any]) -> str:
     speed = results.get("model_vs_simpy")
     if speed:
         header = (
-            f"{'engine':<34}{'runs':>5}{'events/run':>12}{'s/run':>9}"
-            f"{'events/s':>11}{'µs/event':>10}"
+            f"{'engine':<32}{'runs':>5}{'events/run':>11}{'s/run':>8}"
+            f"{'events/s':>10}{'µs/event':>10}{'CPU µs/ev':>11}"
         )
         lines += ["1. Cost per event (median over runs)", header, "-" * len(header)]
         mmc = speed["bare_simpy"]["mmc"]
         rho = mmc["arrival_rate"] * mmc["mean_service"] / mmc["servers"]
         for label, key in (
             ("pathways model (Model.run)", "model"),
-            (
-                f"bare SimPy M/M/{mmc['servers']} (rho {rho:.1f})",
-                "bare_simpy",
-            ),
+            (f"bare SimPy M/M/{mmc['servers']} (rho {rho:.1f})", "bare_simpy"),
         ):
             s = speed[key]
             lines.append(
-                f"{label:<34}{s['runs']:>5}{s['events_per_run_mean']:>12,.0f}"
-                f"{s['seconds_per_run_median']:>9.3f}{s['events_per_second']:>11,.0f}"
-                f"{s['us_per_event']:>10.1f}"
+                f"{label:<32}{s['runs']:>5}{s['events_per_run_mean']:>11,.0f}"
+                f"{s['seconds_per_run_median']:>8.3f}{s['events_per_second']:>10,.0f}"
+                f"{s['us_per_event']:>10.1f}{s['cpu_us_per_event']:>11.1f}"
             )
-        lines += [f"ratio (model µs/event ÷ bare SimPy µs/event): {speed['ratio']:.2f}", ""]
+        lines += [
+            "ratio model ÷ bare SimPy, cost per event:"
+            f" {speed['ratio']:.2f} (wall), {speed['cpu_ratio']:.2f} (CPU)",
+            "",
+        ]
     pipeline = results.get("pipeline")
     if pipeline:
         m = pipeline["median"]
@@ -303,7 +320,7 @@ def report(results: dict[str, Any]) -> str:
         lines += [
             f"2. run_replication wall time (median of {pipeline['replications']})",
             f"   total {m['total']:.3f} s = model {m['model']:.3f} s + KPIs {m['kpis']:.3f} s"
-            f" ({share:.0f}%) + other {m['other']:.3f} s",
+            f" ({share:.0f}%) + other {m['other']:.3f} s;  CPU {m['cpu_total']:.3f} s",
             "",
         ]
     exp = results.get("experiment")
