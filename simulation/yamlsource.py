@@ -160,8 +160,10 @@ class _Builder:
         if node.tag not in _SAFE_SCALAR_TAGS:
             self.fail(node, path, _tag_problem(node.tag))
             return None
+        if node.tag == _YAML_TAG + "str":
+            return node.value
         try:
-            return self.constructor.construct_object(node, deep=True)
+            return self.constructor.yaml_constructors[node.tag](self.constructor, node)
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
             if node.tag == _YAML_TAG + "timestamp":
                 message = f"{node.value!r} is not a valid date ({exc}); expected YYYY-MM-DD"
@@ -243,27 +245,39 @@ def _too_deep() -> str:
     )
 
 
-def _check_depth(text: str, file: str) -> None:
-    """Scan YAML events, stopping at the first nesting deeper than ``MAX_DEPTH``.
+def _scan(text: str, file: str) -> None:
+    """Scan YAML events, stopping at too deep a nesting or too many values.
 
     Composing a deeply nested document recurses once per level (and libyaml's composer
-    can crash the interpreter), so the depth is checked on the flat event stream first.
+    can crash the interpreter), so depth and size are checked on the flat event stream
+    first, which also stops early in a file far too big to be a scenario.
     """
-    depth = 0
+    depth = values = 0
     loader = _Loader(text)
     try:
         while loader.check_event():
             event = loader.get_event()  # type: ignore[no-untyped-call]
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
-                if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    line = int(mark.line) + 1 if mark is not None else None
-                    raise InputError([Problem(file, line, "", _too_deep())])
+                values += 1
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
+            elif isinstance(event, yaml.NodeEvent):  # a scalar or an alias
+                values += 1
+            if depth > MAX_DEPTH or values > MAX_VALUES:
+                mark = event.start_mark
+                line = int(mark.line) + 1 if mark is not None else None
+                message = _too_deep() if depth > MAX_DEPTH else _too_many()
+                raise InputError([Problem(file, line, "", message)])
     finally:
         loader.dispose()
+
+
+def _too_many() -> str:
+    return (
+        f"the file holds more than {MAX_VALUES:,} values; a scenario needs far fewer "
+        "(is this the right file?)"
+    )
 
 
 _INDENTATION = "the indentation of this line does not fit the lines above it"
@@ -340,7 +354,7 @@ def parse_yaml(text: str, file: str) -> LocatedData:
     if problems:
         raise InputError(problems)
     try:
-        _check_depth(text, file)
+        _scan(text, file)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise InputError([_syntax_problem(exc, file)]) from None

@@ -17,7 +17,7 @@ import pytest
 
 from simulation import load_scenario, load_scenario_dict, load_scenario_text
 from simulation.problems import InputError, Problem
-from simulation.yamlsource import MAX_FILE_BYTES
+from simulation.yamlsource import MAX_FILE_BYTES, MAX_VALUES
 
 BASE = """\
 name: small
@@ -813,6 +813,14 @@ def test_aliases_chained_deeper_than_the_limit_are_refused(tmp_path):
     lines = ["a0: &a0 [1]"] + [f"a{i}: &a{i} [*a{i - 1}]" for i in range(1, 80)]
     path = write(tmp_path, "\n".join(lines) + "\n")
     assert "nested more than 50 levels deep" in only_problem(path).message
+
+
+def test_a_file_with_too_many_values_is_refused_quickly(tmp_path):
+    path = write(tmp_path, "name: x\nplaces: [" + ", ".join(["1"] * (MAX_VALUES + 1)) + "]\n")
+    started = time.perf_counter()
+    problem = only_problem(path)
+    assert_problem(problem, path, 2, "", "the file holds more than 200,000 values")
+    assert time.perf_counter() - started < 3.0
 
 
 def test_an_oversized_file_is_refused_without_parsing(tmp_path):
