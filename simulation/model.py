@@ -226,12 +226,13 @@ class Model:
         start_date = self.scenario.start_date
 
         def rate_at(t: float) -> float:
-            rate: float = base * growth ** (t / 365.25)
+            # Growth runs from the start date; the warm-up runs at today's demand.
+            rate: float = base * growth ** (max(t, 0.0) / 365.25)
             if season is not None:
                 rate *= season[(start_date + dt.timedelta(days=math.floor(t))).month - 1]
             return rate
 
-        peak = base * max(growth ** (self.start / 365.25), growth ** (self.horizon / 365.25))
+        peak = base * max(1.0, growth ** (self.horizon / 365.25))
         if season is not None:
             peak *= max(season)
         env = self.env
