@@ -38,6 +38,7 @@ from simulation.scenario import (
     SetLengthOfStay,
     SetMaxWait,
     SetPlaces,
+    SetStepDown,
 )
 from simulation.yamlsource import LocatedData, Path_
 
@@ -80,9 +81,11 @@ def reference_problems(s: Scenario) -> Iterator[tuple[Path_, str]]:
             yield (*base, "unit"), f"unknown unit {change.unit!r}"
         elif isinstance(change, SetPlaces) and change.team not in teams:
             yield (*base, "team"), f"unknown community team {change.team!r}"
-        elif isinstance(change, SetLengthOfStay | SetDiversion | SetMaxWait):
+        elif isinstance(change, SetLengthOfStay | SetDiversion | SetMaxWait | SetStepDown):
             if change.pathway not in s.pathways:
                 yield (*base, "pathway"), _not_described(change.pathway)
+            elif isinstance(change, SetStepDown):
+                yield from _step_down_problems(s, change, base)
             elif isinstance(change, SetLengthOfStay):
                 if change.service not in s.pathways[change.pathway].services:
                     known = ", ".join(s.pathways[change.pathway].services)
@@ -129,6 +132,34 @@ def reference_problems(s: Scenario) -> Iterator[tuple[Path_, str]]:
                     (*base, "teams", team),
                     ("the team's cost_per_place_per_year_gbp is 0, so savings cannot buy places"),
                 )
+
+
+def _step_down_problems(
+    s: Scenario, change: SetStepDown, base: Path_
+) -> Iterator[tuple[Path_, str]]:
+    services = s.pathways[change.pathway].services
+    if change.service not in services:
+        yield (
+            (*base, "service"),
+            (
+                f"service {change.service!r} is not described for {change.pathway} "
+                f"(described: {', '.join(services)})"
+            ),
+        )
+        return
+    teams = [t.name for t in s.community_teams if t.pathway == change.pathway]
+    for j, route in enumerate(change.to):
+        if route.to == change.service:
+            yield (*base, "to", j, "to"), "a service cannot step down to itself"
+        elif route.to not in services and route.to not in teams:
+            yield (
+                (*base, "to", j, "to"),
+                (
+                    f"unknown step-down destination {route.to!r} (expected a service of "
+                    f"{change.pathway} or one of its community teams: "
+                    f"{', '.join([*services, *teams])})"
+                ),
+            )
 
 
 def _not_described(pathway: str) -> str:
@@ -180,6 +211,10 @@ def apply_change(model: Model, change: Any) -> None:
             model.draws[(change.pathway, source)].diversion_share = change.to
     elif isinstance(change, SetMaxWait):
         model.policy.max_wait[(change.pathway, change.priority == "urgent")] = change.to
+    elif isinstance(change, SetStepDown):
+        routes = [(r.probability, r.to) for r in change.to]
+        for source in ("new", "readmission"):
+            model.draws[(change.pathway, source)].routes[change.service] = routes
 
 
 def dated_changes(model: Model) -> Generator[simpy.Event, Any, None]:

@@ -12,11 +12,14 @@ team) are checked by :mod:`simulation.loading`, which is the only way to build o
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from simulation.distributions import Distribution, Fixed
+
+if TYPE_CHECKING:
+    from simulation.census import CensusPatient
 
 PATHWAY_SERVICES: dict[str, tuple[str, ...]] = {
     "adult_secure": ("medium", "low"),
@@ -255,8 +258,24 @@ class SetMaxWait(_Change):
     to: NonNegative | None
 
 
+class SetStepDown(_Change):
+    """Change a service's step-down routes, for referrals arriving from the date on."""
+
+    set: Literal["step_down"]
+    pathway: Name
+    service: Name
+    to: tuple[StepDown, ...]
+
+    @model_validator(mode="after")
+    def _routes_sum_to_at_most_one(self) -> SetStepDown:
+        total = sum(route.probability for route in self.to)
+        if total > 1 + 1e-9:
+            raise ValueError(f"step_down probabilities add up to {total:g}; at most 1 allowed")
+        return self
+
+
 Change = Annotated[
-    SetBeds | SetPlaces | SetLengthOfStay | SetDiversion | SetMaxWait,
+    SetBeds | SetPlaces | SetLengthOfStay | SetDiversion | SetMaxWait | SetStepDown,
     Field(discriminator="set"),
 ]
 """A change to capacity or policy that takes effect on a date."""
@@ -306,7 +325,12 @@ class Scenario(Strict):
     money: Money = Money()
     changes: tuple[Change, ...] = ()
     reinvestment: tuple[ReinvestmentRule, ...] = ()
+    census: Annotated[str, Field(min_length=1, max_length=400)] | None = None
+    """A census file (CSV, path relative to the scenario file that names it) of the
+    patients in assessment, waiting, in beds and on community caseloads at the start
+    date: the run starts from them instead of empty, and ``warmup_days`` must be 0."""
     _budget_scenario: Scenario | None = PrivateAttr(default=None)
+    _census: tuple[Any, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _horizon_at_least_a_day(self) -> Scenario:
@@ -321,6 +345,14 @@ class Scenario(Strict):
     def budget_scenario(self) -> Scenario | None:
         """The loaded ``money.budget_from`` scenario, if any (set by the loader)."""
         return self._budget_scenario
+
+    @property
+    def census_patients(self) -> tuple[CensusPatient, ...]:
+        """The patients of the ``census`` file, checked against this scenario.
+
+        Set by the loader; empty when the run starts empty.
+        """
+        return self._census
 
     @property
     def horizon_days(self) -> float:

@@ -328,3 +328,42 @@ def test_a_missing_budget_scenario_is_reported_with_its_line(tmp_path):
     [problem] = err.value.problems
     assert problem.file.endswith("alt.yaml") and problem.line == 3
     assert "nowhere.yaml" in problem.message
+
+
+def test_step_down_routes_change_for_referrals_arriving_from_the_date():
+    change_day = (dt.date(2026, 7, 1) - dt.date(2026, 4, 1)).days
+    s = scenario(
+        changes=[
+            {
+                "date": "2026-07-01",
+                "set": "step_down",
+                "pathway": "adult_ed",
+                "service": "inpatient",
+                "to": [{"to": "Team", "probability": 1.0}],
+            }
+        ]
+    )
+    output = Model(s, 0).run()
+    left = [e for e in output.episodes if e.exit_day is not None]
+    assert {e.exit_to for e in left if e.referral_day < change_day} == {"home"}
+    assert {e.exit_to for e in left if e.referral_day >= change_day} == {"community"}
+    assert {e.community_team for e in left if e.referral_day >= change_day} == {"Team"}
+
+
+def test_a_dated_step_down_to_an_unknown_team_is_refused_with_its_field():
+    from simulation import InputError
+
+    with pytest.raises(InputError) as err:
+        scenario(
+            changes=[
+                {
+                    "date": "2026-07-01",
+                    "set": "step_down",
+                    "pathway": "adult_ed",
+                    "service": "inpatient",
+                    "to": [{"to": "Teem", "probability": 1.0}],
+                }
+            ]
+        )
+    [problem] = err.value.problems
+    assert problem.field == "changes[0].to[0].to" and "Teem" in problem.message
