@@ -45,6 +45,14 @@ _SAFE_SCALAR_TAGS = {
 }
 
 
+_SCALAR_KINDS = {
+    _YAML_TAG + "int": "a whole number",
+    _YAML_TAG + "float": "a number",
+    _YAML_TAG + "bool": "true or false",
+    _YAML_TAG + "null": "an empty value",
+}
+
+
 class LocatedData:
     """Plain data read from YAML, with the line of every mapping key and list item."""
 
@@ -164,11 +172,13 @@ class _Builder:
             return node.value
         try:
             return self.constructor.yaml_constructors[node.tag](self.constructor, node)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        except Exception as exc:  # any failure to read a value is the value's fault
+            reason = f" ({exc})" if isinstance(exc, ValueError) else ""
             if node.tag == _YAML_TAG + "timestamp":
-                message = f"{node.value!r} is not a valid date ({exc}); expected YYYY-MM-DD"
+                message = f"{node.value!r} is not a valid date{reason}; expected YYYY-MM-DD"
             else:
-                message = f"cannot read value {node.value!r}: {exc}"
+                kind = _SCALAR_KINDS.get(node.tag, "a value")
+                message = f"{node.value!r} cannot be read as {kind}"
             self.fail(node, path, message)
             return None
 

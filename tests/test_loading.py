@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from simulation import load_scenario, load_scenario_dict, load_scenario_text
 from simulation.problems import InputError, Problem
@@ -871,3 +873,80 @@ def test_a_named_list_item_whose_name_is_not_text_is_a_problem_not_a_crash(tmp_p
     problems = problems_in(child)
     assert problems[0].field == "units[0].name"
     assert "got a list of 2 items" in problems[0].message
+
+
+# -- whatever the edit, a problem report and never a crash ----------------------------------
+
+NASTY_VALUES = [
+    "-1",
+    "0",
+    "yes",
+    "no",
+    "null",
+    "[]",
+    "{}",
+    ".nan",
+    "-.inf",
+    "''",
+    "1e400",
+    "9" * 40,
+    "!!binary aGk=",
+    "!!timestamp x",
+    "!!int x",
+    "!!python/none ''",
+    "&a 1",
+    "*a",
+    "*nothing",
+    "[1, [2, [3]]]",
+    "{a: {b: 1}}",
+    "2026-13-45",
+    "lognormal",
+    "{distribution: gamma}",
+    "{distribution: empirical, values: [1, -1]}",
+    "{set: beds}",
+    "[adult_secure]",
+    "£5",
+    "15%",
+]
+
+
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=len(BASE.splitlines()) - 1),
+            st.sampled_from(["value", "delete", "indent", "character"]),
+            st.sampled_from(NASTY_VALUES),
+            st.sampled_from(list(" :-{}[],'\"&*!#\t")),
+            st.integers(min_value=0, max_value=200),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_edit_of_a_valid_scenario_loads_or_is_reported(edits):
+    lines = BASE.splitlines()
+    for index, kind, value, character, position in edits:
+        index %= len(lines)
+        line = lines[index]
+        if kind == "value" and ":" in line:
+            lines[index] = line.partition(":")[0] + ": " + value
+        elif kind == "delete":
+            del lines[index]
+        elif kind == "indent":
+            lines[index] = " " * (position % 7) + line.lstrip()
+        elif line:
+            at = position % len(line)
+            lines[index] = line[:at] + character + line[at + 1 :]
+        if not lines:
+            break
+    text = "\n".join(lines) + "\n"
+    try:
+        load_scenario_text(text, "edited.yaml")
+    except InputError as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            assert problem.file == "edited.yaml"
+            assert problem.message.strip()
+            assert problem.line is None or 1 <= problem.line <= len(lines) + 1
+            assert "\n" not in str(problem)
