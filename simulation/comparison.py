@@ -124,6 +124,33 @@ class ComparisonResult:
     """Per alternative, whether it shares the base's referrals and what that means."""
 
 
+def aligned(
+    base: Scenario, alternatives: list[Scenario], replications: int | None = None
+) -> list[Scenario]:
+    """The base and alternatives with the base's seed and replications (base first).
+
+    Replication ``r`` of each then shares random numbers with the base's replication ``r``.
+    """
+    n = replications if replications is not None else base.replications
+    base = base.model_copy(update={"replications": n})
+    return [base] + [
+        alt.model_copy(update={"seed": base.seed, "replications": n}) for alt in alternatives
+    ]
+
+
+def compare_results(
+    base: ExperimentResult, alternatives: list[ExperimentResult]
+) -> ComparisonResult:
+    """Paired differences of already-run alternatives from a base run with the same seed."""
+    table = compare_kpis(
+        base.scenario.name, base.kpis, {r.scenario.name: r.kpis for r in alternatives}
+    )
+    notes = {
+        alt.scenario.name: shared_arrivals(base.scenario, alt.scenario)[1] for alt in alternatives
+    }
+    return ComparisonResult(base, alternatives, table, notes)
+
+
 def run_comparison(
     base: Scenario,
     alternatives: list[Scenario],
@@ -136,14 +163,11 @@ def run_comparison(
     Every alternative is run with the base's seed and number of replications (whatever
     its own file says), so that replication ``r`` of each shares random numbers.
     """
-    n = replications if replications is not None else base.replications
-    base = base.model_copy(update={"replications": n})
-    aligned = [
-        alt.model_copy(update={"seed": base.seed, "replications": n}) for alt in alternatives
-    ]
-    total = n * (1 + len(aligned))
+    scenarios = aligned(base, alternatives, replications)
+    n = scenarios[0].replications
+    total = n * len(scenarios)
     results: list[ExperimentResult] = []
-    for index, scenario in enumerate([base, *aligned]):
+    for index, scenario in enumerate(scenarios):
         offset = index * n
 
         def step(done: int, _: int, offset: int = offset) -> None:
@@ -151,9 +175,4 @@ def run_comparison(
                 progress(offset + done, total)
 
         results.append(run_experiment(scenario, workers=workers, progress=step))
-    base_result, alt_results = results[0], results[1:]
-    table = compare_kpis(
-        base.name, base_result.kpis, {r.scenario.name: r.kpis for r in alt_results}
-    )
-    notes = {alt.name: shared_arrivals(base, alt)[1] for alt in aligned}
-    return ComparisonResult(base_result, alt_results, table, notes)
+    return compare_results(results[0], results[1:])

@@ -172,14 +172,34 @@ def run_experiment(
     workers: int | None = None,
     keep_events: bool = False,
     progress: Progress | None = None,
+    first: int = 0,
 ) -> ExperimentResult:
-    """Run replications ``0 .. n-1`` of a scenario and summarise them.
+    """Run replications ``first .. first+n-1`` of a scenario and summarise them.
 
     ``replications`` defaults to the scenario's; ``workers`` to one per core (1 runs in
-    this process). The results do not depend on ``workers``.
+    this process). The results do not depend on ``workers``. ``first`` lets a caller add
+    replications to ones already run (see :func:`combine`): replication ``r`` is the same
+    whichever batch runs it.
     """
     n = replications if replications is not None else scenario.replications
     workers = workers if workers is not None else default_workers(n)
     started = time.perf_counter()
-    results = _run_many(scenario, range(n), workers, keep_events, progress)
+    results = _run_many(scenario, range(first, first + n), workers, keep_events, progress)
     return ExperimentResult(scenario, results, time.perf_counter() - started, workers)
+
+
+def combine(*results: ExperimentResult) -> ExperimentResult:
+    """One result holding the replications of several batches of the same scenario.
+
+    The batches must not share a replication number; wall times add up.
+    """
+    replications = [r for result in results for r in result.replications]
+    numbers = [r.replication for r in replications]
+    if len(set(numbers)) != len(numbers):
+        raise ValueError("batches to combine share a replication number")
+    return ExperimentResult(
+        results[0].scenario,
+        replications,
+        sum(r.wall_seconds for r in results),
+        max(r.workers for r in results),
+    )
