@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from simulation import load_scenario, load_scenario_dict, load_scenario_text
 from simulation.problems import InputError, Problem
+from simulation.scenario import Place
 from simulation.yamlsource import MAX_FILE_BYTES, MAX_VALUES
 
 BASE = """\
@@ -180,7 +181,7 @@ CASES = {
         "  - {name: Northmoor, population: 650000, colour: red}",
         "colour",
         "places[0].colour",
-        ["unknown field 'colour'", "(fields here: name, population, deprivation_quintile)"],
+        ["unknown field 'colour'", f"(fields here: {', '.join(Place.model_fields)})"],
     ),
     "number written with a comma": (
         "population: 650000",
@@ -539,7 +540,7 @@ CASES = {
         "changes[0].set",
         [
             "unknown kind of change 'bedz'; did you mean 'beds'?",
-            "(expected one of beds, places, length_of_stay_factor, diversion_share, max_wait_days)",
+            "(expected one of beds, places, length_of_stay_factor, diversion_share",
         ],
     ),
     "duplicate key": (
