@@ -144,6 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
         "show", help="print a scenario fully resolved (extends merged, defaults filled)"
     )
     show.add_argument("scenario", help="scenario YAML file")
+
+    report = commands.add_parser(
+        "report",
+        help="write a report from a results folder: HTML, figures as PNG, tables as CSV",
+    )
+    report.add_argument(
+        "results",
+        metavar="RESULTS_DIR",
+        help="a folder written by `pathways run` or `pathways compare`",
+    )
+    report.add_argument("--out", help="folder to write the report to (default: RESULTS_DIR/report)")
+    report.add_argument("--pdf", action="store_true", help="also write the report as a PDF")
+    report.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
     return parser
 
 
@@ -452,6 +465,36 @@ def cmd_show(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """``pathways report``: a report of a results folder (it never runs the model)."""
+    from simulation.report import ReportError, write_report
+    from simulation.resultsfolder import NotAResultsFolder
+
+    try:
+        files = write_report(args.results, args.out, pdf=args.pdf)
+    except (NotAResultsFolder, ReportError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_INPUT
+    except OSError as exc:
+        where = args.out or args.results
+        err.print(
+            f"error: could not write the report under {where}: {exc.strerror or exc}; "
+            "nothing was written (use --out to choose another folder)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_FAILURE
+    if args.quiet:
+        out.print(str(files.html), markup=False, highlight=False, soft_wrap=True)
+        return 0
+    out.print(f"Report written to {files.folder}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"  {files.html}", markup=False, highlight=False, soft_wrap=True)
+    if files.pdf is not None:
+        out.print(f"  {files.pdf}", markup=False, highlight=False, soft_wrap=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pathways`` console command."""
     parser = build_parser()
@@ -464,6 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": cmd_run,
         "compare": cmd_compare,
         "show": cmd_show,
+        "report": cmd_report,
     }
     try:
         return handlers[args.command](args, out, err)

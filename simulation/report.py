@@ -45,6 +45,10 @@ from simulation.wording import scenario_label
 REPORT_FOLDER = "report"
 
 
+class ReportError(Exception):
+    """The report cannot be written where asked (one sentence, for the command line)."""
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything a report shows, built from a results folder, ready to render."""
@@ -299,7 +303,14 @@ def write_report(
     """
     results = read_results_folder(results_dir)
     target = Path(out) if out is not None else results.path / REPORT_FOLDER
-    report = build_report(results, search=(*search, results.path))
+    if target.exists() and not target.is_dir():
+        raise ReportError(f"--out {target} is a file; give a folder for the report")
+    if target.is_dir() and any(target.iterdir()) and not (target / "report.json").is_file():
+        # Replacing a folder is only safe when it is an earlier report.
+        raise ReportError(
+            f"{target} already exists and is not a report folder; give a new folder with --out"
+        )
+    report = build_report(results, search=search)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-staging-", dir=target.parent))
     try:

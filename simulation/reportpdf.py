@@ -27,6 +27,7 @@ DARK_BLUE = (0, 48, 135)
 TEXT = (33, 43, 50)
 GREY = (76, 98, 114)
 PALE = (240, 244, 245)
+ZEBRA = (250, 251, 251)
 FONT = "DejaVu"
 
 
@@ -87,6 +88,7 @@ def _cover(pdf: _Document, report: Report) -> None:
     pdf.multi_cell(0, 5, report.subtitle, new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(54)
     pdf.set_text_color(*TEXT)
+    pdf.set_fill_color(255, 255, 255)
 
 
 def _summary(pdf: _Document, report: Report) -> None:
@@ -136,6 +138,8 @@ def _table(pdf: _Document, number: int, table: Table) -> None:
         line_height=3.6,
         text_align=("LEFT", *(["RIGHT"] * (len(table.header) - 1))),
         borders_layout="HORIZONTAL_LINES",
+        cell_fill_color=ZEBRA,
+        cell_fill_mode="ROWS",
         padding=1,
     ) as grid:
         row = grid.row()
@@ -159,6 +163,8 @@ def _text_table(pdf: _Document, header: tuple[str, ...], rows: list[tuple[str, .
         line_height=3.6,
         text_align="LEFT",
         borders_layout="HORIZONTAL_LINES",
+        cell_fill_color=ZEBRA,
+        cell_fill_mode="ROWS",
         padding=1,
     ) as grid:
         row = grid.row()
@@ -186,13 +192,12 @@ def render_pdf(report: Report, path: Path) -> Pages:
     _cover(pdf, report)
     sections["Summary"] = pdf.page_no()
     _summary(pdf, report)
+    for note in report.notes:
+        _paragraph(pdf, note, 9, GREY)
 
     for number, chart in enumerate(report.charts, start=1):
         _figure(pdf, number, chart.title, chart.caption, chart.png)
         sections[f"Figure {number}"] = pdf.page_no()
-    if report.notes:
-        for note in report.notes:
-            _paragraph(pdf, note, 9, GREY)
 
     pdf.add_page(orientation="landscape")
     sections["Tables"] = pdf.page_no()
