@@ -41,6 +41,12 @@ Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
+# Upper limits far above any collaborative (England has 56 million people and about
+# 7,300 secure beds), so that a slip of the keyboard is refused instead of running for ever.
+Population = Annotated[int, Field(gt=0, le=100_000_000)]
+BedCount = Annotated[int, Field(ge=0, le=100_000)]
+PlaceCount = Annotated[int, Field(ge=0, le=100_000)]
+RatePer100k = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
 
 
 class Strict(BaseModel):
@@ -53,7 +59,7 @@ class Place(Strict):
     """A local area in the footprint, whose residents are referred from it."""
 
     name: Name
-    population: Annotated[int, Field(gt=0)]
+    population: Population
     deprivation_quintile: Annotated[int, Field(ge=1, le=5)] | None = None
 
 
@@ -65,7 +71,7 @@ class Unit(Strict):
     service: Name
     place: Name
     provider: Literal["nhs", "independent"] = "nhs"
-    beds: Annotated[int, Field(ge=0)]
+    beds: BedCount
     cost_per_bed_day_gbp: NonNegative
     funding: Literal["occupied_bed_days", "block"] = "occupied_bed_days"
     """``occupied_bed_days``: pay for each bed day used (spot purchase); ``block``: pay
@@ -92,7 +98,7 @@ class StepDown(Strict):
 class Service(Strict):
     """One bed type of a pathway: its demand, its stays and where patients go next."""
 
-    referral_rate_per_100k_per_year: NonNegative
+    referral_rate_per_100k_per_year: RatePer100k
     length_of_stay: Distribution
     out_of_area: OutOfArea
     step_down: tuple[StepDown, ...] = ()
@@ -176,7 +182,7 @@ class CommunityTeam(Strict):
 
     name: Name
     pathway: Literal["adult_secure", "camhs_t4", "adult_ed"]
-    places: Annotated[int, Field(ge=0)]
+    places: PlaceCount
     episode_length: Distribution
     cost_per_place_per_year_gbp: NonNegative
 
@@ -221,7 +227,7 @@ class SetBeds(_Change):
 
     set: Literal["beds"]
     unit: Name
-    to: Annotated[int, Field(ge=0)]
+    to: BedCount
 
 
 class SetPlaces(_Change):
@@ -229,7 +235,7 @@ class SetPlaces(_Change):
 
     set: Literal["places"]
     team: Name
-    to: Annotated[int, Field(ge=0)]
+    to: PlaceCount
 
 
 class SetLengthOfStay(_Change):
@@ -296,7 +302,7 @@ class ReinvestmentRule(Strict):
     teams: dict[Name, Share]
     recruitment_lag_days: NonNegative = 180.0
     ramp_up_days: NonNegative = 0.0
-    cap_places: Annotated[int, Field(ge=0)] | None = None
+    cap_places: PlaceCount | None = None
     reverse_on_overspend: bool = False
 
     @model_validator(mode="after")

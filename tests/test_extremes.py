@@ -71,11 +71,24 @@ def test_no_referrals_runs_and_reports_zero(make: Any) -> None:
         "occupied_beds_mean",
         "waiting_list_mean",
         "delayed_discharge_days",
-        "cost_inpatient_gbp",
         "cost_ooa_gbp",
     ):
         values = all_rows(kpis, kpi)  # present: a count must be reported as zero
         assert (values == 0).all(), kpi
+    # Empty beds cost nothing when paid per bed day used, but a block contract pays for
+    # every open bed: the horizon's in-area spend is exactly the block-funded beds' cost.
+    days = scenario.horizon_days
+    block_cost = {
+        pathway: sum(
+            u.beds * u.cost_per_bed_day_gbp * days
+            for u in scenario.units
+            if u.pathway == pathway and u.funding == "block"
+        )
+        for pathway in scenario.pathways
+    }
+    for pathway, expected in block_cost.items():
+        spent = horizon(kpis, "cost_inpatient_gbp", pathway=pathway)
+        np.testing.assert_allclose(spent, expected, rtol=1e-9)
     # Every pathway reports its zero, per year and for the whole horizon.
     for pathway in scenario.pathways:
         assert (horizon(kpis, "referrals", pathway=pathway) == 0).all()

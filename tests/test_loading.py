@@ -155,6 +155,20 @@ def test_yes_and_no_are_accepted_where_true_or_false_is_expected(tmp_path):
 
 CASES = {
     # name: (text to replace, replacement, marker on the reported line, field, fragments)
+    "population beyond any footprint": (
+        "  - {name: Northmoor, population: 650000}",
+        "  - {name: Northmoor, population: 65000000000}",
+        "65000000000",
+        "places[0].population",
+        ["at most 100,000,000", "got 65000000000"],
+    ),
+    "beds beyond any unit": (
+        "    beds: 20",
+        "    beds: 2000000",
+        "beds: 2000000",
+        "units[0].beds",
+        ["at most 100,000"],
+    ),
     "misspelt top-level field": (
         "horizon_years: 0.25",
         "horizon_yeras: 0.25",
