@@ -8,6 +8,9 @@ number into one duration, so every draw uses exactly one uniform. That keeps ran
 streams in step between scenarios (common random numbers): a scenario that cuts length
 of stay by 10% sees the same patients with stays 10% shorter, not different patients.
 ``mean_days`` gives the expected value, for plausibility checks such as Little's law.
+``cdf`` and :meth:`~_Dist.residual_days` serve a census start: a patient already in a
+bed for ``e`` days gets the rest of a stay drawn from the distribution conditional on
+lasting at least ``e``, again from one uniform.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validato
 from scipy import special
 
 _Z90 = 1.2815515655446004  # standard normal 90th percentile
+_LAST_U = 1.0 - 2.0**-53  # the largest uniform below 1: ppf(1) would be infinite
 
 
 class _Dist(BaseModel):
@@ -28,6 +32,23 @@ class _Dist(BaseModel):
     def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         """Quantile function: the durations (days) at probabilities ``u`` in [0, 1)."""
         raise NotImplementedError
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Distribution function: the probability of a duration of at most ``x`` days."""
+        raise NotImplementedError
+
+    def residual_days(self, elapsed_days: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The rest of a duration that has lasted ``elapsed_days`` so far, one uniform each.
+
+        The whole duration is drawn from the distribution conditional on exceeding the
+        time elapsed: ``u' = F(e) + u (1 - F(e))``, duration ``ppf(u')``; the residual is
+        what remains after ``e`` (zero if the distribution puts no mass beyond ``e``: a
+        patient past the longest possible stay is ready at once).
+        """
+        elapsed = np.asarray(elapsed_days, dtype=float)
+        done = np.clip(self.cdf(elapsed), 0.0, 1.0)
+        conditional = np.minimum(done + np.asarray(u, dtype=float) * (1.0 - done), _LAST_U)
+        return np.asarray(np.maximum(self.ppf(conditional) - elapsed, 0.0), dtype=float)
 
     def sample(self, rng: np.random.Generator, size: int = 1) -> np.ndarray:
         """Draw ``size`` values in days, one uniform each."""
@@ -52,6 +73,10 @@ class Exponential(_Dist):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Quantile function."""
         return np.asarray(-self.mean * np.log1p(-u), dtype=float)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Distribution function."""
+        return np.asarray(-np.expm1(-np.maximum(x, 0.0) / self.mean), dtype=float)
 
     @property
     def mean_days(self) -> float:
@@ -103,6 +128,14 @@ class LogNormal(_Dist):
         mu, sigma = self.mu_sigma
         return np.asarray(np.exp(mu + sigma * special.ndtri(u)), dtype=float)
 
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Distribution function."""
+        mu, sigma = self.mu_sigma
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore"):
+            z = (np.log(np.maximum(x, 0.0)) - mu) / sigma
+        return np.asarray(special.ndtr(z), dtype=float)
+
     @property
     def mean_days(self) -> float:
         """Expected value in days."""
@@ -132,6 +165,12 @@ class Gamma(_Dist):
         scale = self.sd * self.sd / self.mean
         return np.asarray(special.gammaincinv(shape, u) * scale, dtype=float)
 
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Distribution function."""
+        shape = (self.mean / self.sd) ** 2
+        scale = self.sd * self.sd / self.mean
+        return np.asarray(special.gammainc(shape, np.maximum(x, 0.0) / scale), dtype=float)
+
     @property
     def mean_days(self) -> float:
         """Expected value in days."""
@@ -153,6 +192,11 @@ class Weibull(_Dist):
         """Quantile function."""
         return np.asarray(self.scale * (-np.log1p(-u)) ** (1 / self.shape), dtype=float)
 
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Distribution function."""
+        scaled = np.maximum(x, 0.0) / self.scale
+        return np.asarray(-np.expm1(-(scaled**self.shape)), dtype=float)
+
     @property
     def mean_days(self) -> float:
         """Expected value in days."""
@@ -172,6 +216,10 @@ class Fixed(_Dist):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Quantile function: the value, whatever the probability."""
         return np.full(np.shape(u), self.value, dtype=float)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Distribution function: a step from 0 to 1 at the value."""
+        return np.where(np.asarray(x, dtype=float) >= self.value, 1.0, 0.0)
 
     @property
     def mean_days(self) -> float:
@@ -196,6 +244,25 @@ class Empirical(_Dist):
         values = np.asarray(self.values, dtype=float)
         index = np.minimum((np.asarray(u) * len(values)).astype(int), len(values) - 1)
         return np.asarray(values[index], dtype=float)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Distribution function: the share of values at most ``x``."""
+        ordered = np.sort(np.asarray(self.values, dtype=float))
+        at_most = np.searchsorted(ordered, np.asarray(x, dtype=float), side="right")
+        return np.asarray(at_most / len(ordered), dtype=float)
+
+    def residual_days(self, elapsed_days: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The rest of a duration: a value above the time elapsed, equally likely, less it.
+
+        ``ppf`` serves values in the order given, so the conditional draw uses the values
+        in increasing order instead; zero when no value exceeds the time elapsed.
+        """
+        ordered = np.sort(np.asarray(self.values, dtype=float))
+        elapsed = np.asarray(elapsed_days, dtype=float)
+        done = np.searchsorted(ordered, elapsed, side="right")
+        pick = done + (np.asarray(u, dtype=float) * (len(ordered) - done)).astype(int)
+        value = ordered[np.minimum(pick, len(ordered) - 1)]
+        return np.asarray(np.maximum(value - elapsed, 0.0), dtype=float)
 
     @property
     def mean_days(self) -> float:

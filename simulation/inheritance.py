@@ -9,6 +9,9 @@ what differs. Merging rules:
   by name: an item whose name the parent has is merged into the parent's item, a new
   name is added, and ``{name: X, remove: true}`` removes X;
 - a mapping entry given as ``{remove: true}`` (for example a whole pathway) is removed;
+- a distribution (a mapping with a ``distribution`` key) replaces the parent's whole:
+  its parameters belong to its family, so a gamma's ``mean`` and ``sd`` never leak
+  into a Weibull given in the child;
 - anything else (numbers, text, other lists) replaces the parent's value.
 
 Removing something the parent does not have, a circular chain of ``extends`` and a
@@ -26,6 +29,7 @@ from simulation.problems import InputError, Problem
 from simulation.yamlsource import LocatedData, Path_, format_path, read_yaml_file
 
 REMOVE = "remove"
+DISTRIBUTION = "distribution"
 MAX_DEPTH = 20
 
 
@@ -100,7 +104,7 @@ class _Merger:
         over_path: Path_,
         out_path: Path_,
     ) -> Any:
-        if isinstance(base, dict) and isinstance(over, dict):
+        if isinstance(base, dict) and isinstance(over, dict) and DISTRIBUTION not in over:
             self.locate(out_path, (over_src, over_path), (base_src, base_path))
             result: dict[Any, Any] = {}
             for key, value in base.items():

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from simulation import changes, explain
+from simulation import census, changes, explain
 from simulation import scenario as sc
 from simulation.inheritance import resolve
 from simulation.problems import InputError, Problem
@@ -198,6 +198,7 @@ def validate_data(source: LocatedData) -> sc.Scenario:
     if problems:
         raise InputError(explain.sort_problems(problems))
     changes.attach_budget_scenario(scenario, source)
+    census.attach_census(scenario, source)
     return scenario
 
 

@@ -13,7 +13,8 @@ episodes end; some discharged inpatients are referred again within a window.
 Everything random about a patient is drawn when the referral arrives, from streams
 named by purpose (see :mod:`simulation.streams`), so two scenarios that differ only in
 capacity or policy see the same patients. The clock is in days from the start date;
-the warm-up runs from ``-warmup_days`` and is not reported.
+the warm-up runs from ``-warmup_days`` and is not reported. A run may instead start
+from a census of the patients already in the system (see :mod:`simulation.census`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 import simpy
 
 from simulation.calendar import Calendar
+from simulation.census import start_census
 from simulation.changes import Finance, Policy, dated_changes
 from simulation.recorders import Episode
 from simulation.resources import OUT_OF_AREA, Caseload, ServiceBeds, Stay, UnitState
@@ -210,6 +212,8 @@ class Model:
             self.env.process(dated_changes(self))
         self.finance = Finance(self, budgets)
         self.env.process(self.finance.process())
+        if scenario.census_patients:
+            start_census(self)
 
     # -- referrals -------------------------------------------------------------------
     def arrivals(self, pathway: str, service: str, place: str, rate_per_year: float) -> ProcessGen:
@@ -270,10 +274,15 @@ class Model:
         self.episodes.append(episode)
         return episode
 
-    def referral(self, ref: Referral) -> ProcessGen:
-        """A referral's whole journey: assessment, diversion or a bed, stay, discharge."""
+    def referral(self, ref: Referral, referral_day: float | None = None) -> ProcessGen:
+        """A referral's whole journey: assessment, diversion or a bed, stay, discharge.
+
+        ``referral_day`` is for a census patient referred before the run began.
+        """
         env = self.env
         episode = self._episode(ref, ref.service, ref.source, None)
+        if referral_day is not None:
+            episode.referral_day = referral_day
         if ref.assessment_days > 0:
             yield env.timeout(ref.assessment_days)
         episode.decision_day = env.now
@@ -296,13 +305,19 @@ class Model:
         yield from self.inpatient_stays(ref, stay)
 
     def wait_for_bed(
-        self, ref: Referral, episode: Episode, spec: Pathway
+        self, ref: Referral, episode: Episode, spec: Pathway, waited_days: float = 0.0
     ) -> Generator[simpy.Event, Any, Stay | None]:
-        """Queue for a footprint bed; out of area past the maximum wait; or withdraw."""
+        """Queue for a footprint bed; out of area past the maximum wait; or withdraw.
+
+        ``waited_days``: time already waited before the run (a census patient), which
+        counts towards the maximum wait and the patience.
+        """
         env = self.env
         beds = self.beds[(ref.pathway, ref.service)]
         request = beds.request(episode, ref.urgent)
         max_wait = self.policy.max_wait[(ref.pathway, ref.urgent)]
+        if max_wait is not None:
+            max_wait = max(0.0, max_wait - waited_days)
         wait_timer = patience_timer = None
         if not request.triggered and max_wait != 0:
             events: list[simpy.Event] = [request]
@@ -310,7 +325,7 @@ class Model:
                 wait_timer = env.timeout(max_wait)
                 events.append(wait_timer)
             if ref.patience_days is not None:
-                patience_timer = env.timeout(ref.patience_days)
+                patience_timer = env.timeout(max(0.0, ref.patience_days - waited_days))
                 events.append(patience_timer)
             yield env.any_of(events)
         if request.triggered:
