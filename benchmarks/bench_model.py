@@ -142,28 +142,33 @@ def timed_stages(totals: dict[str, float]) -> Iterator[None]:
         if hasattr(experiment, name)
     }
 
+    def add(stage: str, clock: Clock) -> None:
+        wall, cpu = clock.read()
+        totals[stage] = totals.get(stage, 0.0) + wall
+        totals[f"cpu_{stage}"] = totals.get(f"cpu_{stage}", 0.0) + cpu
+
     def timer(stage: str, func: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            clock = Clock()
             try:
                 return func(*args, **kwargs)
             finally:
-                totals[stage] = totals.get(stage, 0.0) + time.perf_counter() - started
+                add(stage, clock)
 
         return wrapped
 
     class TimedModel(Model):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            started = time.perf_counter()
+            clock = Clock()
             super().__init__(*args, **kwargs)
-            totals["model"] = totals.get("model", 0.0) + time.perf_counter() - started
+            add("model", clock)
 
         def run(self) -> Any:
-            started = time.perf_counter()
+            clock = Clock()
             try:
                 return super().run()
             finally:
-                totals["model"] = totals.get("model", 0.0) + time.perf_counter() - started
+                add("model", clock)
 
     setattr(experiment, "Model", TimedModel)  # noqa: B010 - not re-exported
     for name in kpi_stages:
@@ -202,7 +207,7 @@ def bench_model_vs_simpy(scenario: Scenario, replications: int) -> dict[str, Any
 
 
 def bench_pipeline(scenario: Scenario, replications: int) -> dict[str, Any]:
-    """``run_replication`` end to end, split into model and KPI time (wall)."""
+    """``run_replication`` end to end, split into model and KPI time (wall and CPU)."""
     per_rep: list[dict[str, float]] = []
     for r in range(replications):
         totals: dict[str, float] = {}
@@ -210,8 +215,8 @@ def bench_pipeline(scenario: Scenario, replications: int) -> dict[str, Any]:
             clock = Clock()
             experiment.run_replication(scenario, r)
             total, cpu = clock.read()
-        model_s = totals.get("model", 0.0)
-        kpi_s = totals.get("kpis", 0.0)
+        model_s, kpi_s = totals.get("model", 0.0), totals.get("kpis", 0.0)
+        cpu_model, cpu_kpis = totals.get("cpu_model", 0.0), totals.get("cpu_kpis", 0.0)
         per_rep.append(
             {
                 "total": total,
@@ -219,11 +224,14 @@ def bench_pipeline(scenario: Scenario, replications: int) -> dict[str, Any]:
                 "kpis": kpi_s,
                 "other": total - model_s - kpi_s,
                 "cpu_total": cpu,
+                "cpu_model": cpu_model,
+                "cpu_kpis": cpu_kpis,
+                "cpu_other": cpu - cpu_model - cpu_kpis,
             }
         )
     return {
         "replications": replications,
-        "median": {k: statistics.median(p[k] for p in per_rep) for k in per_rep[0]},
+        "mean": {k: statistics.fmean(p[k] for p in per_rep) for k in per_rep[0]},
         "per_replication": per_rep,
     }
 
@@ -315,14 +323,19 @@ def report(results: dict[str, Any]) -> str:
         ]
     pipeline = results.get("pipeline")
     if pipeline:
-        m = pipeline["median"]
-        share = 100 * m["kpis"] / m["total"] if m["total"] else float("nan")
-        lines += [
-            f"2. run_replication wall time (median of {pipeline['replications']})",
-            f"   total {m['total']:.3f} s = model {m['model']:.3f} s + KPIs {m['kpis']:.3f} s"
-            f" ({share:.0f}%) + other {m['other']:.3f} s;  CPU {m['cpu_total']:.3f} s",
-            "",
-        ]
+        m = pipeline["mean"]
+        lines.append(
+            f"2. run_replication time per replication (mean of {pipeline['replications']})"
+        )
+        for label, prefix in (("wall", ""), ("CPU ", "cpu_")):
+            total = m[f"{prefix}total"]
+            kpis = m[f"{prefix}kpis"]
+            share = 100 * kpis / total if total else float("nan")
+            lines.append(
+                f"   {label} {total:.3f} s = model {m[f'{prefix}model']:.3f} s"
+                f" + KPIs {kpis:.3f} s ({share:.0f}%) + other {m[f'{prefix}other']:.3f} s"
+            )
+        lines.append("")
     exp = results.get("experiment")
     if exp:
         lines += [
