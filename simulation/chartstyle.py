@@ -188,9 +188,11 @@ def financial_year_axis(ax: Axes, years: Sequence[str], first: dt.date, end: dt.
 
 def whole_numbers(ax: Axes) -> None:
     """Y axis from zero with whole-number ticks when the values are small counts."""
-    ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=3))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_ylim(0, max(ax.get_ylim()[1], 1.0))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.yaxis.set_major_formatter(
+        FuncFormatter(lambda v, _: f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}")
+    )
 
 
 def millions_axis(ax: Axes) -> None:

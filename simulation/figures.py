@@ -124,6 +124,12 @@ def _legend_handles(runs: Sequence[RunFolder], capacity: str | None) -> list[obj
     return handles
 
 
+SAME_AS_BASE = (
+    " One colour and line style per scenario; a scenario not drawn in a panel has exactly "
+    "the same numbers there as {base}."
+)
+
+
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     """Whether two monthly bands are the same numbers (an alternative that changed nothing)."""
     if len(a) != len(b) or list(a["month"]) != list(b["month"]):
@@ -147,7 +153,11 @@ def _time_panel(
     capacity: list[tuple[list[dt.date], list[float]]] | None,
     clip_to_capacity: bool = False,
 ) -> None:
-    """Draw each scenario's line and band; an alternative identical to the base is named."""
+    """Draw each scenario's line and band; an alternative identical to the base is left out.
+
+    Drawn over the base, an identical line would hide it and muddy the bands; the
+    figure's caption says that a scenario missing from a panel equals the base there.
+    """
     same = [i for i in range(1, len(bands)) if not bands[0].empty and _same(bands[i], bands[0])]
     for i, band in enumerate(bands):
         if band.empty or i in same:
@@ -180,19 +190,6 @@ def _time_panel(
             )
             if len(distinct) == 1:
                 break
-    if same:
-        names = ", ".join(scenario_label(runs[i].name) for i in same)
-        ax.text(
-            0.99,
-            0.03,
-            textwrap.fill(f"Same as {scenario_label(runs[0].name)}: {names}", 48),
-            transform=ax.transAxes,
-            ha="right",
-            va="bottom",
-            fontsize=7.5,
-            color="#4C6272",
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5},
-        )
     base = runs[0]
     financial_year_axis(ax, base.financial_years, base.start_date, base.end_date)
     whole_numbers(ax)
@@ -272,7 +269,7 @@ def service_level_chart(
             " is cut at zero and at the beds available, which an average cannot pass."
         )
     if len(runs) > 1:
-        caption += " One colour and line style per scenario."
+        caption += SAME_AS_BASE.format(base=scenario_label(runs[0].name))
     finals = "; ".join(
         f"{pathway_label(p)} {service_label(p, s).lower()}: "
         + ", ".join(
@@ -284,7 +281,7 @@ def service_level_chart(
     keys = [(p, s, "") for p, s in services]
     data = _series_frame(runs, keys, bands, "Service")
     if not data.empty:
-        data.insert(3, "Measure", y_label)
+        data.insert(3, "Measure", " ".join(y_label.split()))
     return Chart(key, title, caption, f"{title}. Monthly averages: {finals}.", png, data)
 
 
@@ -295,7 +292,7 @@ def occupancy_chart(runs: Sequence[RunFolder]) -> Chart:
         "occupied_beds",
         "occupancy",
         "Bed occupancy over time against capacity",
-        "Occupied beds (monthly average)",
+        "Occupied beds\n(monthly average)",
         "Occupied beds",
         with_beds=True,
     )
@@ -308,7 +305,7 @@ def waiting_list_chart(runs: Sequence[RunFolder]) -> Chart:
         "waiting_list",
         "waiting_list",
         "Waiting list over time",
-        "Patients waiting for a bed (monthly average)",
+        "Patients waiting for a bed\n(monthly average)",
         "Patients on the waiting list",
     )
 
@@ -320,7 +317,7 @@ def out_of_area_chart(runs: Sequence[RunFolder]) -> Chart:
         "out_of_area_census",
         "out_of_area",
         "Out-of-area census over time",
-        "Patients in out-of-area beds (monthly average)",
+        "Patients in out-of-area beds\n(monthly average)",
         "Patients in out-of-area beds",
     )
 
@@ -364,7 +361,7 @@ def caseload_chart(runs: Sequence[RunFolder]) -> Chart | None:
                 steps.append(([*starts, run.end_date], [*values, values[-1]]))
             _time_panel(ax, runs, per_run, steps, clip_to_capacity=True)
             ax.set_title(textwrap.fill(team, 44))
-        figure.supylabel("Patients on the caseload (monthly average)")
+        figure.supylabel("Patients on the caseload\n(monthly average)")
         figure_legend(figure, _legend_handles(runs, "Funded places"))
         png = to_png(figure)
     n = runs[0].replications
@@ -373,6 +370,8 @@ def caseload_chart(runs: Sequence[RunFolder]) -> Chart | None:
         f"average over {n} replications and the shaded band its 95% confidence interval. "
         "The dashed line is the number of funded places (average over replications)."
     )
+    if len(runs) > 1:
+        caption += SAME_AS_BASE.format(base=scenario_label(runs[0].name))
     finals = "; ".join(
         f"{team}: "
         + ", ".join(
@@ -436,6 +435,24 @@ def equity_frame(runs: Sequence[RunFolder]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _equity_differs(frame: pd.DataFrame, runs: Sequence[RunFolder], pathway: str) -> list[int]:
+    """The scenarios to draw for a pathway: the base and those that differ from it."""
+    columns = ["Mean", "95% CI low", "95% CI high"]
+
+    def values(run: RunFolder) -> np.ndarray:
+        sel = frame[
+            (frame["Scenario"] == scenario_label(run.name)) & (frame["_pathway"] == pathway)
+        ]
+        return sel[columns].to_numpy(dtype=float)
+
+    base = values(runs[0])
+    return [0] + [
+        i
+        for i in range(1, len(runs))
+        if not np.allclose(values(runs[i]), base, rtol=1e-9, atol=1e-9, equal_nan=True)
+    ]
+
+
 def equity_chart(runs: Sequence[RunFolder]) -> Chart:
     """Waits and out-of-area admissions by home place, per pathway (whole period)."""
     frame = equity_frame(runs)
@@ -444,24 +461,28 @@ def equity_chart(runs: Sequence[RunFolder]) -> Chart:
     # The most deprived places first, so that a gradient reads top to bottom.
     places = sorted(_places(runs), key=lambda p: (quintiles.get(p) or 6, p))
     n_runs = len(runs)
-    height = 0.9 + len(pathways) * max(1.6, 0.28 * len(places) * n_runs + 0.6)
+    shown = {p: _equity_differs(frame, runs, p) for p in pathways}
+    heights = [max(1.6, 0.28 * len(places) * len(shown[p]) + 0.6) for p in pathways]
     with house_style():
-        figure = new_figure(height)
-        axes = figure.subplots(len(pathways), 2, squeeze=False)
+        figure = new_figure(0.9 + sum(heights))
+        axes = figure.subplots(
+            len(pathways), 2, squeeze=False, gridspec_kw={"height_ratios": heights}
+        )
         for row, pathway in enumerate(pathways):
             for col, (kpi, label) in enumerate(EQUITY_KPIS):
                 ax = axes[row][col]
                 ax.grid(True, axis="x")
                 ax.grid(False, axis="y")
                 ax.set_axisbelow(True)
-                step = 0.7 / n_runs
-                for i, run in enumerate(runs):
+                step = 0.7 / len(shown[pathway])
+                for slot, i in enumerate(shown[pathway]):
+                    run = runs[i]
                     sel = frame[
                         (frame["Scenario"] == scenario_label(run.name))
                         & (frame["_pathway"] == pathway)
                         & (frame["_kpi"] == kpi)
                     ].set_index("Home place")
-                    y = np.arange(len(places)) - 0.35 + step * (i + 0.5)
+                    y = np.arange(len(places)) - 0.35 + step * (slot + 0.5)
                     means = np.array([sel["Mean"].get(p, np.nan) for p in places], dtype=float)
                     lows = np.array([sel["95% CI low"].get(p, np.nan) for p in places], dtype=float)
                     highs = np.array(
@@ -510,6 +531,10 @@ def equity_chart(runs: Sequence[RunFolder]) -> Chart:
         "with no admissions in a replication has no wait there, so its interval rests on "
         "fewer replications."
     )
+    if n_runs > 1:
+        caption += SAME_AS_BASE.format(base=scenario_label(runs[0].name)).replace(
+            "line style", "marker"
+        )
     alt_parts = []
     for pathway in pathways:
         base = frame[

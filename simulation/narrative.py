@@ -358,7 +358,8 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
                 out.append(
                     Statement(
                         head,
-                        f"{label}: no change; every number is identical in every replication.",
+                        f"{scenario_label(name)} changes nothing in {_in_text(label)}: every "
+                        "number is identical in every replication.",
                     )
                 )
                 continue
@@ -376,7 +377,8 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
                 out.append(
                     Statement(
                         head,
-                        f"{label}: {scenario_label(name)} {verb} {phrase} by {q.printed} {when}.",
+                        f"{scenario_label(name)} {verb} {phrase} in {_in_text(label)} by "
+                        f"{q.printed} {when}.",
                         (q,),
                     )
                 )
@@ -388,7 +390,7 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
                 out.append(
                     Statement(
                         head,
-                        f"{label}: no clear difference {when} in {listed}.",
+                        f"In {_in_text(label)}, no clear difference {when} in {listed}.",
                         tuple(q for q, _ in unclear),
                     )
                 )
@@ -396,6 +398,13 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
         if spend is not None:
             out.append(Statement(head, spend[0], (spend[1],)))
     return out
+
+
+def _in_text(label: str) -> str:
+    """A pathway's label inside a sentence: ``adult secure``, but ``CAMHS tier 4``."""
+    first, _, rest = label.partition(" ")
+    head = first if first.isupper() else first.lower()
+    return f"{head} {rest}".strip()
 
 
 def _spend_difference(

@@ -73,7 +73,8 @@ def _statement(text: str, numbers: Iterable[str]) -> str:
     for printed in sorted(set(numbers), key=len, reverse=True):
         safe = _e(printed)
         out = out.replace(safe, f"<strong>{safe}</strong>", 1)
-    return out
+    # Keep a sign with its amount: never "+" at the end of one line and "£" on the next.
+    return out.replace("+£", "+\u2060£").replace("−£", "−\u2060£")
 
 
 def _summary(report: Report) -> str:

@@ -150,7 +150,7 @@ def money(value: float | None, signed: bool = False, ref: float | None = None) -
     interval are written alike: ``£2.5m (95% CI £0.4m to £4.6m)``.
 
     >>> money(1_234_567), money(45_321.7), money(-2_500_000, signed=True)
-    ('£1.2m', '£45,322', '−£2.5m')
+    ('£1.2m', '£45,300', '−£2.5m')
     >>> money(412_000, ref=2_500_000)
     '£0.4m'
     """
@@ -163,7 +163,9 @@ def money(value: float | None, signed: bool = False, ref: float | None = None) -
         text = f"£{size / 1e6:,.{digits}f}m"
         zero = float(text[1:-1].replace(",", "")) == 0
     else:
-        text = f"£{size:,.0f}"
+        # Three significant figures of the larger amount: £187,000, not £187,384.
+        step = 1000 if scale >= 100_000 else 100 if scale >= 10_000 else 1
+        text = f"£{round(size / step) * step:,.0f}"
         zero = text == "£0"
     return "£0" if zero else _sign(value, signed) + text
 
@@ -280,13 +282,20 @@ def parse_quantity(text: str) -> float:
 def printed_precision(text: str) -> float:
     """Half the step of the last digit printed: how far a printed number may be off.
 
-    >>> printed_precision("£1.2m"), printed_precision("38%"), printed_precision("4.25")
-    (50000.0, 0.5, 0.005)
+    Money under a million is rounded to three significant figures, so trailing zeros of
+    a whole amount count as rounding.
+
+    >>> printed_precision("£1.2m"), printed_precision("38%"), printed_precision("£45,300")
+    (50000.0, 0.5, 50.0)
     """
     match = _NUMBER.match(text.strip())
     if not match:
         raise ValueError(f"not a printed quantity: {text!r}")
-    digits, millions = match.group(3), match.group(4)
+    pound, digits, millions = match.group(2), match.group(3), match.group(4)
     decimals = len(digits.split(".")[1]) if "." in digits else 0
     step = 10.0**-decimals * (1e6 if millions else 1.0)
+    if pound and not millions and "." not in digits:
+        whole = digits.replace(",", "")
+        zeros = len(whole) - len(whole.rstrip("0")) if whole.strip("0") else 0
+        step = 10.0 ** min(zeros, 3)
     return step / 2

@@ -299,7 +299,7 @@ def test_a_difference_whose_interval_includes_zero_reads_no_clear_difference(com
 def visible_text(html: str) -> str:
     html = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", html, flags=re.S)
     html = re.sub(r'src="data:[^"]+"', "", html)
-    html = re.sub(r"</?(strong|b|i|span)\b[^>]*>", "", html)  # inline: no space
+    html = re.sub(r"</?(strong|b|i|span)\b[^>]*>", "", html).replace("\u2060", "")
     return re.sub(r"<[^>]+>", " ", html)
 
 
