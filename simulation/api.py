@@ -1,0 +1,477 @@
+"""The researcher's API: load scenarios, run them, and read tidy results.
+
+Four functions and one results object, for notebooks and scripts:
+
+- :func:`load` a scenario from a file or a dict, with dotted overrides validated like
+  the file (``{"units.Beacon Low Secure.beds": 60}``);
+- :func:`run` one or more scenarios with replications and workers, or with
+  ``replications="auto"`` until the headline KPIs' confidence intervals are narrow
+  enough (:mod:`simulation.precision`);
+- :func:`compare` alternatives with a base: paired differences under common random
+  numbers (:mod:`simulation.comparison`);
+- :func:`open_results` on a folder that ``pathways run`` or ``pathways compare`` (or
+  :meth:`Results.save`) wrote.
+
+A :class:`Results` holds tidy pandas DataFrames with a ``scenario`` column: per
+replication KPIs, the summary with 95% CIs, monthly series, the ledger and, when asked,
+the patient-level event log. Figures are in :mod:`simulation.plots`, the warm-up in
+:mod:`simulation.warmup`. Nothing here computes a KPI or an interval: it calls the
+same functions as the command line and arranges their tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from simulation.comparison import ComparisonResult, aligned, compare_results
+from simulation.experiment import ExperimentResult, Progress, run_experiment
+from simulation.inheritance import resolve
+from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+from simulation.loading import scenario_to_yaml, validate_data
+from simulation.overrides import apply_overrides
+from simulation.precision import DEFAULT_CAP, DEFAULT_PRECISION, PrecisionReport, run_to_precision
+from simulation.problems import InputError, Problem
+from simulation.results import copy_saved, read_saved, write_comparison, write_results
+from simulation.scenario import PATHWAY_LABELS, Scenario
+from simulation.yamlsource import LocatedData, read_yaml_file
+
+ScenarioLike = Scenario | str | Path | Mapping[str, Any]
+"""A loaded scenario, the path of a scenario file, or a scenario as plain data."""
+
+TIMING = ("start_date", "horizon_years", "warmup_days")
+"""Run-timing fields; overriding one also changes the ``money.budget_from`` comparator."""
+
+
+def demo_scenario(name: str = "demo") -> dict[str, Any]:
+    """A one-unit adult eating disorder service as plain data: runs in a blink.
+
+    Ten beds for one place of 200,000 people, about 0.7 referrals a week, stays of 60
+    days on average and a one-year horizon: for trying the API and for its examples.
+
+    >>> s = load(demo_scenario(), {"units.Unit.beds": 12})
+    >>> s.units[0].beds
+    12
+    """
+    return {
+        "name": name,
+        "start_date": "2026-04-01",
+        "horizon_years": 1,
+        "warmup_days": 180,
+        "replications": 3,
+        "seed": 1,
+        "places": [{"name": "Home", "population": 200_000}],
+        "units": [
+            {
+                "name": "Unit",
+                "pathway": "adult_ed",
+                "service": "inpatient",
+                "place": "Home",
+                "beds": 10,
+                "cost_per_bed_day_gbp": 600,
+                "linked_places": ["Home"],
+            }
+        ],
+        "pathways": {
+            "adult_ed": {
+                "priority_mix": {"urgent": 0.2, "routine": 0.8},
+                "assessment_delay": {"distribution": "fixed", "value": 7},
+                "not_accepted_share": 0.1,
+                "max_wait_days": {"urgent": 7, "routine": 60},
+                "services": {
+                    "inpatient": {
+                        "referral_rate_per_100k_per_year": 20,
+                        "length_of_stay": {"distribution": "gamma", "mean": 60, "sd": 30},
+                        "out_of_area": {"cost_per_bed_day_gbp": 700, "distance_miles": 80},
+                    }
+                },
+            }
+        },
+    }
+
+
+def load(
+    source: str | Path | Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+    name: str = "<scenario>",
+) -> Scenario:
+    """Load and validate a scenario from a YAML file or plain data, with overrides.
+
+    ``overrides`` maps dotted paths to new values (see :mod:`simulation.overrides`);
+    they are validated with the rest, so a bad value is an
+    :class:`~simulation.problems.InputError` naming the field, exactly as in a file.
+    A dict may ``extends`` a file (relative to the working folder); ``name`` labels it
+    in messages. Overriding the run's timing (``start_date``, ``horizon_years``,
+    ``warmup_days``) also applies it to the ``money.budget_from`` comparator, so that
+    budgets and spend cover the same years after the same warm-up.
+
+    >>> s = load(demo_scenario(), {"warmup_days": 365, "pathways.adult_ed.annual_growth": 0.02})
+    >>> s.warmup_days, s.pathways["adult_ed"].annual_growth
+    (365.0, 0.02)
+    >>> load(demo_scenario(), {"units.Unit.beds": -1})
+    Traceback (most recent call last):
+    ...
+    simulation.problems.InputError: <scenario>: units[0].beds: expected a whole number of \
+at least 0, got -1 (from overrides)
+    """
+    if isinstance(source, Mapping):
+        located = resolve(LocatedData(dict(source), {}, name))
+    else:
+        located = resolve(read_yaml_file(source))
+    scenario = validate_data(apply_overrides(located, overrides or {}))
+    timing = {key: getattr(scenario, key) for key in TIMING if key in (overrides or {})}
+    budget = scenario.budget_scenario
+    if timing and budget is not None:
+        # The comparator is loaded by the loader from its own file; align its timing
+        # here, as the comparator's seed is aligned when budgets are drawn.
+        scenario._budget_scenario = budget.model_copy(update=timing)
+    return scenario
+
+
+def _as_scenario(item: ScenarioLike) -> tuple[Scenario, Path | None]:
+    if isinstance(item, Scenario):
+        return item, None
+    if isinstance(item, Mapping):
+        return load(item, name=str(item.get("name", "<scenario>"))), None
+    return load(item), Path(item)
+
+
+def _listed(items: ScenarioLike | Sequence[ScenarioLike]) -> list[ScenarioLike]:
+    if isinstance(items, Scenario | str | Path | Mapping):
+        return [items]
+    return list(items)
+
+
+def _frame(results: Sequence[ExperimentResult], part: str) -> pd.DataFrame | None:
+    frames = []
+    for result in results:
+        frame = getattr(result, part)
+        if frame is not None:
+            frames.append(frame.assign(scenario=result.scenario.name))
+    if not frames:
+        return None
+    return _scenario_first(pd.concat(frames, ignore_index=True))
+
+
+def _scenario_first(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.loc[:, ["scenario", *(c for c in frame.columns if c != "scenario")]]
+
+
+@dataclass(repr=False)
+class Results:
+    """Tidy results of one or more scenarios, run here or read from a folder.
+
+    Every frame has a ``scenario`` column; the first scenario is the base of
+    :attr:`comparison`.
+    """
+
+    names: list[str]
+    """Scenario names, base first."""
+    kpis: pd.DataFrame
+    """One row per scenario, replication and KPI: ``scenario, replication, pathway,
+    service, unit, place, period, kpi, value`` (``all`` marks a total over a dimension;
+    ``period`` is a financial year or ``horizon``)."""
+    summary: pd.DataFrame
+    """Per scenario and KPI: ``mean, sd, n, ci_low, ci_high, half_width`` (95% t CI)."""
+    monthly: pd.DataFrame
+    """Monthly time-averages per replication: ``month, pathway, service, resource,
+    measure, value`` (occupied beds per unit, waiting list, out of area, ...)."""
+    ledger: pd.DataFrame | None = None
+    """Money per replication, pathway and financial year: budget, spend, savings, ..."""
+    events: pd.DataFrame | None = None
+    """Patient-level episode records, when run with ``events=True``."""
+    comparison: pd.DataFrame | None = None
+    """Paired differences of each alternative from the base, with 95% CIs."""
+    notes: dict[str, str] = field(default_factory=dict)
+    """Per alternative: whether it shares the base's referrals, and what follows."""
+    scenario_yaml: dict[str, str] = field(default_factory=dict)
+    """Each scenario fully resolved, as YAML."""
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    """The scenarios run (empty for results read from a folder)."""
+    precision: PrecisionReport | None = None
+    """With ``replications="auto"``: the target, and whether it or the cap was reached."""
+    path: Path | None = None
+    """The folder these results were read from or last saved to."""
+    _runs: list[ExperimentResult] = field(default_factory=list)
+    _files: dict[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def from_runs(
+        cls,
+        runs: Sequence[ExperimentResult],
+        files: Mapping[str, Path] | None = None,
+        precision: PrecisionReport | None = None,
+    ) -> Results:
+        """Arrange experiment results (base first, same seed) as one :class:`Results`."""
+        runs = list(runs)
+        comparison: ComparisonResult | None = None
+        if len(runs) > 1:
+            comparison = compare_results(runs[0], runs[1:])
+        kpis, summary, monthly = (_frame(runs, part) for part in ("kpis", "summary", "monthly"))
+        assert kpis is not None and summary is not None and monthly is not None
+        return cls(
+            names=[r.scenario.name for r in runs],
+            kpis=kpis,
+            summary=summary,
+            monthly=monthly,
+            ledger=_frame(runs, "ledger"),
+            events=_frame(runs, "events"),
+            comparison=comparison.table if comparison else None,
+            notes=comparison.notes if comparison else {},
+            scenario_yaml={r.scenario.name: scenario_to_yaml(r.scenario) for r in runs},
+            scenarios={r.scenario.name: r.scenario for r in runs},
+            precision=precision,
+            _runs=runs,
+            _files=dict(files or {}),
+        )
+
+    @classmethod
+    def open(cls, folder: str | Path) -> Results:
+        """Read a folder written by ``pathways run``, ``pathways compare`` or :meth:`save`."""
+        saved = read_saved(folder)
+
+        def stack(part: str) -> pd.DataFrame | None:
+            frames = [
+                getattr(run, part).assign(scenario=run.name)
+                for run in saved.runs
+                if getattr(run, part) is not None
+            ]
+            if not frames:
+                return None
+            return _scenario_first(pd.concat(frames, ignore_index=True))
+
+        kpis, summary, monthly = stack("kpis"), stack("summary"), stack("monthly")
+        assert kpis is not None and summary is not None and monthly is not None
+        return cls(
+            names=[run.name for run in saved.runs],
+            kpis=kpis,
+            summary=summary,
+            monthly=monthly,
+            ledger=stack("ledger"),
+            events=stack("events"),
+            comparison=saved.comparison,
+            notes=saved.notes,
+            scenario_yaml={run.name: run.scenario_yaml for run in saved.runs},
+            path=saved.path,
+        )
+
+    @property
+    def base(self) -> str:
+        """The first scenario's name: the base of the comparison."""
+        return self.names[0]
+
+    @property
+    def replications(self) -> int:
+        """Replications per scenario."""
+        return int(self.kpis["replication"].nunique())
+
+    def headline(self, period: str = HORIZON) -> pd.DataFrame:
+        """The headline KPIs per scenario and pathway, as the CLI's table shows them.
+
+        Columns: ``scenario, pathway, kpi, label, unit, mean, ci_low, ci_high,
+        half_width, n``. Counts, bed days and money are totals over ``period``.
+
+        >>> r = run(demo_scenario(), replications=2, workers=1)
+        >>> r.headline().set_index("kpi").loc["admissions", "n"]
+        np.int64(2)
+        """
+        s = self.summary
+        rows = s[
+            (s["service"] == ALL)
+            & (s["unit"] == ALL)
+            & (s["place"] == ALL)
+            & (s["period"] == period)
+            & (s["kpi"].isin(HEADLINE_KPIS))
+        ].copy()
+        rows["label"] = rows["kpi"].map(lambda k: KPI_INFO[k].label)
+        rows["unit"] = rows["kpi"].map(lambda k: KPI_INFO[k].unit)
+        order = {k: i for i, k in enumerate(HEADLINE_KPIS)}
+        pathways = {p: i for i, p in enumerate(PATHWAY_LABELS)}
+        rows = rows.sort_values(
+            ["scenario", "pathway", "kpi"],
+            key=lambda c: (
+                c.map(order if c.name == "kpi" else pathways).fillna(len(order))
+                if c.name != "scenario"
+                else c.map({n: i for i, n in enumerate(self.names)})
+            ),
+            kind="stable",
+        )
+        columns = ["scenario", "pathway", "kpi", "label", "unit"]
+        columns += ["mean", "ci_low", "ci_high", "half_width", "n"]
+        return rows[columns].reset_index(drop=True)
+
+    def differences(
+        self, period: str = HORIZON, kpis: Sequence[str] = HEADLINE_KPIS
+    ) -> pd.DataFrame:
+        """Paired differences from the base for each pathway's headline KPIs.
+
+        Columns as :func:`simulation.comparison.paired_differences` (``diff_mean``,
+        ``diff_ci_low``, ``pct_change``, ``clear``, ...) with ``alternative`` and
+        ``label``. Raises ``ValueError`` when only one scenario was run.
+        """
+        if self.comparison is None:
+            raise ValueError("differences need a base and at least one alternative: use compare()")
+        t = self.comparison
+        rows = t[
+            (t["service"] == ALL)
+            & (t["unit"] == ALL)
+            & (t["place"] == ALL)
+            & (t["period"] == period)
+            & (t["kpi"].isin(list(kpis)))
+        ].copy()
+        rows["label"] = rows["kpi"].map(lambda k: KPI_INFO[k].label if k in KPI_INFO else k)
+        return rows.reset_index(drop=True)
+
+    def save(self, root: str | Path = "results", command: list[str] | None = None) -> Path:
+        """Write a results folder under ``root`` as the CLI does; return its path.
+
+        One scenario gives ``<root>/<scenario>/<timestamp>/``, several a comparison
+        folder ``<root>/compare-<base>/<timestamp>/``. Results read from a folder are
+        copied. The folder is written atomically and never overwrites another.
+        """
+        if not self._runs:
+            saved = read_saved(self.path) if self.path else None
+            if saved is None:
+                raise ValueError("nothing to save: these results were neither run nor read")
+            self.path = copy_saved(saved, root)
+            return self.path
+        if len(self._runs) == 1:
+            run = self._runs[0]
+            self.path = write_results(run, root, self._files.get(run.scenario.name), command)
+        else:
+            table = self.comparison
+            assert table is not None
+            comparison = ComparisonResult(self._runs[0], self._runs[1:], table, self.notes)
+            files = {name: str(path) for name, path in self._files.items()}
+            self.path = write_comparison(comparison, root, dict(files), command)
+        return self.path
+
+    def __repr__(self) -> str:
+        where = f", from {self.path}" if self.path else ""
+        auto = ""
+        if self.precision is not None:
+            auto = ", target reached" if self.precision.reached else ", stopped at the cap"
+        return f"<Results: {', '.join(self.names)}; {self.replications} replications{auto}{where}>"
+
+
+def open_results(folder: str | Path) -> Results:
+    """Reopen a results folder written by the CLI or :meth:`Results.save`.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     folder = run(demo_scenario(), replications=2, workers=1).save(root)
+    ...     again = open_results(folder)
+    >>> again.names, again.replications
+    (['demo'], 2)
+    """
+    return Results.open(folder)
+
+
+def run(
+    scenarios: ScenarioLike | Sequence[ScenarioLike],
+    replications: int | Literal["auto"] | None = None,
+    workers: int | None = None,
+    events: bool = False,
+    seed: int | None = None,
+    precision: float = DEFAULT_PRECISION,
+    max_replications: int = DEFAULT_CAP,
+    progress: Progress | None = None,
+) -> Results:
+    """Run one or more scenarios and return their :class:`Results`.
+
+    ``scenarios`` is a scenario or a file, or a list of them. Several are run with the
+    first one's seed and replication numbers (common random numbers), and
+    :attr:`Results.comparison` holds each one's paired differences from the first.
+    ``replications`` defaults to the first scenario's; ``"auto"`` runs batches until
+    every headline KPI's 95% CI half-width is within ``precision`` of its mean, or
+    ``max_replications`` (see :attr:`Results.precision`). ``workers`` defaults to one
+    per core and never changes a number. ``events=True`` keeps the event log.
+
+    >>> r = run(demo_scenario(), replications=3, workers=1)
+    >>> r.replications, list(r.kpis.columns)[:3]
+    (3, ['scenario', 'replication', 'pathway'])
+    >>> r.summary.query("kpi == 'admissions' and period == 'horizon'")["n"].iloc[0]
+    np.int64(3)
+    """
+    items = _listed(scenarios)
+    if not items:
+        raise ValueError("give at least one scenario")
+    loaded = [_as_scenario(item) for item in items]
+    names = [s.name for s, _ in loaded]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(
+            [
+                Problem(
+                    "scenarios",
+                    None,
+                    "name",
+                    f"scenarios run together need different names; "
+                    f"{', '.join(repeated)} is used more than once",
+                )
+            ]
+        )
+    files = {s.name: path for s, path in loaded if path is not None}
+    base = loaded[0][0]
+    if seed is not None:
+        base = base.model_copy(update={"seed": seed})
+    fixed = None if replications == "auto" else replications
+    scenarios_run = aligned(base, [s for s, _ in loaded[1:]], fixed)
+    if replications == "auto":
+        runs, report = run_to_precision(
+            scenarios_run,
+            precision=precision,
+            max_replications=max_replications,
+            workers=workers,
+            keep_events=events,
+            progress=progress,
+        )
+        return Results.from_runs(runs, files, report)
+    n = scenarios_run[0].replications
+    total = n * len(scenarios_run)
+    runs = []
+    for index, scenario in enumerate(scenarios_run):
+
+        def step(done: int, _: int, offset: int = index * n) -> None:
+            if progress:
+                progress(offset + done, total)
+
+        runs.append(run_experiment(scenario, workers=workers, keep_events=events, progress=step))
+    return Results.from_runs(runs, files)
+
+
+def compare(
+    base: ScenarioLike,
+    alternatives: ScenarioLike | Sequence[ScenarioLike],
+    replications: int | Literal["auto"] | None = None,
+    workers: int | None = None,
+    events: bool = False,
+    seed: int | None = None,
+    precision: float = DEFAULT_PRECISION,
+    max_replications: int = DEFAULT_CAP,
+    progress: Progress | None = None,
+) -> Results:
+    """Run a base and alternatives with common random numbers; see :meth:`Results.differences`.
+
+    The same as :func:`run` with the base first.
+
+    >>> more_beds = load(demo_scenario("more_beds"), {"units.Unit.beds": 14})
+    >>> r = compare(demo_scenario(), more_beds, replications=3, workers=1)
+    >>> d = r.differences().set_index(["pathway", "kpi"])
+    >>> bool(d.loc[("adult_ed", "ooa_admissions"), "diff_mean"] <= 0)
+    True
+    """
+    return run(
+        [base, *_listed(alternatives)],
+        replications=replications,
+        workers=workers,
+        events=events,
+        seed=seed,
+        precision=precision,
+        max_replications=max_replications,
+        progress=progress,
+    )

@@ -1,0 +1,617 @@
+"""Plots for notebooks: matplotlib figures drawn from results, in the report's style.
+
+Each function takes a :class:`~simulation.api.Results` (or an analysis of one) and
+returns a :class:`matplotlib.figure.Figure`, to show in a notebook, ``savefig`` or
+adjust further. They draw numbers the results already hold: monthly lines are means
+over replications with the 95% t-band of :func:`simulation.chartstyle.t_band`, waits and
+differences come from the summary and the comparison table, and no KPI is recomputed.
+The look (colours distinct for colour-blind readers, labels in planners' words) is the
+report's, from :mod:`simulation.chartstyle` and :mod:`simulation.wording`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+from simulation.chartstyle import (
+    CAPACITY,
+    GRID,
+    NHS_BLUE,
+    TEXT,
+    day_numbers,
+    figure_legend,
+    financial_year_axis,
+    financial_year_start,
+    grid_height,
+    house_style,
+    month_dates,
+    new_figure,
+    panel_grid,
+    scenario_colour,
+    scenario_style,
+    t_band,
+    whole_numbers,
+)
+from simulation.kpis import ALL, HORIZON
+from simulation.moneyfigures import FOREST_AXIS, FOREST_KPIS
+from simulation.warmup import MEASURE_LABELS, WarmupAnalysis, welch_average
+from simulation.wording import kpi_label, pathway_label, scenario_label, service_label
+
+if TYPE_CHECKING:
+    from simulation.api import Results
+
+MEASURE_AXIS = {
+    "occupied_beds": "Occupied beds (monthly average)",
+    "waiting_list": "Patients waiting for a bed",
+    "out_of_area_census": "Patients in out-of-area beds",
+    "delayed_discharges": "Patients in a bed after ready for discharge",
+    "community_caseload": "Patients on community caseloads",
+    "community_places": "Funded community places",
+}
+
+
+def _pathways(results: Results, pathways: Sequence[str] | None) -> list[str]:
+    present = [p for p in results.summary["pathway"].drop_duplicates() if p != ALL]
+    order = ["adult_secure", "camhs_t4", "adult_ed"]
+    present.sort(key=lambda p: order.index(p) if p in order else len(order))
+    return [p for p in present if pathways is None or p in pathways]
+
+
+def _scenario_handles(names: Sequence[str], band: bool = True) -> list[Line2D | Patch]:
+    handles: list[Line2D | Patch] = [
+        Line2D(
+            [],
+            [],
+            color=scenario_colour(i),
+            linestyle=scenario_style(i),
+            label=scenario_label(name),
+        )
+        for i, name in enumerate(names)
+    ]
+    if band:
+        handles.append(Patch(color=scenario_colour(0), alpha=0.2, label="95% confidence interval"))
+    return handles
+
+
+def _month_axis(ax: Axes, monthly: pd.DataFrame) -> None:
+    months = sorted(monthly["month"].drop_duplicates())
+    years = sorted(monthly["financial_year"].drop_duplicates())
+    first = dt.date(int(months[0][:4]), int(months[0][5:7]), 1)
+    last = dt.date(int(months[-1][:4]), int(months[-1][5:7]), 1)
+    end = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    financial_year_axis(ax, years, first, end)
+
+
+def monthly_plot(
+    results: Results,
+    measure: str = "occupied_beds",
+    pathways: Sequence[str] | None = None,
+) -> Figure:
+    """A monthly level per pathway over time, one line and 95% band per scenario.
+
+    ``measure`` is one of the monthly series (``occupied_beds``, ``waiting_list``,
+    ``out_of_area_census``, ``delayed_discharges``, ``community_caseload``,
+    ``community_places``), summed over the pathway's units, services or teams. For
+    occupied beds, the dashed line is the beds available in each financial year.
+
+    >>> from simulation.api import demo_scenario, run
+    >>> figure = monthly_plot(run(demo_scenario(), replications=2, workers=1))
+    >>> [ax.get_title(loc="left") for ax in figure.axes]
+    ['Adult eating disorders']
+    """
+    monthly = results.monthly[results.monthly["measure"] == measure]
+    if monthly.empty:
+        raise ValueError(f"no monthly series {measure!r}; measures: {', '.join(MEASURE_AXIS)}")
+    shown = [p for p in _pathways(results, pathways) if p in set(monthly["pathway"])]
+    with house_style():
+        figure = new_figure(grid_height(len(shown), columns=len(shown) if len(shown) < 3 else 3))
+        axes = panel_grid(figure, len(shown), columns=3)
+        for ax, pathway in zip(axes, shown, strict=True):
+            rows = monthly[monthly["pathway"] == pathway]
+            bands = []
+            for name in results.names:
+                mine = rows[rows["scenario"] == name]
+                total = mine.groupby(["replication", "month"])["value"].sum().reset_index()
+                bands.append(t_band(total, ["month"]))
+            same = [i for i in range(1, len(bands)) if _same_band(bands[i], bands[0])]
+            for i, band in enumerate(bands):
+                if i in same:
+                    continue
+                x = day_numbers(month_dates(list(band["month"])))
+                low = np.maximum(band["low"].to_numpy(dtype=float), 0.0)
+                ax.fill_between(x, low, band["high"], color=scenario_colour(i), alpha=0.18, lw=0)
+                ax.plot(x, band["mean"], color=scenario_colour(i), ls=scenario_style(i), lw=1.8)
+            if same:
+                names = ", ".join(scenario_label(results.names[i]) for i in same)
+                text = f"Same as {scenario_label(results.base)}: {names}"
+                ax.set_xlabel(textwrap.fill(text, 48), fontsize=7.5, color="#4C6272")
+            if measure == "occupied_beds":
+                _beds_steps(ax, results, pathway, rows)
+            _month_axis(ax, rows)
+            whole_numbers(ax)
+            ax.set_title(pathway_label(pathway))
+        figure.supylabel(MEASURE_AXIS.get(measure, measure))
+        handles = _scenario_handles(results.names)
+        if measure == "occupied_beds":
+            handles.append(Line2D([], [], color=CAPACITY, ls=(0, (4, 2)), label="Beds available"))
+        figure_legend(figure, list(handles))
+    return figure
+
+
+def _same_band(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two monthly bands hold the same numbers (a scenario that changed nothing)."""
+    if list(a["month"]) != list(b["month"]):
+        return False
+    columns = ["mean", "low", "high"]
+    x, y = a[columns].to_numpy(dtype=float), b[columns].to_numpy(dtype=float)
+    return bool(np.allclose(x, y, rtol=1e-9, atol=1e-9, equal_nan=True))
+
+
+def _beds_steps(ax: Axes, results: Results, pathway: str, monthly: pd.DataFrame) -> None:
+    s = results.summary
+    beds = s[
+        (s["kpi"] == "beds")
+        & (s["pathway"] == pathway)
+        & (s["service"] == ALL)
+        & (s["unit"] == ALL)
+        & (s["place"] == ALL)
+        & (s["period"] != HORIZON)
+        & (s["scenario"] == results.base)
+    ].sort_values("period")
+    if beds.empty:
+        return
+    months = sorted(monthly["month"].drop_duplicates())
+    first = dt.date(int(months[0][:4]), int(months[0][5:7]), 1)
+    last = dt.date(int(months[-1][:4]), int(months[-1][5:7]), 1)
+    end = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    edges = [max(first, financial_year_start(str(y))) for y in beds["period"]] + [end]
+    values = [*beds["mean"].astype(float), float(beds["mean"].iloc[-1])]
+    ax.step(day_numbers(edges), values, where="post", color=CAPACITY, ls=(0, (4, 2)), lw=1.4)
+
+
+def waits_plot(results: Results, pathways: Sequence[str] | None = None) -> Figure:
+    """Waits for admission per bed type: the mean and the 90th percentile, with 95% CIs.
+
+    From the summary over the whole horizon: one row of two panels per pathway, one
+    marker per scenario within each bed type. A bed type nobody waited for shows 0.
+
+    >>> from simulation.api import demo_scenario, run
+    >>> figure = waits_plot(run(demo_scenario(), replications=2, workers=1))
+    >>> [ax.get_title(loc="left") for ax in figure.axes]
+    ['Adult eating disorders: mean wait', 'Adult eating disorders: 90th percentile']
+    """
+    s = results.summary
+    rows = s[
+        s["kpi"].isin(["wait_mean_days", "wait_p90_days"])
+        & (s["service"] != ALL)
+        & (s["unit"] == ALL)
+        & (s["place"] == ALL)
+        & (s["period"] == HORIZON)
+    ]
+    shown = [p for p in _pathways(results, pathways) if p in set(rows["pathway"])]
+    names = results.names
+    heights = [max(1, rows[rows["pathway"] == p]["service"].nunique()) * len(names) for p in shown]
+    with house_style():
+        figure = new_figure(1.0 + sum(0.26 * h + 0.55 for h in heights))
+        axes = figure.subplots(len(shown), 2, squeeze=False, height_ratios=heights or None)
+        for (left, right), pathway in zip(axes, shown, strict=True):
+            mine = rows[rows["pathway"] == pathway]
+            services = list(mine["service"].drop_duplicates())
+            for ax, kpi, what in (
+                (left, "wait_mean_days", "mean wait"),
+                (right, "wait_p90_days", "90th percentile"),
+            ):
+                for j, service in enumerate(services):
+                    for i, name in enumerate(names):
+                        y = j + (i - (len(names) - 1) / 2) * 0.7 / len(names)
+                        hit = mine[
+                            (mine["service"] == service)
+                            & (mine["scenario"] == name)
+                            & (mine["kpi"] == kpi)
+                        ]
+                        values = hit[["mean", "ci_low", "ci_high"]].to_numpy(dtype=float)
+                        if not len(values) or math.isnan(values[0, 0]):
+                            continue
+                        mean, low, high = values[0]
+                        if not math.isnan(low):
+                            ax.hlines(y, max(low, 0.0), high, color=scenario_colour(i), lw=1.6)
+                        ax.plot([mean], [y], marker="o", color=scenario_colour(i), markersize=5.5)
+                ax.set_yticks(
+                    range(len(services)), [service_label(pathway, str(v)) for v in services]
+                )
+                ax.set_ylim(len(services) - 0.5, -0.5)
+                ax.set_xlim(left=0)
+                ax.grid(True, axis="x", color=GRID)
+                ax.grid(False, axis="y")
+                ax.tick_params(axis="y", length=0)
+                ax.set_title(f"{pathway_label(pathway)}: {what}")
+            right.set_yticklabels([])
+        for ax in axes[-1]:
+            ax.set_xlabel("Days from acceptance to admission")
+        handles: list[Line2D | Patch] = []
+        if len(names) > 1:
+            handles = [
+                Line2D([], [], color=scenario_colour(i), marker="o", label=scenario_label(n))
+                for i, n in enumerate(names)
+            ]
+        handles.append(
+            Line2D(
+                [], [], color=TEXT, marker="o", lw=1.6, label="Mean with 95% confidence interval"
+            )
+        )
+        figure_legend(figure, list(handles))
+    return figure
+
+
+def _percent(value: float, _: object = None) -> str:
+    sign = "+" if value > 0 else "−" if value < 0 else ""
+    return f"{sign}{abs(value):.0f}%"
+
+
+def _unchanged(table: pd.DataFrame) -> bool:
+    """Whether every KPI in ``table`` is identical in every replication of both scenarios."""
+    values = table[["diff_mean", "diff_sd"]].to_numpy(dtype=float)
+    return bool(len(values)) and bool(np.all(np.nan_to_num(values) == 0.0))
+
+
+def forest_plot(
+    results: Results,
+    kpis: Sequence[str] = FOREST_KPIS,
+    pathways: Sequence[str] | None = None,
+    period: str = HORIZON,
+    limits: tuple[float, float] = FOREST_AXIS,
+) -> Figure:
+    """Each alternative's paired difference from the base, as % change with its 95% CI.
+
+    One panel per pathway, one row per KPI, one colour per alternative. A filled marker
+    is a clear difference (the interval excludes zero), an open one is not; an interval
+    beyond ``limits`` (%) ends in an arrow. A KPI whose base is zero has no percentage
+    and is left out, and so is an alternative that changes nothing in a pathway (named
+    in the panel's corner).
+
+    >>> from simulation.api import compare, demo_scenario, load
+    >>> more = load(demo_scenario("more_beds"), {"units.Unit.beds": 14})
+    >>> figure = forest_plot(compare(demo_scenario(), more, replications=3, workers=1))
+    >>> figure.axes[0].get_title(loc="left")
+    'Adult eating disorders'
+    """
+    table = results.differences(period, kpis)
+    alternatives = results.names[1:]
+    panels: list[tuple[str, list[str], list[str], list[str]]] = []
+    for pathway in _pathways(results, pathways):
+        mine = table[table["pathway"] == pathway]
+        same = [a for a in alternatives if _unchanged(mine[mine["alternative"] == a])]
+        moved = [a for a in alternatives if a not in same]
+        rows = mine[mine["alternative"].isin(moved) & mine["pct_change"].notna()]
+        order = [k for k in kpis if k in set(rows["kpi"])]
+        if order:
+            panels.append((pathway, order, moved, same))
+    low_limit, high_limit = limits
+    with house_style():
+        heights = [len(order) * (0.16 * len(moved) + 0.2) for _, order, moved, _ in panels]
+        figure = new_figure(1.3 + sum(h + 0.5 for h in heights))
+        axes = figure.subplots(len(panels), 1, squeeze=False, height_ratios=heights or None)
+        for ax, (pathway, order, moved, same) in zip((r[0] for r in axes), panels, strict=True):
+            mine = table[table["pathway"] == pathway]
+            for j, kpi in enumerate(order):
+                for alt in moved:
+                    i = alternatives.index(alt)
+                    hit = mine[(mine["kpi"] == kpi) & (mine["alternative"] == alt)]
+                    if hit.empty:
+                        continue
+                    pct, low, high = hit[["pct_change", "pct_ci_low", "pct_ci_high"]].to_numpy(
+                        dtype=float
+                    )[0]
+                    k = moved.index(alt)
+                    y = j + (k - (len(moved) - 1) / 2) * 0.7 / len(moved)
+                    _forest_row(ax, y, pct, low, high, bool(hit["clear"].iloc[0]), i + 1, limits)
+            ax.axvline(0, color=TEXT, lw=1)
+            ax.set_yticks(range(len(order)), [kpi_label(k) for k in order])
+            ax.set_ylim(len(order) - 0.5, -0.5)
+            ax.set_xlim(low_limit, high_limit)
+            ax.xaxis.set_major_formatter(FuncFormatter(_percent))
+            ax.grid(True, axis="x", color=GRID)
+            ax.grid(False, axis="y")
+            ax.tick_params(axis="y", length=0)
+            ax.set_title(pathway_label(pathway))
+            if same:
+                text = "Unchanged: " + ", ".join(scenario_label(a) for a in same)
+                ax.set_title(textwrap.fill(text, 64), loc="right", fontsize=7.5,
+                             fontweight="normal", color="#4C6272")  # fmt: skip
+        if panels:
+            axes[-1][0].set_xlabel(
+                f"Change from {scenario_label(results.base)} (paired, with 95% confidence interval)"
+            )
+        handles: list[Line2D | Patch] = [
+            Line2D(
+                [], [], color=scenario_colour(i + 1), marker="o", lw=1.6, label=scenario_label(a)
+            )
+            for i, a in enumerate(alternatives)
+        ]
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=TEXT,
+                marker="o",
+                markerfacecolor="white",
+                ls="",
+                label="no clear difference",
+            )
+        )
+        figure_legend(figure, list(handles))
+    return figure
+
+
+def _forest_row(
+    ax: Axes,
+    y: float,
+    pct: float,
+    low: float,
+    high: float,
+    clear: bool,
+    index: int,
+    limits: tuple[float, float],
+) -> None:
+    """One estimate and its interval; a part beyond the axis becomes an arrow."""
+    colour = scenario_colour(index)
+    lim_low, lim_high = limits
+    lo = pct if math.isnan(low) else low
+    hi = pct if math.isnan(high) else high
+    ax.hlines(y, max(lo, lim_low), min(hi, lim_high), color=colour, lw=1.6)
+    arrow = {"arrowstyle": "-|>", "color": colour, "lw": 1.2, "mutation_scale": 8}
+    span = (lim_high - lim_low) * 0.05
+    if hi > lim_high:
+        ax.annotate("", xy=(lim_high, y), xytext=(lim_high - span, y), arrowprops=arrow)
+    if lo < lim_low:
+        ax.annotate("", xy=(lim_low, y), xytext=(lim_low + span, y), arrowprops=arrow)
+    if lim_low <= pct <= lim_high:
+        ax.plot(
+            [pct],
+            [y],
+            marker="o",
+            color=colour,
+            markerfacecolor=colour if clear else "white",
+            markersize=5.5,
+        )
+
+
+def tornado_plot(
+    results: Results,
+    factors: Mapping[str, tuple[str, str]],
+    kpi: str,
+    pathway: str = ALL,
+    period: str = HORIZON,
+    scale: float = 1.0,
+    unit: str = "",
+) -> Figure:
+    """One-way sensitivity: how far each factor's low and high value move a KPI.
+
+    ``factors`` maps a label to the names of its (low, high) scenarios, all compared
+    with the base in ``results``. Each bar runs from the base to the paired mean
+    difference, widest factor on top, with its 95% CI as a whisker; ``scale`` and
+    ``unit`` restate the difference (``1e-6, "£m"``).
+
+    >>> from simulation.api import compare, demo_scenario, load
+    >>> low = load(demo_scenario("beds_8"), {"units.Unit.beds": 8})
+    >>> high = load(demo_scenario("beds_12"), {"units.Unit.beds": 12})
+    >>> r = compare(demo_scenario(), [low, high], replications=3, workers=1)
+    >>> figure = tornado_plot(r, {"Beds 8 to 12": ("beds_8", "beds_12")}, "admissions", "adult_ed")
+    >>> [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    ['Beds 8 to 12']
+    """
+    table = results.differences(period, [kpi])
+    table = table[table["pathway"] == pathway].set_index("alternative")
+
+    def diff(name: str) -> tuple[float, float, float]:
+        values = table.loc[[name], ["diff_mean", "diff_ci_low", "diff_ci_high"]].to_numpy(float)
+        return float(values[0, 0]), float(values[0, 1]), float(values[0, 2])
+
+    rows: list[tuple[str, tuple[float, float, float], tuple[float, float, float], float]] = []
+    for label, (low, high) in factors.items():
+        lo, hi = diff(low), diff(high)
+        rows.append((label, lo, hi, max(abs(lo[0]), abs(hi[0]))))
+    rows.sort(key=lambda r: -r[3])
+    with house_style():
+        figure = new_figure(1.4 + 0.5 * len(rows))
+        ax = figure.subplots()
+        for y, (_, lo, hi, _) in enumerate(rows):
+            for r, colour in ((lo, scenario_colour(0)), (hi, scenario_colour(1))):
+                mean, ci_low, ci_high = r
+                ax.barh(y, mean * scale, height=0.55, color=colour, alpha=0.85)
+                if not math.isnan(ci_low):
+                    ax.hlines(y, ci_low * scale, ci_high * scale, color=TEXT, lw=1.2)
+        ax.axvline(0, color=TEXT, lw=1)
+        ax.set_yticks(range(len(rows)), [r[0] for r in rows])
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.grid(True, axis="x", color=GRID)
+        ax.grid(False, axis="y")
+        ax.tick_params(axis="y", length=0)
+        suffix = f" ({unit})" if unit else ""
+        ax.set_xlabel(f"Change from {scenario_label(results.base)}{suffix}")
+        ax.set_title(f"{kpi_label(kpi)}: {pathway_label(pathway)}")
+        figure_legend(
+            figure,
+            [
+                Patch(color=scenario_colour(0), label="low value"),
+                Patch(color=scenario_colour(1), label="high value"),
+                Line2D([], [], color=TEXT, lw=1.2, label="95% confidence interval"),
+            ],
+        )
+    return figure
+
+
+def grid_plot(
+    results: Results,
+    grid: pd.DataFrame,
+    kpis: Sequence[str],
+    pathway: str = ALL,
+    period: str = HORIZON,
+    scales: Mapping[str, tuple[float, str]] | None = None,
+) -> Figure:
+    """A two-way grid: one heat map per KPI, the mean of each combination written in.
+
+    ``grid`` has columns ``scenario``, ``x`` and ``y`` (the two factors' values, named
+    by ``grid.attrs["x"]`` and ``grid.attrs["y"]`` if set). ``scales`` restates a KPI
+    (``{"cost_total_gbp": (1e-6, "£m")}``).
+
+    >>> from simulation.api import demo_scenario, load, run
+    >>> runs = [load(demo_scenario(f"b{b}"), {"units.Unit.beds": b}) for b in (8, 10)]
+    >>> grid = pd.DataFrame({"scenario": ["b8", "b10"], "x": [8, 10], "y": [0, 0]})
+    >>> figure = grid_plot(run(runs, replications=2, workers=1), grid, ["admissions"], "adult_ed")
+    >>> len(figure.axes[0].texts)
+    2
+    """
+    s = results.summary
+    s = s[
+        (s["pathway"] == pathway)
+        & (s["service"] == ALL)
+        & (s["unit"] == ALL)
+        & (s["place"] == ALL)
+        & (s["period"] == period)
+    ]
+    xs = sorted(grid["x"].unique())
+    ys = sorted(grid["y"].unique())
+    scales = scales or {}
+    with house_style():
+        figure = new_figure(0.9 + 0.5 * len(ys) + 0.6, width_in=max(4.5, 3.8 * len(kpis)))
+        axes = figure.subplots(1, len(kpis), squeeze=False)[0]
+        for ax, kpi in zip(axes, kpis, strict=True):
+            factor, unit = scales.get(kpi, (1.0, ""))
+            values = np.full((len(ys), len(xs)), np.nan)
+            for row in grid.itertuples(index=False):
+                hit = s[(s["scenario"] == row.scenario) & (s["kpi"] == kpi)]
+                if not hit.empty:
+                    values[ys.index(row.y), xs.index(row.x)] = float(hit["mean"].iloc[0]) * factor
+            image = ax.imshow(values, cmap="Blues", aspect="auto", origin="lower")
+            top = np.nanmax(values) if np.isfinite(values).any() else 0.0
+            bottom = np.nanmin(values) if np.isfinite(values).any() else 0.0
+            for (j, i), value in np.ndenumerate(values):
+                if math.isnan(value):
+                    continue
+                dark = top > bottom and (value - bottom) / (top - bottom) > 0.6
+                text = f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
+                ax.text(i, j, text, ha="center", va="center", fontsize=9,
+                        color="white" if dark else TEXT)  # fmt: skip
+            ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs])
+            ax.set_yticks(range(len(ys)), [f"{y:g}" for y in ys])
+            ax.set_xlabel(str(grid.attrs.get("x", "x")))
+            ax.set_ylabel(str(grid.attrs.get("y", "y")))
+            ax.grid(False)
+            ax.set_title(kpi_label(kpi) + (f" ({unit})" if unit else ""))
+            figure.colorbar(image, ax=ax, shrink=0.85)
+        figure.suptitle(pathway_label(pathway), x=0.02, ha="left", fontweight="bold")
+    return figure
+
+
+def welch_plot(
+    analysis: WarmupAnalysis, window: int = 12, pathways: Sequence[str] | None = None
+) -> Figure:
+    """Welch's plot for a warm-up analysis: each series, smoothed, with MSER-5's cut.
+
+    One row per pathway, one panel per measure: the monthly mean over replications
+    (thin, grey), Welch's moving average over ``window`` months either side (blue),
+    the MSER-5 truncation (solid line) and the scenario's present warm-up (dashed).
+    """
+    series = analysis.series
+    table = analysis.table.set_index(["pathway", "measure"])
+    order = ["adult_secure", "camhs_t4", "adult_ed"]
+    present = list(series["pathway"].drop_duplicates())
+    shown = sorted(present, key=lambda p: order.index(p) if p in order else 9)
+    shown = [p for p in shown if pathways is None or p in pathways]
+    measures = [m for m in MEASURE_LABELS if m in set(series["measure"])]
+    with house_style():
+        figure = new_figure(0.9 + 1.7 * len(shown), width_in=11.0)
+        axes = figure.subplots(len(shown), len(measures), squeeze=False)
+        for r, pathway in enumerate(shown):
+            for c, measure in enumerate(measures):
+                ax = axes[r][c]
+                rows = series[(series["pathway"] == pathway) & (series["measure"] == measure)]
+                years = np.arange(len(rows)) / 12.0
+                values = rows["value"].to_numpy(dtype=float)
+                ax.plot(years, values, color="#AEB7BD", lw=0.7)
+                ax.plot(years, welch_average(values, window), color=NHS_BLUE, lw=1.6)
+                if (pathway, measure) in table.index:
+                    cut = float(table.loc[(pathway, measure), "truncation_months"]) / 12.0
+                    ax.axvline(cut, color="#D5281B", lw=1.3)
+                ax.axvline(analysis.current_warmup_days / 365.25, color=TEXT, lw=1, ls="--")
+                ax.set_xlim(0, years[-1] if len(years) else 1)
+                ax.set_ylim(bottom=0)
+                ax.tick_params(labelsize=7.5)
+                if r == 0:
+                    ax.set_title(MEASURE_LABELS[measure], fontsize=9)
+                if c == 0:
+                    ax.set_ylabel(pathway_label(pathway), fontsize=9, fontweight="bold")
+                if r == len(shown) - 1:
+                    ax.set_xlabel("Years from an empty start", fontsize=8.5)
+        figure_legend(
+            figure,
+            [
+                Line2D([], [], color="#AEB7BD", lw=0.7, label="Monthly mean over replications"),
+                Line2D(
+                    [], [], color=NHS_BLUE, lw=1.6, label=f"Welch moving average (±{window} months)"
+                ),
+                Line2D([], [], color="#D5281B", lw=1.3, label="MSER-5 warm-up"),
+                Line2D([], [], color=TEXT, lw=1, ls="--", label="Scenario's warm-up"),
+            ],
+            width_in=11.0,
+        )
+    return figure
+
+
+def precision_plot(
+    table: pd.DataFrame, precision: float = 0.05, title: str = "", unit: str = ""
+) -> Figure:
+    """How the 95% CI narrows as replications are added, against a relative target.
+
+    ``table`` is :func:`simulation.precision.cumulative_intervals` of one KPI's
+    replication values. The band is the interval after each replication; the dotted
+    lines mark ±``precision`` of the final mean, and the vertical line the first number
+    of replications whose interval is within ``precision`` of its own mean.
+
+    >>> from simulation.precision import cumulative_intervals
+    >>> figure = precision_plot(cumulative_intervals([9.0, 11, 10, 10.5, 9.5, 10]), 0.1)
+    >>> figure.axes[0].get_xlabel()
+    'Replications'
+    """
+    n = table["replications"].to_numpy()
+    mean = table["mean"].to_numpy(dtype=float)
+    with house_style():
+        figure = new_figure(3.2, width_in=7.0)
+        ax = figure.subplots()
+        ax.fill_between(n, table["ci_low"], table["ci_high"], color=NHS_BLUE, alpha=0.18, lw=0)
+        ax.plot(n, mean, color=NHS_BLUE, lw=1.8, marker="o", markersize=3)
+        final = mean[-1]
+        for sign in (-1, 1):
+            ax.axhline(final * (1 + sign * precision), color=TEXT, lw=1, ls=":")
+        met = table[table["relative_half_width"] <= precision]
+        handles: list[Line2D | Patch] = [
+            Line2D([], [], color=NHS_BLUE, lw=1.8, marker="o", markersize=3, label="Mean so far"),
+            Patch(color=NHS_BLUE, alpha=0.2, label="95% confidence interval"),
+            Line2D([], [], color=TEXT, lw=1, ls=":", label=f"±{precision:.0%} of the final mean"),
+        ]
+        if not met.empty:
+            first = int(met["replications"].iloc[0])
+            ax.axvline(first, color="#D5281B", lw=1.3)
+            handles.append(
+                Line2D([], [], color="#D5281B", lw=1.3, label=f"Within ±{precision:.0%}: {first}")
+            )
+        ax.set_xlabel("Replications")
+        ax.set_ylabel(unit)
+        ax.set_xlim(1, max(2, int(n[-1])))
+        if title:
+            ax.set_title(title)
+        figure_legend(figure, list(handles), width_in=7.0)
+    return figure
