@@ -1,14 +1,23 @@
 """pathways: discrete-event simulation of NHS specialised mental health pathways.
 
-The public API, for notebooks and scripts::
+The public API, for notebooks and scripts (see :mod:`simulation.api`)::
 
-    from simulation import load_scenario, run_experiment
+    import simulation as sim
+    from simulation import plots
 
-    scenario = load_scenario("scenarios/baseline.yaml")
-    result = run_experiment(scenario, replications=5)
-    result.summary  # tidy KPIs with 95% confidence intervals
+    base = sim.load("scenarios/baseline.yaml", {"horizon_years": 2})
+    more = sim.load(
+        "scenarios/baseline.yaml",
+        {"name": "more_beds", "horizon_years": 2, "units.Beacon Low Secure.beds": 60},
+    )
+    results = sim.run(base, replications=5)       # or replications="auto"
+    results.summary                              # tidy KPIs with 95% confidence intervals
+    plots.monthly_plot(results)                  # a matplotlib Figure
+    sim.compare(base, more).differences()        # paired differences (common random numbers)
+    sim.analyse_warmup(base).message()           # MSER-5 warm-up
 
-The command line (``pathways run``) is a thin layer over the same functions.
+The command line (``pathways run``, ``compare``, ``warmup``) is a thin layer over the
+same functions; :func:`load_scenario` and :func:`run_experiment` are the layer below.
 """
 
 from __future__ import annotations
@@ -18,15 +27,29 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from simulation.analysis import summarise
+    from simulation.api import Results, compare, demo_scenario, load, open_results, run
     from simulation.experiment import ExperimentResult, run_experiment, run_replication
     from simulation.loading import load_scenario, load_scenario_dict, load_scenario_text
+    from simulation.precision import cumulative_intervals, replications_needed
     from simulation.problems import InputError, Problem
     from simulation.results import write_results
     from simulation.scenario import Scenario
+    from simulation.warmup import analyse_warmup, mser5, welch_average
 
 # Names are imported on first use, so that a command that only reads a scenario
 # (``pathways validate``, or any bad input) does not wait for pandas and scipy.stats.
 _HOMES = {
+    "Results": "simulation.api",
+    "compare": "simulation.api",
+    "demo_scenario": "simulation.api",
+    "load": "simulation.api",
+    "open_results": "simulation.api",
+    "run": "simulation.api",
+    "cumulative_intervals": "simulation.precision",
+    "replications_needed": "simulation.precision",
+    "analyse_warmup": "simulation.warmup",
+    "mser5": "simulation.warmup",
+    "welch_average": "simulation.warmup",
     "summarise": "simulation.analysis",
     "ExperimentResult": "simulation.experiment",
     "run_experiment": "simulation.experiment",
@@ -44,13 +67,24 @@ __all__ = [
     "ExperimentResult",
     "InputError",
     "Problem",
+    "Results",
     "Scenario",
+    "analyse_warmup",
+    "compare",
+    "cumulative_intervals",
+    "demo_scenario",
+    "load",
     "load_scenario",
     "load_scenario_dict",
     "load_scenario_text",
+    "mser5",
+    "open_results",
+    "replications_needed",
+    "run",
     "run_experiment",
     "run_replication",
     "summarise",
+    "welch_average",
     "write_results",
 ]
 
