@@ -43,8 +43,11 @@ OKABE_ITO = (
 )
 """Colours for scenarios, in order (Okabe & Ito 2008: distinct for colour-blind readers)."""
 
-LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
+LINE_STYLES = ("-", "--", "-.", (0, (8, 2)), (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
 """A second cue for each scenario, for print in grey and for colour-blind readers."""
+
+CAPACITY_STYLE = (0, (1, 1.3))
+"""Capacity (beds available, funded places) is dotted: no scenario's line is."""
 
 HATCHES = ("", "///", "...", "xx", "\\\\\\", "++")
 """Bar hatching per scenario, for the same reason."""

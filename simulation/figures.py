@@ -4,7 +4,7 @@ Each function draws one figure of a report from results folders only, one line (
 bar) per scenario: a run report passes one folder, a comparison passes the base and its
 alternatives. Time series come from the per-replication monthly series: each month's
 line is the mean over replications and its shaded band the 95% t-interval of that mean.
-Capacity (beds available, funded community places) is drawn as a dashed line against
+Capacity (beds available, funded community places) is drawn as a dotted line against
 the level it constrains. Equity figures put each home place's waits and out-of-area
 rates side by side, with their 95% intervals from the summary. Money and the paired
 comparison have their own module, :mod:`simulation.moneyfigures`.
@@ -24,6 +24,7 @@ from matplotlib.patches import Patch
 
 from simulation.chartstyle import (
     CAPACITY,
+    CAPACITY_STYLE,
     Chart,
     day_numbers,
     figure_legend,
@@ -120,7 +121,9 @@ def _legend_handles(runs: Sequence[RunFolder], capacity: str | None) -> list[obj
         )
     handles.append(Patch(color=scenario_colour(0), alpha=0.2, label="95% confidence interval"))
     if capacity:
-        handles.append(Line2D([], [], color=CAPACITY, linestyle=(0, (4, 2)), label=capacity))
+        handles.append(
+            Line2D([], [], color=CAPACITY, linestyle=CAPACITY_STYLE, linewidth=1.8, label=capacity)
+        )
     return handles
 
 
@@ -185,8 +188,8 @@ def _time_panel(
                 values,
                 where="post",
                 color=colour,
-                linestyle=(0, (4, 2)),
-                linewidth=1.4,
+                linestyle=CAPACITY_STYLE,
+                linewidth=1.8,
             )
             if len(distinct) == 1:
                 break
@@ -265,7 +268,7 @@ def service_level_chart(
     )
     if with_beds:
         caption += (
-            " The dashed line is the number of beds available (per financial year); the band"
+            " The dotted line is the number of beds available (per financial year); the band"
             " is cut at zero and at the beds available, which an average cannot pass."
         )
     if len(runs) > 1:
@@ -368,7 +371,7 @@ def caseload_chart(runs: Sequence[RunFolder]) -> Chart | None:
     caption = (
         "Patients on each community team's caseload, month by month: the line is the "
         f"average over {n} replications and the shaded band its 95% confidence interval. "
-        "The dashed line is the number of funded places (average over replications)."
+        "The dotted line is the number of funded places (average over replications)."
     )
     if len(runs) > 1:
         caption += SAME_AS_BASE.format(base=scenario_label(runs[0].name))

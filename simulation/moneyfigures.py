@@ -106,7 +106,7 @@ def spend_frame(runs: Sequence[RunFolder]) -> pd.DataFrame:
 def spend_chart(runs: Sequence[RunFolder]) -> Chart:
     """Spend per financial year, stacked by category, one panel per pathway and in total."""
     frame = spend_frame(runs)
-    pathways = [*runs[0].pathways, "all"]
+    pathways = runs[0].pathways + (["all"] if len(runs[0].pathways) > 1 else [])
     years = runs[0].financial_years
     n_runs = len(runs)
     with house_style():
@@ -375,6 +375,8 @@ def _unchanged(comparison: ComparisonFolder, alternative: str, pathway: str) -> 
 
 def _difference_text(row: pd.Series, years: float) -> str:
     pct, low, high = (float(row[c]) for c in ("pct_change", "pct_ci_low", "pct_ci_high"))
+    # As in the summary: a relative change cannot fall below -100%.
+    low, high = max(low, -100.0) if low == low else low, max(high, -100.0) if high == high else high
     if math.isnan(pct):
         kpi = str(row["kpi"])
         factor, per = (1 / years, " a year") if kpi in ADDITIVE_KPIS else (1.0, "")
@@ -483,7 +485,8 @@ def forest_chart(comparison: ComparisonFolder, alternative: str) -> Chart:
     caption = (
         f"Paired differences between {name} and {scenario_label(base.name)} over the whole "
         "period, as a percentage of the base, with 95% confidence intervals from the "
-        "replication-by-replication differences (common random numbers). Filled squares: a "
+        "replication-by-replication differences (common random numbers), cut at −100% like "
+        "the quantities themselves. Filled squares: a "
         "clear difference (the interval excludes zero); open circles: no clear difference. "
         f"Changes beyond +{FOREST_AXIS[1]:.0f}% are drawn as arrows; the text on the right "
         "gives every figure. Where the base is zero no percentage exists, and the text gives "
