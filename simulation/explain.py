@@ -167,8 +167,8 @@ def slot_at(loc: Loc, data: Any, root: type[BaseModel] = Scenario) -> Slot | Non
 
 
 def _number(value: float) -> str:
-    if isinstance(value, int) and abs(value) >= 10**6:
-        return f"{value:,}"
+    if float(value).is_integer() and abs(value) >= 10_000:
+        return f"{int(value):,}"
     return f"{value:g}"
 
 

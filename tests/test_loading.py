@@ -167,7 +167,7 @@ CASES = {
         "    beds: 2000000",
         "beds: 2000000",
         "units[0].beds",
-        ["at most 100,000"],
+        ["from 0 to 100,000", "got 2000000"],
     ),
     "misspelt top-level field": (
         "horizon_years: 0.25",
@@ -209,21 +209,21 @@ CASES = {
         "beds: twenty",
         "twenty",
         "units[0].beds",
-        ["expected a whole number of at least 0, got 'twenty'"],
+        ["expected a whole number from 0 to 100,000, got 'twenty'"],
     ),
     "fraction for a whole number": (
         "places: 10",
         "places: 10.5",
         "10.5",
         "community_teams[0].places",
-        ["expected a whole number of at least 0, got 10.5"],
+        ["expected a whole number from 0 to 100,000, got 10.5"],
     ),
     "yes for a number": (
         "beds: 20",
         "beds: yes",
         "beds: yes",
         "units[0].beds",
-        ["expected a whole number of at least 0, got true", "YAML reads yes, no, on, off"],
+        ["expected a whole number from 0 to 100,000, got true", "YAML reads yes, no, on, off"],
     ),
     "no for a maximum wait (would have meant 0 days)": (
         "    priority_mix:",
@@ -251,7 +251,7 @@ CASES = {
         "beds:",
         "beds:",
         "units[0].beds",
-        ["expected a whole number of at least 0, got nothing (the value is empty)"],
+        ["expected a whole number from 0 to 100,000, got nothing (the value is empty)"],
     ),
     "negative cost": (
         "cost_per_bed_day_gbp: 420",
@@ -279,7 +279,7 @@ CASES = {
         "referral_rate_per_100k_per_year: .nan",
         ".nan",
         "pathways.adult_secure.services.low.referral_rate_per_100k_per_year",
-        ["expected a number of at least 0, got nan (not a finite number)"],
+        ["expected a number from 0 to 100,000, got nan (not a finite number)"],
     ),
     "NaN as text": (
         "referral_rate_per_100k_per_year: 2.2",
@@ -440,7 +440,7 @@ CASES = {
         "population: 0",
         "population: 0",
         "places[0].population",
-        ["expected a whole number greater than 0, got 0"],
+        ["expected a whole number greater than 0 and at most 100,000,000, got 0"],
     ),
     "missing required field": (
         "    cost_per_bed_day_gbp: 420\n",
@@ -610,7 +610,7 @@ def test_load_scenario_text_uses_the_given_name():
     with pytest.raises(InputError) as caught:
         load_scenario_text(variant("beds: 20", "beds: -1"), "my scenario.yaml")
     assert [str(p) for p in caught.value.problems] == [
-        "my scenario.yaml:15: units[0].beds: expected a whole number of at least 0, got -1"
+        "my scenario.yaml:15: units[0].beds: expected a whole number from 0 to 100,000, got -1"
     ]
 
 
