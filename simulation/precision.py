@@ -183,8 +183,8 @@ class PrecisionReport:
 
     def message(self, limit: int = 5) -> str:
         """One paragraph saying whether the target or the cap stopped the run, and why."""
-        target = f"±{self.precision:.0%} of the mean"
-        level = f"{self.level:.0%}"
+        target = f"±{self.precision * 100:g}% of the mean"
+        level = f"{self.level * 100:g}%"
         if self.reached:
             return (
                 f"Target reached: with {self.replications} replications every headline KPI's "
@@ -202,7 +202,7 @@ class PrecisionReport:
         more = len(unmet) - limit
         tail = f"; and {more} more" if more > 0 else ""
         return (
-            f"Cap reached: stopped at {self.replications} replications (--max-replications); "
+            f"Cap reached: stopped at the cap of {self.replications} replications; "
             f"{len(unmet)} headline KPI interval(s) still wider than {target}: "
             + "; ".join(lines)
             + tail

@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from simulation.experiment import Progress, run_experiment
-from simulation.scenario import Scenario
+from simulation.scenario import PATHWAY_LABELS, Scenario
 
 MEASURES = (
     "occupied_beds",
@@ -119,6 +120,42 @@ def mser5(series: Sequence[float] | np.ndarray) -> MserResult:
     return mser(series, 5)
 
 
+def steady_after(
+    series: Sequence[float] | np.ndarray,
+    truncation: int,
+    batch_size: int = 5,
+    tolerance: float = 0.1,
+    significance: float = 0.01,
+) -> bool:
+    """Whether what is left after ``truncation`` shows no drift between its two halves.
+
+    MSER can keep a long flat start (a queue that is empty for years before it builds),
+    because flat data look precise; this check catches that and a series still rising.
+    Drift is a difference between the means of the two halves' batch means that is both
+    clear (Welch's t-test at ``significance``) and material (over ``tolerance`` of the
+    mean left).
+
+    >>> steady_after([0.0] * 60 + [5.0, 7.0] * 30, 0)
+    False
+    >>> steady_after([5.0, 7.0] * 60, 0)
+    True
+    """
+    x = np.asarray(series, dtype=float)[truncation:]
+    batches = len(x) // batch_size
+    if batches < 4:
+        return False
+    z = x[: batches * batch_size].reshape(batches, batch_size).mean(axis=1)
+    first, second = z[: batches // 2], z[batches // 2 :]
+    difference = abs(float(second.mean() - first.mean()))
+    level = abs(float(z.mean()))
+    if difference <= tolerance * level or difference == 0.0:
+        return True
+    if first.std() == 0.0 and second.std() == 0.0:
+        return False
+    p_value = float(stats.ttest_ind(first, second, equal_var=False).pvalue)
+    return p_value >= significance
+
+
 def welch_average(series: Sequence[float] | np.ndarray, window: int) -> np.ndarray:
     """Welch's moving average with half-window ``window`` (Law and Kelton's form).
 
@@ -186,6 +223,12 @@ def default_years(scenario: Scenario) -> float:
     return float(min(MAX_RUN_YEARS, max(10.0, math.ceil(years))))
 
 
+def _series_label(row: Mapping[Any, Any]) -> str:
+    pathway = PATHWAY_LABELS.get(str(row["pathway"]), str(row["pathway"]))
+    measure = MEASURE_LABELS.get(str(row["measure"]), str(row["measure"])).lower()
+    return f"{pathway} {measure}"
+
+
 @dataclass
 class WarmupAnalysis:
     """What :func:`analyse_warmup` found for one scenario."""
@@ -199,7 +242,8 @@ class WarmupAnalysis:
     """:func:`warmup_series` of the empty-start run: ``month, pathway, measure, value``."""
     table: pd.DataFrame
     """One row per pathway and measure: ``truncation_months``, ``truncation_days``,
-    ``settled`` (the MSER-5 minimum fell in the first half of the run)."""
+    ``settled`` (the MSER-5 minimum fell in the first half of the run and what is left
+    does not drift: :func:`steady_after`)."""
 
     @property
     def recommended_days(self) -> float:
@@ -220,21 +264,18 @@ class WarmupAnalysis:
     def message(self) -> str:
         """The recommendation in a sentence or two."""
         days = self.recommended_days
-        row = self.binding
-        what = f"{row['pathway']} {str(row['measure']).replace('_', ' ')}"
+        what = _series_label(self.binding)
         text = (
             f"MSER-5 recommends a warm-up of {days:,.0f} days ({days / 365.25:.1f} years), "
             f"set by {what}; the scenario has {self.current_warmup_days:,.0f} days."
         )
         if not self.settled:
             unsettled = self.table[~self.table["settled"]]
-            names = ", ".join(
-                f"{p} {str(m).replace('_', ' ')}"
-                for p, m in zip(unsettled["pathway"], unsettled["measure"], strict=True)
-            )
+            names = ", ".join(_series_label(row) for row in unsettled.to_dict("records"))
             text += (
-                f" Not settled within half of the {self.years:g}-year run: {names}; "
-                "run longer (--years) before trusting the recommendation."
+                f" Still changing in the second half of the {self.years:g}-year run: {names}; "
+                "run longer (more years) or with more replications before trusting the "
+                "recommendation."
             )
         return text
 
@@ -268,7 +309,7 @@ def analyse_warmup(
                 "measure": measure,
                 "truncation_months": found.truncation,
                 "truncation_days": days[found.truncation] if found.truncation < len(days) else 0,
-                "settled": found.settled,
+                "settled": found.settled and steady_after(values, found.truncation),
             }
         )
     return WarmupAnalysis(
