@@ -14,7 +14,7 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,8 @@ from simulation.scenario import PATHWAY_LABELS, Scenario
 if TYPE_CHECKING:
     from simulation.comparison import ComparisonResult
     from simulation.experiment import ExperimentResult
+    from simulation.precision import PrecisionReport
+    from simulation.warmup import WarmupAnalysis
 
 EXIT_INPUT = 2
 EXIT_FAILURE = 1
@@ -67,6 +69,65 @@ def _positive_int(text: str) -> int:
     return value
 
 
+AUTO = "auto"
+
+
+def _replications(text: str) -> int | str:
+    if text.strip().lower() == AUTO:
+        return AUTO
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of at least 1 or 'auto', got {text!r}"
+        ) from None
+
+
+def _share(text: str) -> float:
+    """A share above 0 and below 1, written 0.05 or 5%."""
+    body = text.strip()
+    try:
+        value = float(body[:-1]) / 100 if body.endswith("%") else float(body)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a share such as 0.05 or 5%, got {text!r}"
+        ) from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a share above 0 and below 1 (0.05 or 5%), got {text!r}"
+        )
+    return value
+
+
+def _years(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of years, got {text!r}") from None
+    if not 0 < value <= 50:
+        raise argparse.ArgumentTypeError(f"expected years above 0 and at most 50, got {text!r}")
+    return value
+
+
+def _add_auto_options(parser: argparse.ArgumentParser) -> None:
+    """``--precision`` and ``--max-replications``, for ``--replications auto``."""
+    parser.add_argument(
+        "--precision",
+        type=_share,
+        default=0.05,
+        help="with --replications auto: target 95%% CI half-width of every headline KPI, as a "
+        "share of its mean (default 0.05, i.e. ±5%%)",
+    )
+    parser.add_argument(
+        "--max-replications",
+        type=_positive_int,
+        default=100,
+        metavar="N",
+        help="with --replications auto: stop at N replications if the target is not reached "
+        "(default 100)",
+    )
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -93,9 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "-r",
         "--replications",
-        type=_positive_int,
-        help="number of replications (default: the scenario's)",
+        type=_replications,
+        help="number of replications (default: the scenario's), or 'auto': run batches until "
+        "every headline KPI's 95%% CI is within --precision of its mean, or --max-replications",
     )
+    _add_auto_options(run)
     run.add_argument("--seed", type=_seed, help="master seed (default: the scenario's)")
     run.add_argument(
         "--out",
@@ -126,9 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "-r",
         "--replications",
-        type=_positive_int,
-        help="number of replications (default: the base scenario's)",
+        type=_replications,
+        help="number of replications (default: the base scenario's), or 'auto' (see run)",
     )
+    _add_auto_options(compare)
     compare.add_argument("--seed", type=_seed, help="master seed (default: the base's)")
     compare.add_argument(
         "--out",
@@ -139,6 +203,30 @@ def build_parser() -> argparse.ArgumentParser:
         "-w", "--workers", type=_positive_int, help="worker processes (default: one per core)"
     )
     compare.add_argument("-q", "--quiet", action="store_true", help="print only the results folder")
+
+    warmup = commands.add_parser(
+        "warmup",
+        help="recommend a warm-up: MSER-5 on the monthly series of a run from an empty start",
+    )
+    warmup.add_argument("scenario", help="scenario YAML file")
+    warmup.add_argument(
+        "-r",
+        "--replications",
+        type=_positive_int,
+        default=5,
+        help="replications whose mean series is analysed (default 5)",
+    )
+    warmup.add_argument(
+        "--years",
+        type=_years,
+        help="length of the run from empty (default: four times the scenario's warm-up, "
+        "10 to 50 years)",
+    )
+    warmup.add_argument(
+        "-w", "--workers", type=_positive_int, help="worker processes (default: one per core)"
+    )
+    warmup.add_argument("--plot", metavar="PNG", help="also write Welch's plot to this file")
+    warmup.add_argument("-q", "--quiet", action="store_true", help="print only the recommendation")
 
     show = commands.add_parser(
         "show", help="print a scenario fully resolved (extends merged, defaults filled)"
@@ -341,7 +429,7 @@ def _progress_columns() -> tuple[ProgressColumn, ...]:
 
 def _apply_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
     update = {}
-    if args.replications is not None:
+    if args.replications not in (None, AUTO):
         update["replications"] = args.replications
     if args.seed is not None:
         update["seed"] = args.seed
@@ -370,6 +458,8 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if problem:
         err.print(f"error: --out: {problem}", markup=False, highlight=False)
         return EXIT_INPUT
+    if args.replications == AUTO:
+        return _run_auto(args, [scenario], {scenario.name: args.scenario}, out, err)
     from simulation.experiment import run_experiment
     from simulation.results import write_results
 
@@ -427,6 +517,8 @@ def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     files = {base.name: args.base}
     files.update({a.name: f for a, f in zip(alternatives, args.alternatives, strict=True)})
+    if args.replications == AUTO:
+        return _run_auto(args, [base, *alternatives], files, out, err)
     if args.quiet:
         result = run_comparison(base, alternatives, workers=args.workers)
     else:
@@ -456,6 +548,137 @@ def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
         return EXIT_FAILURE
     message = str(folder) if args.quiet else f"Results written to {folder}"
     out.print(message, markup=False, highlight=False)
+    return 0
+
+
+def _run_auto(
+    args: argparse.Namespace,
+    scenarios: list[Scenario],
+    files: dict[str, str],
+    out: Console,
+    err: Console,
+) -> int:
+    """``run`` or ``compare`` with ``--replications auto``: batches until precise or capped."""
+    from simulation.comparison import aligned, compare_results
+    from simulation.precision import run_to_precision
+    from simulation.results import write_comparison, write_results
+
+    runs_with = aligned(scenarios[0], scenarios[1:])
+    keep_events = bool(getattr(args, "events", False))
+    what = scenarios[0].name if len(scenarios) == 1 else f"{len(scenarios)} scenarios"
+    target = f"±{args.precision * 100:g}%"
+
+    def go(
+        progress: Callable[[int, int], None] | None,
+    ) -> tuple[list[ExperimentResult], PrecisionReport]:
+        return run_to_precision(
+            runs_with,
+            precision=args.precision,
+            max_replications=args.max_replications,
+            workers=args.workers,
+            keep_events=keep_events,
+            progress=progress,
+        )
+
+    if args.quiet:
+        runs, report = go(None)
+    else:
+        with Progress(*_progress_columns(), console=err) as bar:
+            task = bar.add_task(f"Running {what} until every headline KPI is within {target}")
+            runs, report = go(lambda done, total: bar.update(task, completed=done, total=total))
+        if len(runs) == 1:
+            out.print(headline_table(runs[0]))
+        else:
+            comparison = compare_results(runs[0], runs[1:])
+            for alt in comparison.alternatives:
+                out.print(comparison.notes[alt.scenario.name], markup=False, highlight=False)
+            for table in comparison_tables(comparison):
+                out.print(table)
+    (err if args.quiet else out).print(
+        report.message(), markup=False, highlight=False, soft_wrap=True
+    )
+    root = Path(args.out)
+    try:
+        if len(runs) == 1:
+            folder = write_results(runs[0], root, files[runs[0].scenario.name], list(sys.argv))
+        else:
+            folder = write_comparison(
+                compare_results(runs[0], runs[1:]), root, dict(files), list(sys.argv)
+            )
+    except OSError as exc:
+        err.print(
+            f"error: could not write results under {root}: {exc.strerror or exc}; "
+            "earlier results are untouched",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_FAILURE
+    message = str(folder) if args.quiet else f"Results written to {folder}"
+    out.print(message, markup=False, highlight=False)
+    return 0
+
+
+def warmup_table(analysis: WarmupAnalysis) -> Table:
+    """MSER-5's warm-up for each pathway's monthly series."""
+    from simulation.warmup import MEASURE_LABELS
+
+    table = Table(
+        title=f"{analysis.scenario}: MSER-5 warm-up per series ({analysis.replications} "
+        f"replications of {analysis.years:g} years from an empty start, demand growth held "
+        "at zero, no dated changes or reinvestment)",
+        title_justify="left",
+    )
+    for column in ("Pathway", "Series", "Warm-up", "Settled"):
+        table.add_column(column, justify="right" if column == "Warm-up" else "left")
+    for row in analysis.table.to_dict("records"):
+        days = float(row["truncation_days"])
+        table.add_row(
+            PATHWAY_LABELS.get(str(row["pathway"]), str(row["pathway"])),
+            MEASURE_LABELS.get(str(row["measure"]), str(row["measure"])),
+            f"{days:,.0f} days ({days / 365.25:.1f} years)",
+            "yes" if row["settled"] else "no: run longer",
+        )
+    return table
+
+
+def cmd_warmup(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """``pathways warmup``: MSER-5 (and Welch's plot) on a run from an empty start."""
+    scenario = load_scenario(args.scenario)
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None:
+        problem = _check_output_root(plot.parent if str(plot.parent) else Path("."))
+        if problem:
+            err.print(f"error: --plot: {problem}", markup=False, highlight=False)
+            return EXIT_INPUT
+    from simulation.warmup import analyse_warmup, default_years
+
+    years = args.years if args.years is not None else default_years(scenario)
+    if args.quiet:
+        analysis = analyse_warmup(scenario, years, args.replications, args.workers)
+    else:
+        with Progress(*_progress_columns(), console=err) as bar:
+            task = bar.add_task(
+                f"Running {scenario.name} from empty for {years:g} years", total=args.replications
+            )
+            analysis = analyse_warmup(
+                scenario,
+                years,
+                args.replications,
+                args.workers,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+        out.print(warmup_table(analysis))
+    out.print(analysis.message(), markup=False, highlight=False, soft_wrap=True)
+    if plot is not None:
+        from simulation.plots import welch_plot
+
+        try:
+            welch_plot(analysis).savefig(plot, dpi=150)
+        except OSError as exc:
+            err.print(f"error: could not write {plot}: {exc.strerror or exc}", markup=False)
+            return EXIT_FAILURE
+        if not args.quiet:
+            out.print(f"Welch's plot written to {plot}", markup=False, highlight=False)
     return 0
 
 
@@ -504,6 +727,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
     handlers = {
         "validate": cmd_validate,
+        "warmup": cmd_warmup,
         "run": cmd_run,
         "compare": cmd_compare,
         "show": cmd_show,
