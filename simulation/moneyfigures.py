@@ -365,14 +365,6 @@ def forest_frame(comparison: ComparisonFolder, alternative: str) -> pd.DataFrame
     return rows.drop(columns=["_p", "_k"]).reset_index(drop=True)
 
 
-def _unchanged(comparison: ComparisonFolder, alternative: str, pathway: str) -> bool:
-    """Whether every KPI of a pathway is identical in every replication of both scenarios."""
-    t = comparison.table
-    rows = t[(t["alternative"] == alternative) & (t["pathway"] == pathway)]
-    diffs = rows[["diff_mean", "diff_sd"]].to_numpy(dtype=float)
-    return bool(len(rows)) and bool(np.all(np.nan_to_num(diffs) == 0.0))
-
-
 def _difference_text(row: pd.Series, years: float) -> str:
     pct, low, high = (float(row[c]) for c in ("pct_change", "pct_ci_low", "pct_ci_high"))
     # As in the summary: a relative change cannot fall below -100%.
@@ -419,7 +411,7 @@ def forest_chart(comparison: ComparisonFolder, alternative: str) -> Chart:
     """Paired differences of headline KPIs from the base, as % change with 95% CIs."""
     frame = forest_frame(comparison, alternative)
     base = comparison.base
-    unchanged = [p for p in base.pathways if _unchanged(comparison, alternative, p)]
+    unchanged = [p for p in base.pathways if comparison.unchanged(alternative, p)]
     shown = frame[~frame["pathway"].isin(unchanged)]
     groups = [p for p in base.pathways if p in set(shown["pathway"])]
     n_rows = len(shown) + len(groups)

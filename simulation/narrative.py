@@ -316,13 +316,6 @@ def _difference(
     return found, clear
 
 
-def _unchanged(comparison: ComparisonFolder, alternative: str, pathway: str) -> bool:
-    t = comparison.table
-    rows = t[(t["alternative"] == alternative) & (t["pathway"] == pathway)]
-    diffs = rows[["diff_mean", "diff_sd"]].to_numpy(dtype=float)
-    return bool(len(rows)) and bool(np.all(np.nan_to_num(diffs) == 0.0))
-
-
 def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
     """Per alternative: what it changes, pathway by pathway, in the last year modelled."""
     base = comparison.base
@@ -354,7 +347,7 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
             out.append(Statement(head, note[:1].upper() + note[1:]))
         for pathway in base.pathways:
             label = pathway_label(pathway)
-            if _unchanged(comparison, name, pathway):
+            if comparison.unchanged(name, pathway):
                 out.append(
                     Statement(
                         head,

@@ -145,7 +145,8 @@ def build_report(results: ResultsFolder, search: tuple[Path, ...] = ()) -> Repor
     comparison = isinstance(results, ComparisonFolder)
     if isinstance(results, ComparisonFolder):
         statements = comparison_statements(results)
-        names = ", ".join(scenario_label(r.name) for r in results.alternatives)
+        labels = [scenario_label(r.name) for r in results.alternatives]
+        names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
         title = f"{scenario_label(base.name)} compared with {names}"
     else:
         statements = run_statements(base)

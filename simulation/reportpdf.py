@@ -61,7 +61,7 @@ def _fonts(pdf: FPDF) -> None:
 def _heading(pdf: FPDF, text: str, size: float = 17) -> None:
     pdf.set_font(FONT, "B", size)
     pdf.set_text_color(*BLUE)
-    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_text_color(*TEXT)
 
@@ -69,24 +69,36 @@ def _heading(pdf: FPDF, text: str, size: float = 17) -> None:
 def _paragraph(pdf: FPDF, text: str, size: float = 10, colour: tuple[int, int, int] = TEXT) -> None:
     pdf.set_font(FONT, "", size)
     pdf.set_text_color(*colour)
-    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1.5)
     pdf.set_text_color(*TEXT)
 
 
+def _line_count(pdf: FPDF, text: str, height: float) -> int:
+    """Lines that ``text`` takes across the page in the current font."""
+    lines = pdf.multi_cell(0, height, text, dry_run=True, output="LINES")
+    return len(lines) if isinstance(lines, list) else 1
+
+
 def _cover(pdf: _Document, report: Report) -> None:
     pdf.add_page()
+    # Measure the title and subtitle first, so that the blue band holds them whole.
+    pdf.set_font(FONT, "B", 19)
+    title_lines = _line_count(pdf, report.title, 9)
+    pdf.set_font(FONT, "", 10)
+    sub_lines = _line_count(pdf, report.subtitle, 5)
+    band = 10 + 6 + 9 * title_lines + 5 * sub_lines + 8
     pdf.set_fill_color(*BLUE)
-    pdf.rect(0, 0, pdf.w, 46, style="F")
+    pdf.rect(0, 0, pdf.w, band, style="F")
     pdf.set_xy(pdf.l_margin, 10)
     pdf.set_text_color(255, 255, 255)
     pdf.set_font(FONT, "B", 10)
     pdf.cell(0, 6, "Pathways simulation report", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "B", 19)
-    pdf.multi_cell(0, 9, report.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 9, report.title, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "", 10)
-    pdf.multi_cell(0, 5, report.subtitle, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_y(54)
+    pdf.multi_cell(0, 5, report.subtitle, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(band + 8)
     pdf.set_text_color(*TEXT)
     pdf.set_fill_color(255, 255, 255)
 
@@ -104,7 +116,7 @@ def _summary(pdf: _Document, report: Report) -> None:
         text = statement.text
         for q in sorted({q.printed for q in statement.quantities}, key=len, reverse=True):
             text = text.replace(q, f"**{q}**", 1)
-        pdf.multi_cell(0, 5, text, markdown=True, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, text, markdown=True, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
 
 
@@ -126,7 +138,7 @@ def _figure(pdf: _Document, number: int, title: str, caption: str, png: bytes) -
 def _table(pdf: _Document, number: int, table: Table) -> None:
     pdf.set_font(FONT, "B", 11)
     pdf.set_text_color(*DARK_BLUE)
-    pdf.multi_cell(0, 6, f"Table {number}. {table.title}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6, f"Table {number}. {table.title}", align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(*TEXT)
     pdf.set_font(FONT, "", 7.5)
     first = 2.2 if len(table.header) > 4 else 1.5

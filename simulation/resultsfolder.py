@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -116,6 +117,13 @@ class ComparisonFolder:
     def runs(self) -> tuple[RunFolder, ...]:
         """The base and then each alternative."""
         return (self.base, *self.alternatives)
+
+    def unchanged(self, alternative: str, pathway: str) -> bool:
+        """Whether every KPI of a pathway is identical in every replication of both."""
+        t = self.table
+        rows = t[(t["alternative"] == alternative) & (t["pathway"] == pathway)]
+        diffs = rows[["diff_mean", "diff_sd"]].to_numpy(dtype=float)
+        return bool(len(rows)) and bool(np.all(np.nan_to_num(diffs) == 0.0))
 
 
 ResultsFolder = RunFolder | ComparisonFolder

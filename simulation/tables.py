@@ -224,7 +224,8 @@ def comparison_tables(comparison: ComparisonFolder) -> list[Table]:
         name = scenario_label(alt.name)
         sel = frame[(frame["Alternative"] == name) & frame["Period"].str.endswith("on average)")]
         body: list[tuple[Cell, ...]] = []
-        for pathway in [*base.pathways, "all"]:
+        same = [p for p in base.pathways if comparison.unchanged(alt.name, p)]
+        for pathway in [p for p in [*base.pathways, "all"] if p not in same]:
             for kpi in COMPARISON_KPIS:
                 row = sel[(sel["Pathway"] == pathway_label(pathway)) & (sel["Key"] == kpi)]
                 if row.empty:
@@ -263,6 +264,13 @@ def comparison_tables(comparison: ComparisonFolder) -> list[Table]:
                     f"Whole period ({whole}); counts, bed days and money a year on average. "
                     "The difference is paired replication by replication, with its 95% "
                     "confidence interval in brackets; the change is relative to the base."
+                    + (
+                        " Not shown: "
+                        + ", ".join(pathway_label(p) for p in same)
+                        + ", where every number is identical in both scenarios."
+                        if same
+                        else ""
+                    )
                 ),
                 header=(
                     "Pathway",
