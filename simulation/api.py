@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+import yaml
 
 from simulation.comparison import ComparisonResult, aligned, compare_results
 from simulation.experiment import ExperimentResult, Progress, run_experiment
@@ -38,6 +39,7 @@ from simulation.precision import DEFAULT_CAP, DEFAULT_PRECISION, PrecisionReport
 from simulation.problems import InputError, Problem
 from simulation.results import copy_saved, read_saved, write_comparison, write_results
 from simulation.scenario import PATHWAY_LABELS, Scenario
+from simulation.wording import ADDITIVE_KPIS, estimate, kpi_label_with_unit, pathway_label
 from simulation.yamlsource import LocatedData, read_yaml_file
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
@@ -303,6 +305,40 @@ class Results:
         columns = ["scenario", "pathway", "kpi", "label", "unit"]
         columns += ["mean", "ci_low", "ci_high", "half_width", "n"]
         return rows[columns].reset_index(drop=True)
+
+    def horizon_years(self, scenario: str | None = None) -> float:
+        """The reported period of a scenario (the base by default), in years."""
+        name = scenario or self.base
+        if name in self.scenarios:
+            return float(self.scenarios[name].horizon_years)
+        data = yaml.safe_load(self.scenario_yaml.get(name) or "{}") or {}
+        return float(data.get("horizon_years") or 1.0)
+
+    def table(self, scenario: str | None = None, per_year: bool = True) -> pd.DataFrame:
+        """The headline KPIs as the command line prints them: KPI rows, pathway columns.
+
+        Each cell reads ``mean (95% CI low to high)``; counts, bed days and money are
+        per year when ``per_year`` (the total over the horizon divided by its years).
+
+        >>> r = run(demo_scenario(), replications=3, workers=1)
+        >>> list(r.table().columns)
+        ['Adult eating disorders']
+        """
+        name = scenario or self.base
+        rows = self.headline()
+        rows = rows[rows["scenario"] == name]
+        years = self.horizon_years(name)
+        cells: dict[str, dict[str, str]] = {}
+        for row in rows.to_dict("records"):
+            kpi = str(row["kpi"])
+            factor = 1 / years if per_year and kpi in ADDITIVE_KPIS else 1.0
+            low, high = float(row["ci_low"]) * factor, float(row["ci_high"]) * factor
+            text = estimate(kpi, float(row["mean"]) * factor, low, high)
+            label = kpi_label_with_unit(kpi, per_year=per_year)
+            cells.setdefault(pathway_label(str(row["pathway"])), {})[label] = text.replace(
+                "95% CI ", ""
+            )
+        return pd.DataFrame(cells).fillna("–")
 
     def differences(
         self, period: str = HORIZON, kpis: Sequence[str] = HEADLINE_KPIS

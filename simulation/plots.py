@@ -391,57 +391,61 @@ def _forest_row(
 def tornado_plot(
     results: Results,
     factors: Mapping[str, tuple[str, str]],
-    kpi: str,
-    pathway: str = ALL,
+    panels: Sequence[tuple[str, str]],
     period: str = HORIZON,
-    scale: float = 1.0,
-    unit: str = "",
+    scales: Mapping[str, tuple[float, str]] | None = None,
 ) -> Figure:
     """One-way sensitivity: how far each factor's low and high value move a KPI.
 
     ``factors`` maps a label to the names of its (low, high) scenarios, all compared
-    with the base in ``results``. Each bar runs from the base to the paired mean
-    difference, widest factor on top, with its 95% CI as a whisker; ``scale`` and
-    ``unit`` restate the difference (``1e-6, "£m"``).
+    with the base in ``results``; ``panels`` lists the ``(kpi, pathway)`` pairs to show.
+    Each bar runs from the base to the paired mean difference, the widest factor on
+    top, with its 95% CI as a whisker. ``scales`` restates a KPI's difference, as
+    ``{"cost_total_gbp": (1e-6, "£m")}``.
 
     >>> from simulation.api import compare, demo_scenario, load
     >>> low = load(demo_scenario("beds_8"), {"units.Unit.beds": 8})
     >>> high = load(demo_scenario("beds_12"), {"units.Unit.beds": 12})
     >>> r = compare(demo_scenario(), [low, high], replications=3, workers=1)
-    >>> figure = tornado_plot(r, {"Beds 8 to 12": ("beds_8", "beds_12")}, "admissions", "adult_ed")
+    >>> beds = {"Beds 8 to 12": ("beds_8", "beds_12")}
+    >>> figure = tornado_plot(r, beds, [("admissions", "adult_ed")])
     >>> [t.get_text() for t in figure.axes[0].get_yticklabels()]
     ['Beds 8 to 12']
     """
-    table = results.differences(period, [kpi])
-    table = table[table["pathway"] == pathway].set_index("alternative")
-
-    def diff(name: str) -> tuple[float, float, float]:
-        values = table.loc[[name], ["diff_mean", "diff_ci_low", "diff_ci_high"]].to_numpy(float)
-        return float(values[0, 0]), float(values[0, 1]), float(values[0, 2])
-
-    rows: list[tuple[str, tuple[float, float, float], tuple[float, float, float], float]] = []
-    for label, (low, high) in factors.items():
-        lo, hi = diff(low), diff(high)
-        rows.append((label, lo, hi, max(abs(lo[0]), abs(hi[0]))))
-    rows.sort(key=lambda r: -r[3])
+    table = results.differences(period, sorted({kpi for kpi, _ in panels}))
+    scales = scales or {}
+    columns = 1 if len(panels) == 1 else 2
+    rows_needed = math.ceil(len(panels) / columns)
     with house_style():
-        figure = new_figure(1.4 + 0.5 * len(rows))
-        ax = figure.subplots()
-        for y, (_, lo, hi, _) in enumerate(rows):
-            for r, colour in ((lo, scenario_colour(0)), (hi, scenario_colour(1))):
-                mean, ci_low, ci_high = r
-                ax.barh(y, mean * scale, height=0.55, color=colour, alpha=0.85)
-                if not math.isnan(ci_low):
-                    ax.hlines(y, ci_low * scale, ci_high * scale, color=TEXT, lw=1.2)
-        ax.axvline(0, color=TEXT, lw=1)
-        ax.set_yticks(range(len(rows)), [r[0] for r in rows])
-        ax.set_ylim(len(rows) - 0.5, -0.5)
-        ax.grid(True, axis="x", color=GRID)
-        ax.grid(False, axis="y")
-        ax.tick_params(axis="y", length=0)
-        suffix = f" ({unit})" if unit else ""
-        ax.set_xlabel(f"Change from {scenario_label(results.base)}{suffix}")
-        ax.set_title(f"{kpi_label(kpi)}: {pathway_label(pathway)}")
+        figure = new_figure(0.9 + rows_needed * (0.75 + 0.42 * len(factors)))
+        axes = panel_grid(figure, len(panels), columns=columns)
+        for ax, (kpi, pathway) in zip(axes, panels, strict=True):
+            mine = table[(table["kpi"] == kpi) & (table["pathway"] == pathway)]
+            mine = mine.set_index("alternative")
+            factor, unit = scales.get(kpi, (1.0, ""))
+
+            def diff(name: str, mine: pd.DataFrame = mine, factor: float = factor) -> np.ndarray:
+                columns = ["diff_mean", "diff_ci_low", "diff_ci_high"]
+                values = mine.loc[[name], columns].to_numpy(dtype=float)[0]
+                return np.asarray(values * factor, dtype=float)
+
+            bars = [(label, diff(low), diff(high)) for label, (low, high) in factors.items()]
+            bars.sort(key=lambda b: -max(abs(b[1][0]), abs(b[2][0])))
+            for y, (_, lo, hi) in enumerate(bars):
+                for values, colour in ((lo, scenario_colour(0)), (hi, scenario_colour(1))):
+                    ax.barh(y, values[0], height=0.55, color=colour, alpha=0.85)
+                    if not math.isnan(values[1]):
+                        ax.hlines(y, values[1], values[2], color=TEXT, lw=1.2)
+            ax.axvline(0, color=TEXT, lw=1)
+            ax.set_yticks(range(len(bars)), [b[0] for b in bars])
+            ax.set_ylim(len(bars) - 0.5, -0.5)
+            ax.grid(True, axis="x", color=GRID)
+            ax.grid(False, axis="y")
+            ax.tick_params(axis="y", length=0)
+            ax.set_xlabel(
+                f"Change from {scenario_label(results.base)}" + (f" ({unit})" if unit else "")
+            )
+            ax.set_title(f"{kpi_label(kpi)}: {pathway_label(pathway)}")
         figure_legend(
             figure,
             [
