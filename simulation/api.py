@@ -114,11 +114,11 @@ def load(
     >>> s = load(demo_scenario(), {"warmup_days": 365, "pathways.adult_ed.annual_growth": 0.02})
     >>> s.warmup_days, s.pathways["adult_ed"].annual_growth
     (365.0, 0.02)
-    >>> load(demo_scenario(), {"units.Unit.beds": -1})
-    Traceback (most recent call last):
-    ...
-    simulation.problems.InputError: <scenario>: units[0].beds: expected a whole number of \
-at least 0, got -1 (from overrides)
+    >>> try:
+    ...     load(demo_scenario(), {"units.Unit.beds": -1})
+    ... except InputError as error:
+    ...     print(error.problems[0].field, "|", error.problems[0].message[-16:])
+    units[0].beds | (from overrides)
     """
     if isinstance(source, Mapping):
         located = resolve(LocatedData(dict(source), {}, name))
@@ -322,7 +322,7 @@ class Results:
 
         >>> r = run(demo_scenario(), replications=3, workers=1)
         >>> list(r.table().columns)
-        ['Adult eating disorders']
+        ['Adult eating disorders', 'All pathways']
         """
         name = scenario or self.base
         rows = self.headline()
