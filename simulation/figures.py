@@ -43,6 +43,7 @@ from simulation.chartstyle import (
 )
 from simulation.resultsfolder import RunFolder
 from simulation.wording import (
+    in_sentence,
     number,
     pathway_label,
     percent,
@@ -274,7 +275,7 @@ def service_level_chart(
     if len(runs) > 1:
         caption += SAME_AS_BASE.format(base=scenario_label(runs[0].name))
     finals = "; ".join(
-        f"{pathway_label(p)} {service_label(p, s).lower()}: "
+        f"{pathway_label(p)} {in_sentence(service_label(p, s))}: "
         + ", ".join(
             f"{scenario_label(r.name)} {_final_year_text(b, r)}"
             for r, b in zip(runs, per_run, strict=True)

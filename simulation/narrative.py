@@ -27,6 +27,7 @@ from simulation.resultsfolder import ComparisonFolder, RunFolder
 from simulation.wording import (
     ADDITIVE_KPIS,
     estimate,
+    in_sentence,
     pathway_label,
     scenario_label,
 )
@@ -351,7 +352,7 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
                 out.append(
                     Statement(
                         head,
-                        f"{scenario_label(name)} changes nothing in {_in_text(label)}: every "
+                        f"{scenario_label(name)} changes nothing in {in_sentence(label)}: every "
                         "number is identical in every replication.",
                     )
                 )
@@ -370,7 +371,7 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
                 out.append(
                     Statement(
                         head,
-                        f"{scenario_label(name)} {verb} {phrase} in {_in_text(label)} by "
+                        f"{scenario_label(name)} {verb} {phrase} in {in_sentence(label)} by "
                         f"{q.printed} {when}.",
                         (q,),
                     )
@@ -383,7 +384,7 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
                 out.append(
                     Statement(
                         head,
-                        f"In {_in_text(label)}, no clear difference {when} in {listed}.",
+                        f"In {in_sentence(label)}, no clear difference {when} in {listed}.",
                         tuple(q for q, _ in unclear),
                     )
                 )
@@ -391,13 +392,6 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
         if spend is not None:
             out.append(Statement(head, spend[0], (spend[1],)))
     return out
-
-
-def _in_text(label: str) -> str:
-    """A pathway's label inside a sentence: ``adult secure``, but ``CAMHS tier 4``."""
-    first, _, rest = label.partition(" ")
-    head = first if first.isupper() else first.lower()
-    return f"{head} {rest}".strip()
 
 
 def _spend_difference(

@@ -21,9 +21,10 @@ from typing import Any
 
 from simulation.problems import InputError
 from simulation.resultsfolder import RunFolder
-from simulation.wording import money, pathway_label, service_label
+from simulation.wording import in_sentence, money, pathway_label, service_label
 
 AUTHOR = "Not stated in the scenario file: author to complete"
+UNCHECKED = "Scenario file not available (see above): author to complete"
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def _comment(text: str) -> str:
 
 def comment_at(source: SourceFile, path: tuple[str | int, ...]) -> tuple[str, str]:
     """The source note of a value and where it is written (``file, line``)."""
+    if not source.locations:
+        return UNCHECKED, ""
     where = source.locations.get(path)
     if where is None:
         return AUTHOR, ""
@@ -192,7 +195,7 @@ def parameters(run: RunFolder, source: SourceFile) -> list[Parameter]:
         )
     for i, unit in enumerate(s.get("units") or []):
         label = f"{unit['name']} ({pathway_label(unit['pathway'])}: "
-        label += f"{service_label(unit['pathway'], unit['service']).lower()})"
+        label += f"{in_sentence(service_label(unit['pathway'], unit['service']))})"
         add("Beds", label, f"{int(unit['beds'])} beds", "units", i, "beds")
         funding = "block contract" if unit.get("funding") == "block" else "per bed day used"
         add(

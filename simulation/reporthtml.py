@@ -28,7 +28,8 @@ body { margin: 0; font-family: Arial, "Helvetica Neue", Helvetica, sans-serif;
 .banner { background: var(--blue); color: #fff; padding: 28px 0 24px; }
 .banner p { margin: 4px 0; }
 .kicker { font-weight: bold; letter-spacing: .02em; }
-.wrap { max-width: 980px; margin: 0 auto; padding: 0 24px; }
+.wrap { max-width: 1140px; margin: 0 auto; padding: 0 24px; }
+main section > p, .banner p { max-width: 48em; }
 h1 { font-size: 34px; line-height: 1.2; margin: 6px 0 8px; }
 h2 { color: var(--blue); font-size: 27px; margin: 0 0 14px; }
 h3 { color: var(--dark-blue); font-size: 21px; margin: 24px 0 8px; }
@@ -45,11 +46,12 @@ figcaption b { color: var(--text); display: block; font-size: 17px; margin-botto
 .table-wrap { overflow-x: auto; margin: 6px 0 26px; }
 table { border-collapse: collapse; width: 100%; font-size: 14.5px; background: #fff; }
 caption { text-align: left; color: var(--grey); font-size: 15px; padding: 4px 0 8px;
-  caption-side: bottom; }
+  caption-side: top; }
 caption b { color: var(--dark-blue); display: block; font-size: 17px; }
 th, td { border-bottom: 1px solid var(--border); padding: 6px 8px; text-align: right;
   vertical-align: top; }
 th:first-child, td:first-child, th[scope=row] { text-align: left; }
+tbody th[scope=row] { min-width: 12em; font-weight: normal; }
 thead th { background: var(--pale); color: var(--text); border-bottom: 2px solid var(--blue); }
 tbody tr:nth-child(even) { background: #FAFBFB; }
 td .ci, th .ci { display: block; color: var(--grey); font-size: 13px; white-space: nowrap; }

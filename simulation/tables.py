@@ -76,11 +76,14 @@ def _pathway_rows(run: RunFolder, pathway: str) -> pd.DataFrame:
     ]
 
 
-def _cell(kpi: str, mean: float, low: float, high: float) -> Cell:
+def _cell(kpi: str, mean: float, low: float, high: float, ref: float | None = None) -> Cell:
     if mean != mean:
         return ("–", "")
     low, high = bounded(kpi, "mean", low, high)
-    text = estimate(kpi, mean, low, high)
+    if low == high == mean:
+        # Every replication gave the same number (beds, funded places): no interval to show.
+        return (quantity(kpi, mean, ref=ref), "")
+    text = estimate(kpi, mean, low, high, ref=ref)
     value, _, rest = text.partition(" (")
     interval = "(" + rest if rest else ""
     return (value, interval.replace("95% CI ", ""))
@@ -139,11 +142,16 @@ def kpi_tables(run: RunFolder, several: bool = False) -> list[Table]:
             if not any((kpi, y) in lookup for y in years):
                 continue
             cells: list[Cell] = [(kpi_label_with_unit(kpi), "")]
-            for year in years:
-                cells.append(_cell(kpi, *lookup.get((kpi, year), (float("nan"),) * 3)))
             m, lo, hi = lookup.get((kpi, "horizon"), (float("nan"),) * 3)
             factor = 1 / n_years if kpi in ADDITIVE_KPIS else 1.0
-            cells.append(_cell(kpi, m * factor, lo * factor, hi * factor))
+            whole_year = (m * factor, lo * factor, hi * factor)
+            # Money in one row is written alike (all £m, or all in pounds).
+            values = [v for y in years for v in lookup.get((kpi, y), ())] + list(whole_year)
+            finite = [abs(v) for v in values if v == v]
+            ref = max(finite) if finite and kpi.endswith("_gbp") else None
+            for year in years:
+                cells.append(_cell(kpi, *lookup.get((kpi, year), (float("nan"),) * 3), ref=ref))
+            cells.append(_cell(kpi, *whole_year, ref=ref))
             body.append(tuple(cells))
         name = f"{scenario_label(run.name)}: " if several else ""
         tables.append(
@@ -151,7 +159,8 @@ def kpi_tables(run: RunFolder, several: bool = False) -> list[Table]:
                 key=f"kpis_{run.name}_{pathway}" if several else f"kpis_{pathway}",
                 title=f"{name}{pathway_label(pathway)}: KPIs by financial year",
                 caption=(
-                    "Averages over the replications with 95% confidence intervals in brackets. "
+                    "Averages over the replications with 95% confidence intervals in brackets "
+                    "(none where every replication gave the same number). "
                     "Counts, bed days and money are per financial year; the last column "
                     "averages the whole period per year (means and percentages over the "
                     "whole period)."

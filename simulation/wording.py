@@ -91,6 +91,17 @@ def service_label(pathway: str, service: str) -> str:
     return SERVICE_LABELS.get((pathway, service), humanise(service))
 
 
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: ``Medium secure`` -> ``medium secure``, ``PICU`` kept.
+
+    >>> in_sentence("Adult secure"), in_sentence("CAMHS tier 4"), in_sentence("PICU")
+    ('adult secure', 'CAMHS tier 4', 'PICU')
+    """
+    first, _, rest = label.partition(" ")
+    head = first if first.isupper() and len(first) > 1 else first.lower()
+    return f"{head} {rest}".strip()
+
+
 def humanise(identifier: str) -> str:
     """An identifier as words: ``camhs_intensive_community`` -> ``CAMHS intensive community``.
 
@@ -229,13 +240,15 @@ def estimate(
     high: float | None,
     signed: bool = False,
     unit: str = "",
+    ref: float | None = None,
 ) -> str:
     """``£33.7m (95% CI £32.9m to £34.5m)``; ``unit`` words follow the value.
 
-    The three numbers share one scale (set by the largest), so they read alike. Without
-    an interval (one replication) the text says so.
+    The three numbers share one scale (set by the largest, or by ``ref`` when given, as
+    for a table row), so they read alike. Without an interval (one replication) the text
+    says so.
     """
-    finite = [abs(v) for v in (value, low, high) if v is not None and not _is_missing(v)]
+    finite = [abs(v) for v in (value, low, high, ref) if v is not None and not _is_missing(v)]
     ref = max(finite) if finite else None
     words = f" {unit}" if unit else ""
     head = f"{quantity(kpi, value, signed, ref)}{words}"
