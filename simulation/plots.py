@@ -104,7 +104,8 @@ def monthly_plot(
     ``measure`` is one of the monthly series (``occupied_beds``, ``waiting_list``,
     ``out_of_area_census``, ``delayed_discharges``, ``community_caseload``,
     ``community_places``), summed over the pathway's units, services or teams. For
-    occupied beds, the dashed line is the beds available in each financial year.
+    occupied beds, the dashed line is the beds available in each financial year (in a
+    scenario's own colour where it differs from the base's).
 
     >>> from simulation.api import demo_scenario, run
     >>> figure = monthly_plot(run(demo_scenario(), replications=2, workers=1))
@@ -126,19 +127,35 @@ def monthly_plot(
                 total = mine.groupby(["replication", "month"])["value"].sum().reset_index()
                 bands.append(t_band(total, ["month"]))
             same = [i for i in range(1, len(bands)) if _same_band(bands[i], bands[0])]
+            beds = [
+                _beds(results, name, pathway, rows) if measure == "occupied_beds" else None
+                for name in results.names
+            ]
+            drawn: list[tuple[np.ndarray, list[float], str]] = []
             for i, band in enumerate(bands):
                 if i in same:
                     continue
                 x = day_numbers(month_dates(list(band["month"])))
+                # An average of levels can be neither negative nor above the beds there
+                # are: the t-band is cut where the quantity itself ends.
                 low = np.maximum(band["low"].to_numpy(dtype=float), 0.0)
-                ax.fill_between(x, low, band["high"], color=scenario_colour(i), alpha=0.18, lw=0)
+                high = band["high"].to_numpy(dtype=float)
+                steps = beds[i]
+                if steps is not None:
+                    starts = day_numbers(steps[0])
+                    at = np.clip(np.searchsorted(starts, x, side="right") - 1, 0, len(steps[1]) - 1)
+                    high = np.minimum(high, np.asarray(steps[1], dtype=float)[at])
+                    if steps[1] not in [values for _, values, _ in drawn]:
+                        colour = CAPACITY if not drawn else scenario_colour(i)
+                        drawn.append((starts, steps[1], colour))
+                ax.fill_between(x, low, high, color=scenario_colour(i), alpha=0.18, lw=0)
                 ax.plot(x, band["mean"], color=scenario_colour(i), ls=scenario_style(i), lw=1.8)
+            for starts, values, colour in reversed(drawn):  # the base's on top
+                ax.step(starts, values, where="post", color=colour, ls=(0, (4, 2)), lw=1.4)
             if same:
                 names = ", ".join(scenario_label(results.names[i]) for i in same)
                 text = f"Same as {scenario_label(results.base)}: {names}"
                 ax.set_xlabel(textwrap.fill(text, 48), fontsize=7.5, color="#4C6272")
-            if measure == "occupied_beds":
-                _beds_steps(ax, results, pathway, rows)
             _month_axis(ax, rows)
             whole_numbers(ax)
             ax.set_title(pathway_label(pathway))
@@ -159,7 +176,10 @@ def _same_band(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return bool(np.allclose(x, y, rtol=1e-9, atol=1e-9, equal_nan=True))
 
 
-def _beds_steps(ax: Axes, results: Results, pathway: str, monthly: pd.DataFrame) -> None:
+def _beds(
+    results: Results, scenario: str, pathway: str, monthly: pd.DataFrame
+) -> tuple[list[dt.date], list[float]] | None:
+    """A scenario's beds per financial year as a step line: edges and values."""
     s = results.summary
     beds = s[
         (s["kpi"] == "beds")
@@ -168,17 +188,17 @@ def _beds_steps(ax: Axes, results: Results, pathway: str, monthly: pd.DataFrame)
         & (s["unit"] == ALL)
         & (s["place"] == ALL)
         & (s["period"] != HORIZON)
-        & (s["scenario"] == results.base)
+        & (s["scenario"] == scenario)
     ].sort_values("period")
     if beds.empty:
-        return
+        return None
     months = sorted(monthly["month"].drop_duplicates())
     first = dt.date(int(months[0][:4]), int(months[0][5:7]), 1)
     last = dt.date(int(months[-1][:4]), int(months[-1][5:7]), 1)
     end = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1)
     edges = [max(first, financial_year_start(str(y))) for y in beds["period"]] + [end]
     values = [*beds["mean"].astype(float), float(beds["mean"].iloc[-1])]
-    ax.step(day_numbers(edges), values, where="post", color=CAPACITY, ls=(0, (4, 2)), lw=1.4)
+    return edges, values
 
 
 def waits_plot(results: Results, pathways: Sequence[str] | None = None) -> Figure:
