@@ -245,6 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="folder to write the report to (default: RESULTS_DIR/report)")
     report.add_argument("--pdf", action="store_true", help="also write the report as a PDF")
     report.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
+
+    from calibration import cli as calibration_cli  # light: its heavy imports wait for a run
+
+    calibration_cli.add_arguments(
+        commands.add_parser(
+            "calibrate",
+            help="fit a scenario to an extract of referrals and spells; write it, its census "
+            "and a calibration report",
+        )
+    )
     return parser
 
 
@@ -718,6 +728,13 @@ def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """``pathways calibrate``: see :mod:`calibration.cli`."""
+    from calibration.cli import calibrate
+
+    return calibrate(args, out, err)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pathways`` console command."""
     parser = build_parser()
@@ -732,6 +749,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "compare": cmd_compare,
         "show": cmd_show,
         "report": cmd_report,
+        "calibrate": cmd_calibrate,
     }
     try:
         return handlers[args.command](args, out, err)

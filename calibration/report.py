@@ -1,0 +1,683 @@
+"""The calibration report: how well the fitted model matches the extract, in HTML and PNG.
+
+A board is asked to trust a fitted model; the report shows why it may. For each
+service, the Kaplan-Meier length of stay (the data, honest about open stays) with the
+four fitted curves and the one chosen by AIC; for each pathway, monthly new referrals
+observed against fitted; the back-test, month by month, of admissions, occupied beds
+and patients out of area, with the error stated; and tables of every fitted value with
+its 95% confidence interval and n, the goodness-of-fit statements and the census the
+fitted scenario starts from. Figures use the house style of :mod:`simulation.chartstyle`.
+The numbers behind each table are written beside it as CSV.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from calibration.backtest import ALL, MEASURE_LABELS, BackTest
+from calibration.fitting import Fit
+from calibration.survival import FAMILIES, DurationFit, significant
+from simulation import chartstyle as cs
+from simulation.calendar import financial_year
+from simulation.scenario import PATHWAY_LABELS
+
+FAMILY_COLOURS = {
+    "exponential": "#56B4E9",  # sky blue
+    "gamma": "#009E73",  # bluish green
+    "lognormal": "#CC79A7",  # reddish purple
+    "weibull": "#E69F00",  # orange
+}
+"""Okabe-Ito colours that stay apart from each other and from the black data."""
+MIN_AT_RISK = 10
+"""The Kaplan-Meier curve is drawn while at least this many stays are still observed."""
+OBSERVED = cs.TEXT
+SIMULATED = cs.NHS_BLUE
+
+
+def service_label(pathway: str, service: str) -> str:
+    """``Adult secure: medium`` for a panel title."""
+    name = "all services" if service == ALL else service.replace("_", " ")
+    return f"{PATHWAY_LABELS.get(pathway, pathway)}: {name}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A PNG written for the report, with its caption."""
+
+    file: str
+    title: str
+    caption: str
+    alt: str
+
+
+# -- figures -----------------------------------------------------------------------------
+def _survival_panel(ax: Axes, fit: DurationFit, title: str, unit: str) -> None:
+    km = fit.km
+    # A length recorded as d whole days ended by about d + 0.5 (see calibration.survival).
+    reliable = km.at_risk >= MIN_AT_RISK
+    last = int(np.flatnonzero(reliable)[-1]) + 1 if reliable.any() else len(km.time)
+    t = np.concatenate([[0.0], km.time[:last] + 0.5])
+    top = float(t[-1]) * 1.05 if len(t) > 1 else float(fit.durations.exit.max())
+    x = np.concatenate([t, [top]])
+
+    def steps(values: np.ndarray) -> np.ndarray:
+        v = values[:last]
+        return np.concatenate([[1.0], v, [v[-1] if len(v) else 1.0]])
+
+    ax.fill_between(x, steps(km.low), steps(km.high), step="post", color=cs.GRID, linewidth=0)
+    ax.step(x, steps(km.survival), where="post", color=OBSERVED, linewidth=1.4, zorder=4)
+    grid = np.linspace(0, top, 400)
+    for name, family_fit in fit.fits.items():
+        chosen = name == fit.chosen
+        ax.plot(
+            grid,
+            family_fit.survival(grid),
+            color=FAMILY_COLOURS[name],
+            linewidth=2.4 if chosen else 1.0,
+            linestyle="-" if chosen else (0, (4, 2)),
+            zorder=3 if chosen else 2,
+        )
+    d = fit.durations
+    ax.set_title(title, fontsize=9.5)
+    ax.text(
+        0.03,
+        0.04,
+        f"{fit.chosen} chosen by AIC\nn = {len(d)}: {d.events} ended, {d.censored} open",
+        transform=ax.transAxes,
+        ha="left",
+        va="bottom",
+        fontsize=8,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5},
+    )
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(unit)
+    ax.set_ylabel("share still going")
+
+
+def _legend_handles() -> list[object]:
+    handles: list[object] = [
+        Line2D([], [], color=OBSERVED, linewidth=1.4, label="Kaplan-Meier (data)"),
+        Patch(color=cs.GRID, label="95% band"),
+    ]
+    for name in FAMILIES:
+        handles.append(Line2D([], [], color=FAMILY_COLOURS[name], linewidth=1.6, label=name))
+    return handles
+
+
+def survival_figure(
+    fits: list[tuple[str, DurationFit]], folder: Path, file: str, title: str, unit: str
+) -> Figure | None:
+    """A grid of Kaplan-Meier curves with the four fitted families."""
+    if not fits:
+        return None
+    with cs.house_style():
+        figure = cs.new_figure(cs.grid_height(len(fits), 2, 2.5, 1.0))
+        axes = cs.panel_grid(figure, len(fits), 2)
+        for ax, (label, fit) in zip(axes, fits, strict=True):
+            _survival_panel(ax, fit, label, unit)
+        cs.figure_legend(figure, _legend_handles())
+        (folder / file).write_bytes(cs.to_png(figure))
+    chosen = ", ".join(f"{label}: {fit.chosen}" for label, fit in fits)
+    return Figure(
+        file,
+        title,
+        "The black step is the Kaplan-Meier estimate from the extract, which counts stays "
+        "still open at the extract date for as long as they are known to have lasted, "
+        "with its 95% band in grey, drawn while at least "
+        f"{MIN_AT_RISK} stays are still observed; the coloured curves are the four families "
+        "fitted by maximum likelihood, the thick one chosen by AIC.",
+        f"{title}. Chosen families: {chosen}.",
+    )
+
+
+def _time_axis(ax: Axes, start: dt.date, end: dt.date) -> None:
+    """Financial years along the bottom, as every report figure has them."""
+    years = sorted(
+        {financial_year(start + dt.timedelta(days=d)) for d in range((end - start).days)}
+    )
+    cs.financial_year_axis(ax, years, start, end)
+
+
+def referrals_figure(fit: Fit, folder: Path) -> Figure:
+    """Monthly new referrals per pathway: observed against the fitted model."""
+    pathways = list(fit.pathways.values())
+    with cs.house_style():
+        figure = cs.new_figure(cs.grid_height(len(pathways), 1, 2.0, 0.9))
+        axes = cs.panel_grid(figure, len(pathways), 1)
+        for ax, pf in zip(axes, pathways, strict=True):
+            monthly = pf.rates.observed.groupby("label", observed=True)[["y", "fitted"]].sum()
+            x = cs.day_numbers(cs.month_dates([str(m) for m in monthly.index]))
+            ax.bar(x, monthly["y"], width=20, color=cs.GRID, edgecolor=cs.CAPACITY, linewidth=0.5)
+            ax.plot(x, monthly["fitted"], color=SIMULATED, linewidth=2)
+            ax.set_title(PATHWAY_LABELS.get(pf.pathway, pf.pathway))
+            cs.whole_numbers(ax)
+            _time_axis(ax, fit.extract.start, fit.extract.end)
+            ax.set_ylabel("new referrals a month")
+        cs.figure_legend(
+            figure,
+            [
+                Patch(facecolor=cs.GRID, edgecolor=cs.CAPACITY, label="observed"),
+                Line2D([], [], color=SIMULATED, linewidth=2, label="fitted (trend, season)"),
+            ],
+        )
+        (folder / "referrals.png").write_bytes(cs.to_png(figure))
+    return Figure(
+        "referrals.png",
+        "Monthly new referrals: observed and fitted",
+        "Bars: new referrals each month in the extract (readmissions and step-downs are "
+        "left out: the model makes those itself). Line: the fitted Poisson model with its "
+        "trend and, where significant, monthly pattern. Part months at either end are "
+        "shorter.",
+        "New referrals each month per pathway, observed against fitted.",
+    )
+
+
+def backtest_figure(bt: BackTest, measure: str, level: str, folder: Path) -> Figure:
+    """Observed monthly series against the simulated mean and 90% range."""
+    obs = bt.observed[bt.observed["measure"] == measure]
+    sim = bt.simulated[bt.simulated["measure"] == measure]
+    if level == "pathway":
+        obs, sim = obs[obs["service"] == ALL], sim[sim["service"] == ALL]
+    else:
+        obs, sim = obs[obs["service"] != ALL], sim[sim["service"] != ALL]
+    present = set(zip(obs["pathway"], obs["service"], strict=True))
+    if level == "pathway":
+        keys = [(p, ALL) for p in bt.scenario.pathways if (p, ALL) in present]
+    else:
+        keys = [k for k in bt.scenario.services() if k in present]
+    file = f"backtest_{measure}.png"
+    with cs.house_style():
+        figure = cs.new_figure(cs.grid_height(len(keys), 2, 2.1, 1.0))
+        axes = cs.panel_grid(figure, len(keys), 2)
+        for ax, (pathway, service) in zip(axes, keys, strict=True):
+            o = obs[(obs["pathway"] == pathway) & (obs["service"] == service)]
+            s = sim[(sim["pathway"] == pathway) & (sim["service"] == service)]
+            band = s.groupby("month")["value"].agg(
+                mean="mean",
+                low=lambda v: float(np.quantile(v, 0.05)),
+                high=lambda v: float(np.quantile(v, 0.95)),
+            )
+            band = band.reindex(bt.months)
+            x = cs.day_numbers(cs.month_dates(bt.months))
+            ax.fill_between(x, band["low"], band["high"], color=SIMULATED, alpha=0.18, linewidth=0)
+            ax.plot(x, band["mean"], color=SIMULATED, linewidth=1.8)
+            ov = o.set_index("month")["value"].reindex(bt.months)
+            ax.plot(x, ov, color=OBSERVED, marker="o", markersize=2.5, linewidth=0.8)
+            if measure == "occupied_beds":
+                beds = sum(
+                    u.beds
+                    for u in bt.scenario.units
+                    if u.pathway == pathway and service in (ALL, u.service)
+                )
+                ax.axhline(beds, color=cs.CAPACITY, linewidth=1, linestyle=(0, (2, 2)))
+            ax.set_title(service_label(pathway, service), fontsize=9.5)
+            cs.whole_numbers(ax)
+            end = bt.scenario.start_date + dt.timedelta(days=int(bt.scenario.horizon_days))
+            _time_axis(ax, bt.scenario.start_date, end)
+        handles: list[object] = [
+            Line2D([], [], color=OBSERVED, marker="o", markersize=3, label="observed"),
+            Line2D([], [], color=SIMULATED, linewidth=1.8, label="simulated mean"),
+            Patch(color=SIMULATED, alpha=0.18, label="simulated 90% range"),
+        ]
+        if measure == "occupied_beds":
+            handles.append(
+                Line2D([], [], color=cs.CAPACITY, linewidth=1, linestyle=(0, (2, 2)), label="beds")
+            )
+        cs.figure_legend(figure, handles)
+        (folder / file).write_bytes(cs.to_png(figure))
+    title = f"Back-test: {MEASURE_LABELS[measure].lower()}"
+    return Figure(
+        file,
+        title,
+        f"The fitted model run {bt.replications} times over the extract's period from the "
+        "census at its start: its monthly mean (line) and the range within which 90% of "
+        "its replications fell (band), against the extract (dots).",
+        f"{title}, observed against simulated, month by month.",
+    )
+
+
+# -- tables ---------------------------------------------------------------------------------
+def parameter_table(fit: Fit) -> pd.DataFrame:
+    """Every fitted value with its 95% CI, n and the base scenario's value."""
+    rows: list[dict[str, object]] = []
+    base = fit.base
+
+    def add(
+        pathway: str, service: str, parameter: str, est: object, n: int, base_value: object
+    ) -> None:
+        from calibration.survival import Estimate
+
+        assert isinstance(est, Estimate)
+        rows.append(
+            {
+                "pathway": pathway,
+                "service": service,
+                "parameter": parameter,
+                "estimate": est.value,
+                "ci_low": est.low,
+                "ci_high": est.high,
+                "n": n,
+                "base": base_value,
+            }
+        )
+
+    for p, pf in fit.pathways.items():
+        spec = base.pathways[p]
+        if pf.rates.growth is not None:
+            add(
+                p,
+                ALL,
+                "annual growth",
+                pf.rates.growth,
+                sum(pf.rates.referrals.values()),
+                spec.annual_growth,
+            )
+        add(p, ALL, "urgent share", pf.urgent.estimate, pf.urgent.n, spec.priority_mix.urgent)
+        add(
+            p,
+            ALL,
+            "not accepted share",
+            pf.not_accepted.estimate,
+            pf.not_accepted.n,
+            spec.not_accepted_share,
+        )
+        if spec.diversion is not None:
+            add(
+                p, ALL, "diversion share", pf.diverted.estimate, pf.diverted.n, spec.diversion.share
+            )
+        if pf.readmission is not None:
+            add(
+                p,
+                ALL,
+                "readmission probability",
+                pf.readmission.probability,
+                pf.readmission.n,
+                spec.readmission.probability,
+            )
+        if pf.assessment is not None:
+            add(
+                p,
+                ALL,
+                f"assessment delay mean ({pf.assessment.chosen})",
+                pf.assessment.best.mean,
+                len(pf.assessment.durations),
+                spec.assessment_delay.mean_days,
+            )
+        for priority, mw in pf.max_wait.items():
+            base_wait = getattr(spec.max_wait_days, priority, None)
+            add(p, ALL, f"max wait {priority} (days)", mw.days, mw.n, base_wait)
+        for s in spec.services:
+            svc = spec.services[s]
+            add(
+                p,
+                s,
+                "referral rate per 100k a year",
+                pf.rates.rate_per_100k[s],
+                pf.rates.referrals[s],
+                svc.referral_rate_per_100k_per_year,
+            )
+            sf = fit.services.get((p, s))
+            if sf is None:
+                continue
+            if sf.los is not None:
+                for name, est in sf.los.best.parameter_estimates().items():
+                    add(
+                        p,
+                        s,
+                        f"length of stay {name} ({sf.los.chosen})",
+                        est,
+                        len(sf.los.durations),
+                        svc.length_of_stay.mean_days if name == "mean" else None,
+                    )
+            base_routes = {r.to: r.probability for r in svc.step_down}
+            for to, share in sf.routes.items():
+                if to != "home":
+                    add(
+                        p,
+                        s,
+                        f"step-down to {to}",
+                        share.estimate,
+                        share.n,
+                        base_routes.get(to, 0.0),
+                    )
+            add(
+                p,
+                s,
+                "out-of-area share of admissions",
+                sf.out_of_area.estimate,
+                sf.out_of_area.n,
+                None,
+            )
+    return pd.DataFrame(rows)
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return significant(value, 3)
+    return html.escape(str(value))
+
+
+def html_table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
+    """An HTML table of ``frame``'s ``columns`` (name -> heading)."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in columns.values())
+    body = []
+    for values in frame.to_dict("records"):
+        cells = "".join(f"<td>{_fmt(values[c])}</td>" for c in columns)
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def backtest_summary(bt: BackTest) -> str:
+    """Two sentences stating the back-test error for occupancy and admissions."""
+    e = bt.errors[bt.errors["service"] == ALL]
+    parts = []
+    for measure, what in (("occupied_beds", "occupied beds"), ("admissions", "admissions")):
+        rows = e[e["measure"] == measure]
+        if rows.empty:
+            continue
+        worst = rows.iloc[int(np.argmax(rows["relative_mae"].to_numpy()))]
+        bias = rows.iloc[int(np.argmax(np.abs(rows["bias"].to_numpy())))]
+        parts.append(
+            f"Monthly {what}: mean absolute error at most {worst['relative_mae']:.1%} of the "
+            f"observed monthly mean ({PATHWAY_LABELS.get(str(worst['pathway']), '')}); "
+            f"over the period the simulated total is within {abs(bias['bias']):.1%} of the "
+            "observed for every pathway."
+        )
+    return " ".join(parts)
+
+
+_CSS = """
+body { font-family: "DejaVu Sans", Arial, sans-serif; color: #212B32; max-width: 60rem;
+       margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem; }
+table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.85rem; }
+th, td { border-bottom: 1px solid #D8DDE0; padding: 0.25rem 0.6rem; text-align: right; }
+th:first-child, td:first-child, th:nth-child(2), td:nth-child(2),
+th:nth-child(3), td:nth-child(3) { text-align: left; }
+figure { margin: 1rem 0; } figure img { max-width: 100%; }
+figcaption { font-size: 0.85rem; color: #425563; }
+.note { background: #F0F4F5; padding: 0.6rem 1rem; border-left: 4px solid #005EB8; }
+"""
+
+
+def write_report(
+    fit: Fit,
+    backtest: BackTest | None,
+    folder: Path,
+    fitted_path: Path,
+    census_summary: str,
+    command: str,
+) -> Path:
+    """Write the report's PNGs, CSVs and ``report.html`` into ``folder``; return the page."""
+    folder.mkdir(parents=True, exist_ok=True)
+    extract = fit.extract
+    figures: list[Figure] = []
+    los = [
+        (service_label(p, s), sf.los) for (p, s), sf in fit.services.items() if sf.los is not None
+    ]
+    found = survival_figure(
+        los,
+        folder,
+        "length_of_stay.png",
+        "Length of stay: Kaplan-Meier and fitted",
+        "days in a bed",
+    )
+    if found is not None:
+        figures.append(found)
+    figures.append(referrals_figure(fit, folder))
+    assessment = [
+        (PATHWAY_LABELS.get(p, p), pf.assessment)
+        for p, pf in fit.pathways.items()
+        if pf.assessment is not None
+    ]
+    found = survival_figure(
+        assessment,
+        folder,
+        "assessment_delay.png",
+        "Assessment delay: Kaplan-Meier and fitted",
+        "days from referral to decision",
+    )
+    if found is not None:
+        figures.append(found)
+    parameters = parameter_table(fit)
+    parameters.to_csv(folder / "parameters.csv", index=False)
+    sections = [
+        f"<h1>Calibration of {html.escape(fitted_path.name)}</h1>",
+        f"<p>Extract <code>{html.escape(extract.file)}</code>: {len(extract.rows):,} rows, "
+        f"period {extract.start:%d %b %Y} to {extract.extract_date:%d %b %Y}"
+        + (" (start inferred from the rows)" if extract.start_inferred else "")
+        + (" (extract date: the latest date in it)" if extract.extract_date_inferred else "")
+        + f". Base scenario <code>{html.escape(fit.base.name)}</code>. Made by "
+        f"<code>{html.escape(command)}</code> on {dt.date.today():%d %b %Y}.</p>",
+    ]
+    if extract.dropped_rows:
+        sections.append(
+            f"<p class='note'>{extract.dropped_rows} rows with problems were left out "
+            f"(--drop-bad-rows); their {len(extract.dropped)} problems are listed at the end.</p>"
+        )
+    if backtest is not None:
+        sections.append(
+            f"<p class='note'><b>Back-test.</b> {html.escape(backtest_summary(backtest))}</p>"
+        )
+    sections.append("<h2>Fitted values</h2>")
+    sections.append(
+        "<p>Each with its 95% confidence interval and the number of observations it rests "
+        "on, beside the base scenario's value. Shares are of the referrals, decisions or "
+        "discharges counted in n; rates are per 100,000 population a year on the fitted "
+        "scenario's start date.</p>"
+    )
+    sections.append(
+        html_table(
+            parameters,
+            {
+                "pathway": "pathway",
+                "service": "service",
+                "parameter": "parameter",
+                "estimate": "estimate",
+                "ci_low": "95% CI from",
+                "ci_high": "to",
+                "n": "n",
+                "base": "base",
+            },
+        )
+    )
+    fig_by_file = {f.file: f for f in figures}
+    sections.append("<h2>Length of stay</h2>")
+    gof_rows = []
+    for (p, s), sf in fit.services.items():
+        if sf.los is None:
+            gof_rows.append(
+                {
+                    "service": service_label(p, s),
+                    "chosen": "base kept",
+                    "aic": "",
+                    "fit": "; ".join(sf.notes),
+                }
+            )
+            continue
+        gof_rows.append(
+            {
+                "service": service_label(p, s),
+                "chosen": sf.los.chosen,
+                "aic": sf.los.aic_text(),
+                "fit": sf.los.gof.statement(),
+            }
+        )
+    sections.append(
+        "<p>Fitted by maximum likelihood, counting stays still open at the extract date "
+        "(right-censored) and stays that began before the period (left-truncated: seen only "
+        "because they lasted). The naive mean of completed stays ignores both.</p>"
+    )
+    sections.append(
+        html_table(
+            pd.DataFrame(gof_rows),
+            {
+                "service": "service",
+                "chosen": "chosen",
+                "aic": "AIC difference of the others",
+                "fit": "goodness of fit",
+            },
+        )
+    )
+    for key in ("length_of_stay.png", "assessment_delay.png", "referrals.png"):
+        if key in fig_by_file:
+            sections.append(_figure_html(fig_by_file[key]))
+    sections.append("<h2>Referrals</h2>")
+    rate_rows = []
+    for p, pf in fit.pathways.items():
+        r = pf.rates
+        rate_rows.append(
+            {
+                "pathway": PATHWAY_LABELS.get(p, p),
+                "growth": r.growth.percent() if r.growth is not None else "not fitted",
+                "used": "fitted" if r.growth_used else f"base {r.base_growth:+.1%}",
+                "season": "–"
+                if r.seasonality_p is None
+                else f"p = {r.seasonality_p:.2f}" + (" (written)" if r.seasonal else " (none)"),
+                "places": "–" if r.place_p is None else f"p = {r.place_p:.2f}",
+                "dispersion": r.dispersion,
+            }
+        )
+    sections.append(
+        "<p>Growth is written only if it differs from the base scenario's at 5%; the monthly "
+        "pattern only if it is significant at 5%. Places: a test of whether rates per head "
+        "differ between places, which the scenario cannot represent (p &lt; 0.05 would mean "
+        "they do). Dispersion near 1 means the counts vary as a Poisson process should.</p>"
+    )
+    sections.append(
+        html_table(
+            pd.DataFrame(rate_rows),
+            {
+                "pathway": "pathway",
+                "growth": "growth a year",
+                "used": "written",
+                "season": "monthly pattern",
+                "places": "places differ",
+                "dispersion": "dispersion",
+            },
+        )
+    )
+    sections.append("<h2>Discharge delays</h2>")
+    delay_rows = []
+    for (p, s), sf in fit.services.items():
+        d = sf.delay
+        delay_rows.append(
+            {
+                "service": service_label(p, s),
+                "ready": d.ready,
+                "delayed": d.delayed,
+                "mean": d.mean_days,
+                "waiting": d.still_waiting,
+                "by": "; ".join(
+                    f"{k}: {n} ({m:.0f} days)" for k, (n, m) in d.by_destination.items()
+                ),
+            }
+        )
+    sections.append(
+        "<p>From ready for discharge to leaving the bed. Not a parameter: the model produces "
+        "delays from step-down capacity; the back-test compares the result.</p>"
+    )
+    sections.append(
+        html_table(
+            pd.DataFrame(delay_rows),
+            {
+                "service": "service",
+                "ready": "ready in period",
+                "delayed": "left after a delay",
+                "mean": "mean delay (days)",
+                "waiting": "still waiting",
+                "by": "by destination: n (mean)",
+            },
+        )
+    )
+    sections.append("<h2>Census</h2>")
+    sections.append(
+        f"<p>The fitted scenario starts on {extract.end:%d %b %Y} from "
+        f"{html.escape(census_summary)}. "
+        "Community caseloads are estimated (an extract ends at discharge): see "
+        "calibration/README.md.</p>"
+    )
+    if backtest is not None:
+        backtest.errors.to_csv(folder / "backtest_errors.csv", index=False)
+        series = backtest.observed.assign(kind="observed")
+        series.to_csv(folder / "backtest_observed.csv", index=False)
+        sections.append("<h2>Back-test</h2>")
+        sections.append(
+            f"<p>The fitted model run {backtest.replications} times over "
+            f"{extract.start:%d %b %Y} to {extract.extract_date:%d %b %Y} from the census at the "
+            f"start (<code>{html.escape(backtest.scenario_path.name)}</code>). Error: the mean "
+            "absolute difference between the simulated monthly mean and the observed month, "
+            "relative to the observed monthly mean; bias: the simulated total against the "
+            "observed; coverage: the share of months observed inside the simulated 90% range "
+            "(about 90% if the model is right). Out-of-area numbers swing widely from one "
+            "replication to the next when beds are nearly always full: judge them by coverage.</p>"
+        )
+        sections.append(
+            html_table(
+                backtest.errors,
+                {
+                    "pathway": "pathway",
+                    "service": "service",
+                    "measure": "measure",
+                    "observed_mean": "observed a month",
+                    "simulated_mean": "simulated",
+                    "relative_mae": "error",
+                    "bias": "bias",
+                    "coverage": "coverage",
+                },
+            )
+        )
+        for measure, level in (
+            ("admissions", "pathway"),
+            ("occupied_beds", "service"),
+            ("out_of_area", "pathway"),
+        ):
+            sections.append(_figure_html(backtest_figure(backtest, measure, level, folder)))
+    notes = [
+        f"{PATHWAY_LABELS.get(p, p)}: {n}"
+        for p, pf in fit.pathways.items()
+        for n in pf.notes + pf.rates.notes
+    ]
+    notes += [
+        f"{service_label(p, s)}: {n}" for (p, s), sf in fit.services.items() for n in sf.notes
+    ]
+    if notes:
+        sections.append(
+            "<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"
+        )
+    if extract.dropped:
+        sections.append(
+            "<h2>Rows left out</h2><ul>"
+            + "".join(f"<li>{html.escape(str(p))}</li>" for p in extract.dropped)
+            + "</ul>"
+        )
+    page = folder / "report.html"
+    page.write_text(
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Calibration: {html.escape(fitted_path.name)}</title><style>{_CSS}</style></head>"
+        f"<body>{''.join(sections)}</body></html>\n",
+        encoding="utf-8",
+    )
+    return page
+
+
+def _figure_html(f: Figure) -> str:
+    return (
+        f"<figure><img src='{html.escape(f.file)}' alt='{html.escape(f.alt)}'>"
+        f"<figcaption><b>{html.escape(f.title)}.</b> {html.escape(f.caption)}</figcaption></figure>"
+    )
