@@ -6,7 +6,9 @@ from it replaces an empty start plus a long warm-up: for adult secure care, with
 of years, it is the only credible start. A census is a CSV file with one row per
 patient; the scenario names it (``census: file.csv``, relative to the scenario file)
 and the loader reads and checks it here, reporting each bad row with its line and
-column. :func:`start_census` then places the patients into a fresh model at time 0:
+column. :func:`start_census` then places the patients into a fresh model when it starts
+(day 0; with a warm-up as well, the census is the state at the start of the warm-up,
+a better start than empty, and the warm-up is discarded as usual):
 
 - ``in_bed`` / ``out_of_area``: in a bed since ``since_date``; the rest of the stay is
   drawn from the service's length of stay conditional on the stay so far (one uniform
@@ -398,17 +400,6 @@ def attach_census(scenario: Scenario, source: LocatedData) -> None:
         raise InputError(
             [source.problem(("census",), f"census file {name!r} not found (looked for {path})")]
         )
-    if scenario.warmup_days > 0:
-        raise InputError(
-            [
-                source.problem(
-                    ("warmup_days",),
-                    f"is {scenario.warmup_days:g} but the run starts from a census ({name}), "
-                    "the state on the start date: set warmup_days: 0, or census: null to "
-                    "start empty and warm up instead",
-                )
-            ]
-        )
     scenario._census = read_census(path, scenario)
 
 
@@ -421,7 +412,7 @@ def write_census(path: str | Path, rows: list[dict[str, str]]) -> None:
             writer.writerow({c: row.get(c, "") for c in COLUMNS})
 
 
-# -- placing the census into a model at time 0 --------------------------------------------
+# -- placing the census into a model when it starts ---------------------------------------
 ProcessGen = Generator[simpy.Event, Any, None]
 
 
@@ -444,12 +435,12 @@ class _Residuals:
 
 
 def start_census(model: Model) -> None:
-    """Place the scenario's census patients into ``model`` at time 0.
+    """Place the scenario's census patients into ``model`` when it starts.
 
     Beds and caseload places are taken at once, in the file's order. Each patient then
     continues along the pathway in the model's own processes: first those in a bed (the
     longest delayed discharge first), so that a patient already ready to go home frees
-    the bed at time 0; then the waiting list, the longest wait first; then referrals
+    the bed at once; then the waiting list, the longest wait first; then referrals
     still in assessment.
     """
     from simulation.model import PatientDraws
@@ -482,7 +473,7 @@ def start_census(model: Model) -> None:
             ref.assessment_days = residuals.draw(
                 f"census.assessment.{patient.pathway}", spec.assessment_delay, patient.since_days
             )
-            process = model.referral(ref, referral_day=-patient.since_days)
+            process = model.referral(ref, referral_day=_day(model, patient.since_days))
         phase = {"assessment": 2, "waiting": 1, "discharged": 3}.get(patient.status, 0)
         queue_days = patient.since_days if phase == 1 else patient.ready_days
         queued.append((phase, -(queue_days or 0.0), len(queued), process))
@@ -491,10 +482,15 @@ def start_census(model: Model) -> None:
             model.env.process(later)
 
 
+def _day(model: Model, days_before: float) -> float:
+    """The model day ``days_before`` the census was placed (the start of the run)."""
+    return model.start - days_before
+
+
 def _episode(model: Model, patient: CensusPatient, ref: Referral) -> Episode:
     """The patient's record, referred and accepted ``since_days`` before the start."""
     episode = model._episode(ref, patient.service, "new", None)
-    episode.referral_day = episode.decision_day = -patient.since_days
+    episode.referral_day = episode.decision_day = _day(model, patient.since_days)
     episode.decision = "accepted"
     return episode
 
@@ -519,7 +515,7 @@ def _in_bed(
         if patient.discharge_to is not None:
             _route(patient.discharge_to, ref, draws)
     episode = _episode(model, patient, ref)
-    episode.admission_day = -patient.since_days
+    episode.admission_day = _day(model, patient.since_days)
     beds = model.beds[(patient.pathway, patient.service)]
     if patient.status == "in_bed":
         assert patient.unit is not None
@@ -560,7 +556,7 @@ def _on_caseload(
     if patient.status == "diverted":
         episode.decision = "diverted"
     else:  # stepped down from a bed to the team
-        episode.admission_day = episode.exit_day = -patient.since_days
+        episode.admission_day = episode.exit_day = _day(model, patient.since_days)
         episode.exit_to, episode.step_down_to = "community", team.name
     days = residuals.draw(
         f"census.episode.{team.name}",
@@ -621,7 +617,7 @@ def _wait_then_stay(
 ) -> ProcessGen:
     """A census patient on the waiting list: the rest of the wait, then the stay.
 
-    The patient joins the queue once the patients ready to leave at time 0 have left.
+    The patient joins the queue once the patients ready to leave at the start have left.
     """
     yield model.env.timeout(0)
     spec = model.scenario.pathways[ref.pathway]

@@ -334,7 +334,8 @@ class Scenario(Strict):
     census: Annotated[str, Field(min_length=1, max_length=400)] | None = None
     """A census file (CSV, path relative to the scenario file that names it) of the
     patients in assessment, waiting, in beds and on community caseloads at the start
-    date: the run starts from them instead of empty, and ``warmup_days`` must be 0."""
+    date: the run starts from them instead of empty, with no warm-up needed (given one
+    as well, the run starts from the census at the start of the warm-up)."""
     _budget_scenario: Scenario | None = PrivateAttr(default=None)
     _census: tuple[Any, ...] = PrivateAttr(default=())
 

@@ -324,12 +324,12 @@ def test_unknown_and_missing_columns(tmp_path: Path) -> None:
     assert (1, "service") in [(line, field) for line, field, _ in found]
 
 
-def test_census_needs_no_warm_up(tmp_path: Path) -> None:
-    found = problems_of(scenario_file(tmp_path, [], warmup_days=365))
-    assert len(found) == 1
-    line, field, message = found[0]
-    assert field == "warmup_days" and line is not None
-    assert "set warmup_days: 0" in message
+def test_with_a_warm_up_the_census_starts_the_warm_up(tmp_path: Path) -> None:
+    """Allowed, and documented: the census is placed at the start of a 30-day warm-up,
+    so a 100-day stay 10 days old ends 90 days later, on day 60."""
+    census = [row("a", "in_bed", "2026-03-22", unit="Unit")]
+    (episode,) = run(scenario_file(tmp_path, census, warmup_days=30))
+    assert (episode.admission_day, episode.exit_day) == (-40.0, 60.0)
 
 
 def test_missing_census_file_names_the_line(tmp_path: Path) -> None:
