@@ -260,6 +260,7 @@ def service_level_chart(
             _time_panel(ax, runs, per_run, steps, clip_to_capacity=with_beds)
             ax.set_title(f"{pathway_label(pathway)}: {service_label(pathway, service)}")
         figure.supylabel(y_label)
+        figure.supxlabel("Financial year (April to March)", fontsize=9)
         figure_legend(figure, _legend_handles(runs, capacity_label))
         png = to_png(figure)
     n = runs[0].replications
@@ -366,6 +367,7 @@ def caseload_chart(runs: Sequence[RunFolder]) -> Chart | None:
             _time_panel(ax, runs, per_run, steps, clip_to_capacity=True)
             ax.set_title(textwrap.fill(team, 44))
         figure.supylabel("Patients on the caseload\n(monthly average)")
+        figure.supxlabel("Financial year (April to March)", fontsize=9)
         figure_legend(figure, _legend_handles(runs, "Funded places"))
         png = to_png(figure)
     n = runs[0].replications

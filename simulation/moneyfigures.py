@@ -162,6 +162,7 @@ def spend_chart(runs: Sequence[RunFolder]) -> Chart:
             ax.set_title(pathway_label(pathway))
             millions_axis(ax)
         figure.supylabel("Spend in the financial year (£ million)")
+        figure.supxlabel("Financial year (April to March)", fontsize=9)
         handles: list[object] = [
             Patch(facecolor=COST_COLOURS.get(k, "#999999"), label=cost_label(k))
             for k in cost_kinds()
@@ -325,6 +326,7 @@ def ledger_chart(runs: Sequence[RunFolder]) -> Chart | None:
                 "over the period in total"
             )
         figure.supylabel("£ million in the financial year")
+        figure.supxlabel("Financial year (April to March)", fontsize=9)
         figure_legend(
             figure, [Patch(color=colour, label=label) for _, label, colour in LEDGER_BARS]
         )

@@ -357,6 +357,9 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
                     )
                 )
                 continue
+            community = _community_spend(comparison, name, pathway)
+            if community is not None:
+                out.append(community)
             unclear: list[tuple[Quantity, str]] = []
             for kpi in DIFFERENCE_KPIS:
                 found = _difference(comparison, name, kpi, last, pathway)
@@ -392,6 +395,33 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
         if spend is not None:
             out.append(Statement(head, spend[0], (spend[1],)))
     return out
+
+
+def _community_spend(
+    comparison: ComparisonFolder, alternative: str, pathway: str
+) -> Statement | None:
+    """What an alternative puts into community places in a pathway, a year, if clear."""
+    base = comparison.base
+    row = _comparison_row(comparison, alternative, "cost_community_gbp", "horizon", pathway)
+    if row is None or pd.isna(row["diff_mean"]) or not bool(row["clear"]):
+        return None
+    factor = 1 / base.horizon_years
+    value, low, high = (
+        float(row[c]) * factor for c in ("diff_mean", "diff_ci_low", "diff_ci_high")
+    )
+    printed = _fmt("cost_community_gbp", value, low, high, magnitude=True)
+    found = Quantity(
+        "comparison.csv", base.name, alternative, pathway, "cost_community_gbp", "horizon",
+        "diff_mean", factor, value, low, high, printed, magnitude=True,
+    )  # fmt: skip
+    side = "less" if value < 0 else "more"
+    return Statement(
+        f"{scenario_label(alternative)} compared with {scenario_label(base.name)}",
+        f"{scenario_label(alternative)} spends {printed} a year {side} than "
+        f"{scenario_label(base.name)} on community places in "
+        f"{in_sentence(pathway_label(pathway))} over {_years_text(base)}.",
+        (found,),
+    )
 
 
 def _spend_difference(

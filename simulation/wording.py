@@ -233,6 +233,10 @@ def quantity(kpi: str, value: float | None, signed: bool = False, ref: float | N
     return number(value, signed, ref)
 
 
+SAME = "the same in every replication"
+"""Said instead of an interval when every replication gave the same number."""
+
+
 def estimate(
     kpi: str,
     value: float,
@@ -254,9 +258,10 @@ def estimate(
     head = f"{quantity(kpi, value, signed, ref)}{words}"
     if low is None or high is None or _is_missing(low) or _is_missing(high):
         return f"{head} (no 95% CI: too few replications)"
-    return (
-        f"{head} (95% CI {quantity(kpi, low, signed, ref)} to {quantity(kpi, high, signed, ref)})"
-    )
+    bounds = (quantity(kpi, low, signed, ref), quantity(kpi, high, signed, ref))
+    if bounds[0] == bounds[1] == quantity(kpi, value, signed, ref):
+        return f"{head} ({SAME})"
+    return f"{head} (95% CI {bounds[0]} to {bounds[1]})"
 
 
 def period_label(period: str, years: list[str]) -> str:
