@@ -40,10 +40,12 @@ if TYPE_CHECKING:
     from simulation.comparison import ComparisonResult
     from simulation.experiment import ExperimentResult
     from simulation.precision import PrecisionReport
+    from simulation.resume import StreamedRun
     from simulation.warmup import WarmupAnalysis
 
 EXIT_INPUT = 2
 EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
 
 _PER_YEAR = {
     "referrals",
@@ -128,6 +130,22 @@ def _add_auto_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """``--cluster`` and ``--resume``, shared by ``run`` and ``compare``."""
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run the replications on Dask: tcp://HOST:PORT of a running scheduler, or 'local' "
+        "to start a LocalCluster of --workers processes (needs pip install 'pathways[dask]')",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="RESULTS_DIR",
+        help="finish an interrupted run: the results folder it named; only the replications "
+        "it had not saved are run",
+    )
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -150,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("scenario", help="scenario YAML file")
 
     run = commands.add_parser("run", help="run a scenario and write a results folder")
-    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("scenario", nargs="?", help="scenario YAML file (optional with --resume)")
     run.add_argument(
         "-r",
         "--replications",
@@ -171,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="worker processes (default: one per core; 1 runs in this process)",
     )
+    _add_executor_options(run)
     run.add_argument(
         "--events",
         action="store_true",
@@ -182,9 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="run a base scenario and alternatives with common random numbers and compare",
     )
-    compare.add_argument("base", help="base scenario YAML file")
+    compare.add_argument("base", nargs="?", help="base scenario YAML file")
     compare.add_argument(
-        "alternatives", nargs="+", metavar="alternative", help="alternative scenario YAML files"
+        "alternatives",
+        nargs="*",
+        metavar="alternative",
+        help="alternative scenario YAML files (base and alternatives optional with --resume)",
     )
     compare.add_argument(
         "-r",
@@ -202,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "-w", "--workers", type=_positive_int, help="worker processes (default: one per core)"
     )
+    _add_executor_options(compare)
     compare.add_argument("-q", "--quiet", action="store_true", help="print only the results folder")
 
     warmup = commands.add_parser(
@@ -462,6 +485,11 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     """``pathways run``."""
+    if args.resume:
+        return _resume(args, "run", out, err)
+    if args.scenario is None:
+        err.print("error: give a scenario file, or --resume RESULTS_DIR", markup=False)
+        return EXIT_INPUT
     scenario = _apply_overrides(load_scenario(args.scenario), args)
     root = Path(args.out)
     problem = _check_output_root(root)
@@ -470,41 +498,20 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
         return EXIT_INPUT
     if args.replications == AUTO:
         return _run_auto(args, [scenario], {scenario.name: args.scenario}, out, err)
-    from simulation.experiment import run_experiment
-    from simulation.results import write_results
-
-    n = scenario.replications
-    if args.quiet:
-        result = run_experiment(scenario, workers=args.workers, keep_events=args.events)
-    else:
-        with Progress(*_progress_columns(), console=err) as progress:
-            task = progress.add_task(f"Running {scenario.name}", total=n)
-            result = run_experiment(
-                scenario,
-                workers=args.workers,
-                keep_events=args.events,
-                progress=lambda done, total: progress.update(task, completed=done),
-            )
-        out.print(headline_table(result))
-    try:
-        folder = write_results(result, root, args.scenario, list(sys.argv))
-    except OSError as exc:
-        err.print(
-            f"error: could not write results under {root}: {exc.strerror or exc}; "
-            "earlier results are untouched",
-            markup=False,
-            highlight=False,
-        )
-        return EXIT_FAILURE
-    if args.quiet:
-        out.print(str(folder), markup=False, highlight=False)
-    else:
-        out.print(f"Results written to {folder}", markup=False, highlight=False)
-    return 0
+    return _start_streamed(args, "run", [scenario], {scenario.name: args.scenario}, out, err)
 
 
 def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
     """``pathways compare``."""
+    if args.resume:
+        return _resume(args, "compare", out, err)
+    if args.base is None or not args.alternatives:
+        err.print(
+            "error: give a base and at least one alternative scenario file, "
+            "or --resume RESULTS_DIR",
+            markup=False,
+        )
+        return EXIT_INPUT
     base = _apply_overrides(load_scenario(args.base), args)
     alternatives = [load_scenario(path) for path in args.alternatives]
     names = [base.name, *(a.name for a in alternatives)]
@@ -522,36 +529,139 @@ def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
     if problem:
         err.print(f"error: --out: {problem}", markup=False, highlight=False)
         return EXIT_INPUT
-    from simulation.comparison import run_comparison
-    from simulation.results import write_comparison
-
-    files = {base.name: args.base}
+    files: dict[str, str | None] = {base.name: args.base}
     files.update({a.name: f for a, f in zip(alternatives, args.alternatives, strict=True)})
     if args.replications == AUTO:
-        return _run_auto(args, [base, *alternatives], files, out, err)
-    if args.quiet:
-        result = run_comparison(base, alternatives, workers=args.workers)
-    else:
-        with Progress(*_progress_columns(), console=err) as progress:
-            task = progress.add_task(
-                f"Comparing {len(names)} scenarios", total=base.replications * len(names)
-            )
-            result = run_comparison(
-                base,
-                alternatives,
-                workers=args.workers,
-                progress=lambda done, total: progress.update(task, completed=done),
-            )
-        for alt in result.alternatives:
-            out.print(result.notes[alt.scenario.name], markup=False, highlight=False)
-        for table in comparison_tables(result):
-            out.print(table)
+        return _run_auto(
+            args, [base, *alternatives], {k: str(v) for k, v in files.items()}, out, err
+        )
+    from simulation.comparison import aligned
+
+    return _start_streamed(args, "compare", aligned(base, alternatives), files, out, err)
+
+
+def _start_streamed(
+    args: argparse.Namespace,
+    kind: str,
+    scenarios: list[Scenario],
+    files: dict[str, str | None],
+    out: Console,
+    err: Console,
+) -> int:
+    """Start a run or comparison that saves each replication as it finishes."""
+    from simulation.resume import StreamedRun
+
+    root = Path(args.out)
     try:
-        folder = write_comparison(result, root, files, list(sys.argv))
+        run = StreamedRun.create(
+            root, scenarios, files, bool(getattr(args, "events", False)), list(sys.argv)
+        )
     except OSError as exc:
         err.print(
-            f"error: could not write results under {root}: {exc.strerror or exc}; "
-            "earlier results are untouched",
+            f"error: could not write results under {root}: {exc.strerror or exc}",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_FAILURE
+    return _run_streamed(args, kind, run, out, err)
+
+
+def _resume(args: argparse.Namespace, kind: str, out: Console, err: Console) -> int:
+    """``run --resume`` or ``compare --resume``: finish an interrupted run."""
+    from simulation.comparison import aligned
+    from simulation.resume import ResumeError, StreamedRun
+
+    if args.replications == AUTO:
+        err.print("error: --resume cannot be used with --replications auto", markup=False)
+        return EXIT_INPUT
+    try:
+        run = StreamedRun.open(args.resume)
+    except ResumeError as exc:
+        err.print(f"error: --resume: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_INPUT
+    if run.info["kind"] != kind:
+        other = run.info["kind"]
+        err.print(
+            f"error: --resume: {args.resume} is an interrupted `pathways {other}`; "
+            f"resume it with pathways {other} --resume {args.resume}",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_INPUT
+    given = [args.scenario] if kind == "run" else [args.base, *args.alternatives]
+    if any(given):
+        stored = run.scenarios[0]
+        update = {
+            "replications": args.replications or stored.replications,
+            "seed": args.seed if args.seed is not None else stored.seed,
+        }
+        loaded = [load_scenario(path) for path in given if path]
+        loaded[0] = loaded[0].model_copy(update=update)
+        if not run.matches(aligned(loaded[0], loaded[1:])):
+            err.print(
+                f"error: --resume: {args.resume} was started from different scenarios or "
+                "options than those given; resume it without them, or start a new run",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            return EXIT_INPUT
+    return _run_streamed(args, kind, run, out, err)
+
+
+def _run_streamed(
+    args: argparse.Namespace, kind: str, run: StreamedRun, out: Console, err: Console
+) -> int:
+    """Run a streamed run's missing replications, then print and write its results."""
+    from simulation.comparison import compare_results
+
+    names = [s.name for s in run.scenarios]
+    if run.resumed:
+        err.print(
+            f"Resuming {run.final}: {run.resumed} of {run.total} replications already done",
+            markup=False,
+            highlight=False,
+        )
+    try:
+        if args.quiet:
+            run.execute(args.workers, args.cluster)
+        else:
+            what = f"Running {names[0]}" if kind == "run" else f"Comparing {len(names)} scenarios"
+            with Progress(*_progress_columns(), console=err) as progress:
+                task = progress.add_task(what, total=run.total)
+                run.execute(
+                    args.workers,
+                    args.cluster,
+                    progress=lambda done, total: progress.update(task, completed=done),
+                )
+    except KeyboardInterrupt:
+        err.print(
+            f"interrupted: {len(run.done())} of {run.total} replications are saved. "
+            f"Finish the run with:\n  pathways {kind} --resume {run.final}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_INTERRUPTED
+    except RuntimeError as exc:  # Dask asked for but not installed
+        err.print(f"error: --cluster: {exc}", markup=False, highlight=False)
+        return EXIT_INPUT
+    results = run.results()
+    comparison = compare_results(results[0], results[1:]) if kind == "compare" else None
+    if not args.quiet:
+        if comparison is None:
+            out.print(headline_table(results[0]))
+        else:
+            for alt in comparison.alternatives:
+                out.print(comparison.notes[alt.scenario.name], markup=False, highlight=False)
+            for table in comparison_tables(comparison):
+                out.print(table)
+    try:
+        folder = run.finish(results, comparison)
+    except OSError as exc:
+        err.print(
+            f"error: could not write results in {run.final}: {exc.strerror or exc}; "
+            f"the replications are kept: pathways {kind} --resume {run.final}",
             markup=False,
             highlight=False,
         )

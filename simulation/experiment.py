@@ -1,4 +1,4 @@
-"""Experiments: many replications of a scenario, run serially or on local processes.
+"""Experiments: many replications of a scenario, serially, on local processes or on Dask.
 
 A replication's result depends only on (scenario, seed, replication number): the
 streams are derived from those alone, so the same numbers come out whatever the number
@@ -8,11 +8,9 @@ by replication number before anything is summarised.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +18,7 @@ import pandas as pd
 
 from simulation.analysis import summarise
 from simulation.changes import LEDGER_ITEMS, comparator_budgets
+from simulation.executors import make_executor
 from simulation.kpis import ALL, episodes_frame, kpi_rows, monthly_rows
 from simulation.model import Model, ModelOutput
 from simulation.scenario import Scenario
@@ -137,32 +136,17 @@ def _run_many(
     workers: int,
     keep_events: bool,
     progress: Progress | None,
+    cluster: str | None = None,
 ) -> list[ReplicationResult]:
     numbers = list(numbers)
     total = len(numbers)
+    executor = make_executor(workers, cluster, total)
     results: list[ReplicationResult] = []
-    if workers <= 1 or total <= 1:
-        for r in numbers:
-            results.append(run_replication(scenario, r, keep_events))
-            if progress:
-                progress(len(results), total)
-        return results
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: set[Future[ReplicationResult]] = {
-            pool.submit(run_replication, scenario, r, keep_events) for r in numbers
-        }
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    results.append(future.result())
-                    if progress:
-                        progress(len(results), total)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    tasks = [(scenario, r, keep_events) for r in numbers]
+    for result in executor.map_unordered(run_replication, tasks):
+        results.append(result)
+        if progress:
+            progress(len(results), total)
     return results
 
 
@@ -173,6 +157,7 @@ def run_experiment(
     keep_events: bool = False,
     progress: Progress | None = None,
     first: int = 0,
+    cluster: str | None = None,
 ) -> ExperimentResult:
     """Run replications ``first .. first+n-1`` of a scenario and summarise them.
 
@@ -184,7 +169,7 @@ def run_experiment(
     n = replications if replications is not None else scenario.replications
     workers = workers if workers is not None else default_workers(n)
     started = time.perf_counter()
-    results = _run_many(scenario, range(first, first + n), workers, keep_events, progress)
+    results = _run_many(scenario, range(first, first + n), workers, keep_events, progress, cluster)
     return ExperimentResult(scenario, results, time.perf_counter() - started, workers)
 
 

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -193,30 +194,40 @@ def write_comparison(
     command: list[str] | None = None,
 ) -> Path:
     """Write a comparison: one sub-folder per scenario, the comparison table and notes."""
+    staged = StagedFolder(Path(root), f"compare-{result.base.scenario.name}")
+    with staged as folder:
+        write_comparison_files(result, folder, scenario_files, command)
+    return staged.final
+
+
+def write_comparison_files(
+    result: ComparisonResult,
+    folder: Path,
+    scenario_files: Mapping[str, str | Path | None] | None = None,
+    command: list[str] | None = None,
+) -> None:
+    """Write a comparison's files into an existing folder."""
     files = scenario_files or {}
     base = result.base.scenario.name
-    staged = StagedFolder(Path(root), f"compare-{base}")
-    with staged as folder:
-        for run in (result.base, *result.alternatives):
-            sub = folder / run.scenario.name
-            sub.mkdir()
-            write_run_files(run, sub, files.get(run.scenario.name), command)
-        result.table.to_csv(folder / "comparison.csv", index=False)
-        notes = "".join(f"{name}: {text}\n" for name, text in result.notes.items())
-        (folder / "comparison_notes.txt").write_text(notes)
-        info = {
-            "base": base,
-            "alternatives": [r.scenario.name for r in result.alternatives],
-            "seed": result.base.scenario.seed,
-            "replications": len(result.base.replications),
-            "notes": result.notes,
-            "version": package_version(),
-            "code": code_revision(),
-            "command": command,
-            "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        }
-        (folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
-    return staged.final
+    for run in (result.base, *result.alternatives):
+        sub = folder / run.scenario.name
+        sub.mkdir()
+        write_run_files(run, sub, files.get(run.scenario.name), command)
+    result.table.to_csv(folder / "comparison.csv", index=False)
+    notes = "".join(f"{name}: {text}\n" for name, text in result.notes.items())
+    (folder / "comparison_notes.txt").write_text(notes)
+    info = {
+        "base": base,
+        "alternatives": [r.scenario.name for r in result.alternatives],
+        "seed": result.base.scenario.seed,
+        "replications": len(result.base.replications),
+        "notes": result.notes,
+        "version": package_version(),
+        "code": code_revision(),
+        "command": command,
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    (folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
 
 
 # -- reading a folder back ------------------------------------------------------------

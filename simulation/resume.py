@@ -1,0 +1,320 @@
+"""Streamed runs: each replication saved as it finishes, so a run can be resumed.
+
+A run (or comparison) that will become ``<root>/<name>/<timestamp>/`` is worked on in
+the hidden sibling ``.<timestamp>.partial/``, which holds ``resume.json`` (the resolved
+scenarios, seed, replications, whether the event log is kept, and a fingerprint of the
+code) and one part file per finished replication, ``parts/<scenario index>/r<NNNNNN>.pkl``.
+A part is written under a temporary name and renamed into place, so it is either
+whole or absent; the replication's tables are dropped from memory once written.
+
+When every part is present the results files are written into the partial folder, the
+parts are removed and the folder is renamed to its final name. If the run is killed,
+``pathways run --resume <root>/<name>/<timestamp>`` (or ``compare --resume``) runs only the
+replications that have no part, so none is lost or repeated. Replication ``r`` depends
+only on (scenario, seed, ``r``), so the resumed result is the uninterrupted one. A
+folder started by other code, or whose scenario file has changed since, is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simulation.comparison import ComparisonResult, compare_results
+from simulation.executors import make_executor
+from simulation.experiment import ExperimentResult, ReplicationResult, run_replication
+from simulation.loading import load_scenario, load_scenario_text, scenario_to_yaml
+from simulation.results import (
+    new_run_folder,
+    package_version,
+    write_comparison_files,
+    write_run_files,
+)
+from simulation.scenario import Scenario
+
+RESUME_FILE = "resume.json"
+PARTS = "parts"
+SUFFIX = ".partial"
+FORMAT = 1
+
+Progress = Callable[[int, int], None]
+
+
+class ResumeError(Exception):
+    """A folder that cannot be resumed; the message says why, in one sentence."""
+
+
+def code_fingerprint() -> str:
+    """SHA-256 of the package version and every module of the simulation package.
+
+    Two processes agree on it only if they run the same model code, whatever git says.
+    """
+    digest = hashlib.sha256(package_version().encode())
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the whole file or none of it."""
+    handle, name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+
+
+@dataclass
+class StreamedRun:
+    """A run or comparison whose replications are saved one by one (see module doc)."""
+
+    staging: Path
+    final: Path
+    info: dict[str, Any]
+    scenarios: list[Scenario]
+    resumed: int = 0
+    """Replications already saved when this session started."""
+
+    # -- starting and reopening ------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        root: str | Path,
+        scenarios: list[Scenario],
+        files: dict[str, str | None],
+        keep_events: bool = False,
+        command: list[str] | None = None,
+    ) -> StreamedRun:
+        """Reserve ``<root>/<name>/<timestamp>`` and start its partial folder.
+
+        One scenario is a run; several are a comparison (base first) whose scenarios
+        must already share the base's seed and replications.
+        """
+        name = scenarios[0].name if len(scenarios) == 1 else f"compare-{scenarios[0].name}"
+        final = new_run_folder(Path(root), name)
+        staging = final.parent / f".{final.name}{SUFFIX}"
+        staging.mkdir()
+        info: dict[str, Any] = {
+            "format": FORMAT,
+            "kind": "run" if len(scenarios) == 1 else "compare",
+            "code": code_fingerprint(),
+            "version": package_version(),
+            "replications": scenarios[0].replications,
+            "seed": scenarios[0].seed,
+            "keep_events": keep_events,
+            "command": command,
+            "elapsed_seconds": 0.0,
+            "scenarios": [
+                {
+                    "name": s.name,
+                    "file": str(Path(f).resolve()) if (f := files.get(s.name)) else None,
+                    "given_as": files.get(s.name),
+                    "yaml": scenario_to_yaml(s),
+                }
+                for s in scenarios
+            ],
+        }
+        for index in range(len(scenarios)):
+            (staging / PARTS / str(index)).mkdir(parents=True)
+        _atomic_write(staging / RESUME_FILE, json.dumps(info, indent=1).encode())
+        return cls(staging, final, info, list(scenarios))
+
+    @classmethod
+    def open(cls, results_dir: str | Path) -> StreamedRun:
+        """Reopen an interrupted run for resuming; :class:`ResumeError` if it cannot be."""
+        given = Path(results_dir)
+        if given.name.startswith(".") and given.name.endswith(SUFFIX):
+            staging = given
+            final = given.parent / given.name[1 : -len(SUFFIX)]
+        else:
+            final = given
+            staging = given.parent / f".{given.name}{SUFFIX}"
+        if not staging.is_dir():
+            if (final / "manifest.json").is_file():
+                raise ResumeError(
+                    f"{given} is a finished results folder: there is nothing to resume"
+                )
+            raise ResumeError(
+                f"{given} is not an interrupted run: there is no {staging.name} beside it "
+                "(give the folder that the interrupted run named)"
+            )
+        try:
+            info = json.loads((staging / RESUME_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ResumeError(
+                f"{given} cannot be resumed: its {RESUME_FILE} is unreadable"
+            ) from exc
+        if info.get("format") != FORMAT or info.get("code") != code_fingerprint():
+            raise ResumeError(
+                f"{given} was started by a different version of the code (pathways "
+                f"{info.get('version')}, model fingerprint {str(info.get('code'))[:12]}; this is "
+                f"{package_version()}, {code_fingerprint()[:12]}): its replications would not "
+                "match new ones, so it cannot be resumed; start a new run"
+            )
+        scenarios = [_reload(entry, given) for entry in info["scenarios"]]
+        run = cls(staging, final, info, scenarios)
+        for path in staging.glob(f"{PARTS}/*/.tmp-*"):  # left by a kill mid-write
+            path.unlink()
+        run.resumed = len(run.done())
+        return run
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def replications(self) -> int:
+        """Replications per scenario."""
+        return int(self.info["replications"])
+
+    @property
+    def total(self) -> int:
+        """Replications over all scenarios."""
+        return self.replications * len(self.scenarios)
+
+    def part(self, index: int, replication: int) -> Path:
+        """Path of the part file of one scenario's replication."""
+        return self.staging / PARTS / str(index) / f"r{replication:06d}.pkl"
+
+    def done(self) -> set[tuple[int, int]]:
+        """(scenario index, replication) of every saved part."""
+        found = set()
+        for index in range(len(self.scenarios)):
+            for path in (self.staging / PARTS / str(index)).glob("r*.pkl"):
+                found.add((index, int(path.stem[1:])))
+        return found
+
+    def matches(self, scenarios: list[Scenario]) -> bool:
+        """Whether these scenarios (as given on a resume command) are the ones run."""
+        return [scenario_to_yaml(s) for s in scenarios] == [
+            e["yaml"] for e in self.info["scenarios"]
+        ]
+
+    # -- running -------------------------------------------------------------------------
+
+    def execute(
+        self,
+        workers: int | None = None,
+        cluster: str | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Run every replication without a part, saving each as it finishes.
+
+        Returns the number of workers used. Ctrl-C (or any error) leaves the saved parts
+        for a later :meth:`open` and re-raises.
+        """
+        done = self.done()
+        todo = [
+            (index, r)
+            for index in range(len(self.scenarios))
+            for r in range(self.replications)
+            if (index, r) not in done
+        ]
+        keep_events = bool(self.info["keep_events"])
+        tasks = [(self.scenarios[i], r, keep_events) for i, r in todo]
+        index_of = {(self.scenarios[i].name, r): i for i, r in todo}
+        executor = make_executor(workers, cluster, max(1, len(tasks)))
+        count = len(done)
+        if progress:
+            progress(count, self.total)
+        started = time.perf_counter()
+        elapsed = float(self.info.get("elapsed_seconds", 0.0))
+        results = executor.map_unordered(_replicate, tasks)
+        with contextlib.closing(results):
+            for name, replication, blob in results:
+                index = index_of[(name, replication)]
+                _atomic_write(self.part(index, replication), blob)
+                count += 1
+                self.info["elapsed_seconds"] = elapsed + time.perf_counter() - started
+                _atomic_write(self.staging / RESUME_FILE, json.dumps(self.info, indent=1).encode())
+                if progress:
+                    progress(count, self.total)
+        self.info["workers"] = executor.workers
+        return executor.workers
+
+    def load(self, index: int) -> ExperimentResult:
+        """One scenario's result, read back from its parts."""
+        replications: list[ReplicationResult] = []
+        for r in range(self.replications):
+            path = self.part(index, r)
+            if not path.is_file():
+                raise ResumeError(f"replication {r} of {self.scenarios[index].name} is missing")
+            replications.append(pickle.loads(path.read_bytes()))
+        wall = float(self.info.get("elapsed_seconds", 0.0))
+        workers = int(self.info.get("workers", 1))
+        return ExperimentResult(self.scenarios[index], replications, wall, workers)
+
+    def results(self) -> list[ExperimentResult]:
+        """Every scenario's result (base first)."""
+        return [self.load(i) for i in range(len(self.scenarios))]
+
+    def finish(
+        self, results: list[ExperimentResult], comparison: ComparisonResult | None = None
+    ) -> Path:
+        """Write the results files, drop the parts and give the folder its final name."""
+        files = {
+            e["name"]: e["given_as"] if e["file"] and Path(e["file"]).is_file() else None
+            for e in self.info["scenarios"]
+        }
+        command = self.info.get("command")
+        extra = {"resumed_replications": self.resumed}
+        if self.info["kind"] == "run":
+            write_run_files(results[0], self.staging, files[results[0].scenario.name], command)
+            _add_to_manifest(self.staging, extra)
+        else:
+            comparison = comparison or compare_results(results[0], results[1:])
+            write_comparison_files(comparison, self.staging, files, command)
+            _add_to_manifest(self.staging, extra)
+        shutil.rmtree(self.staging / PARTS)
+        (self.staging / RESUME_FILE).unlink()
+        with contextlib.suppress(FileNotFoundError):
+            self.final.rmdir()
+        os.replace(self.staging, self.final)
+        return self.final
+
+
+def _replicate(scenario: Scenario, replication: int, keep_events: bool) -> tuple[str, int, bytes]:
+    """Run one replication and pickle it in the worker, so the parent only writes bytes."""
+    result = run_replication(scenario, replication, keep_events)
+    return scenario.name, replication, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _reload(entry: dict[str, Any], given: Path) -> Scenario:
+    """A scenario of a partial folder, from its file if it still has one."""
+    stored = str(entry["yaml"])
+    file = entry.get("file")
+    if file and Path(file).is_file():
+        fresh = load_scenario(file)
+        saved = load_scenario_text(stored, f"{given}/{RESUME_FILE}")
+        fresh = fresh.model_copy(update={"seed": saved.seed, "replications": saved.replications})
+        if scenario_to_yaml(fresh) != stored:
+            raise ResumeError(
+                f"{given} was started from a different scenario: {file} has changed since "
+                "(its replications would not match new ones); start a new run"
+            )
+        return fresh
+    return load_scenario_text(stored, f"{given}/{RESUME_FILE}")
+
+
+def _add_to_manifest(folder: Path, extra: dict[str, Any]) -> None:
+    """Add entries to a written ``manifest.json``."""
+    path = folder / "manifest.json"
+    info = json.loads(path.read_text(encoding="utf-8"))
+    info.update(extra)
+    path.write_text(json.dumps(info, indent=2) + "\n")
