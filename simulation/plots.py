@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from simulation.chartstyle import (
     CAPACITY,
@@ -452,10 +452,13 @@ def tornado_plot(
             bars = [(label, diff(low), diff(high)) for label, (low, high) in factors.items()]
             bars.sort(key=lambda b: -max(abs(b[1][0]), abs(b[2][0])))
             for y, (_, lo, hi) in enumerate(bars):
-                for values, colour in ((lo, scenario_colour(0)), (hi, scenario_colour(1))):
-                    ax.barh(y, values[0], height=0.55, color=colour, alpha=0.85)
+                # Low above high, side by side, so that two bars on one side never hide
+                # each other.
+                for offset, values, colour in ((-0.17, lo, scenario_colour(0)),
+                                               (0.17, hi, scenario_colour(1))):  # fmt: skip
+                    ax.barh(y + offset, values[0], height=0.32, color=colour, alpha=0.9)
                     if not math.isnan(values[1]):
-                        ax.hlines(y, values[1], values[2], color=TEXT, lw=1.2)
+                        ax.hlines(y + offset, values[1], values[2], color=TEXT, lw=1.2)
             ax.axvline(0, color=TEXT, lw=1)
             ax.set_yticks(range(len(bars)), [b[0] for b in bars])
             ax.set_ylim(len(bars) - 0.5, -0.5)
@@ -547,7 +550,8 @@ def welch_plot(
 
     One row per pathway, one panel per measure: the monthly mean over replications
     (thin, grey), Welch's moving average over ``window`` months either side (blue),
-    the MSER-5 truncation (solid line) and the scenario's present warm-up (dashed).
+    the MSER-5 truncation (solid line) and the scenario's present warm-up (dashed). A
+    series that has not settled is marked "still changing".
     """
     series = analysis.series
     table = analysis.table.set_index(["pathway", "measure"])
@@ -556,6 +560,9 @@ def welch_plot(
     shown = sorted(present, key=lambda p: order.index(p) if p in order else 9)
     shown = [p for p in shown if pathways is None or p in pathways]
     measures = [m for m in MEASURE_LABELS if m in set(series["measure"])]
+    current_years = analysis.current_warmup_days / 365.25
+    current = f"Scenario's warm-up ({current_years:.1f} years"
+    current += ": beyond this run)" if current_years > analysis.years else ")"
     with house_style():
         figure = new_figure(0.9 + 1.7 * len(shown), width_in=11.0)
         axes = figure.subplots(len(shown), len(measures), squeeze=False)
@@ -568,8 +575,12 @@ def welch_plot(
                 ax.plot(years, values, color="#AEB7BD", lw=0.7)
                 ax.plot(years, welch_average(values, window), color=NHS_BLUE, lw=1.6)
                 if (pathway, measure) in table.index:
-                    cut = float(table.loc[(pathway, measure), "truncation_months"]) / 12.0
+                    row = table.loc[[(pathway, measure)]]
+                    cut = float(row["truncation_months"].iloc[0]) / 12.0
                     ax.axvline(cut, color="#D5281B", lw=1.3)
+                    if not bool(row["settled"].iloc[0]):
+                        ax.text(0.03, 0.96, "still changing", transform=ax.transAxes,
+                                ha="left", va="top", fontsize=7.5, color="#D5281B")  # fmt: skip
                 ax.axvline(analysis.current_warmup_days / 365.25, color=TEXT, lw=1, ls="--")
                 ax.set_xlim(0, years[-1] if len(years) else 1)
                 ax.set_ylim(bottom=0)
@@ -588,7 +599,7 @@ def welch_plot(
                     [], [], color=NHS_BLUE, lw=1.6, label=f"Welch moving average (±{window} months)"
                 ),
                 Line2D([], [], color="#D5281B", lw=1.3, label="MSER-5 warm-up"),
-                Line2D([], [], color=TEXT, lw=1, ls="--", label="Scenario's warm-up"),
+                Line2D([], [], color=TEXT, lw=1, ls="--", label=current),
             ],
             width_in=11.0,
         )
@@ -632,8 +643,18 @@ def precision_plot(
             handles.append(
                 Line2D([], [], color="#D5281B", lw=1.3, label=f"Within ±{precision:.0%}: {first}")
             )
+        # The first intervals (t is 12.7 with two replications) would flatten the rest:
+        # the axis shows the intervals from three replications on and the target band.
+        later = table[table["replications"] >= 3]
+        if len(later):
+            values = [*later["ci_low"], *later["ci_high"], *mean, final * (1 - precision),
+                      final * (1 + precision)]  # fmt: skip
+            low, high = float(np.nanmin(values)), float(np.nanmax(values))
+            pad = 0.08 * (high - low or abs(high) or 1.0)
+            ax.set_ylim(low - pad, high + pad)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("Replications")
-        ax.set_ylabel(unit)
+        ax.set_ylabel(unit[:1].upper() + unit[1:])
         ax.set_xlim(1, max(2, int(n[-1])))
         if title:
             ax.set_title(title)

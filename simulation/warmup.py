@@ -133,7 +133,8 @@ def steady_after(
     because flat data look precise; this check catches that and a series still rising.
     Drift is a difference between the means of the two halves' batch means that is both
     clear (Welch's t-test at ``significance``) and material (over ``tolerance`` of the
-    mean left).
+    mean left); a series constant for the first quarter of what is left and not after
+    it has not started either.
 
     >>> steady_after([0.0] * 60 + [5.0, 7.0] * 30, 0)
     False
@@ -145,6 +146,9 @@ def steady_after(
     if batches < 4:
         return False
     z = x[: batches * batch_size].reshape(batches, batch_size).mean(axis=1)
+    quarter = z[: max(2, batches // 4)]
+    if np.ptp(quarter) == 0.0 and np.ptp(z) > 0.0:
+        return False  # flat for a quarter of what is left, then not: it has not started
     first, second = z[: batches // 2], z[batches // 2 :]
     difference = abs(float(second.mean() - first.mean()))
     level = abs(float(z.mean()))
