@@ -19,11 +19,18 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import special
 
 _Z90 = 1.2815515655446004  # standard normal 90th percentile
 _LAST_U = 1.0 - 2.0**-53  # the largest uniform below 1: ppf(1) would be infinite
+
+PositiveFloat = Annotated[float, Field(ge=0.001, le=1_000_000, allow_inf_nan=False)]
+"""A duration parameter in days, from about a minute and a half to 2,700 years: finite
+(``.inf``, a stay that never ends, is refused), and within the range where every
+quantile is a number (a gamma with a sd 10^600 times its mean has NaN quantiles)."""
+Shape = Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False)]
+"""A Weibull shape: below 0.01 the mean overflows, above 100 the stays are all equal."""
 
 
 class _Dist(BaseModel):
@@ -185,7 +192,7 @@ class Weibull(_Dist):
     """Weibull with shape ``k`` and scale ``lambda`` (days)."""
 
     distribution: Literal["weibull"]
-    shape: PositiveFloat
+    shape: Shape
     scale: PositiveFloat
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
