@@ -319,17 +319,26 @@ class Model:
         if max_wait is not None:
             max_wait = max(0.0, max_wait - waited_days)
         wait_timer = patience_timer = None
-        if not request.triggered and max_wait != 0:
-            events: list[simpy.Event] = [request]
-            if max_wait is not None:
-                wait_timer = env.timeout(max_wait)
-                events.append(wait_timer)
-            if ref.patience_days is not None:
-                patience_timer = env.timeout(max(0.0, ref.patience_days - waited_days))
-                events.append(patience_timer)
-            yield env.any_of(events)
         if request.triggered:
             unit = request.value
+        elif max_wait == 0:
+            unit = None
+        else:
+            # A timer that fires first takes the request out of the queue and resolves it
+            # with no bed; the process waits on the request alone (no AnyOf condition).
+            def expire(_: simpy.Event) -> None:
+                if not request.triggered:
+                    beds.cancel(request)
+                    request.succeed(None)
+
+            if max_wait is not None:
+                wait_timer = env.timeout(max_wait)
+                wait_timer.callbacks.append(expire)
+            if ref.patience_days is not None:
+                patience_timer = env.timeout(max(0.0, ref.patience_days - waited_days))
+                patience_timer.callbacks.append(expire)
+            unit = yield request
+        if unit is not None:
             assert isinstance(unit, UnitState)
             episode.admission_day = env.now
             episode.admitted_to = unit.name
