@@ -3,7 +3,10 @@
 For each bad scenario both commands must exit with status 2, print each problem on one
 line naming the file, the line and the field with what was expected (the fragments in
 tests/data/bad/expected.yaml), never show a traceback, write nothing under --out or
-anywhere else, and answer within seconds. Each command runs in its own subprocess, as a
+anywhere else, and answer within seconds. A corpus file may extend a parent kept in a
+subfolder (not itself in the list); ``file:`` names the file a problem is reported in
+when that is the parent. An enormous file is made at test time rather than committed.
+Each command runs in its own subprocess, as a
 planner would run it; the subprocesses run side by side, one per core, since nearly all
 their time is interpreter start-up.
 """
@@ -42,7 +45,7 @@ class Outcome:
     folder: Path  # the working folder; --out is folder/out
 
 
-def refuse(name: str, command: str, folder: Path) -> Outcome:
+def refuse(name: str | Path, command: str, folder: Path) -> Outcome:
     out = folder / "out"
     out.mkdir(parents=True)
     args = [*pathways(), command, str(CORPUS / name)]
@@ -76,9 +79,9 @@ def outcomes(request, tmp_path_factory) -> dict[tuple[str, str], Outcome]:
 
 
 def test_every_corpus_file_has_expectations():
-    files = {p.name for p in CORPUS.iterdir() if p.name != "expected.yaml"}
+    files = {p.name for p in CORPUS.iterdir() if p.is_file() and p.name != "expected.yaml"}
     assert files == set(EXPECTED)
-    assert len(files) >= 25
+    assert len(files) >= 40
     for name, spec in EXPECTED.items():
         assert spec["expect"], name
         assert spec["line"] is None or spec["line"] >= 1, name
@@ -88,8 +91,8 @@ def test_every_corpus_file_has_expectations():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_bad_file_is_refused_clearly(name: str, command: str, outcomes) -> None:
     outcome = outcomes[(name, command)]
-    path = CORPUS / name
     spec = EXPECTED[name]
+    path = CORPUS / spec.get("file", name)
     stderr = outcome.stderr
     assert "Traceback" not in outcome.stdout + stderr, stderr
     assert outcome.returncode == 2, (outcome.stdout, stderr)
@@ -108,3 +111,37 @@ def test_bad_file_is_refused_clearly(name: str, command: str, outcomes) -> None:
     assert list((outcome.folder / "out").iterdir()) == []
     assert [p.name for p in outcome.folder.iterdir()] == ["out"]
     assert outcome.seconds < SECONDS
+
+
+def check_refused(outcome: Outcome, path: Path, fragments: list[str]) -> None:
+    assert "Traceback" not in outcome.stdout + outcome.stderr, outcome.stderr
+    assert outcome.returncode == 2, (outcome.stdout, outcome.stderr)
+    errors = [line for line in outcome.stderr.splitlines() if line.startswith("error: ")]
+    assert errors and all(line.startswith(f"error: {path}") for line in errors), outcome.stderr
+    for fragment in fragments:
+        assert fragment in outcome.stderr, (fragment, outcome.stderr)
+    assert list((outcome.folder / "out").iterdir()) == []
+    assert outcome.seconds < SECONDS
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_enormous_file_is_refused_before_it_is_read(command: str, tmp_path: Path) -> None:
+    """Made here, not committed: 6 MB of comments after a valid start."""
+    path = tmp_path / "enormous.yaml"
+    head = (CORPUS / "negative_cost.yaml").read_text().replace("-420", "420")
+    with path.open("w") as handle:
+        handle.write(head)
+        line = "# " + "x" * 98 + "\n"
+        handle.write(line * 60_000)
+    outcome = refuse(path, command, tmp_path / "work")
+    check_refused(outcome, path, ["the file is larger than 5,000,000 bytes"])
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_file_of_too_many_values_is_refused(command: str, tmp_path: Path) -> None:
+    """Under the size limit but holding a quarter of a million values."""
+    path = tmp_path / "many.yaml"
+    values = ", ".join(["1"] * 250_000)
+    path.write_text(f"name: many\nseeds: [{values}]\n")
+    outcome = refuse(path, command, tmp_path / "work")
+    check_refused(outcome, path, ["the file holds more than 200,000 values"])
