@@ -248,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     warmup.add_argument(
         "-w", "--workers", type=_positive_int, help="worker processes (default: one per core)"
     )
+    warmup.add_argument(
+        "--empty",
+        action="store_true",
+        help="start from empty even if the scenario starts from a census",
+    )
     warmup.add_argument("--plot", metavar="PNG", help="also write Welch's plot to this file")
     warmup.add_argument("-q", "--quiet", action="store_true", help="print only the recommendation")
 
@@ -744,7 +749,8 @@ def warmup_table(analysis: WarmupAnalysis) -> Table:
 
     table = Table(
         title=f"{analysis.scenario}: MSER-5 warm-up per series ({analysis.replications} "
-        f"replications of {analysis.years:g} years from an empty start, demand growth held "
+        f"replications of {analysis.years:g} years from "
+        f"{'its census' if analysis.from_census else 'an empty start'}, demand growth held "
         "at zero, no dated changes or reinvestment)",
         title_justify="left",
     )
@@ -762,8 +768,13 @@ def warmup_table(analysis: WarmupAnalysis) -> Table:
 
 
 def cmd_warmup(args: argparse.Namespace, out: Console, err: Console) -> int:
-    """``pathways warmup``: MSER-5 (and Welch's plot) on a run from an empty start."""
-    scenario = load_scenario(args.scenario)
+    """``pathways warmup``: MSER-5 (and Welch's plot) on a run from the scenario's start."""
+    if args.empty:
+        from simulation.api import load
+
+        scenario = load(args.scenario, {"census": None})
+    else:
+        scenario = load_scenario(args.scenario)
     plot = Path(args.plot) if args.plot else None
     if plot is not None:
         problem = _check_output_root(plot.parent if str(plot.parent) else Path("."))
@@ -778,7 +789,9 @@ def cmd_warmup(args: argparse.Namespace, out: Console, err: Console) -> int:
     else:
         with Progress(*_progress_columns(), console=err) as bar:
             task = bar.add_task(
-                f"Running {scenario.name} from empty for {years:g} years", total=args.replications
+                f"Running {scenario.name} from {'its census' if scenario.census else 'empty'} "
+                f"for {years:g} years",
+                total=args.replications,
             )
             analysis = analyse_warmup(
                 scenario,
