@@ -341,13 +341,14 @@ class Results:
         return pd.DataFrame(cells).fillna("–")
 
     def differences(
-        self, period: str = HORIZON, kpis: Sequence[str] = HEADLINE_KPIS
+        self, period: str = HORIZON, kpis: Sequence[str] | None = HEADLINE_KPIS
     ) -> pd.DataFrame:
-        """Paired differences from the base for each pathway's headline KPIs.
+        """Paired differences from the base of each pathway's KPIs (``None``: every KPI).
 
-        Columns as :func:`simulation.comparison.paired_differences` (``diff_mean``,
-        ``diff_ci_low``, ``pct_change``, ``clear``, ...) with ``alternative`` and
-        ``label``. Raises ``ValueError`` when only one scenario was run.
+        Totals over service, unit and place. Columns as
+        :func:`simulation.comparison.paired_differences` (``diff_mean``, ``diff_ci_low``,
+        ``pct_change``, ``clear``, ...) with ``alternative`` and ``label``. Raises
+        ``ValueError`` when only one scenario was run.
         """
         if self.comparison is None:
             raise ValueError("differences need a base and at least one alternative: use compare()")
@@ -357,7 +358,7 @@ class Results:
             & (t["unit"] == ALL)
             & (t["place"] == ALL)
             & (t["period"] == period)
-            & (t["kpi"].isin(list(kpis)))
+            & (t["kpi"].isin(list(kpis) if kpis is not None else t["kpi"]))
         ].copy()
         rows["label"] = rows["kpi"].map(lambda k: KPI_INFO[k].label if k in KPI_INFO else k)
         return rows.reset_index(drop=True)

@@ -563,6 +563,7 @@ def welch_plot(
     current_years = analysis.current_warmup_days / 365.25
     current = f"Scenario's warm-up ({current_years:.1f} years"
     current += ": beyond this run)" if current_years > analysis.years else ")"
+    start = "the census start" if analysis.from_census else "an empty start"
     with house_style():
         figure = new_figure(0.9 + 1.7 * len(shown), width_in=11.0)
         axes = figure.subplots(len(shown), len(measures), squeeze=False)
@@ -581,7 +582,8 @@ def welch_plot(
                     if not bool(row["settled"].iloc[0]):
                         ax.text(0.03, 0.96, "still changing", transform=ax.transAxes,
                                 ha="left", va="top", fontsize=7.5, color="#D5281B")  # fmt: skip
-                ax.axvline(analysis.current_warmup_days / 365.25, color=TEXT, lw=1, ls="--")
+                if not analysis.from_census:
+                    ax.axvline(current_years, color=TEXT, lw=1, ls="--")
                 ax.set_xlim(0, years[-1] if len(years) else 1)
                 ax.set_ylim(bottom=0)
                 ax.tick_params(labelsize=7.5)
@@ -590,7 +592,7 @@ def welch_plot(
                 if c == 0:
                     ax.set_ylabel(pathway_label(pathway), fontsize=9, fontweight="bold")
                 if r == len(shown) - 1:
-                    ax.set_xlabel("Years from an empty start", fontsize=8.5)
+                    ax.set_xlabel(f"Years from {start}", fontsize=8.5)
         figure_legend(
             figure,
             [
@@ -599,7 +601,11 @@ def welch_plot(
                     [], [], color=NHS_BLUE, lw=1.6, label=f"Welch moving average (±{window} months)"
                 ),
                 Line2D([], [], color="#D5281B", lw=1.3, label="MSER-5 warm-up"),
-                Line2D([], [], color=TEXT, lw=1, ls="--", label=current),
+                *(
+                    []
+                    if analysis.from_census
+                    else [Line2D([], [], color=TEXT, lw=1, ls="--", label=current)]
+                ),
             ],
             width_in=11.0,
         )

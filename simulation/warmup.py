@@ -222,8 +222,18 @@ def analysis_scenario(scenario: Scenario, years: float) -> Scenario:
 
 
 def default_years(scenario: Scenario) -> float:
-    """Run length for an analysis: four times the present warm-up, 10 to 50 years."""
-    years = 4 * scenario.warmup_days / 365.25
+    """Run length for an analysis, 10 to 50 years.
+
+    Four times the present warm-up, and at least ten mean lengths of stay of the longest
+    service (a system of long stays fills over several of them, and MSER needs the
+    settled part to be at least as long as the transient).
+    """
+    stays = [
+        service.length_of_stay.mean_days
+        for spec in scenario.pathways.values()
+        for service in spec.services.values()
+    ]
+    years = max(4 * scenario.warmup_days, 10 * max(stays, default=0.0)) / 365.25
     return float(min(MAX_RUN_YEARS, max(10.0, math.ceil(years))))
 
 
@@ -242,6 +252,8 @@ class WarmupAnalysis:
     years: float
     replications: int
     current_warmup_days: float
+    from_census: bool
+    """True if the run started from the scenario's census rather than empty."""
     series: pd.DataFrame
     """:func:`warmup_series` of the empty-start run: ``month, pathway, measure, value``."""
     table: pd.DataFrame
@@ -269,10 +281,18 @@ class WarmupAnalysis:
         """The recommendation in a sentence or two."""
         days = self.recommended_days
         what = _series_label(self.binding)
-        text = (
-            f"MSER-5 recommends a warm-up of {days:,.0f} days ({days / 365.25:.1f} years), "
-            f"set by {what}; the scenario has {self.current_warmup_days:,.0f} days."
-        )
+        found = f"{days:,.0f} days"
+        if days > 0:
+            found += f" ({days / 365.25:.1f} years), set by {what}"
+        if self.from_census:
+            text = f"From its census, MSER-5 finds a warm-up of {found}" + (
+                ": the census start is already warm." if days == 0 else "."
+            )
+        else:
+            text = (
+                f"MSER-5 recommends a warm-up of {found}; the scenario has "
+                f"{self.current_warmup_days:,.0f} days."
+            )
         if not self.settled:
             unsettled = self.table[~self.table["settled"]]
             names = ", ".join(_series_label(row) for row in unsettled.to_dict("records"))
@@ -322,6 +342,7 @@ def analyse_warmup(
         years=years,
         replications=replications,
         current_warmup_days=scenario.warmup_days,
+        from_census=bool(scenario.census_patients),
         series=series,
         table=pd.DataFrame(rows),
     )
