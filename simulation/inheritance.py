@@ -226,3 +226,31 @@ def resolve(source: LocatedData, chain: tuple[Path, ...] = ()) -> LocatedData:
     merger = _Merger()
     merged = merger.merge(parent.data, parent, (), child.data, child, (), ())
     return MergedData(merged, merger.locations, source.file)
+
+
+def source_files(path: str | Path) -> list[Path]:
+    """Every file a scenario is built from: itself, its ``extends`` chain, ``budget_from``.
+
+    Absolute paths, each once, in the order they are met; a file that cannot be read is
+    still listed (the manifest records that it had no hash). For tracing results to the
+    exact text that produced them.
+    """
+    found: list[Path] = []
+    pending = [Path(path).resolve()]
+    while pending:
+        current = pending.pop(0)
+        if current in found:
+            continue
+        found.append(current)
+        try:
+            data = read_yaml_file(current).data
+        except InputError:
+            continue
+        money = data.get("money")
+        for name in (
+            data.get("extends"),
+            money.get("budget_from") if isinstance(money, dict) else None,
+        ):
+            if isinstance(name, str) and name.strip():
+                pending.append((current.parent / name).resolve())
+    return found

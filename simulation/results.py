@@ -29,6 +29,7 @@ import pandas as pd
 
 from simulation.comparison import ComparisonResult
 from simulation.experiment import ExperimentResult
+from simulation.inheritance import source_files
 from simulation.loading import file_sha256, scenario_to_yaml
 
 DEPENDENCIES = ("simpy", "numpy", "scipy", "pandas", "pydantic", "pyyaml", "pyarrow", "matplotlib")
@@ -65,6 +66,17 @@ def code_revision() -> dict[str, Any]:
     return {"revision": revision, "modified": bool(dirty)}
 
 
+def _sources(scenario_file: str | Path | None) -> list[dict[str, str | None]]:
+    """Absolute path and SHA-256 of every file the scenario was built from."""
+    if not scenario_file:
+        return []
+    out: list[dict[str, str | None]] = []
+    for path in source_files(scenario_file):
+        digest = file_sha256(path) if path.is_file() else None
+        out.append({"path": str(path), "sha256": digest})
+    return out
+
+
 def manifest(
     result: ExperimentResult, scenario_file: str | Path | None, command: list[str] | None
 ) -> dict[str, Any]:
@@ -86,6 +98,7 @@ def manifest(
         "scenario": scenario.name,
         "scenario_file": str(scenario_file) if scenario_file else None,
         "scenario_sha256": file_sha256(scenario_file) if scenario_file else None,
+        "scenario_sources": _sources(scenario_file),
         "seed": scenario.seed,
         "replications": len(result.replications),
         "start_date": scenario.start_date.isoformat(),

@@ -83,6 +83,10 @@ def test_compare_prints_paired_differences_and_writes_a_folder(tmp_path):
     # The alternatives ran with the base's seed whatever their own files say.
     alt_manifest = json.loads((folder / "more_beds" / "manifest.json").read_text())
     assert alt_manifest["seed"] == 12345
+    # Every file the alternative was built from is traced, with its hash.
+    sources = {Path(s["path"]).name: s["sha256"] for s in alt_manifest["scenario_sources"]}
+    assert set(sources) == {"more.yaml", "base.yaml"}
+    assert all(len(digest) == 64 for digest in sources.values())
 
 
 def test_compare_refuses_two_scenarios_of_the_same_name(tmp_path):
