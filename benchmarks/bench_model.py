@@ -11,7 +11,14 @@ Four measurements, printed as a table (and written as JSON to benchmarks/output/
    fast the machine is;
 3. the full replication pipeline (``simulation.experiment.run_replication``) split into
    model time and KPI time (KPI rows, monthly series);
-4. ``simulation.run_experiment`` with 100 replications and the default workers.
+4. ``simulation.run_experiment`` with 100 replications of the baseline over 10 years and
+   the default workers (wall time);
+5. the same M/M/c in Ciw (``pip install -e '.[bench]'``), for comparison with another
+   Python DES library: seconds per run of the same horizon as the bare SimPy runs;
+6. parallel speedup: ``run_experiment`` on a process pool of 2 workers against 1;
+7. peak memory of ``pathways run`` (streamed to part files) for 10 against 100
+   replications, each measured in its own subprocess (``resource.getrusage`` peak RSS,
+   and ``tracemalloc``'s peak of Python allocations).
 
 Run with ``make bench`` or ``.venv/bin/python benchmarks/bench_model.py``; ``--quick``
 for a smoke run in a few seconds. This is not a test: nothing here asserts a time.
@@ -206,6 +213,99 @@ def bench_model_vs_simpy(scenario: Scenario, replications: int) -> dict[str, Any
     }
 
 
+def bench_ciw(mmc: MMc, horizon: float, replications: int) -> dict[str, Any] | None:
+    """The M/M/c of the SimPy runs, in Ciw, for the same horizon, interleaved with SimPy."""
+    try:
+        import ciw  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    network = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(rate=mmc.arrival_rate)],
+        service_distributions=[ciw.dists.Exponential(rate=1.0 / mmc.mean_service)],
+        number_of_servers=[mmc.servers],
+    )
+    ciw_seconds: list[float] = []
+    simpy_seconds: list[float] = []
+    customers: list[int] = []
+    for r in range(replications):
+        ciw.seed(r)
+        clock = Clock()
+        sim = ciw.Simulation(network)
+        sim.simulate_until_max_time(horizon)
+        ciw_seconds.append(clock.read()[0])
+        customers.append(len(sim.get_all_records()))
+        clock = Clock()
+        mmc.run(horizon, seed=r)
+        simpy_seconds.append(clock.read()[0])
+    return {
+        "ciw": ciw.__version__,
+        "horizon_days": horizon,
+        "runs": replications,
+        "customers_per_run_mean": statistics.fmean(customers),
+        "ciw_seconds_median": statistics.median(ciw_seconds),
+        "simpy_seconds_median": statistics.median(simpy_seconds),
+        "ratio_ciw_to_simpy": statistics.median(ciw_seconds) / statistics.median(simpy_seconds),
+    }
+
+
+def bench_speedup(scenario: Scenario, replications: int) -> dict[str, Any]:
+    """``run_experiment`` wall time on a process pool of 2 workers against 1 (in process).
+
+    The pool's fork server (which imports the model once) is started first and timed
+    apart: it is paid once per process, not per run.
+    """
+    started = time.perf_counter()
+    tiny = scenario.model_copy(update={"horizon_years": 0.1})
+    run_experiment(tiny, replications=2, workers=2)
+    startup = time.perf_counter() - started
+    walls: dict[int, float] = {}
+    for workers in (1, 2):
+        started = time.perf_counter()
+        run_experiment(scenario, replications=replications, workers=workers)
+        walls[workers] = time.perf_counter() - started
+    return {
+        "replications": replications,
+        "wall_seconds_1_worker": walls[1],
+        "wall_seconds_2_workers": walls[2],
+        "speedup": walls[1] / walls[2],
+        "first_pool_seconds": startup,
+    }
+
+
+MEMORY_PROBE = """
+import json, resource, sys, tracemalloc
+from simulation.cli import main
+tracemalloc.start()
+code = main(sys.argv[1:])
+peak = tracemalloc.get_traced_memory()[1]
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"code": code, "tracemalloc_peak_mb": peak / 2**20, "rss_peak_mb": rss / 1024}))
+"""
+
+
+def bench_memory(scenario_file: str, years: float, counts: list[int]) -> dict[str, Any]:
+    """Peak memory of ``pathways run -w 1`` for each replication count, in fresh processes."""
+    import tempfile
+
+    out: dict[str, Any] = {"horizon_years": years, "runs": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        short = Path(tmp) / "short.yaml"
+        short.write_text(
+            f"extends: {Path(scenario_file).resolve()}\nhorizon_years: {years}\n", "utf-8"
+        )
+        options = ["-w", "1", "-q", "--out", str(Path(tmp) / "out")]
+        for n in counts:
+            done = subprocess.run(
+                [sys.executable, "-c", MEMORY_PROBE, "run", str(short), "-r", str(n), *options],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            out["runs"][str(n)] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
 def bench_pipeline(scenario: Scenario, replications: int) -> dict[str, Any]:
     """``run_replication`` end to end, split into model and KPI time (wall and CPU)."""
     per_rep: list[dict[str, float]] = []
@@ -339,12 +439,40 @@ def report(results: dict[str, Any]) -> str:
     exp = results.get("experiment")
     if exp:
         lines += [
-            f"3. run_experiment: {exp['replications']} replications on {exp['workers']} workers",
+            f"3. run_experiment: {exp['replications']} replications x {exp['years']:g} years "
+            f"on {exp['workers']} workers",
             f"   wall {exp['wall_seconds']:.1f} s"
             f" ({exp['replications_per_second']:.2f} replications/s;"
             f" {exp['replication_seconds_mean']:.3f} s per replication in its worker)",
             "",
         ]
+    c = results.get("ciw")
+    if c:
+        lines += [
+            f"4. the same M/M/c in Ciw {c['ciw']} ({c['horizon_days']:,.0f} days, "
+            f"{c['customers_per_run_mean']:,.0f} customers a run, median of {c['runs']})",
+            f"   Ciw {c['ciw_seconds_median']:.3f} s, bare SimPy {c['simpy_seconds_median']:.3f} s"
+            f" per run: Ciw takes {c['ratio_ciw_to_simpy']:.1f}x SimPy's time",
+            "",
+        ]
+    sp = results.get("speedup")
+    if sp:
+        lines += [
+            f"5. parallel speedup, {sp['replications']} replications: 1 worker "
+            f"{sp['wall_seconds_1_worker']:.1f} s, 2 workers {sp['wall_seconds_2_workers']:.1f} s:"
+            f" speedup {sp['speedup']:.2f} (the first pool of the process took"
+            f" {sp['first_pool_seconds']:.1f} s to start, not counted)",
+            "",
+        ]
+    mem = results.get("memory")
+    if mem:
+        lines.append(f"6. peak memory of pathways run -w 1 ({mem['horizon_years']:g}-year horizon)")
+        for n, m in mem["runs"].items():
+            lines.append(
+                f"   {n:>4} replications: peak RSS {m['rss_peak_mb']:.0f} MB, "
+                f"Python allocations peak {m['tracemalloc_peak_mb']:.1f} MB"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -354,6 +482,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-reps", type=int, default=5, help="model-only replications")
     parser.add_argument("--pipeline-reps", type=int, default=3, help="run_replication calls")
     parser.add_argument("--experiment-reps", type=int, default=100, help="run_experiment size")
+    parser.add_argument(
+        "--experiment-years", type=float, default=10.0, help="run_experiment horizon (years)"
+    )
+    parser.add_argument("--ciw-reps", type=int, default=3, help="Ciw runs (0 to skip)")
+    parser.add_argument(
+        "--speedup-reps", type=int, default=8, help="replications for 2 against 1 worker"
+    )
+    parser.add_argument(
+        "--memory-reps",
+        default="10,100",
+        help="replication counts whose peak memory is compared ('' to skip)",
+    )
+    parser.add_argument(
+        "--memory-years", type=float, default=1.0, help="horizon of the memory runs (years)"
+    )
     parser.add_argument("--workers", type=int, default=None, help="default: one per core")
     parser.add_argument("--skip-experiment", action="store_true", help="skip run_experiment")
     parser.add_argument(
@@ -364,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.model_reps, args.pipeline_reps, args.experiment_reps = 2, 1, 4
+        args.experiment_years, args.ciw_reps, args.speedup_reps = 1.0, 1, 2
+        args.memory_reps, args.memory_years = "2,4", 0.25
 
     scenario = load_scenario(args.scenario)
     results: dict[str, Any] = {
@@ -374,10 +519,20 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.model_reps > 0:
         results["model_vs_simpy"] = bench_model_vs_simpy(scenario, args.model_reps)
+        if args.ciw_reps > 0:
+            horizon = results["model_vs_simpy"]["bare_simpy"]["horizon_days"]
+            results["ciw"] = bench_ciw(MMc(), horizon, args.ciw_reps)
     if args.pipeline_reps > 0:
         results["pipeline"] = bench_pipeline(scenario, args.pipeline_reps)
     if not args.skip_experiment and args.experiment_reps > 0:
-        results["experiment"] = bench_experiment(scenario, args.experiment_reps, args.workers)
+        long = scenario.model_copy(update={"horizon_years": args.experiment_years})
+        results["experiment"] = bench_experiment(long, args.experiment_reps, args.workers)
+        results["experiment"]["years"] = args.experiment_years
+    if args.speedup_reps > 0:
+        results["speedup"] = bench_speedup(scenario, args.speedup_reps)
+    counts = [int(n) for n in args.memory_reps.split(",") if n.strip()]
+    if counts:
+        results["memory"] = bench_memory(args.scenario, args.memory_years, counts)
 
     print(report(results))
     if not args.no_json:

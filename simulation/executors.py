@@ -74,6 +74,9 @@ class PoolExecutor:
         queued tasks are cancelled and the workers are stopped at once.
         """
         context = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that has imported the model once, instead of each
+        # importing pandas, scipy and the model afresh.
+        context.set_forkserver_preload(["simulation.experiment", "simulation.resume"])
         pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=context, initializer=_ignore_interrupts
         )
