@@ -25,6 +25,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_model.py
 
 # Regenerate the lock after changing dependencies in pyproject.toml.
