@@ -651,6 +651,16 @@ def _run_streamed(
     except RuntimeError as exc:  # Dask asked for but not installed
         err.print(f"error: --cluster: {exc}", markup=False, highlight=False)
         return EXIT_INPUT
+    except OSError as exc:  # a full disk while saving a replication
+        err.print(
+            f"error: could not write results in {run.final}: {exc.strerror or exc}; "
+            f"{len(run.done())} of {run.total} replications are saved, and earlier results "
+            f"are untouched. When there is room, finish with: pathways {kind} --resume {run.final}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_FAILURE
     results = run.results()
     comparison = compare_results(results[0], results[1:]) if kind == "compare" else None
     if not args.quiet:

@@ -167,15 +167,26 @@ class StagedFolder:
 
     def __init__(self, root: Path, name: str):
         self.final = new_run_folder(root, name)
-        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.", dir=self.final.parent))
+        try:
+            staging = tempfile.mkdtemp(prefix=f".{self.final.name}.", dir=self.final.parent)
+        except BaseException:  # a full disk, say: leave no empty folder that looks like a run
+            with contextlib.suppress(OSError):
+                self.final.rmdir()
+            raise
+        self.staging = Path(staging)
 
     def __enter__(self) -> Path:
         return self.staging
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         if kind is None:
-            self.final.rmdir()
-            os.replace(self.staging, self.final)
+            # Renaming onto the reserved, empty folder replaces it in one step, so the name
+            # is never free for a run starting in the same second to take in between.
+            try:
+                os.replace(self.staging, self.final)
+            except OSError:  # a system that cannot rename onto a folder
+                self.final.rmdir()
+                os.replace(self.staging, self.final)
             return
         shutil.rmtree(self.staging, ignore_errors=True)
         with contextlib.suppress(OSError):
