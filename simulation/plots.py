@@ -582,7 +582,7 @@ def welch_plot(
                     if not bool(row["settled"].iloc[0]):
                         ax.text(0.03, 0.96, "still changing", transform=ax.transAxes,
                                 ha="left", va="top", fontsize=7.5, color="#D5281B")  # fmt: skip
-                if not analysis.from_census:
+                if current_years > 0:
                     ax.axvline(current_years, color=TEXT, lw=1, ls="--")
                 ax.set_xlim(0, years[-1] if len(years) else 1)
                 ax.set_ylim(bottom=0)
@@ -602,9 +602,9 @@ def welch_plot(
                 ),
                 Line2D([], [], color="#D5281B", lw=1.3, label="MSER-5 warm-up"),
                 *(
-                    []
-                    if analysis.from_census
-                    else [Line2D([], [], color=TEXT, lw=1, ls="--", label=current)]
+                    [Line2D([], [], color=TEXT, lw=1, ls="--", label=current)]
+                    if current_years > 0
+                    else []
                 ),
             ],
             width_in=11.0,
