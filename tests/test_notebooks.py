@@ -22,8 +22,13 @@ IDS = [path.stem for path in NOTEBOOKS]
 
 def test_there_are_notebooks() -> None:
     names = {path.stem for path in NOTEBOOKS}
-    assert {"01_quickstart", "02_reinvestment", "03_sensitivity"} <= names
-    assert "05_warmup_and_replications" in names
+    assert {
+        "01_quickstart",
+        "02_reinvestment",
+        "03_sensitivity",
+        "04_calibration",
+        "05_warmup_and_replications",
+    } <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
