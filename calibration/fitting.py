@@ -23,9 +23,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from calibration.estimate import Z95, Estimate
 from calibration.extract import HOME, Extract
+from calibration.likelihood import Durations
 from calibration.rates import PathwayRates, fit_rates
-from calibration.survival import Z95, DurationFit, Durations, Estimate, fit_durations
+from calibration.survival import DurationFit, fit_durations
 from simulation.resources import OUT_OF_AREA
 from simulation.scenario import Scenario
 

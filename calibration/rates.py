@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from calibration.survival import Z95, Estimate
+from calibration.estimate import Z95, Estimate
 
 DAYS_PER_YEAR = 365.25
 MONTHS_FOR_TREND = 12

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import yaml
 
+from calibration.estimate import Estimate
 from calibration.fitting import Fit, PathwayFit, ServiceFit
-from calibration.survival import DurationFit, Estimate
+from calibration.survival import DurationFit
 from simulation.census import write_census
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import re
 from collections import Counter
 from collections.abc import Generator
@@ -390,15 +391,29 @@ def read_census(path: str | Path, scenario: Scenario) -> tuple[CensusPatient, ..
     return tuple(patients)
 
 
+def resolve_census_path(source: LocatedData) -> None:
+    """Make ``census`` an absolute path, relative to the file that named it.
+
+    Done before validation, so that the scenario holds a path that means the same
+    wherever it is written out and read back (a results folder, a resumed run).
+    """
+    data = source.data
+    name = data.get("census") if isinstance(data, dict) else None
+    if not isinstance(name, str) or not name.strip() or Path(name).is_absolute():
+        return
+    folder = Path(source.problem(("census",), "").file).parent
+    source.data = {**data, "census": str(Path(os.path.abspath(folder / name)))}
+
+
 def attach_census(scenario: Scenario, source: LocatedData) -> None:
-    """Read the scenario's ``census`` file, relative to the file that named it."""
+    """Read the scenario's ``census`` file (an absolute path, see above)."""
     name = scenario.census
     if name is None:
         return
-    path = Path(source.problem(("census",), "").file).parent / name
+    path = Path(name)
     if not path.is_file():
         raise InputError(
-            [source.problem(("census",), f"census file {name!r} not found (looked for {path})")]
+            [source.problem(("census",), f"census file not found (looked for {path})")]
         )
     scenario._census = read_census(path, scenario)
 
@@ -527,6 +542,10 @@ def _in_bed(
     else:
         episode.admitted_to = OUT_OF_AREA
         episode.distance_miles = spec.out_of_area.distance_miles
+        # When the patient was accepted is not in a census; the model places a patient
+        # out of area at the maximum wait, so the record says they waited that long.
+        max_wait = model.policy.max_wait[(patient.pathway, ref.urgent)]
+        episode.decision_day = episode.referral_day = episode.admission_day - (max_wait or 0.0)
         stay = Stay(episode, None)
         beds.place_out_of_area(stay)
     return model.inpatient_stays(ref, stay)
@@ -556,7 +575,15 @@ def _on_caseload(
     if patient.status == "diverted":
         episode.decision = "diverted"
     else:  # stepped down from a bed to the team
+        # The bed the patient left is not in a census: the record names the unit linked
+        # to their home place (a stay of no length before the census date).
         episode.admission_day = episode.exit_day = _day(model, patient.since_days)
+        units = model.beds[(patient.pathway, patient.service)].units
+        home = patient.home_place
+        nearest = sorted(
+            (0 if home in u.linked else 1, u.distance_from(home), i) for i, u in enumerate(units)
+        )
+        episode.admitted_to = units[nearest[0][2]].name if nearest else OUT_OF_AREA
         episode.exit_to, episode.step_down_to = "community", team.name
     days = residuals.draw(
         f"census.episode.{team.name}",
@@ -577,8 +604,17 @@ def _community(
     days: float,
     readmit: bool,
 ) -> ProcessGen:
-    """The rest of a community episode; a stepped-down patient may then be readmitted."""
-    yield from model.community_episode(episode, team, granted, days)
+    """The rest of a community episode begun before the run, then perhaps a readmission.
+
+    As :meth:`Model.community_episode`, but the episode began on the census date, not
+    now; a patient on the caseload after a bed may then be readmitted.
+    """
+    assert granted.triggered
+    episode.community_team = team.name
+    episode.community_start_day = episode.exit_day if readmit else episode.decision_day
+    yield model.env.timeout(days)
+    team.release()
+    episode.community_end_day = model.env.now
     if readmit:
         model.env.process(model.readmission(ref))
 

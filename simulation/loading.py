@@ -185,6 +185,7 @@ def _not_described(pathway: str, s: sc.Scenario) -> str:
 def validate_data(source: LocatedData) -> sc.Scenario:
     """Validate located data into a scenario, or raise :class:`InputError` with every problem."""
     problems = explain.bool_problems(source)
+    census.resolve_census_path(source)
     try:
         scenario = sc.Scenario.model_validate(source.data)
     except ValidationError as exc:

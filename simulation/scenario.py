@@ -331,7 +331,7 @@ class Scenario(Strict):
     money: Money = Money()
     changes: tuple[Change, ...] = ()
     reinvestment: tuple[ReinvestmentRule, ...] = ()
-    census: Annotated[str, Field(min_length=1, max_length=400)] | None = None
+    census: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
     """A census file (CSV, path relative to the scenario file that names it) of the
     patients in assessment, waiting, in beds and on community caseloads at the start
     date: the run starts from them instead of empty, with no warm-up needed (given one

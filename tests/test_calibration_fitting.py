@@ -19,10 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from calibration.estimate import Estimate
 from calibration.extract import read_extract
 from calibration.fitting import Fit, fit_extract
+from calibration.likelihood import Durations
 from calibration.rates import fit_rates
-from calibration.survival import Durations, Estimate, fit_durations, fit_family, kaplan_meier
+from calibration.survival import fit_durations, fit_family, kaplan_meier
 from calibration.synthetic import synthetic_extract, write_extract
 from simulation import load_scenario, load_scenario_dict
 

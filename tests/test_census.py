@@ -224,7 +224,7 @@ def test_delayed_discharge_waits_for_its_team_place(tmp_path: Path) -> None:
     leaving = next(e for e in episodes if e.admitted_to == "Unit")
     assert (leaving.exit_day, leaving.exit_to, leaving.step_down_to) == (70.0, "community", "Day")
     assert leaving.community_end_day == 170.0
-    on_team = next(e for e in episodes if e.exit_to == "community" and e.admitted_to is None)
+    on_team = next(e for e in episodes if e.exit_to == "community" and e.admission_day == -30)
     assert on_team.community_end_day == 70.0
 
 
@@ -345,3 +345,16 @@ def test_distribution_mean_used_by_residuals_is_finite() -> None:
     far = float(dist.ppf(np.array([1 - 1e-12]))[0]) * 3
     value = dist.residual_days(np.array([far]), np.array([0.999999]))[0]
     assert math.isfinite(value) and value >= 0
+
+
+def test_a_census_scenario_written_out_reads_back_anywhere(tmp_path: Path) -> None:
+    """The loader makes the census path absolute, so a scenario dumped (a results folder,
+    a resumed run) loads again from any folder with the same patients."""
+    from simulation.loading import load_scenario_dict, load_scenario_text, scenario_to_yaml
+
+    path = scenario_file(tmp_path, [row("a", "in_bed", "2026-03-22", unit="Unit")])
+    scenario = load_scenario(path)
+    assert Path(str(scenario.census)).is_absolute()
+    again = load_scenario_text(scenario_to_yaml(scenario), "elsewhere/scenario.yaml")
+    assert again.census_patients == scenario.census_patients
+    assert load_scenario_dict(scenario.model_dump(mode="json")).census_patients
