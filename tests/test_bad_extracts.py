@@ -1,0 +1,79 @@
+"""Every file in tests/data/bad_extracts is refused by `pathways calibrate`, clearly.
+
+As for bad scenarios (tests/test_bad_corpus.py): status 2, each problem on one line
+naming the file and the row with what was expected (the fragments in expected.yaml),
+no traceback, nothing written beside ``--out``, and an answer within seconds. The
+commands run side by side in subprocesses, as a planner would run them.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.test_bad_corpus import Outcome, pathways
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = Path(__file__).parent / "data" / "bad_extracts"
+EXPECTED: dict[str, dict] = yaml.safe_load((CORPUS / "expected.yaml").read_text())
+BASE = ROOT / "scenarios" / "baseline.yaml"
+SECONDS = 60
+"""About three seconds of CPU each (calibrate loads the fitting stack and the base
+scenario); the limit is generous so that a machine shared by many tests still passes."""
+
+
+def refuse(name: str, folder: Path) -> Outcome:
+    import subprocess
+    import time
+
+    out = folder / "out"
+    out.mkdir(parents=True)
+    args = [*pathways(), "calibrate", str(CORPUS / name), "--base", str(BASE)]
+    args += ["--out", str(out / "fitted.yaml"), "--replications", "0", "--quiet"]
+    started = time.monotonic()
+    try:
+        done = subprocess.run(args, cwd=folder, capture_output=True, text=True, timeout=SECONDS)
+    except subprocess.TimeoutExpired as exc:
+        return Outcome(None, str(exc.stdout), str(exc.stderr), time.monotonic() - started, folder)
+    return Outcome(done.returncode, done.stdout, done.stderr, time.monotonic() - started, folder)
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    root = tmp_path_factory.mktemp("extracts")
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        futures = {name: pool.submit(refuse, name, root / name) for name in EXPECTED}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def test_every_extract_has_expectations() -> None:
+    files = {p.name for p in CORPUS.iterdir() if p.name != "expected.yaml"}
+    assert files == set(EXPECTED)
+    for name, spec in EXPECTED.items():
+        assert spec["expect"] and spec["what"], name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_extract_is_refused_clearly(name: str, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[name]
+    spec = EXPECTED[name]
+    path = CORPUS / name
+    stderr = outcome.stderr
+    assert "Traceback" not in outcome.stdout + stderr, stderr
+    assert outcome.returncode == 2, (outcome.stdout, stderr)
+    assert outcome.stdout == ""
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert errors and all(line.startswith(f"error: {path}") for line in errors), stderr
+    where = f"error: {path}:{spec['line']}:" if spec["line"] is not None else f"error: {path}:"
+    assert any(line.startswith(where) for line in errors), (where, stderr)
+    for fragment in spec["expect"]:
+        assert fragment in stderr, (fragment, stderr)
+    count = len(errors)
+    assert f"{count} problem{'s' if count != 1 else ''} found; nothing was run." in stderr
+    assert list((outcome.folder / "out").iterdir()) == []
+    assert [p.name for p in outcome.folder.iterdir()] == ["out"]
+    assert outcome.seconds < SECONDS
