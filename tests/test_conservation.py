@@ -400,6 +400,8 @@ def test_waits_respect_the_maximum_wait(outputs: list[ModelOutput]) -> None:
         for w in bed_waits(output):
             if w["source"] == "step_down":
                 continue  # a step-down waits in a bed; the maximum wait does not apply
+            if w["start"] < -output.scenario.warmup_days and w["end"] <= 0:
+                continue  # a census patient placed before the run: given, not simulated
             limits = output.scenario.pathways[w["service"][0]].max_wait_days
             limit = limits.urgent if w["urgent"] else limits.routine
             waited = w["end"] - w["start"]
@@ -447,13 +449,14 @@ def free_bed_intervals(output: ModelOutput) -> dict[tuple[str, str], list[tuple[
             moves[unit] += [(start, 1), (stop, -1)]
     horizon = output.scenario.horizon_days
     free: defaultdict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    start = -float(output.scenario.warmup_days)
     for unit in output.scenario.units:
-        occupied, since = 0, -float(output.scenario.warmup_days)
+        occupied, since = 0, start
         for t, delta in sorted(moves[unit.name]):
             if occupied < unit.beds and t > since:
                 free[(unit.pathway, unit.service)].append((since, t))
             occupied += delta
-            since = t
+            since = max(t, start)  # a census's stays began before the run: not simulated
         if occupied < unit.beds and horizon > since:
             free[(unit.pathway, unit.service)].append((since, horizon))
     return free
@@ -476,7 +479,9 @@ def test_no_bed_stands_empty_while_someone_could_use_it(outputs: list[ModelOutpu
                     end = min(t for t in ends if t is not None)
                     wanting.append(((e.pathway, e.service), e.admission_day, end))
         checked = 0
+        run_start = -float(scenario.warmup_days)
         for service, start, end in wanting:
+            start = max(start, run_start)  # a census patient's wait before the run is given
             if end - start <= 1e-9:
                 continue
             checked += 1

@@ -37,7 +37,8 @@ def all_rows(kpis: pd.DataFrame, kpi: str, allow_empty: bool = False) -> np.ndar
 
 def baseline_data() -> dict[str, Any]:
     data = simulation.load_scenario("scenarios/baseline.yaml").model_dump(mode="json")
-    data.update(horizon_years=1.0, warmup_days=365.0)
+    # Started empty (no census): these are the extremes of an empty collaborative.
+    data.update(horizon_years=1.0, warmup_days=365.0, census=None)
     return data
 
 
