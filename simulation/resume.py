@@ -283,9 +283,14 @@ class StreamedRun:
             _add_to_manifest(self.staging, extra)
         shutil.rmtree(self.staging / PARTS)
         (self.staging / RESUME_FILE).unlink()
-        with contextlib.suppress(FileNotFoundError):
-            self.final.rmdir()
-        os.replace(self.staging, self.final)
+        try:
+            # Onto the reserved, empty folder in one step: the name is never free for a
+            # run starting in the same second to take in between.
+            os.replace(self.staging, self.final)
+        except OSError:  # a system that cannot rename onto a folder
+            with contextlib.suppress(FileNotFoundError):
+                self.final.rmdir()
+            os.replace(self.staging, self.final)
         return self.final
 
 

@@ -284,3 +284,32 @@ def test_a_name_stays_reserved_while_a_finished_run_moves_into_it(
     folder = results.write_results(result, tmp_path)
     assert others and others[0] != folder
     assert complete(folder)
+
+
+def test_a_streamed_run_keeps_its_name_reserved_until_it_moves_in(
+    scenario_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``pathways run`` (which saves each replication) against a rival in the same second."""
+    import simulation.resume
+
+    monkeypatch.setattr(results, "dt", Frozen)
+    out = tmp_path / "out"
+    real_replace = os.replace
+    others: list[Path] = []
+
+    def replace_with_a_rival(src: Any, dst: Any) -> None:
+        if Path(src).name.endswith(simulation.resume.SUFFIX) and not others:
+            others.append(results.new_run_folder(out, "tiny"))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(simulation.resume.os, "replace", replace_with_a_rival)
+    code, stdout, stderr = run_cli(
+        capsys, "run", scenario_file, "--out", out, "--quiet", "--workers", "1"
+    )
+    assert code == 0, stderr
+    folder = Path(stdout.strip())
+    assert others and others[0] != folder
+    assert complete(folder)
