@@ -109,9 +109,6 @@ class StreamedRun:
         must already share the base's seed and replications.
         """
         name = scenarios[0].name if len(scenarios) == 1 else f"compare-{scenarios[0].name}"
-        final = new_run_folder(Path(root), name)
-        staging = final.parent / f".{final.name}{SUFFIX}"
-        staging.mkdir()
         info: dict[str, Any] = {
             "format": FORMAT,
             "kind": "run" if len(scenarios) == 1 else "compare",
@@ -132,9 +129,18 @@ class StreamedRun:
                 for s in scenarios
             ],
         }
-        for index in range(len(scenarios)):
-            (staging / PARTS / str(index)).mkdir(parents=True)
-        _atomic_write(staging / RESUME_FILE, json.dumps(info, indent=1).encode())
+        final = new_run_folder(Path(root), name)
+        staging = final.parent / f".{final.name}{SUFFIX}"
+        try:
+            staging.mkdir()
+            for index in range(len(scenarios)):
+                (staging / PARTS / str(index)).mkdir(parents=True)
+            _atomic_write(staging / RESUME_FILE, json.dumps(info, indent=1).encode())
+        except BaseException:  # a full disk, say: leave nothing behind that looks like a run
+            shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                final.rmdir()
+            raise
         return cls(staging, final, info, list(scenarios))
 
     @classmethod

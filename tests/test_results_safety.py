@@ -131,7 +131,7 @@ def earlier_run(scenario_file: Path, out: Path, capsys: pytest.CaptureFixture[st
     return folder
 
 
-@pytest.mark.parametrize("where", ["results files", "replication parts"])
+@pytest.mark.parametrize("where", ["results files", "replication parts", "starting the run"])
 def test_a_full_disk_gives_a_clear_message_and_keeps_earlier_results(
     where: str,
     scenario_file: Path,
@@ -154,7 +154,10 @@ def test_a_full_disk_gives_a_clear_message_and_keeps_earlier_results(
                 no_space()
             real_write(path, data)
 
-        monkeypatch.setattr(simulation.resume, "_atomic_write", parts_fill_the_disk)
+        if where == "starting the run":
+            monkeypatch.setattr(simulation.resume, "_atomic_write", no_space)
+        else:
+            monkeypatch.setattr(simulation.resume, "_atomic_write", parts_fill_the_disk)
     code, stdout, stderr = run_cli(
         capsys, "run", scenario_file, "--out", out, "--quiet", "--workers", "1"
     )
@@ -165,6 +168,10 @@ def test_a_full_disk_gives_a_clear_message_and_keeps_earlier_results(
     assert snapshot(earlier) == before
     others = [p for p in (out / "tiny").iterdir() if p != earlier and not p.name.startswith(".")]
     assert not any(complete(p) for p in others)  # nothing that looks like a whole result
+    if where == "starting the run":  # (later, the saved replications are kept for --resume)
+        assert list((out / "tiny").iterdir()) == [earlier]  # nothing left behind at all
+    else:
+        assert "--resume" in stderr
 
 
 def test_a_full_disk_with_automatic_replications(
