@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simulation
@@ -262,6 +262,24 @@ def test_any_distribution_within_its_bounds_gives_durations(dist: Any, u: np.nda
     assert not np.any(np.isnan(days)) and np.all(days >= 0), (dist, u, days)
     assert not np.any(np.isnan(rest)) and np.all(rest >= 0), (dist, rest)
     assert math.isfinite(dist.mean_days) and dist.mean_days > 0, dist
+
+
+@settings(max_examples=8)
+@given(scenarios())
+def test_generated_scenarios_run_summarise_and_save(data: dict[str, Any]) -> None:
+    """The whole tool's path: replications, summary with intervals, a results folder read back."""
+    import tempfile
+
+    from simulation.experiment import run_experiment
+    from simulation.results import read_saved, write_results
+
+    scenario = load(data)
+    result = run_experiment(scenario, replications=2, workers=1)
+    assert set(result.summary["kpi"]) == set(result.kpis["kpi"])
+    with tempfile.TemporaryDirectory() as root:
+        folder = write_results(result, root)
+        saved = read_saved(folder)
+        assert len(saved.runs[0].kpis) == len(result.kpis)
 
 
 @pytest.mark.deep
