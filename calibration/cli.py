@@ -185,10 +185,11 @@ def calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
         more = len(extract.dropped) - 20
         if more > 0:
             _say(err, f"warning: ... and {more} more problems (listed in the report)")
+        total = extract.dropped_rows + len(extract.rows)
         _say(
             err,
-            f"warning: {extract.dropped_rows} of {extract.dropped_rows + len(extract.rows)} rows "
-            "had problems and were left out (--drop-bad-rows)",
+            f"warning: {extract.dropped_rows:,} of {total:,} rows had problems and were left "
+            "out (--drop-bad-rows)",
         )
     if not quiet:
         inferred = []

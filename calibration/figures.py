@@ -85,19 +85,9 @@ def _survival_panel(ax: Axes, fit: DurationFit, title: str, unit: str) -> None:
         )
     d = fit.durations
     ax.set_title(title, fontsize=9.5)
-    ax.text(
-        0.03,
-        0.04,
-        f"{fit.chosen} chosen by AIC\nn = {len(d)}: {d.events} ended, {d.censored} open",
-        transform=ax.transAxes,
-        ha="left",
-        va="bottom",
-        fontsize=8,
-        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5},
-    )
     ax.set_xlim(0, top)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel(unit)
+    ax.set_xlabel(f"{unit}\n{fit.chosen} chosen by AIC; n = {len(d):,}, {d.censored:,} still open")
     ax.set_ylabel("share still going")
 
 
@@ -164,7 +154,7 @@ def referrals_figure(fit: Fit, folder: Path) -> Figure:
             figure,
             [
                 Patch(facecolor=cs.GRID, edgecolor=cs.CAPACITY, label="observed"),
-                Line2D([], [], color=SIMULATED, linewidth=2, label="fitted (trend, season)"),
+                Line2D([], [], color=SIMULATED, linewidth=2, label="fitted model"),
             ],
         )
         (folder / "referrals.png").write_bytes(cs.to_png(figure))

@@ -244,8 +244,7 @@ def write_report(
         f"<h1>Calibration of {html.escape(fitted_path.name)}</h1>",
         f"<p>Extract <code>{html.escape(extract.file)}</code>: {len(extract.rows):,} rows, "
         f"period {extract.start:%d %b %Y} to {extract.extract_date:%d %b %Y}"
-        + (" (start inferred from the rows)" if extract.start_inferred else "")
-        + (" (extract date: the latest date in it)" if extract.extract_date_inferred else "")
+        + _inferred(extract.start_inferred, extract.extract_date_inferred)
         + f". Base scenario <code>{html.escape(fit.base.name)}</code>. Made by "
         f"<code>{html.escape(command)}</code> on {dt.date.today():%d %b %Y}.</p>",
     ]
@@ -458,6 +457,12 @@ def write_report(
         encoding="utf-8",
     )
     return page
+
+
+def _inferred(start: bool, end: bool) -> str:
+    said = ["start inferred from the rows"] if start else []
+    said += ["extract date: the latest date in it"] if end else []
+    return f" ({'; '.join(said)})" if said else ""
 
 
 def _figure_html(f: Figure) -> str:

@@ -250,15 +250,14 @@ class GoodnessOfFit:
 
     def statement(self) -> str:
         """One sentence a planner can read."""
-        verdict = (
-            "consistent with the data"
-            if self.p_value >= 0.05
-            else "departs from the data at the 5% level (see the figure)"
+        p = f"{self.p_value:.3f}" if self.p_value < 0.1 else f"{self.p_value:.2f}"
+        test = (
+            f"chi-square {self.chi2:.1f} on {self.df} df, p = {p}; "
+            f"Kaplan-Meier within {self.max_gap:.2f} of the fitted curve"
         )
-        return (
-            f"{verdict} (chi-square {self.chi2:.1f} on {self.df} df, p = {self.p_value:.2f}; "
-            f"Kaplan-Meier within {self.max_gap:.2f} of the fitted curve)"
-        )
+        if self.p_value >= 0.05:
+            return f"consistent with the data ({test})"
+        return f"departs from the data at the 5% level ({test}): see the figure"
 
 
 def discrete_hazard(fit: FamilyFit, last_day: int) -> np.ndarray:
