@@ -60,21 +60,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--base",
+        metavar="FILE",
         required=True,
         help="the scenario to fit; its places, units, teams and costs are kept",
     )
     parser.add_argument(
         "--out",
+        metavar="FILE",
         required=True,
         help="the fitted scenario to write (YAML); its census and report are written beside it",
     )
     parser.add_argument(
         "--start",
+        metavar="DATE",
         type=_date,
         help="first day of the extract's period (default: inferred from the rows)",
     )
     parser.add_argument(
         "--extract-date",
+        metavar="DATE",
         type=_date,
         help="last day the extract covers (default: the latest date in it)",
     )
@@ -85,11 +89,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--report",
+        metavar="DIR",
         help="folder for the calibration report (default: OUT without .yaml, plus -report)",
     )
     parser.add_argument(
         "-r",
         "--replications",
+        metavar="N",
         type=_count,
         default=20,
         help="replications of the back-test (default: 20; 0 skips it)",
@@ -97,6 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-w",
         "--workers",
+        metavar="N",
         type=_workers,
         help="worker processes for the back-test (default: one per core)",
     )
