@@ -235,7 +235,7 @@ def write_comparison_files(
     base = result.base.scenario.name
     for run in (result.base, *result.alternatives):
         sub = folder / run.scenario.name
-        sub.mkdir()
+        sub.mkdir(exist_ok=True)  # a resumed comparison may have begun writing its files
         write_run_files(run, sub, files.get(run.scenario.name), command)
     result.table.to_csv(folder / "comparison.csv", index=False)
     notes = "".join(f"{name}: {text}\n" for name, text in result.notes.items())

@@ -287,8 +287,6 @@ class StreamedRun:
             comparison = comparison or compare_results(results[0], results[1:])
             write_comparison_files(comparison, self.staging, files, command)
             _add_to_manifest(self.staging, extra)
-        shutil.rmtree(self.staging / PARTS)
-        (self.staging / RESUME_FILE).unlink()
         try:
             # Onto the reserved, empty folder in one step: the name is never free for a
             # run starting in the same second to take in between.
@@ -297,6 +295,11 @@ class StreamedRun:
             with contextlib.suppress(FileNotFoundError):
                 self.final.rmdir()
             os.replace(self.staging, self.final)
+        # The parts go only once the results are in place: a kill before this line
+        # leaves a resumable partial folder, a kill after it complete results.
+        shutil.rmtree(self.final / PARTS, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.final / RESUME_FILE).unlink()
         return self.final
 
 
