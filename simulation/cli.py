@@ -78,11 +78,12 @@ def _replications(text: str) -> int | str:
     if text.strip().lower() == AUTO:
         return AUTO
     try:
-        return _positive_int(text)
-    except argparse.ArgumentTypeError:
+        int(text)
+    except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected a whole number of at least 1 or 'auto', got {text!r}"
         ) from None
+    return _positive_int(text)
 
 
 def _share(text: str) -> float:
@@ -713,6 +714,7 @@ def _run_auto(
             workers=args.workers,
             keep_events=keep_events,
             progress=progress,
+            cluster=getattr(args, "cluster", None),
         )
 
     if args.quiet:

@@ -227,6 +227,7 @@ def run_to_precision(
     keep_events: bool = False,
     progress: Progress | None = None,
     kpi_names: Sequence[str] = HEADLINE_KPIS,
+    cluster: str | None = None,
 ) -> tuple[list[ExperimentResult], PrecisionReport]:
     """Run scenarios in batches until every headline KPI is precise enough, or the cap.
 
@@ -234,8 +235,9 @@ def run_to_precision(
     headline KPI of every scenario (over the horizon, per pathway) and, unless all are
     within ``precision`` of their mean, runs more: as many as the widest KPI projects it
     needs, but never more than double and never beyond ``max_replications``. Scenarios
-    should share a seed (see :func:`simulation.comparison.aligned`). Returns one result
-    per scenario and a :class:`PrecisionReport`.
+    should share a seed (see :func:`simulation.comparison.aligned`); ``cluster`` is as
+    for :func:`~simulation.experiment.run_experiment`. Returns one result per scenario
+    and a :class:`PrecisionReport`.
     """
     if not scenarios:
         raise ValueError("give at least one scenario")
@@ -262,6 +264,7 @@ def run_to_precision(
                 keep_events=keep_events,
                 progress=step,
                 first=n,
+                cluster=cluster,
             )
             batches[index].append(batch)
         n = target
