@@ -135,7 +135,7 @@ class DaskExecutor:
                 n_workers=self.workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: never clash with another cluster
             )
             client = distributed.Client(local)
         else:
