@@ -349,6 +349,12 @@ class Results:
         :func:`simulation.comparison.paired_differences` (``diff_mean``, ``diff_ci_low``,
         ``pct_change``, ``clear``, ...) with ``alternative`` and ``label``. Raises
         ``ValueError`` when only one scenario was run.
+
+        >>> fewer = load(demo_scenario("fewer_beds"), {"units.Unit.beds": 6})
+        >>> d = compare(demo_scenario(), fewer, replications=3, workers=1).differences()
+        >>> row = d.set_index("kpi").loc["referrals"]
+        >>> row["alternative"], float(row["diff_mean"])
+        ('fewer_beds', 0.0)
         """
         if self.comparison is None:
             raise ValueError("differences need a base and at least one alternative: use compare()")

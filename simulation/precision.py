@@ -137,6 +137,12 @@ def precision_table(
     several). Columns: the keys, ``n, mean, half_width, relative_half_width, met`` and
     ``needed`` (the replications the KPI would need at its present spread). A KPI that
     never varies (always zero, say) is met; one undefined in every replication is left out.
+
+    >>> from simulation.api import demo_scenario, run
+    >>> table = precision_table(run(demo_scenario(), replications=4, workers=1).kpis, 0.2)
+    >>> row = table.set_index("kpi").loc["referrals"]
+    >>> int(row["n"]), bool(row["met"]) == bool(row["relative_half_width"] <= 0.2)
+    (4, True)
     """
     selected = kpis[
         (kpis["service"] == ALL)
@@ -238,6 +244,11 @@ def run_to_precision(
     should share a seed (see :func:`simulation.comparison.aligned`); ``cluster`` is as
     for :func:`~simulation.experiment.run_experiment`. Returns one result per scenario
     and a :class:`PrecisionReport`.
+
+    >>> from simulation.api import demo_scenario, load
+    >>> runs, report = run_to_precision([load(demo_scenario())], 0.01, 6, initial=3, workers=1)
+    >>> report.history, report.reached, len(runs[0].replications)
+    ([3, 6], False, 6)
     """
     if not scenarios:
         raise ValueError("give at least one scenario")

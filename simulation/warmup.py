@@ -192,7 +192,11 @@ def warmup_series(monthly: pd.DataFrame) -> pd.DataFrame:
 
 
 def month_start_days(months: Sequence[str], start_date: dt.date) -> list[float]:
-    """Days from ``start_date`` to the start of each ``YYYY-MM`` month (the first is 0)."""
+    """Days from ``start_date`` to the start of each ``YYYY-MM`` month (the first is 0).
+
+    >>> month_start_days(["2026-04", "2026-05", "2027-04"], dt.date(2026, 4, 1))
+    [0.0, 30.0, 365.0]
+    """
     days = []
     for i, label in enumerate(months):
         first = dt.date(int(label[:4]), int(label[5:7]), 1)
@@ -205,6 +209,12 @@ def analysis_scenario(scenario: Scenario, years: float) -> Scenario:
 
     No warm-up (it starts empty, or from its census), demand growth held at zero, no
     dated changes and no reinvestment, so that what is left to settle is start-up bias.
+
+    >>> from simulation.api import demo_scenario, load
+    >>> s = load(demo_scenario(), {"pathways.adult_ed.annual_growth": 0.03})
+    >>> run = analysis_scenario(s, 12)
+    >>> run.warmup_days, run.horizon_years, run.pathways["adult_ed"].annual_growth
+    (0.0, 12.0, 0.0)
     """
     pathways = {
         name: spec.model_copy(update={"annual_growth": 0.0})
@@ -227,6 +237,11 @@ def default_years(scenario: Scenario) -> float:
     Four times the present warm-up, and at least ten mean lengths of stay of the longest
     service (a system of long stays fills over several of them, and MSER needs the
     settled part to be at least as long as the transient).
+
+    >>> from simulation.api import demo_scenario, load
+    >>> default_years(load(demo_scenario())), default_years(load(demo_scenario(),
+    ...     {"warmup_days": 3653}))
+    (10.0, 41.0)
     """
     stays = [
         service.length_of_stay.mean_days
@@ -315,6 +330,13 @@ def analyse_warmup(
 
     ``years`` defaults to :func:`default_years`. Replications share nothing with a
     normal run's numbers; their mean is analysed (Hoad et al.'s recommendation).
+
+    >>> from simulation.api import demo_scenario, load
+    >>> analysis = analyse_warmup(load(demo_scenario()), years=4, replications=2, workers=1)
+    >>> sorted(analysis.table.measure)[:3], analysis.series.groupby("measure").size().iloc[0]
+    (['delayed_discharges', 'occupied_beds', 'out_of_area_census'], np.int64(48))
+    >>> analysis.message().startswith("MSER-5 recommends a warm-up of")
+    True
     """
     years = default_years(scenario) if years is None else float(years)
     if not 0 < years <= MAX_RUN_YEARS:
