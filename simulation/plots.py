@@ -552,6 +552,12 @@ def welch_plot(
     (thin, grey), Welch's moving average over ``window`` months either side (blue),
     the MSER-5 truncation (solid line) and the scenario's present warm-up (dashed). A
     series that has not settled is marked "still changing".
+
+    >>> from simulation.api import demo_scenario, load
+    >>> from simulation.warmup import analyse_warmup
+    >>> analysis = analyse_warmup(load(demo_scenario()), years=3, replications=1, workers=1)
+    >>> [ax.get_title(loc="left") for ax in welch_plot(analysis).axes][:2]
+    ['Occupied beds', 'Waiting list']
     """
     series = analysis.series
     table = analysis.table.set_index(["pathway", "measure"])
