@@ -384,6 +384,13 @@ def comparator_budgets(scenario: Scenario, replication: int) -> dict[tuple[str, 
         return {}
     from simulation.model import Model
 
-    aligned = comparator.model_copy(update={"seed": scenario.seed})
+    # Same seed, dates and horizon, so each financial year has its budget; the comparator
+    # keeps its own start state (census or warm-up).
+    update = {
+        "seed": scenario.seed,
+        "start_date": scenario.start_date,
+        "horizon_years": scenario.horizon_years,
+    }
+    aligned = comparator.model_copy(update=update)
     output = Model(aligned, replication).run()
     return {(r.pathway, r.financial_year): r.values["spend_total_gbp"] for r in output.ledger}

@@ -301,6 +301,9 @@ def test_budget_from_a_comparator_is_its_spend_replication_by_replication(tmp_pa
     )
     alt = load_scenario(tmp_path / "alt.yaml")
     assert alt.budget_scenario is not None and alt.budget_scenario.name == "money"
+    # A longer run than the comparator's still has a budget in every year.
+    longer = run_replication(alt.model_copy(update={"horizon_years": 3.0}), 0)
+    assert not longer.ledger.query("item == 'budget_gbp'")["value"].isna().any()
     for replication in (0, 1):
         base_run = run_replication(
             load_scenario(tmp_path / "base.yaml").model_copy(update={"seed": 999}), replication
