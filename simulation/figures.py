@@ -199,6 +199,20 @@ def _time_panel(
     whole_numbers(ax)
 
 
+def _finals(
+    labels: list[str], runs: Sequence[RunFolder], bands: Sequence[Sequence[pd.DataFrame]]
+) -> str:
+    """Each panel's final-year value per scenario, for a chart's text alternative."""
+    return "; ".join(
+        f"{label}: "
+        + ", ".join(
+            f"{scenario_label(r.name)} {_final_year_text(b, r)}"
+            for r, b in zip(runs, per_run, strict=True)
+        )
+        for label, per_run in zip(labels, bands, strict=True)
+    )
+
+
 def _final_year_text(band: pd.DataFrame, run: RunFolder) -> str:
     if band.empty or not run.financial_years:
         return "no data"
@@ -275,13 +289,10 @@ def service_level_chart(
         )
     if len(runs) > 1:
         caption += SAME_AS_BASE.format(base=scenario_label(runs[0].name))
-    finals = "; ".join(
-        f"{pathway_label(p)} {in_sentence(service_label(p, s))}: "
-        + ", ".join(
-            f"{scenario_label(r.name)} {_final_year_text(b, r)}"
-            for r, b in zip(runs, per_run, strict=True)
-        )
-        for (p, s), per_run in zip(services, bands, strict=True)
+    finals = _finals(
+        [f"{pathway_label(p)} {in_sentence(service_label(p, s))}" for p, s in services],
+        runs,
+        bands,
     )
     keys = [(p, s, "") for p, s in services]
     data = _series_frame(runs, keys, bands, "Service")
@@ -378,14 +389,7 @@ def caseload_chart(runs: Sequence[RunFolder]) -> Chart | None:
     )
     if len(runs) > 1:
         caption += SAME_AS_BASE.format(base=scenario_label(runs[0].name))
-    finals = "; ".join(
-        f"{team}: "
-        + ", ".join(
-            f"{scenario_label(r.name)} {_final_year_text(b, r)}"
-            for r, b in zip(runs, per_run, strict=True)
-        )
-        for (_, team), per_run in zip(teams, bands, strict=True)
-    )
+    finals = _finals([team for _, team in teams], runs, bands)
     keys = [(p, "", t) for p, t in teams]
     data = _series_frame(runs, keys, bands, "Team")
     return Chart(
