@@ -39,6 +39,20 @@ STATES = {
 }
 
 
+def episode_timeline(e: Episode) -> list[float]:
+    """The episode's recorded times in the order the pathway passes them."""
+    times = [
+        e.referral_day,
+        e.decision_day,
+        e.admission_day,
+        e.repatriation_day,
+        e.ready_day,
+        e.exit_day,
+        e.community_end_day,
+    ]
+    return [t for t in times if t is not None]
+
+
 def baseline() -> simulation.Scenario:
     scenario = simulation.load_scenario("scenarios/baseline.yaml")
     return scenario.model_copy(update={"horizon_years": 2.0, "warmup_days": 730.0})
@@ -187,16 +201,7 @@ def test_episode_records_are_consistent(outputs: list[ModelOutput]) -> None:
                 assert after.decision_day == before.ready_day
             assert sum(e.exit_day is None and e.admission_day is not None for e in chain) <= 1
             for e in chain:
-                times = [
-                    e.referral_day,
-                    e.decision_day,
-                    e.admission_day,
-                    e.repatriation_day,
-                    e.ready_day,
-                    e.exit_day,
-                    e.community_end_day,
-                ]
-                seen = [t for t in times if t is not None]
+                seen = episode_timeline(e)
                 assert seen == sorted(seen), e
                 assert seen[-1] <= horizon
                 if e.withdrawn_day is not None:

@@ -32,7 +32,7 @@ from simulation.kpis import ALL, HORIZON, kpi_rows, monthly_rows, referral_state
 from simulation.model import Model, ModelOutput
 from simulation.scenario import Scenario, SetBeds
 from tests.strategies import scenarios
-from tests.test_conservation import STATES, bed_intervals, own_states
+from tests.test_conservation import STATES, bed_intervals, episode_timeline, own_states
 
 EPS = 1e-6
 
@@ -101,16 +101,7 @@ def check_nothing_negative(output: ModelOutput, kpis: pd.DataFrame) -> None:
     horizon = output.scenario.horizon_days
     start = -float(output.scenario.warmup_days)
     for e in output.episodes:
-        times = [
-            e.referral_day,
-            e.decision_day,
-            e.admission_day,
-            e.repatriation_day,
-            e.ready_day,
-            e.exit_day,
-            e.community_end_day,
-        ]
-        seen = [t for t in times if t is not None]
+        seen = episode_timeline(e)
         assert seen == sorted(seen), e
         assert all(start - EPS <= t <= horizon + EPS for t in seen), e
         if e.withdrawn_day is not None:
