@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import os
 import re
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -432,11 +433,18 @@ ProcessGen = Generator[simpy.Event, Any, None]
 
 
 class _Residuals:
-    """Named streams of conditional residual durations, one uniform per draw."""
+    """Named streams of conditional residual durations, one uniform per draw.
+
+    Draws are collected while the census is placed and worked out together, one array
+    per stream, by :meth:`resolve` before the run starts: each value reaches its patient
+    through the ``assign`` callback given with the request. Within a stream the uniforms
+    are used in the census file's order, as if drawn one at a time.
+    """
 
     def __init__(self, model: Model):
         self.model = model
         self.streams: dict[str, Stream] = {}
+        self.pending: dict[str, tuple[Any, list[float], list[Callable[[float], None]]]] = {}
 
     def uniform(self, name: str) -> float:
         stream = self.streams.get(name)
@@ -444,9 +452,22 @@ class _Residuals:
             stream = self.streams[name] = self.model.streams.uniform(name)
         return float(stream())
 
-    def draw(self, name: str, distribution: Any, elapsed_days: float) -> float:
-        u = np.array([self.uniform(name)])
-        return float(distribution.residual_days(np.array([elapsed_days]), u)[0])
+    def draw(
+        self, name: str, distribution: Any, elapsed_days: float, assign: Callable[[float], None]
+    ) -> None:
+        """Ask for the rest of a duration that has lasted ``elapsed_days``."""
+        entry = self.pending.setdefault(name, (distribution, [], []))
+        entry[1].append(elapsed_days)
+        entry[2].append(assign)
+
+    def resolve(self) -> None:
+        """Draw every requested residual and hand each to its patient."""
+        for name, (distribution, elapsed, assigns) in self.pending.items():
+            u = np.array([self.uniform(name) for _ in elapsed])
+            values = distribution.residual_days(np.array(elapsed), u).tolist()
+            for assign, value in zip(assigns, values, strict=True):
+                assign(value)
+        self.pending.clear()
 
 
 def start_census(model: Model) -> None:
@@ -485,13 +506,17 @@ def start_census(model: Model) -> None:
             process = _discharged(model, patient, ref, residuals)
         else:
             spec = scenario.pathways[patient.pathway]
-            ref.assessment_days = residuals.draw(
-                f"census.assessment.{patient.pathway}", spec.assessment_delay, patient.since_days
+            residuals.draw(
+                f"census.assessment.{patient.pathway}",
+                spec.assessment_delay,
+                patient.since_days,
+                functools.partial(setattr, ref, "assessment_days"),
             )
             process = model.referral(ref, referral_day=_day(model, patient.since_days))
         phase = {"assessment": 2, "waiting": 1, "discharged": 3}.get(patient.status, 0)
         queue_days = patient.since_days if phase == 1 else patient.ready_days
         queued.append((phase, -(queue_days or 0.0), len(queued), process))
+    residuals.resolve()
     for *_, later in sorted(queued, key=lambda item: item[:3]):
         if later is not None:
             model.env.process(later)
@@ -520,10 +545,11 @@ def _in_bed(
     spec = model.scenario.pathways[patient.pathway].services[patient.service]
     first = ref.stages[0]
     if patient.ready_days is None:
-        first.los_days = residuals.draw(
+        residuals.draw(
             f"census.residual.{patient.pathway}.{patient.service}",
             spec.length_of_stay,
             patient.since_days,
+            functools.partial(setattr, first, "los_days"),
         )
     else:
         first.los_days = 0.0  # ready already: a delayed discharge from the start
@@ -578,17 +604,15 @@ def _on_caseload(
         # The bed the patient left is not in a census: the record names the unit linked
         # to their home place (a stay of no length before the census date).
         episode.admission_day = episode.exit_day = _day(model, patient.since_days)
-        units = model.beds[(patient.pathway, patient.service)].units
-        home = patient.home_place
-        nearest = sorted(
-            (0 if home in u.linked else 1, u.distance_from(home), i) for i, u in enumerate(units)
-        )
-        episode.admitted_to = units[nearest[0][2]].name if nearest else OUT_OF_AREA
+        units = model.beds[(patient.pathway, patient.service)].preference(patient.home_place)
+        episode.admitted_to = units[0].name if units else OUT_OF_AREA
         episode.exit_to, episode.step_down_to = "community", team.name
-    days = residuals.draw(
+    days: list[float] = []  # the rest of the episode, drawn before the run starts
+    residuals.draw(
         f"census.episode.{team.name}",
         model.scenario.team(team.name).episode_length,
         patient.since_days,
+        days.append,
     )
     granted = team.request()  # the checked census never fills a team beyond its places
     readmit = ref.readmit and patient.status == "community"
@@ -601,18 +625,20 @@ def _community(
     episode: Episode,
     team: Caseload,
     granted: simpy.Event,
-    days: float,
+    days: list[float],
     readmit: bool,
 ) -> ProcessGen:
     """The rest of a community episode begun before the run, then perhaps a readmission.
 
     As :meth:`Model.community_episode`, but the episode began on the census date, not
-    now; a patient on the caseload after a bed may then be readmitted.
+    now; a patient on the caseload after a bed may then be readmitted. ``days`` holds
+    the episode's remaining length once the census's residuals are drawn.
     """
     assert granted.triggered
     episode.community_team = team.name
     episode.community_start_day = episode.exit_day if readmit else episode.decision_day
-    yield model.env.timeout(days)
+    (rest,) = days
+    yield model.env.timeout(rest)
     team.release()
     episode.community_end_day = model.env.now
     if readmit:
@@ -625,8 +651,13 @@ def _waiting(
     spec = model.scenario.pathways[patient.pathway]
     episode = _episode(model, patient, ref)
     if spec.withdrawal is not None:
-        ref.patience_days = patient.since_days + residuals.draw(
-            f"census.patience.{patient.pathway}", spec.withdrawal.patience, patient.since_days
+        waited = patient.since_days
+
+        def patience(rest: float) -> None:
+            ref.patience_days = waited + rest
+
+        residuals.draw(
+            f"census.patience.{patient.pathway}", spec.withdrawal.patience, waited, patience
         )
     return _wait_then_stay(model, ref, episode, patient.since_days)
 

@@ -102,6 +102,7 @@ class ServiceBeds:
         self.ooa_census = Level(calendar, start)
         self.delayed = Level(calendar, start)
         self.repatriations = 0
+        self._preference: dict[str, tuple[UnitState, ...]] = {}
 
     # -- the queue ---------------------------------------------------------------------
     def request(self, episode: Episode, urgent: bool, listed: bool = True) -> BedRequest:
@@ -131,17 +132,31 @@ class ServiceBeds:
                 return req
         return None
 
+    def preference(self, home: str) -> tuple[UnitState, ...]:
+        """The service's units in the order a patient from ``home`` is offered them.
+
+        Linked units first, then by distance, then in the scenario's order. Distances
+        and links do not change during a run, so each home's order is worked out once.
+        """
+        order = self._preference.get(home)
+        if order is None:
+            ranked = sorted(
+                enumerate(self.units),
+                key=lambda item: (
+                    0 if home in item[1].linked else 1,
+                    item[1].distance_from(home),
+                    item[0],
+                ),
+            )
+            order = self._preference[home] = tuple(unit for _, unit in ranked)
+        return order
+
     def choose_unit(self, home: str) -> UnitState | None:
         """A unit linked to ``home`` with a free bed, else the nearest unit with one."""
-        best: UnitState | None = None
-        best_key: tuple[int, float, int] | None = None
-        for order, unit in enumerate(self.units):
-            if unit.beds - unit.occupied <= 0:
-                continue
-            key = (0 if home in unit.linked else 1, unit.distance_from(home), order)
-            if best_key is None or key < best_key:
-                best, best_key = unit, key
-        return best
+        for unit in self._preference.get(home) or self.preference(home):
+            if unit.beds > unit.occupied:
+                return unit
+        return None
 
     def allocate(self) -> None:
         """Give free beds to the queue in priority order, then repatriate if enabled."""

@@ -36,9 +36,16 @@ def generator(seed: int, replication: int, name: str) -> np.random.Generator:
 
 
 def _blocks(
-    rng: np.random.Generator, transform: Callable[[np.ndarray], np.ndarray] | None
+    make_rng: Callable[[], np.random.Generator],
+    transform: Callable[[np.ndarray], np.ndarray] | None,
 ) -> Iterator[list[float]]:
-    """Blocks of ``transform(uniform)`` values, drawn ``BLOCK`` uniforms at a time."""
+    """Blocks of ``transform(uniform)`` values, drawn ``BLOCK`` uniforms at a time.
+
+    The generator is made at the first draw, not before: a model asks for every stream
+    it might use, and many (a readmission's route through a rarely used service, say)
+    are never drawn from in a replication.
+    """
+    rng = make_rng()
     while True:
         u = rng.random(BLOCK)
         yield (u if transform is None else transform(u)).tolist()
@@ -59,11 +66,11 @@ class Stream(functools.partial[float]):
 
     def __new__(
         cls,
-        rng: np.random.Generator,
+        make_rng: Callable[[], np.random.Generator],
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> Stream:
-        """A stream of values from ``rng``, one uniform each."""
-        values = itertools.chain.from_iterable(_blocks(rng, transform))
+        """A stream of values from the generator ``make_rng()``, one uniform each."""
+        values = itertools.chain.from_iterable(_blocks(make_rng, transform))
         return super().__new__(cls, next, values)
 
 
@@ -84,7 +91,7 @@ class StreamFactory:
         if name in self.names:
             raise ValueError(f"random stream {name!r} requested twice")
         self.names.add(name)
-        return Stream(generator(self.seed, self.replication, name), transform)
+        return Stream(functools.partial(generator, self.seed, self.replication, name), transform)
 
     def rng(self, name: str) -> np.random.Generator:
         """A raw generator for purposes that need more than one uniform per draw."""
