@@ -483,7 +483,7 @@ def start_census(model: Model) -> None:
 
     scenario = model.scenario
     draws = {
-        pathway: PatientDraws(model.streams, f"{pathway}.census", spec, scenario)
+        pathway: PatientDraws(model.streams, f"{pathway}.census", pathway, spec, scenario)
         for pathway, spec in scenario.pathways.items()
     }
     residuals = _Residuals(model)
@@ -494,7 +494,6 @@ def start_census(model: Model) -> None:
         ref = pathway_draws.draw(
             model._new_patient_id(), patient.service, patient.home_place, "new", urgent
         )
-        ref.pathway = patient.pathway
         process: ProcessGen | None
         if patient.status in _IN_A_BED:
             process = _in_bed(model, patient, ref, pathway_draws, residuals)

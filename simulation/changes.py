@@ -214,7 +214,7 @@ def apply_change(model: Model, change: Any) -> None:
     elif isinstance(change, SetStepDown):
         routes = [(r.probability, r.to) for r in change.to]
         for source in ("new", "readmission"):
-            model.draws[(change.pathway, source)].routes[change.service] = routes
+            model.draws[(change.pathway, source)].set_routes(change.service, routes)
 
 
 def dated_changes(model: Model) -> Generator[simpy.Event, Any, None]:

@@ -20,6 +20,7 @@ from a census of the patients already in the system (see :mod:`simulation.census
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -71,9 +72,17 @@ class Referral:
 
 
 class PatientDraws:
-    """The random streams for one pathway and one kind of referral (new or readmission)."""
+    """The random streams for one pathway and one kind of referral (new or readmission).
 
-    def __init__(self, streams: StreamFactory, prefix: str, spec: Pathway, scenario: Scenario):
+    :meth:`draw` runs for every referral, so the scenario's values it needs are copied
+    into plain attributes once, and each service's step-down routes are kept as running
+    totals of probability.
+    """
+
+    def __init__(
+        self, streams: StreamFactory, prefix: str, pathway: str, spec: Pathway, scenario: Scenario
+    ):
+        self.pathway = pathway
         self.spec = spec
         u = streams.uniform
         self.priority = u(f"{prefix}.priority")
@@ -90,74 +99,82 @@ class PatientDraws:
             for name, svc in spec.services.items()
         }
         self.route = {name: u(f"{prefix}.route.{name}") for name in spec.services}
-        self.routes = {
-            name: [(r.probability, r.to) for r in svc.step_down]
-            for name, svc in spec.services.items()
-        }
         teams = [t for t in scenario.community_teams if t.pathway in scenario.pathways]
         self.episode = {
             t.name: streams.values(f"{prefix}.episode.{t.name}", t.episode_length.ppf)
             for t in teams
         }
         self.team_names = {t.name for t in teams}
+        self.routes: dict[str, list[tuple[float, str, str]]] = {}
+        for name, svc in spec.services.items():
+            self.set_routes(name, [(r.probability, r.to) for r in svc.step_down])
         diversion = spec.diversion
         self.diversion_share = diversion.share if diversion is not None else 0.0
         self.diversion_team = diversion.team if diversion is not None else None
+        self.urgent_share = spec.priority_mix.urgent
+        self.not_accepted_share = spec.not_accepted_share
+        self.readmission_probability = spec.readmission.probability
+        self.readmission_window = spec.readmission.window_days
+
+    def set_routes(self, service: str, routes: list[tuple[float, str]]) -> None:
+        """Where patients go from ``service``: (probability, destination) in order."""
+        cumulative = 0.0
+        table: list[tuple[float, str, str]] = []
+        for probability, to in routes:
+            cumulative += probability
+            table.append((cumulative, to, "team" if to in self.team_names else "service"))
+        self.routes[service] = table
 
     def plan_stages(self, service: str) -> list[Stage]:
         """Draw the route through beds: each stay's length and where it leads."""
         stages: list[Stage] = []
-        visited = 0
         while True:
             los = self.los[service]()
             u = self.route[service]()
-            kind, name, episode_days = "home", None, 0.0
-            cumulative = 0.0
-            for probability, to in self.routes[service]:
-                cumulative += probability
-                if u < cumulative:
-                    name = to
-                    kind = "team" if to in self.team_names else "service"
+            route = None
+            for entry in self.routes[service]:
+                if u < entry[0]:
+                    route = entry
                     break
-            if kind == "team":
-                assert name is not None
-                episode_days = self.episode[name]()
-            stages.append(Stage(service, los, kind, name, episode_days))
-            visited += 1
-            if kind != "service" or visited >= 20:
-                if kind == "service":  # a cycle of step-downs: end it at home
-                    stages[-1].next_kind, stages[-1].next_name = "home", None
+            if route is None:
+                stages.append(Stage(service, los, "home", None, 0.0))
                 return stages
-            assert name is not None
-            service = name
+            _, to, kind = route
+            if kind == "team":
+                stages.append(Stage(service, los, kind, to, self.episode[to]()))
+                return stages
+            stages.append(Stage(service, los, kind, to, 0.0))
+            if len(stages) >= 20:  # a cycle of step-downs: end it at home
+                stages[-1].next_kind, stages[-1].next_name = "home", None
+                return stages
+            service = to
 
     def draw(
         self, patient_id: int, service: str, home: str, source: str, urgent: bool | None
     ) -> Referral:
         """Draw a whole referral, in a fixed order of purposes."""
-        spec = self.spec
         u_priority = self.priority()
         if urgent is None:
-            urgent = u_priority < spec.priority_mix.urgent
+            urgent = u_priority < self.urgent_share
         divert = self.diversion() < self.diversion_share
         diversion_days = 0.0
         if self.diversion_team is not None:
             diversion_days = self.episode[self.diversion_team]()
         return Referral(
-            patient_id=patient_id,
-            pathway="",
-            service=service,
-            home_place=home,
-            source=source,
-            urgent=urgent,
-            assessment_days=self.assessment(),
-            accepted=self.acceptance() >= spec.not_accepted_share,
-            divert=divert,
-            diversion_episode_days=diversion_days,
-            patience_days=self.patience() if self.patience is not None else None,
-            stages=self.plan_stages(service),
-            readmit=self.readmission() < spec.readmission.probability,
-            readmission_delay_days=self.readmission_delay() * spec.readmission.window_days,
+            patient_id,
+            self.pathway,
+            service,
+            home,
+            source,
+            urgent,
+            self.assessment(),
+            self.acceptance() >= self.not_accepted_share,
+            divert,
+            diversion_days,
+            self.patience() if self.patience is not None else None,
+            self.plan_stages(service),
+            self.readmission() < self.readmission_probability,
+            self.readmission_delay() * self.readmission_window,
         )
 
 
@@ -196,7 +213,9 @@ class Model:
             for t in scenario.community_teams
         }
         self.draws = {
-            (pathway, source): PatientDraws(self.streams, f"{pathway}.{source}", spec, scenario)
+            (pathway, source): PatientDraws(
+                self.streams, f"{pathway}.{source}", pathway, spec, scenario
+            )
             for pathway, spec in scenario.pathways.items()
             for source in ("new", "readmission")
         }
@@ -227,30 +246,47 @@ class Model:
         growth = 1.0 + spec.annual_growth
         season = spec.seasonality
         base = rate_per_year / 365.25
-        start_date = self.scenario.start_date
+        month_of_day = self.months_of_days if season is not None else []
+        first_day = math.floor(self.start)
 
         def rate_at(t: float) -> float:
             # Growth runs from the start date; the warm-up runs at today's demand.
             rate: float = base * growth ** (max(t, 0.0) / 365.25)
             if season is not None:
-                rate *= season[(start_date + dt.timedelta(days=math.floor(t))).month - 1]
+                rate *= season[month_of_day[math.floor(t) - first_day]]
             return rate
 
         peak = base * max(1.0, growth ** (self.horizon / 365.25))
         if season is not None:
             peak *= max(season)
         env = self.env
-        draws = self.draws[(pathway, "new")]
-        regular = spec.arrivals == "regular"
+        horizon = self.horizon
+        draw = self.draws[(pathway, "new")].draw
+        if spec.arrivals == "regular":
+            while True:
+                gap = 1.0 / rate_at(env.now)
+                if env.now + gap >= horizon:
+                    return
+                yield env.timeout(gap)
+                self._next_patient += 1
+                env.process(self.referral(draw(self._next_patient, service, place, "new", None)))
         while True:
-            gap = 1.0 / rate_at(env.now) if regular else -math.log1p(-stream()) / peak
-            if env.now + gap >= self.horizon:
+            now = env.now
+            gap = -math.log1p(-stream()) / peak
+            if now + gap >= horizon:
                 return
             yield env.timeout(gap)
-            if regular or stream() * peak < rate_at(env.now):
-                referral = draws.draw(self._new_patient_id(), service, place, "new", None)
-                referral.pathway = pathway
-                env.process(self.referral(referral))
+            if stream() * peak < rate_at(now + gap):
+                self._next_patient += 1
+                env.process(self.referral(draw(self._next_patient, service, place, "new", None)))
+
+    @functools.cached_property
+    def months_of_days(self) -> list[int]:
+        """Calendar month (0-11) of each whole model day from the warm-up start on."""
+        first = math.floor(self.start)
+        start_date = self.scenario.start_date
+        days = range(first, math.floor(self.horizon) + 1)
+        return [(start_date + dt.timedelta(days=day)).month - 1 for day in days]
 
     def _new_patient_id(self) -> int:
         self._next_patient += 1
@@ -261,15 +297,15 @@ class Model:
     ) -> Episode:
         episode_id = len(self.episodes) + 1
         episode = Episode(
-            episode_id=episode_id,
-            referral_id=referral_id if referral_id is not None else episode_id,
-            patient_id=ref.patient_id,
-            pathway=ref.pathway,
-            service=service,
-            home_place=ref.home_place,
-            source=source,
-            priority="urgent" if ref.urgent else "routine",
-            referral_day=self.env.now,
+            episode_id,
+            referral_id if referral_id is not None else episode_id,
+            ref.patient_id,
+            ref.pathway,
+            service,
+            ref.home_place,
+            source,
+            "urgent" if ref.urgent else "routine",
+            self.env.now,
         )
         self.episodes.append(episode)
         return episode
@@ -425,7 +461,6 @@ class Model:
             return
         draws = self.draws[(ref.pathway, "readmission")]
         again = draws.draw(ref.patient_id, ref.service, ref.home_place, "readmission", True)
-        again.pathway = ref.pathway
         yield from self.referral(again)
 
     # -- bed management --------------------------------------------------------------

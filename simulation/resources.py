@@ -126,12 +126,6 @@ class ServiceBeds:
         reqs = [*self.urgent.values(), *self.routine.values()]
         return sum(1 for r in reqs if r.listed or not listed_only)
 
-    def _head(self) -> BedRequest | None:
-        for queue in (self.urgent, self.routine):
-            for req in queue.values():
-                return req
-        return None
-
     def preference(self, home: str) -> tuple[UnitState, ...]:
         """The service's units in the order a patient from ``home`` is offered them.
 
@@ -160,11 +154,9 @@ class ServiceBeds:
 
     def allocate(self) -> None:
         """Give free beds to the queue in priority order, then repatriate if enabled."""
-        now = self.env.now
-        while True:
-            req = self._head()
-            if req is None:
-                break
+        urgent, routine = self.urgent, self.routine
+        while urgent or routine:
+            req = next(iter((urgent or routine).values()))  # urgent first, then longest wait
             unit = self.choose_unit(req.episode.home_place)
             if unit is None:
                 return
@@ -172,6 +164,7 @@ class ServiceBeds:
             self.occupy(unit)
             req.succeed(unit)
         if self.repatriation and self.out_of_area:
+            now = self.env.now
             for stay in list(self.out_of_area.values()):
                 unit = self.choose_unit(stay.episode.home_place)
                 if unit is None:
