@@ -14,15 +14,13 @@ their time is interpreter start-up.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.refusals import Outcome, assert_refused_clearly, run_pathways
 
 CORPUS = Path(__file__).parent / "data" / "bad"
 EXPECTED: dict[str, dict] = yaml.safe_load((CORPUS / "expected.yaml").read_text())
@@ -31,32 +29,11 @@ SECONDS = 20
 """Generous for a loaded machine; on an idle one a bad file is refused in about a second."""
 
 
-def pathways() -> list[str]:
-    script = Path(sys.executable).with_name("pathways")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "simulation.cli"]
-
-
-@dataclass
-class Outcome:
-    returncode: int | None
-    stdout: str
-    stderr: str
-    seconds: float
-    folder: Path  # the working folder; --out is folder/out
-
-
 def refuse(name: str | Path, command: str, folder: Path) -> Outcome:
-    out = folder / "out"
-    out.mkdir(parents=True)
-    args = [*pathways(), command, str(CORPUS / name)]
+    arguments = [command, str(CORPUS / name)]
     if command == "run":
-        args += ["--out", str(out)]
-    started = time.monotonic()
-    try:
-        done = subprocess.run(args, cwd=folder, capture_output=True, text=True, timeout=SECONDS)
-    except subprocess.TimeoutExpired as exc:
-        return Outcome(None, str(exc.stdout), str(exc.stderr), time.monotonic() - started, folder)
-    return Outcome(done.returncode, done.stdout, done.stderr, time.monotonic() - started, folder)
+        arguments += ["--out", str(folder / "out")]
+    return run_pathways(arguments, folder, SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -90,38 +67,9 @@ def test_every_corpus_file_has_expectations():
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_bad_file_is_refused_clearly(name: str, command: str, outcomes) -> None:
-    outcome = outcomes[(name, command)]
     spec = EXPECTED[name]
     path = CORPUS / spec.get("file", name)
-    stderr = outcome.stderr
-    assert "Traceback" not in outcome.stdout + stderr, stderr
-    assert outcome.returncode == 2, (outcome.stdout, stderr)
-    assert outcome.stdout == ""
-    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
-    # one line per problem, each naming the file, one of them at the expected line
-    assert errors, stderr
-    assert all(line.startswith(f"error: {path}") for line in errors), stderr
-    where = f"error: {path}:{spec['line']}:" if spec["line"] is not None else f"error: {path}:"
-    assert any(line.startswith(where) for line in errors), (where, stderr)
-    for fragment in spec["expect"]:
-        assert fragment in stderr, (fragment, stderr)
-    count = len(errors)
-    assert f"{count} problem{'s' if count != 1 else ''} found; nothing was run." in stderr
-    # nothing written under --out, nor anywhere else (a Python tag that ran would be seen)
-    assert list((outcome.folder / "out").iterdir()) == []
-    assert [p.name for p in outcome.folder.iterdir()] == ["out"]
-    assert outcome.seconds < SECONDS
-
-
-def check_refused(outcome: Outcome, path: Path, fragments: list[str]) -> None:
-    assert "Traceback" not in outcome.stdout + outcome.stderr, outcome.stderr
-    assert outcome.returncode == 2, (outcome.stdout, outcome.stderr)
-    errors = [line for line in outcome.stderr.splitlines() if line.startswith("error: ")]
-    assert errors and all(line.startswith(f"error: {path}") for line in errors), outcome.stderr
-    for fragment in fragments:
-        assert fragment in outcome.stderr, (fragment, outcome.stderr)
-    assert list((outcome.folder / "out").iterdir()) == []
-    assert outcome.seconds < SECONDS
+    assert_refused_clearly(outcomes[(name, command)], path, spec["expect"], spec["line"], SECONDS)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -134,7 +82,9 @@ def test_an_enormous_file_is_refused_before_it_is_read(command: str, tmp_path: P
         line = "# " + "x" * 98 + "\n"
         handle.write(line * 60_000)
     outcome = refuse(path, command, tmp_path / "work")
-    check_refused(outcome, path, ["the file is larger than 5,000,000 bytes"])
+    assert_refused_clearly(
+        outcome, path, ["the file is larger than 5,000,000 bytes"], None, SECONDS
+    )
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -144,4 +94,6 @@ def test_a_file_of_too_many_values_is_refused(command: str, tmp_path: Path) -> N
     values = ", ".join(["1"] * 250_000)
     path.write_text(f"name: many\nseeds: [{values}]\n")
     outcome = refuse(path, command, tmp_path / "work")
-    check_refused(outcome, path, ["the file holds more than 200,000 values"])
+    assert_refused_clearly(
+        outcome, path, ["the file holds more than 200,000 values"], None, SECONDS
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.test_bad_corpus import Outcome, pathways
+from tests.refusals import Outcome, assert_refused_clearly, run_pathways
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).parent / "data" / "bad_extracts"
@@ -27,19 +27,9 @@ scenario); the limit is generous so that a machine shared by many tests still pa
 
 
 def refuse(name: str, folder: Path) -> Outcome:
-    import subprocess
-    import time
-
-    out = folder / "out"
-    out.mkdir(parents=True)
-    args = [*pathways(), "calibrate", str(CORPUS / name), "--base", str(BASE)]
-    args += ["--out", str(out / "fitted.yaml"), "--replications", "0", "--quiet"]
-    started = time.monotonic()
-    try:
-        done = subprocess.run(args, cwd=folder, capture_output=True, text=True, timeout=SECONDS)
-    except subprocess.TimeoutExpired as exc:
-        return Outcome(None, str(exc.stdout), str(exc.stderr), time.monotonic() - started, folder)
-    return Outcome(done.returncode, done.stdout, done.stderr, time.monotonic() - started, folder)
+    arguments = ["calibrate", str(CORPUS / name), "--base", str(BASE)]
+    arguments += ["--out", str(folder / "out" / "fitted.yaml"), "--replications", "0", "--quiet"]
+    return run_pathways(arguments, folder, SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -59,21 +49,5 @@ def test_every_extract_has_expectations() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_bad_extract_is_refused_clearly(name: str, outcomes: dict[str, Outcome]) -> None:
-    outcome = outcomes[name]
     spec = EXPECTED[name]
-    path = CORPUS / name
-    stderr = outcome.stderr
-    assert "Traceback" not in outcome.stdout + stderr, stderr
-    assert outcome.returncode == 2, (outcome.stdout, stderr)
-    assert outcome.stdout == ""
-    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
-    assert errors and all(line.startswith(f"error: {path}") for line in errors), stderr
-    where = f"error: {path}:{spec['line']}:" if spec["line"] is not None else f"error: {path}:"
-    assert any(line.startswith(where) for line in errors), (where, stderr)
-    for fragment in spec["expect"]:
-        assert fragment in stderr, (fragment, stderr)
-    count = len(errors)
-    assert f"{count} problem{'s' if count != 1 else ''} found; nothing was run." in stderr
-    assert list((outcome.folder / "out").iterdir()) == []
-    assert [p.name for p in outcome.folder.iterdir()] == ["out"]
-    assert outcome.seconds < SECONDS
+    assert_refused_clearly(outcomes[name], CORPUS / name, spec["expect"], spec["line"], SECONDS)
