@@ -372,6 +372,27 @@ def bench_experiment(scenario: Scenario, replications: int, workers: int | None)
     }
 
 
+def profile_model(scenario: Scenario, years: float, top: int) -> str:
+    """cProfile of one model run (build and run), the ``top`` functions by own time.
+
+    cProfile's overhead inflates small functions; read it for where the time goes, not
+    for how much.
+    """
+    import cProfile
+    import io
+    import pstats
+
+    long = scenario.model_copy(update={"horizon_years": years})
+    Model(long, 0).run()  # warm imports and caches
+    profiler = cProfile.Profile()
+    profiler.enable()
+    Model(long, 1).run()
+    profiler.disable()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(top)
+    return text.getvalue()
+
+
 # -- reporting -----------------------------------------------------------------------------
 def environment() -> dict[str, Any]:
     """What the figures depend on: machine, interpreter, library versions, revision."""
@@ -528,6 +549,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 2 model reps, 1 pipeline rep, 4 in exp."
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the measurements, profile one 20-year run and list N functions",
+    )
     parser.add_argument("--json", type=Path, default=None, help="where to write the JSON")
     parser.add_argument("--no-json", action="store_true", help="do not write JSON")
     args = parser.parse_args(argv)
@@ -537,6 +565,9 @@ def main(argv: list[str] | None = None) -> int:
         args.memory_reps, args.memory_years = "2,4", 0.25
 
     scenario = load_scenario(args.scenario)
+    if args.profile > 0:
+        print(profile_model(scenario, 20.0, args.profile))
+        return 0
     results: dict[str, Any] = {
         "environment": environment(),
         "scenario": f"{scenario.name}: horizon {scenario.horizon_years:g} years, "
