@@ -37,7 +37,9 @@ from simulation.scenario import PATHWAY_LABELS, Scenario
 # The model, KPIs and results (pandas, scipy.stats) are imported only once a run is
 # about to start, so that `pathways validate` and a mistake in the input answer at once.
 if TYPE_CHECKING:
-    from simulation.comparison import ComparisonResult
+    import pandas as pd
+
+    from simulation.assembly import Assembled
     from simulation.experiment import ExperimentResult
     from simulation.precision import PrecisionReport
     from simulation.resume import StreamedRun
@@ -339,12 +341,10 @@ def format_value(kpi: str, value: float, signed: bool = False) -> str:
     return sign + text
 
 
-def headline_table(result: ExperimentResult) -> Table:
-    """Headline KPIs per pathway over the horizon: mean and 95% interval."""
+def headline_table(scenario: Scenario, summary: pd.DataFrame, n: int) -> Table:
+    """Headline KPIs per pathway over the horizon: mean and 95% interval of n replications."""
     from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 
-    scenario = result.scenario
-    summary = result.summary
     selected = summary[
         (summary["service"] == ALL)
         & (summary["unit"] == ALL)
@@ -358,7 +358,6 @@ def headline_table(result: ExperimentResult) -> Table:
         )
     }
     years = scenario.horizon_years
-    n = len(result.replications)
     table = Table(
         title=f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, "
         f"{years:g} years from {scenario.start_date:%d %b %Y}; mean (95% CI)",
@@ -393,22 +392,19 @@ def headline_table(result: ExperimentResult) -> Table:
     return table
 
 
-def comparison_tables(result: ComparisonResult) -> list[Table]:
+def comparison_tables(table: pd.DataFrame, base: Scenario, alternatives: list[str]) -> list[Table]:
     """One table per alternative and pathway: base, alternative, paired difference."""
     from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 
-    table = result.table
     selected = table[
         (table["service"] == ALL)
         & (table["unit"] == ALL)
         & (table["place"] == ALL)
         & (table["period"] == HORIZON)
     ]
-    base = result.base.scenario
     years = base.horizon_years
     tables = []
-    for alt in result.alternatives:
-        name = alt.scenario.name
+    for name in alternatives:
         rows = {
             (str(r["pathway"]), str(r["kpi"])): r
             for r in selected[selected["alternative"] == name].to_dict("records")
@@ -615,12 +611,23 @@ def _resume(args: argparse.Namespace, kind: str, out: Console, err: Console) -> 
     return _run_streamed(args, kind, run, out, err)
 
 
+def _print_assembled(assembled: Assembled, out: Console) -> None:
+    """The headline table of a run, or a comparison's notes and paired differences."""
+    scenarios = assembled.scenarios
+    if assembled.table is None:
+        out.print(headline_table(scenarios[0], assembled.summaries[0], assembled.replications))
+        return
+    names = [s.name for s in scenarios[1:]]
+    for name in names:
+        out.print((assembled.notes or {})[name], markup=False, highlight=False)
+    for table in comparison_tables(assembled.table, scenarios[0], names):
+        out.print(table)
+
+
 def _run_streamed(
     args: argparse.Namespace, kind: str, run: StreamedRun, out: Console, err: Console
 ) -> int:
     """Run a streamed run's missing replications, then print and write its results."""
-    from simulation.comparison import compare_results
-
     names = [s.name for s in run.scenarios]
     if run.resumed:
         err.print(
@@ -662,18 +669,11 @@ def _run_streamed(
             soft_wrap=True,
         )
         return EXIT_FAILURE
-    results = run.results()
-    comparison = compare_results(results[0], results[1:]) if kind == "compare" else None
-    if not args.quiet:
-        if comparison is None:
-            out.print(headline_table(results[0]))
-        else:
-            for alt in comparison.alternatives:
-                out.print(comparison.notes[alt.scenario.name], markup=False, highlight=False)
-            for table in comparison_tables(comparison):
-                out.print(table)
     try:
-        folder = run.finish(results, comparison)
+        assembled = run.assemble()
+        if not args.quiet:
+            _print_assembled(assembled, out)
+        folder = run.finish()
     except OSError as exc:
         err.print(
             f"error: could not write results in {run.final}: {exc.strerror or exc}; "
@@ -724,12 +724,13 @@ def _run_auto(
             task = bar.add_task(f"Running {what} until every headline KPI is within {target}")
             runs, report = go(lambda done, total: bar.update(task, completed=done, total=total))
         if len(runs) == 1:
-            out.print(headline_table(runs[0]))
+            out.print(headline_table(runs[0].scenario, runs[0].summary, len(runs[0].replications)))
         else:
             comparison = compare_results(runs[0], runs[1:])
             for alt in comparison.alternatives:
                 out.print(comparison.notes[alt.scenario.name], markup=False, highlight=False)
-            for table in comparison_tables(comparison):
+            names = [alt.scenario.name for alt in comparison.alternatives]
+            for table in comparison_tables(comparison.table, runs[0].scenario, names):
                 out.print(table)
     (err if args.quiet else out).print(
         report.message(), markup=False, highlight=False, soft_wrap=True

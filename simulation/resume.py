@@ -7,8 +7,9 @@ code) and one part file per finished replication, ``parts/<scenario index>/r<NNN
 A part is written under a temporary name and renamed into place, so it is either
 whole or absent; the replication's tables are dropped from memory once written.
 
-When every part is present the results files are written into the partial folder, the
-parts are removed and the folder is renamed to its final name. If the run is killed,
+When every part is present the results files are written into the partial folder from
+the parts, one replication at a time (see :mod:`simulation.assembly`), the folder is
+renamed to its final name and the parts are removed. If the run is killed,
 ``pathways run --resume <root>/<name>/<timestamp>`` (or ``compare --resume``) runs only the
 replications that have no part, so none is lost or repeated. Replication ``r`` depends
 only on (scenario, seed, ``r``), so the resumed result is the uninterrupted one. A
@@ -25,21 +26,16 @@ import pickle
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulation.comparison import ComparisonResult, compare_results
+from simulation.assembly import Assembled, write_streamed_comparison, write_streamed_run
 from simulation.executors import make_executor
-from simulation.experiment import ExperimentResult, ReplicationResult, run_replication
+from simulation.experiment import ReplicationResult, run_replication
 from simulation.loading import load_scenario, load_scenario_text, scenario_to_yaml
-from simulation.results import (
-    new_run_folder,
-    package_version,
-    write_comparison_files,
-    write_run_files,
-)
+from simulation.results import new_run_folder, package_version
 from simulation.scenario import Scenario
 
 RESUME_FILE = "resume.json"
@@ -254,39 +250,66 @@ class StreamedRun:
         self.info["workers"] = executor.workers
         return executor.workers
 
-    def load(self, index: int) -> ExperimentResult:
-        """One scenario's result, read back from its parts."""
-        replications: list[ReplicationResult] = []
-        for r in range(self.replications):
-            path = self.part(index, r)
-            if not path.is_file():
-                raise ResumeError(f"replication {r} of {self.scenarios[index].name} is missing")
-            replications.append(pickle.loads(path.read_bytes()))
-        wall = float(self.info.get("elapsed_seconds", 0.0))
-        workers = int(self.info.get("workers", 1))
-        return ExperimentResult(self.scenarios[index], replications, wall, workers)
+    def part_of(self, index: int, replication: int) -> ReplicationResult:
+        """One scenario's saved replication; :class:`ResumeError` if it has no part."""
+        path = self.part(index, replication)
+        if not path.is_file():
+            name = self.scenarios[index].name
+            raise ResumeError(f"replication {replication} of {name} is missing")
+        return read_part(path)
 
-    def results(self) -> list[ExperimentResult]:
-        """Every scenario's result (base first)."""
-        return [self.load(i) for i in range(len(self.scenarios))]
+    def replications_of(self, index: int) -> Iterator[ReplicationResult]:
+        """One scenario's saved replications in order, each read only when it is wanted."""
+        for replication in range(self.replications):
+            yield self.part_of(index, replication)
 
-    def finish(
-        self, results: list[ExperimentResult], comparison: ComparisonResult | None = None
-    ) -> Path:
-        """Write the results files, drop the parts and give the folder its final name."""
+    def rounds(self) -> Iterator[list[ReplicationResult]]:
+        """Replication ``r`` of every scenario (base first), for each ``r`` in turn."""
+        for replication in range(self.replications):
+            yield [self.part_of(i, replication) for i in range(len(self.scenarios))]
+
+    def assemble(self) -> Assembled:
+        """Write the results files into the partial folder, reading one replication at a time.
+
+        Every part must be saved. The parts stay until :meth:`finish`, so a run killed
+        while its files are written is resumed by writing them again.
+        """
         files = {
             e["name"]: e["given_as"] if e["file"] and Path(e["file"]).is_file() else None
             for e in self.info["scenarios"]
         }
         command = self.info.get("command")
-        extra = {"resumed_replications": self.resumed}
+        keep_events = bool(self.info["keep_events"])
+        wall = float(self.info.get("elapsed_seconds", 0.0))
+        workers = int(self.info.get("workers", 1))
         if self.info["kind"] == "run":
-            write_run_files(results[0], self.staging, files[results[0].scenario.name], command)
-            _add_to_manifest(self.staging, extra)
+            scenario = self.scenarios[0]
+            assembled = write_streamed_run(
+                self.replications_of(0),
+                self.staging,
+                scenario,
+                keep_events,
+                files[scenario.name],
+                command,
+                wall,
+                workers,
+            )
         else:
-            comparison = comparison or compare_results(results[0], results[1:])
-            write_comparison_files(comparison, self.staging, files, command)
-            _add_to_manifest(self.staging, extra)
+            assembled = write_streamed_comparison(
+                self.rounds(),
+                self.staging,
+                self.scenarios,
+                keep_events,
+                files,
+                command,
+                wall,
+                workers,
+            )
+        _add_to_manifest(self.staging, {"resumed_replications": self.resumed})
+        return assembled
+
+    def finish(self) -> Path:
+        """Give the assembled folder its final name and drop the parts."""
         try:
             # Onto the reserved, empty folder in one step: the name is never free for a
             # run starting in the same second to take in between.
@@ -301,6 +324,12 @@ class StreamedRun:
         with contextlib.suppress(FileNotFoundError):
             (self.final / RESUME_FILE).unlink()
         return self.final
+
+
+def read_part(path: Path) -> ReplicationResult:
+    """A replication saved by :meth:`StreamedRun.execute`."""
+    result: ReplicationResult = pickle.loads(path.read_bytes())
+    return result
 
 
 def _replicate(scenario: Scenario, replication: int, keep_events: bool) -> tuple[str, int, bytes]:

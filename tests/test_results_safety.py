@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -142,8 +143,9 @@ def test_a_full_disk_gives_a_clear_message_and_keeps_earlier_results(
     out = tmp_path / "out"
     earlier = earlier_run(scenario_file, out, capsys)
     before = snapshot(earlier)
-    if where == "results files":
+    if where == "results files":  # the parquet files, written whole or a replication at a time
         monkeypatch.setattr(pd.DataFrame, "to_parquet", no_space)
+        monkeypatch.setattr(pq.ParquetWriter, "write_table", no_space)
     else:
         import simulation.resume
 
