@@ -12,8 +12,11 @@ the parts, one replication at a time (see :mod:`simulation.assembly`), the folde
 renamed to its final name and the parts are removed. If the run is killed,
 ``pathways run --resume <root>/<name>/<timestamp>`` (or ``compare --resume``) runs only the
 replications that have no part, so none is lost or repeated. Replication ``r`` depends
-only on (scenario, seed, ``r``), so the resumed result is the uninterrupted one. A
-folder started by other code, or whose scenario file has changed since, is refused.
+only on (scenario, seed, ``r``), so the resumed result is the uninterrupted one. A run
+to a precision (``--replications auto``) saves its replications the same way; resumed,
+it decides its batches again from the first, from the parts present, and so runs to the
+count the uninterrupted run would have. A folder started by other code, or whose
+scenario file has changed since, is refused.
 """
 
 from __future__ import annotations
@@ -31,10 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from simulation.assembly import Assembled, write_streamed_comparison, write_streamed_run
 from simulation.executors import make_executor
 from simulation.experiment import ReplicationResult, run_replication
 from simulation.loading import load_scenario, load_scenario_text, scenario_to_yaml
+from simulation.precision import PrecisionReport, PrecisionTracker, to_precision
 from simulation.results import new_run_folder, package_version
 from simulation.scenario import Scenario
 
@@ -98,11 +104,14 @@ class StreamedRun:
         files: dict[str, str | None],
         keep_events: bool = False,
         command: list[str] | None = None,
+        auto: dict[str, Any] | None = None,
     ) -> StreamedRun:
         """Reserve ``<root>/<name>/<timestamp>`` and start its partial folder.
 
         One scenario is a run; several are a comparison (base first) whose scenarios
-        must already share the base's seed and replications.
+        must already share the base's seed and replications. ``auto`` (``precision``,
+        ``max_replications``, ``initial``, ``level``) makes it a run to a precision: the
+        replications are decided batch by batch (see :meth:`execute_to_precision`).
         """
         name = scenarios[0].name if len(scenarios) == 1 else f"compare-{scenarios[0].name}"
         info: dict[str, Any] = {
@@ -110,7 +119,8 @@ class StreamedRun:
             "kind": "run" if len(scenarios) == 1 else "compare",
             "code": code_fingerprint(),
             "version": package_version(),
-            "replications": scenarios[0].replications,
+            "replications": 0 if auto else scenarios[0].replications,
+            "auto": auto,
             "seed": scenarios[0].seed,
             "keep_events": keep_events,
             "command": command,
@@ -173,7 +183,8 @@ class StreamedRun:
             )
         scenarios = [_reload(entry, given) for entry in info["scenarios"]]
         run = cls(staging, final, info, scenarios)
-        for path in staging.glob(f"{PARTS}/*/.tmp-*"):  # left by a kill mid-write
+        # Left by a kill mid-write, of a part or of resume.json beside the results files.
+        for path in [*staging.glob(f"{PARTS}/*/.tmp-*"), *staging.glob(".tmp-*")]:
             path.unlink()
         run.resumed = len(run.done())
         return run
@@ -184,6 +195,12 @@ class StreamedRun:
     def replications(self) -> int:
         """Replications per scenario."""
         return int(self.info["replications"])
+
+    @property
+    def auto(self) -> dict[str, Any] | None:
+        """The precision a run to a precision aims at, and its cap; None for a fixed run."""
+        auto: dict[str, Any] | None = self.info.get("auto")
+        return auto
 
     @property
     def total(self) -> int:
@@ -232,7 +249,7 @@ class StreamedRun:
         tasks = [(self.scenarios[i], r, keep_events) for i, r in todo]
         index_of = {(self.scenarios[i].name, r): i for i, r in todo}
         executor = make_executor(workers, cluster, max(1, len(tasks)))
-        count = len(done)
+        count = sum(1 for _, r in done if r < self.replications)
         if progress:
             progress(count, self.total)
         started = time.perf_counter()
@@ -249,6 +266,48 @@ class StreamedRun:
                     progress(count, self.total)
         self.info["workers"] = executor.workers
         return executor.workers
+
+    def execute_to_precision(
+        self,
+        workers: int | None = None,
+        cluster: str | None = None,
+        progress: Progress | None = None,
+    ) -> PrecisionReport:
+        """Run batches of replications until the headline KPIs are precise enough, or the cap.
+
+        Each batch is run as :meth:`execute` runs a fixed number, and then judged from
+        its parts (see :func:`~simulation.precision.to_precision`). The batches are
+        decided again from the first on every call: replications already saved are not
+        run again, and as replication ``r`` depends only on (scenario, seed, ``r``) an
+        interrupted run, resumed, reaches the count an uninterrupted one would.
+        """
+        auto = self.auto
+        if auto is None:
+            raise ValueError("this run has a fixed number of replications")
+        precision, level = float(auto["precision"]), float(auto["level"])
+        names = [s.name for s in self.scenarios]
+        tracker = PrecisionTracker(names, precision, level)
+
+        def run_batch(first: int, end: int) -> pd.DataFrame:
+            self.info["replications"] = end
+            self.execute(workers, cluster, progress)
+            for index, name in enumerate(names):
+                for replication in range(first, end):
+                    tracker.add(name, self.part_of(index, replication).kpis)
+            return tracker.table()
+
+        report = to_precision(
+            run_batch, precision, int(auto["max_replications"]), int(auto["initial"]), level
+        )
+        self.info["replications"] = report.replications
+        self.info["precision_report"] = {
+            "precision": report.precision,
+            "level": report.level,
+            "max_replications": report.max_replications,
+            "reached": report.reached,
+            "history": report.history,
+        }
+        return report
 
     def part_of(self, index: int, replication: int) -> ReplicationResult:
         """One scenario's saved replication; :class:`ResumeError` if it has no part."""
@@ -305,7 +364,10 @@ class StreamedRun:
                 wall,
                 workers,
             )
-        _add_to_manifest(self.staging, {"resumed_replications": self.resumed})
+        extra: dict[str, Any] = {"resumed_replications": self.resumed}
+        if "precision_report" in self.info:
+            extra["replications_to_precision"] = self.info["precision_report"]
+        _add_to_manifest(self.staging, extra)
         return assembled
 
     def finish(self) -> Path:
