@@ -187,11 +187,15 @@ def run_comparison(
     replications: int | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    cluster: str | None = None,
 ) -> ComparisonResult:
     """Run a base and alternatives with the base's seed and replications, and compare.
 
     Every alternative is run with the base's seed and number of replications (whatever
     its own file says), so that replication ``r`` of each shares random numbers.
+    ``cluster`` (a Dask scheduler address, or ``"local"`` for a LocalCluster of
+    ``workers`` processes) is as for :func:`~simulation.experiment.run_experiment`; the
+    numbers do not depend on where the replications run.
     """
     scenarios = aligned(base, alternatives, replications)
     n = scenarios[0].replications
@@ -204,5 +208,5 @@ def run_comparison(
             if progress:
                 progress(offset + done, total)
 
-        results.append(run_experiment(scenario, workers=workers, progress=step))
+        results.append(run_experiment(scenario, workers=workers, progress=step, cluster=cluster))
     return compare_results(results[0], results[1:])
