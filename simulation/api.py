@@ -423,6 +423,7 @@ def run(
     precision: float = DEFAULT_PRECISION,
     max_replications: int = DEFAULT_CAP,
     progress: Progress | None = None,
+    cluster: str | None = None,
 ) -> Results:
     """Run one or more scenarios and return their :class:`Results`.
 
@@ -433,6 +434,8 @@ def run(
     every headline KPI's 95% CI half-width is within ``precision`` of its mean, or
     ``max_replications`` (see :attr:`Results.precision`). ``workers`` defaults to one
     per core and never changes a number. ``events=True`` keeps the event log.
+    ``cluster`` runs the replications on Dask: a scheduler's address
+    (``"tcp://HOST:PORT"``), or ``"local"`` for a LocalCluster of ``workers`` processes.
 
     >>> r = run(demo_scenario(), replications=3, workers=1)
     >>> r.replications, list(r.kpis.columns)[:3]
@@ -472,6 +475,7 @@ def run(
             workers=workers,
             keep_events=events,
             progress=progress,
+            cluster=cluster,
         )
         return Results.from_runs(runs, files, report)
     n = scenarios_run[0].replications
@@ -483,7 +487,11 @@ def run(
             if progress:
                 progress(offset + done, total)
 
-        runs.append(run_experiment(scenario, workers=workers, keep_events=events, progress=step))
+        runs.append(
+            run_experiment(
+                scenario, workers=workers, keep_events=events, progress=step, cluster=cluster
+            )
+        )
     return Results.from_runs(runs, files)
 
 
@@ -497,10 +505,12 @@ def compare(
     precision: float = DEFAULT_PRECISION,
     max_replications: int = DEFAULT_CAP,
     progress: Progress | None = None,
+    cluster: str | None = None,
 ) -> Results:
     """Run a base and alternatives with common random numbers; see :meth:`Results.differences`.
 
-    The same as :func:`run` with the base first.
+    The same as :func:`run` with the base first; ``cluster`` runs the replications on
+    Dask (a scheduler's address, or ``"local"``).
 
     >>> more_beds = load(demo_scenario("more_beds"), {"units.Unit.beds": 14})
     >>> r = compare(demo_scenario(), more_beds, replications=3, workers=1)
@@ -517,4 +527,5 @@ def compare(
         precision=precision,
         max_replications=max_replications,
         progress=progress,
+        cluster=cluster,
     )

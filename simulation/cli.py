@@ -37,8 +37,9 @@ from simulation.scenario import PATHWAY_LABELS, Scenario
 # The model, KPIs and results (pandas, scipy.stats) are imported only once a run is
 # about to start, so that `pathways validate` and a mistake in the input answer at once.
 if TYPE_CHECKING:
-    from simulation.comparison import ComparisonResult
-    from simulation.experiment import ExperimentResult
+    import pandas as pd
+
+    from simulation.assembly import Assembled
     from simulation.precision import PrecisionReport
     from simulation.resume import StreamedRun
     from simulation.warmup import WarmupAnalysis
@@ -339,12 +340,10 @@ def format_value(kpi: str, value: float, signed: bool = False) -> str:
     return sign + text
 
 
-def headline_table(result: ExperimentResult) -> Table:
-    """Headline KPIs per pathway over the horizon: mean and 95% interval."""
+def headline_table(scenario: Scenario, summary: pd.DataFrame, n: int) -> Table:
+    """Headline KPIs per pathway over the horizon: mean and 95% interval of n replications."""
     from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 
-    scenario = result.scenario
-    summary = result.summary
     selected = summary[
         (summary["service"] == ALL)
         & (summary["unit"] == ALL)
@@ -358,7 +357,6 @@ def headline_table(result: ExperimentResult) -> Table:
         )
     }
     years = scenario.horizon_years
-    n = len(result.replications)
     table = Table(
         title=f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, "
         f"{years:g} years from {scenario.start_date:%d %b %Y}; mean (95% CI)",
@@ -393,22 +391,19 @@ def headline_table(result: ExperimentResult) -> Table:
     return table
 
 
-def comparison_tables(result: ComparisonResult) -> list[Table]:
+def comparison_tables(table: pd.DataFrame, base: Scenario, alternatives: list[str]) -> list[Table]:
     """One table per alternative and pathway: base, alternative, paired difference."""
     from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 
-    table = result.table
     selected = table[
         (table["service"] == ALL)
         & (table["unit"] == ALL)
         & (table["place"] == ALL)
         & (table["period"] == HORIZON)
     ]
-    base = result.base.scenario
     years = base.horizon_years
     tables = []
-    for alt in result.alternatives:
-        name = alt.scenario.name
+    for name in alternatives:
         rows = {
             (str(r["pathway"]), str(r["kpi"])): r
             for r in selected[selected["alternative"] == name].to_dict("records")
@@ -502,8 +497,6 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if problem:
         err.print(f"error: --out: {problem}", markup=False, highlight=False)
         return EXIT_INPUT
-    if args.replications == AUTO:
-        return _run_auto(args, [scenario], {scenario.name: args.scenario}, out, err)
     return _start_streamed(args, "run", [scenario], {scenario.name: args.scenario}, out, err)
 
 
@@ -537,10 +530,6 @@ def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
         return EXIT_INPUT
     files: dict[str, str | None] = {base.name: args.base}
     files.update({a.name: f for a, f in zip(alternatives, args.alternatives, strict=True)})
-    if args.replications == AUTO:
-        return _run_auto(
-            args, [base, *alternatives], {k: str(v) for k, v in files.items()}, out, err
-        )
     from simulation.comparison import aligned
 
     return _start_streamed(args, "compare", aligned(base, alternatives), files, out, err)
@@ -558,9 +547,19 @@ def _start_streamed(
     from simulation.resume import StreamedRun
 
     root = Path(args.out)
+    auto = None
+    if args.replications == AUTO:
+        from simulation.precision import DEFAULT_INITIAL
+
+        auto = {
+            "precision": args.precision,
+            "max_replications": args.max_replications,
+            "initial": DEFAULT_INITIAL,
+            "level": 0.95,
+        }
     try:
         run = StreamedRun.create(
-            root, scenarios, files, bool(getattr(args, "events", False)), list(sys.argv)
+            root, scenarios, files, bool(getattr(args, "events", False)), list(sys.argv), auto
         )
     except OSError as exc:
         err.print(
@@ -577,13 +576,20 @@ def _resume(args: argparse.Namespace, kind: str, out: Console, err: Console) -> 
     from simulation.comparison import aligned
     from simulation.resume import ResumeError, StreamedRun
 
-    if args.replications == AUTO:
-        err.print("error: --resume cannot be used with --replications auto", markup=False)
-        return EXIT_INPUT
     try:
         run = StreamedRun.open(args.resume)
     except ResumeError as exc:
         err.print(f"error: --resume: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_INPUT
+    if args.replications is not None and (args.replications == AUTO) != bool(run.auto):
+        started = "--replications auto" if run.auto else f"{run.replications} replications"
+        err.print(
+            f"error: --resume: {args.resume} was started with {started}; resume it without "
+            "--replications (it continues as it was started)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return EXIT_INPUT
     if run.info["kind"] != kind:
         other = run.info["kind"]
@@ -597,8 +603,9 @@ def _resume(args: argparse.Namespace, kind: str, out: Console, err: Console) -> 
     given = [args.scenario] if kind == "run" else [args.base, *args.alternatives]
     if any(given):
         stored = run.scenarios[0]
+        given_count = args.replications if args.replications != AUTO else None
         update = {
-            "replications": args.replications or stored.replications,
+            "replications": given_count or stored.replications,
             "seed": args.seed if args.seed is not None else stored.seed,
         }
         loaded = [load_scenario(path) for path in given if path]
@@ -615,34 +622,56 @@ def _resume(args: argparse.Namespace, kind: str, out: Console, err: Console) -> 
     return _run_streamed(args, kind, run, out, err)
 
 
+def _print_assembled(assembled: Assembled, out: Console) -> None:
+    """The headline table of a run, or a comparison's notes and paired differences."""
+    scenarios = assembled.scenarios
+    if assembled.table is None:
+        out.print(headline_table(scenarios[0], assembled.summaries[0], assembled.replications))
+        return
+    names = [s.name for s in scenarios[1:]]
+    for name in names:
+        out.print((assembled.notes or {})[name], markup=False, highlight=False)
+    for table in comparison_tables(assembled.table, scenarios[0], names):
+        out.print(table)
+
+
 def _run_streamed(
     args: argparse.Namespace, kind: str, run: StreamedRun, out: Console, err: Console
 ) -> int:
-    """Run a streamed run's missing replications, then print and write its results."""
-    from simulation.comparison import compare_results
+    """Run a streamed run's missing replications, then print and write its results.
 
+    A run to a precision runs batches until its target or cap, and says which.
+    """
     names = [s.name for s in run.scenarios]
+    auto = run.auto
     if run.resumed:
+        of = "" if auto else f" of {run.total}"
         err.print(
-            f"Resuming {run.final}: {run.resumed} of {run.total} replications already done",
+            f"Resuming {run.final}: {run.resumed}{of} replications already done",
             markup=False,
             highlight=False,
         )
+    report: PrecisionReport | None = None
     try:
         if args.quiet:
-            run.execute(args.workers, args.cluster)
+            report = _execute(run, args, None)
         else:
             what = f"Running {names[0]}" if kind == "run" else f"Comparing {len(names)} scenarios"
+            if auto:
+                target = f"±{float(auto['precision']) * 100:g}%"
+                what += f" until every headline KPI is within {target}"
             with Progress(*_progress_columns(), console=err) as progress:
-                task = progress.add_task(what, total=run.total)
-                run.execute(
-                    args.workers,
-                    args.cluster,
-                    progress=lambda done, total: progress.update(task, completed=done),
+                task = progress.add_task(what, total=run.total or None)
+                report = _execute(
+                    run,
+                    args,
+                    lambda done, total: progress.update(task, completed=done, total=total),
                 )
+        assembled = run.assemble()
     except KeyboardInterrupt:
+        of = "" if auto else f" of {run.total}"
         err.print(
-            f"interrupted: {len(run.done())} of {run.total} replications are saved. "
+            f"interrupted: {len(run.done())}{of} replications are saved. "
             f"Finish the run with:\n  pathways {kind} --resume {run.final}",
             markup=False,
             highlight=False,
@@ -652,28 +681,25 @@ def _run_streamed(
     except RuntimeError as exc:  # Dask asked for but not installed
         err.print(f"error: --cluster: {exc}", markup=False, highlight=False)
         return EXIT_INPUT
-    except OSError as exc:  # a full disk while saving a replication
+    except OSError as exc:  # a full disk while saving a replication or writing the files
+        of = "" if auto else f" of {run.total}"
         err.print(
             f"error: could not write results in {run.final}: {exc.strerror or exc}; "
-            f"{len(run.done())} of {run.total} replications are saved, and earlier results "
-            f"are untouched. When there is room, finish with: pathways {kind} --resume {run.final}",
+            f"{len(run.done())}{of} replications are saved, and earlier results are "
+            f"untouched. When there is room, finish with: pathways {kind} --resume {run.final}",
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
         return EXIT_FAILURE
-    results = run.results()
-    comparison = compare_results(results[0], results[1:]) if kind == "compare" else None
     if not args.quiet:
-        if comparison is None:
-            out.print(headline_table(results[0]))
-        else:
-            for alt in comparison.alternatives:
-                out.print(comparison.notes[alt.scenario.name], markup=False, highlight=False)
-            for table in comparison_tables(comparison):
-                out.print(table)
+        _print_assembled(assembled, out)
+    if report is not None:
+        (err if args.quiet else out).print(
+            report.message(), markup=False, highlight=False, soft_wrap=True
+        )
     try:
-        folder = run.finish(results, comparison)
+        folder = run.finish()
     except OSError as exc:
         err.print(
             f"error: could not write results in {run.final}: {exc.strerror or exc}; "
@@ -687,72 +713,14 @@ def _run_streamed(
     return 0
 
 
-def _run_auto(
-    args: argparse.Namespace,
-    scenarios: list[Scenario],
-    files: dict[str, str],
-    out: Console,
-    err: Console,
-) -> int:
-    """``run`` or ``compare`` with ``--replications auto``: batches until precise or capped."""
-    from simulation.comparison import aligned, compare_results
-    from simulation.precision import run_to_precision
-    from simulation.results import write_comparison, write_results
-
-    runs_with = aligned(scenarios[0], scenarios[1:])
-    keep_events = bool(getattr(args, "events", False))
-    what = scenarios[0].name if len(scenarios) == 1 else f"{len(scenarios)} scenarios"
-    target = f"±{args.precision * 100:g}%"
-
-    def go(
-        progress: Callable[[int, int], None] | None,
-    ) -> tuple[list[ExperimentResult], PrecisionReport]:
-        return run_to_precision(
-            runs_with,
-            precision=args.precision,
-            max_replications=args.max_replications,
-            workers=args.workers,
-            keep_events=keep_events,
-            progress=progress,
-            cluster=getattr(args, "cluster", None),
-        )
-
-    if args.quiet:
-        runs, report = go(None)
-    else:
-        with Progress(*_progress_columns(), console=err) as bar:
-            task = bar.add_task(f"Running {what} until every headline KPI is within {target}")
-            runs, report = go(lambda done, total: bar.update(task, completed=done, total=total))
-        if len(runs) == 1:
-            out.print(headline_table(runs[0]))
-        else:
-            comparison = compare_results(runs[0], runs[1:])
-            for alt in comparison.alternatives:
-                out.print(comparison.notes[alt.scenario.name], markup=False, highlight=False)
-            for table in comparison_tables(comparison):
-                out.print(table)
-    (err if args.quiet else out).print(
-        report.message(), markup=False, highlight=False, soft_wrap=True
-    )
-    root = Path(args.out)
-    try:
-        if len(runs) == 1:
-            folder = write_results(runs[0], root, files[runs[0].scenario.name], list(sys.argv))
-        else:
-            folder = write_comparison(
-                compare_results(runs[0], runs[1:]), root, dict(files), list(sys.argv)
-            )
-    except OSError as exc:
-        err.print(
-            f"error: could not write results under {root}: {exc.strerror or exc}; "
-            "earlier results are untouched",
-            markup=False,
-            highlight=False,
-        )
-        return EXIT_FAILURE
-    message = str(folder) if args.quiet else f"Results written to {folder}"
-    out.print(message, markup=False, highlight=False)
-    return 0
+def _execute(
+    run: StreamedRun, args: argparse.Namespace, progress: Callable[[int, int], None] | None
+) -> PrecisionReport | None:
+    """Run what is missing: a fixed number of replications, or batches to a precision."""
+    if run.auto:
+        return run.execute_to_precision(args.workers, args.cluster, progress)
+    run.execute(args.workers, args.cluster, progress)
+    return None
 
 
 def warmup_table(analysis: WarmupAnalysis) -> Table:

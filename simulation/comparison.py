@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation.analysis import KEYS
+from simulation.analysis import KEYS, Moments
 from simulation.experiment import ExperimentResult, Progress, run_experiment
 from simulation.scenario import Scenario
 
@@ -64,29 +64,40 @@ def shared_arrivals(base: Scenario, alternative: Scenario) -> tuple[bool, str]:
     )
 
 
-def paired_differences(
-    base: pd.DataFrame, alternative: pd.DataFrame, level: float = 0.95
-) -> pd.DataFrame:
-    """Per KPI: both means, the paired difference with its CI, % change and clarity.
+PAIRED = ["value_base", "value_alt", "diff"]
+"""The value columns of :func:`paired_rows`: each scenario's value and their difference."""
 
-    Both frames are per-replication KPI rows (``replication`` and the KPI keys). Rows are
-    paired on the keys and the replication number; KPIs missing in one replication of
-    either scenario are left out of that KPI's pairs.
+
+def paired_rows(base: pd.DataFrame, alternative: pd.DataFrame) -> pd.DataFrame:
+    """KPI rows of two scenarios paired on the keys and the replication number.
+
+    Both frames are per-replication KPI rows (``replication`` and the KPI keys). The
+    result has ``value_base``, ``value_alt`` and ``diff`` (alternative minus base), in the
+    base's row order; a KPI missing or undefined in either scenario's replication is left
+    out of that replication's pairs.
     """
     keys = [k for k in KEYS if k in base.columns]
     merged = base.merge(
         alternative, on=[*keys, "replication"], suffixes=("_base", "_alt"), how="inner"
     )
-    merged = merged.dropna(subset=["value_base", "value_alt"])
+    merged = merged.dropna(subset=[*keys, "value_base", "value_alt"])
     merged["diff"] = merged["value_alt"] - merged["value_base"]
-    grouped = merged.groupby(keys, sort=False)
-    out = grouped.agg(
-        base_mean=("value_base", "mean"),
-        alt_mean=("value_alt", "mean"),
-        diff_mean=("diff", "mean"),
-        diff_sd=("diff", "std"),
-        n=("diff", "count"),
-    ).reset_index()
+    return merged
+
+
+def difference_table(moments: Moments, level: float = 0.95) -> pd.DataFrame:
+    """Per KPI: both means, the paired difference with its CI, % change and clarity.
+
+    ``moments`` are those of :data:`PAIRED` over :func:`paired_rows`, whether of a whole
+    table or built up a replication at a time.
+    """
+    out = moments.labels()
+    mean = moments.mean
+    out["base_mean"] = mean[:, 0]
+    out["alt_mean"] = mean[:, 1]
+    out["diff_mean"] = mean[:, 2]
+    out["diff_sd"] = moments.sd[:, 2]
+    out["n"] = moments.count[:, 2]
     quantile = stats.t.ppf(0.5 + level / 2, np.maximum(out["n"] - 1, 1))
     half = (quantile * out["diff_sd"].fillna(0.0) / np.sqrt(out["n"])).where(out["n"] > 1)
     out["diff_ci_low"] = out["diff_mean"] - half
@@ -99,13 +110,32 @@ def paired_differences(
     return out
 
 
+def paired_differences(
+    base: pd.DataFrame, alternative: pd.DataFrame, level: float = 0.95
+) -> pd.DataFrame:
+    """Per KPI: both means, the paired difference with its CI, % change and clarity.
+
+    Both frames are per-replication KPI rows (``replication`` and the KPI keys). Rows are
+    paired on the keys and the replication number (see :func:`paired_rows`); KPIs
+    missing in one replication of either scenario are left out of that KPI's pairs.
+    """
+    keys = [k for k in KEYS if k in base.columns]
+    return difference_table(Moments.of(paired_rows(base, alternative), keys, PAIRED), level)
+
+
 def compare_kpis(
     base_name: str, base: pd.DataFrame, alternatives: dict[str, pd.DataFrame]
 ) -> pd.DataFrame:
     """Paired differences of every alternative from the base, stacked with names."""
+    tables = {name: paired_differences(base, frame) for name, frame in alternatives.items()}
+    return stack_differences(base_name, tables)
+
+
+def stack_differences(base_name: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each alternative's :func:`difference_table`, named and stacked in the order given."""
     pieces = []
-    for name, frame in alternatives.items():
-        piece = paired_differences(base, frame)
+    for name, table in tables.items():
+        piece = table.copy()
         piece.insert(0, "alternative", name)
         piece.insert(0, "base", base_name)
         pieces.append(piece)
@@ -157,11 +187,15 @@ def run_comparison(
     replications: int | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    cluster: str | None = None,
 ) -> ComparisonResult:
     """Run a base and alternatives with the base's seed and replications, and compare.
 
     Every alternative is run with the base's seed and number of replications (whatever
     its own file says), so that replication ``r`` of each shares random numbers.
+    ``cluster`` (a Dask scheduler address, or ``"local"`` for a LocalCluster of
+    ``workers`` processes) is as for :func:`~simulation.experiment.run_experiment`; the
+    numbers do not depend on where the replications run.
     """
     scenarios = aligned(base, alternatives, replications)
     n = scenarios[0].replications
@@ -174,5 +208,5 @@ def run_comparison(
             if progress:
                 progress(offset + done, total)
 
-        results.append(run_experiment(scenario, workers=workers, progress=step))
+        results.append(run_experiment(scenario, workers=workers, progress=step, cluster=cluster))
     return compare_results(results[0], results[1:])

@@ -51,6 +51,18 @@ def ledger_rows(output: ModelOutput) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["pathway", "financial_year", "item", "value"])
 
 
+def ledger_as_kpis(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Ledger rows shaped as KPI rows (an item per financial year, for every dimension)."""
+    ledger = ledger.rename(columns={"financial_year": "period", "item": "kpi"})
+    return ledger.assign(service=ALL, unit=ALL, place=ALL)
+
+
+def ledger_summary_of(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary of :func:`ledger_as_kpis` rows, back in the ledger's own columns."""
+    summary = summary.drop(columns=["service", "unit", "place"])
+    return summary.rename(columns={"period": "financial_year", "kpi": "item"})
+
+
 def run_replication(
     scenario: Scenario, replication: int, keep_events: bool = False
 ) -> ReplicationResult:
@@ -112,11 +124,7 @@ class ExperimentResult:
     @property
     def ledger_summary(self) -> pd.DataFrame:
         """Mean and 95% CI of each ledger item per pathway and financial year."""
-        ledger = self.ledger.rename(columns={"financial_year": "period", "item": "kpi"})
-        ledger = ledger.assign(service=ALL, unit=ALL, place=ALL)
-        summary = summarise(ledger)
-        summary = summary.drop(columns=["service", "unit", "place"])
-        return summary.rename(columns={"period": "financial_year", "kpi": "item"})
+        return ledger_summary_of(summarise(ledger_as_kpis(self.ledger)))
 
     @property
     def events(self) -> pd.DataFrame | None:

@@ -19,14 +19,14 @@ Batches never change a number: replication ``r`` depends only on (scenario, seed
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation.analysis import summarise
+from simulation.analysis import KEYS, Moments, summarise, summary_table
 from simulation.experiment import ExperimentResult, Progress, combine, run_experiment
 from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 from simulation.scenario import PATHWAY_LABELS, Scenario
@@ -124,6 +124,19 @@ def projected_replications(n: int, relative_half_width: float, precision: float)
     return max(n, math.ceil(n * (relative_half_width / precision) ** 2 - 1e-9))
 
 
+def headline_rows(
+    kpis: pd.DataFrame, kpi_names: Sequence[str] = HEADLINE_KPIS, period: str = HORIZON
+) -> pd.DataFrame:
+    """The rows of the KPIs judged for precision: each pathway's total over ``period``."""
+    return kpis[
+        (kpis["service"] == ALL)
+        & (kpis["unit"] == ALL)
+        & (kpis["place"] == ALL)
+        & (kpis["period"] == period)
+        & (kpis["kpi"].isin(list(kpi_names)))
+    ]
+
+
 def precision_table(
     kpis: pd.DataFrame,
     precision: float = DEFAULT_PRECISION,
@@ -144,14 +157,11 @@ def precision_table(
     >>> int(row["n"]), bool(row["met"]) == bool(row["relative_half_width"] <= 0.2)
     (4, True)
     """
-    selected = kpis[
-        (kpis["service"] == ALL)
-        & (kpis["unit"] == ALL)
-        & (kpis["place"] == ALL)
-        & (kpis["period"] == period)
-        & (kpis["kpi"].isin(list(kpi_names)))
-    ]
-    summary = summarise(selected, level)
+    return _judged(summarise(headline_rows(kpis, kpi_names, period), level), precision)
+
+
+def _judged(summary: pd.DataFrame, precision: float) -> pd.DataFrame:
+    """:func:`precision_table` from the summary of the headline rows."""
     summary = summary[summary["n"] > 0].copy()
     summary["relative_half_width"] = _relative(
         summary["half_width"].to_numpy(dtype=float), summary["mean"].to_numpy(dtype=float)
@@ -164,6 +174,40 @@ def precision_table(
     keys = [c for c in ("scenario", "pathway", "kpi") if c in summary.columns]
     columns = [*keys, "n", "mean", "half_width", "relative_half_width", "met", "needed"]
     return summary[columns].reset_index(drop=True)
+
+
+class PrecisionTracker:
+    """The headline KPIs' intervals, brought up to date as each replication is added.
+
+    Holds running moments of the headline rows (see :class:`~simulation.analysis.Moments`),
+    never the replications, so batches can be judged however many have run. With
+    several scenarios the table has a ``scenario`` column, as :func:`precision_table`
+    has for stacked KPI rows.
+    """
+
+    def __init__(
+        self,
+        scenarios: Sequence[str],
+        precision: float = DEFAULT_PRECISION,
+        level: float = 0.95,
+        kpi_names: Sequence[str] = HEADLINE_KPIS,
+        period: str = HORIZON,
+    ):
+        self.several = len(scenarios) > 1
+        self.precision = precision
+        self.level = level
+        self.kpi_names = list(kpi_names)
+        self.period = period
+        self._moments = Moments(["scenario", *KEYS] if self.several else KEYS)
+
+    def add(self, scenario: str, kpis: pd.DataFrame) -> None:
+        """Add one replication's KPI rows of one scenario."""
+        rows = headline_rows(kpis, self.kpi_names, self.period)
+        self._moments.add(rows.assign(scenario=scenario) if self.several else rows)
+
+    def table(self) -> pd.DataFrame:
+        """The :func:`precision_table` of every replication added so far."""
+        return _judged(summary_table(self._moments, self.level), self.precision)
 
 
 @dataclass
@@ -223,6 +267,43 @@ def _next_size(n: int, cap: int, table: pd.DataFrame) -> int:
     return int(min(cap, max(n + 1, min(2 * n, projected))))
 
 
+def to_precision(
+    run_batch: Callable[[int, int], pd.DataFrame],
+    precision: float = DEFAULT_PRECISION,
+    max_replications: int = DEFAULT_CAP,
+    initial: int = DEFAULT_INITIAL,
+    level: float = 0.95,
+) -> PrecisionReport:
+    """The confidence-interval method's batches, whoever runs them.
+
+    ``run_batch(first, end)`` runs replications ``first .. end-1`` of every scenario and
+    returns the :func:`precision_table` over all replications run so far. The first
+    batch has ``initial`` replications; after each, unless every headline KPI is within
+    ``precision`` of its mean, the next goes as far as the widest KPI projects it needs,
+    but never more than double and never beyond ``max_replications``. The batches depend
+    only on the tables, so running them again from saved replications decides the same.
+
+    >>> widths = iter([0.2, 0.1, 0.04])
+    >>> def batch(first: int, end: int) -> pd.DataFrame:
+    ...     width = next(widths)
+    ...     return pd.DataFrame({"met": [width <= 0.05], "needed": [end * (width / 0.05) ** 2]})
+    >>> to_precision(batch, 0.05, 100, initial=5).history
+    [5, 10, 20]
+    """
+    cap = max(2, max_replications)
+    target = max(2, min(initial, cap))
+    history: list[int] = []
+    n = 0
+    while True:
+        table = run_batch(n, target)
+        n = target
+        history.append(n)
+        reached = bool(table["met"].all())
+        if reached or n >= cap:
+            return PrecisionReport(precision, level, cap, n, reached, table, history)
+        target = _next_size(n, cap, table)
+
+
 def run_to_precision(
     scenarios: Sequence[Scenario],
     precision: float = DEFAULT_PRECISION,
@@ -239,8 +320,7 @@ def run_to_precision(
 
     Starts with ``initial`` replications of each scenario; after each batch checks every
     headline KPI of every scenario (over the horizon, per pathway) and, unless all are
-    within ``precision`` of their mean, runs more: as many as the widest KPI projects it
-    needs, but never more than double and never beyond ``max_replications``. Scenarios
+    within ``precision`` of their mean, runs more (see :func:`to_precision`). Scenarios
     should share a seed (see :func:`simulation.comparison.aligned`); ``cluster`` is as
     for :func:`~simulation.experiment.run_experiment`. Returns one result per scenario
     and a :class:`PrecisionReport`.
@@ -254,42 +334,31 @@ def run_to_precision(
         raise ValueError("give at least one scenario")
     if not precision > 0:
         raise ValueError(f"precision must be a share above 0, got {precision}")
-    cap = max(2, max_replications)
-    target = max(2, min(initial, cap))
     batches: list[list[ExperimentResult]] = [[] for _ in scenarios]
-    history: list[int] = []
-    n = 0
-    while True:
-        planned = target * len(scenarios)
-        for index, scenario in enumerate(scenarios):
-            done_before = n * len(scenarios) + index * (target - n)
+    tracker = PrecisionTracker([s.name for s in scenarios], precision, level, kpi_names)
 
-            def step(done: int, _: int, offset: int = done_before, total: int = planned) -> None:
+    def run_batch(first: int, end: int) -> pd.DataFrame:
+        planned = end * len(scenarios)
+        for index, scenario in enumerate(scenarios):
+            done_before = first * len(scenarios) + index * (end - first)
+
+            def step(done: int, _: int, offset: int = done_before) -> None:
                 if progress:
-                    progress(offset + done, total)
+                    progress(offset + done, planned)
 
             batch = run_experiment(
                 scenario,
-                replications=target - n,
+                replications=end - first,
                 workers=workers,
                 keep_events=keep_events,
                 progress=step,
-                first=n,
+                first=first,
                 cluster=cluster,
             )
             batches[index].append(batch)
-        n = target
-        history.append(n)
-        results = [combine(*batch) for batch in batches]
-        table = precision_table(_stack(results), precision, level, kpi_names)
-        reached = bool(table["met"].all())
-        if reached or n >= cap:
-            report = PrecisionReport(precision, level, cap, n, reached, table, history)
-            return results, report
-        target = _next_size(n, cap, table)
+            for replication in batch.replications:
+                tracker.add(scenario.name, replication.kpis)
+        return tracker.table()
 
-
-def _stack(results: Sequence[ExperimentResult]) -> pd.DataFrame:
-    frames = [r.kpis.assign(scenario=r.scenario.name) for r in results]
-    stacked = pd.concat(frames, ignore_index=True)
-    return stacked if len(results) > 1 else stacked.drop(columns="scenario")
+    report = to_precision(run_batch, precision, max_replications, initial, level)
+    return [combine(*batch) for batch in batches], report

@@ -31,6 +31,7 @@ from simulation.comparison import ComparisonResult
 from simulation.experiment import ExperimentResult
 from simulation.inheritance import source_files
 from simulation.loading import file_sha256, scenario_to_yaml
+from simulation.scenario import Scenario
 
 DEPENDENCIES = ("simpy", "numpy", "scipy", "pandas", "pydantic", "pyyaml", "pyarrow", "matplotlib")
 
@@ -81,13 +82,42 @@ def manifest(
     result: ExperimentResult, scenario_file: str | Path | None, command: list[str] | None
 ) -> dict[str, Any]:
     """Everything needed to reproduce a run and trace its numbers."""
+    return run_manifest(
+        result.scenario,
+        RunTally(
+            replications=len(result.replications),
+            events_processed=sum(r.events_processed for r in result.replications),
+            wall_seconds=result.wall_seconds,
+            workers=result.workers,
+        ),
+        scenario_file,
+        command,
+    )
+
+
+@dataclass(frozen=True)
+class RunTally:
+    """What a run's manifest counts: replications, model events, wall time and workers."""
+
+    replications: int
+    events_processed: int
+    wall_seconds: float
+    workers: int
+
+
+def run_manifest(
+    scenario: Scenario,
+    tally: RunTally,
+    scenario_file: str | Path | None,
+    command: list[str] | None,
+) -> dict[str, Any]:
+    """:func:`manifest` from a scenario and its tally, for replications not held in memory."""
     versions: dict[str, str | None] = {}
     for name in DEPENDENCIES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    scenario = result.scenario
     return {
         "package": "pathways",
         "version": package_version(),
@@ -100,13 +130,13 @@ def manifest(
         "scenario_sha256": file_sha256(scenario_file) if scenario_file else None,
         "scenario_sources": _sources(scenario_file),
         "seed": scenario.seed,
-        "replications": len(result.replications),
+        "replications": tally.replications,
         "start_date": scenario.start_date.isoformat(),
         "horizon_years": scenario.horizon_years,
         "warmup_days": scenario.warmup_days,
-        "workers": result.workers,
-        "wall_seconds": round(result.wall_seconds, 3),
-        "events_processed": sum(r.events_processed for r in result.replications),
+        "workers": tally.workers,
+        "wall_seconds": round(tally.wall_seconds, 3),
+        "events_processed": tally.events_processed,
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": command,
     }
@@ -232,26 +262,45 @@ def write_comparison_files(
 ) -> None:
     """Write a comparison's files into an existing folder."""
     files = scenario_files or {}
-    base = result.base.scenario.name
     for run in (result.base, *result.alternatives):
         sub = folder / run.scenario.name
         sub.mkdir(exist_ok=True)  # a resumed comparison may have begun writing its files
         write_run_files(run, sub, files.get(run.scenario.name), command)
-    result.table.to_csv(folder / "comparison.csv", index=False)
-    notes = "".join(f"{name}: {text}\n" for name, text in result.notes.items())
-    (folder / "comparison_notes.txt").write_text(notes)
-    info = {
-        "base": base,
-        "alternatives": [r.scenario.name for r in result.alternatives],
-        "seed": result.base.scenario.seed,
-        "replications": len(result.base.replications),
-        "notes": result.notes,
+    alternatives = [r.scenario.name for r in result.alternatives]
+    replications = len(result.base.replications)
+    write_comparison_table(folder, result.table, result.notes)
+    info = comparison_manifest(
+        result.base.scenario, alternatives, replications, result.notes, command
+    )
+    (folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
+def write_comparison_table(folder: Path, table: pd.DataFrame, notes: Mapping[str, str]) -> None:
+    """Write ``comparison.csv`` and ``comparison_notes.txt``."""
+    table.to_csv(folder / "comparison.csv", index=False)
+    text = "".join(f"{name}: {note}\n" for name, note in notes.items())
+    (folder / "comparison_notes.txt").write_text(text)
+
+
+def comparison_manifest(
+    base: Scenario,
+    alternatives: list[str],
+    replications: int,
+    notes: Mapping[str, str],
+    command: list[str] | None,
+) -> dict[str, Any]:
+    """The manifest of a comparison folder (each scenario's own is in its sub-folder)."""
+    return {
+        "base": base.name,
+        "alternatives": alternatives,
+        "seed": base.seed,
+        "replications": replications,
+        "notes": dict(notes),
         "version": package_version(),
         "code": code_revision(),
         "command": command,
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    (folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
 
 
 # -- reading a folder back ------------------------------------------------------------

@@ -7,12 +7,16 @@ code) and one part file per finished replication, ``parts/<scenario index>/r<NNN
 A part is written under a temporary name and renamed into place, so it is either
 whole or absent; the replication's tables are dropped from memory once written.
 
-When every part is present the results files are written into the partial folder, the
-parts are removed and the folder is renamed to its final name. If the run is killed,
+When every part is present the results files are written into the partial folder from
+the parts, one replication at a time (see :mod:`simulation.assembly`), the folder is
+renamed to its final name and the parts are removed. If the run is killed,
 ``pathways run --resume <root>/<name>/<timestamp>`` (or ``compare --resume``) runs only the
 replications that have no part, so none is lost or repeated. Replication ``r`` depends
-only on (scenario, seed, ``r``), so the resumed result is the uninterrupted one. A
-folder started by other code, or whose scenario file has changed since, is refused.
+only on (scenario, seed, ``r``), so the resumed result is the uninterrupted one. A run
+to a precision (``--replications auto``) saves its replications the same way; resumed,
+it decides its batches again from the first, from the parts present, and so runs to the
+count the uninterrupted run would have. A folder started by other code, or whose
+scenario file has changed since, is refused.
 """
 
 from __future__ import annotations
@@ -25,21 +29,19 @@ import pickle
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulation.comparison import ComparisonResult, compare_results
+import pandas as pd
+
+from simulation.assembly import Assembled, write_streamed_comparison, write_streamed_run
 from simulation.executors import make_executor
-from simulation.experiment import ExperimentResult, ReplicationResult, run_replication
+from simulation.experiment import ReplicationResult, run_replication
 from simulation.loading import load_scenario, load_scenario_text, scenario_to_yaml
-from simulation.results import (
-    new_run_folder,
-    package_version,
-    write_comparison_files,
-    write_run_files,
-)
+from simulation.precision import PrecisionReport, PrecisionTracker, to_precision
+from simulation.results import new_run_folder, package_version
 from simulation.scenario import Scenario
 
 RESUME_FILE = "resume.json"
@@ -102,11 +104,14 @@ class StreamedRun:
         files: dict[str, str | None],
         keep_events: bool = False,
         command: list[str] | None = None,
+        auto: dict[str, Any] | None = None,
     ) -> StreamedRun:
         """Reserve ``<root>/<name>/<timestamp>`` and start its partial folder.
 
         One scenario is a run; several are a comparison (base first) whose scenarios
-        must already share the base's seed and replications.
+        must already share the base's seed and replications. ``auto`` (``precision``,
+        ``max_replications``, ``initial``, ``level``) makes it a run to a precision: the
+        replications are decided batch by batch (see :meth:`execute_to_precision`).
         """
         name = scenarios[0].name if len(scenarios) == 1 else f"compare-{scenarios[0].name}"
         info: dict[str, Any] = {
@@ -114,7 +119,8 @@ class StreamedRun:
             "kind": "run" if len(scenarios) == 1 else "compare",
             "code": code_fingerprint(),
             "version": package_version(),
-            "replications": scenarios[0].replications,
+            "replications": 0 if auto else scenarios[0].replications,
+            "auto": auto,
             "seed": scenarios[0].seed,
             "keep_events": keep_events,
             "command": command,
@@ -177,7 +183,8 @@ class StreamedRun:
             )
         scenarios = [_reload(entry, given) for entry in info["scenarios"]]
         run = cls(staging, final, info, scenarios)
-        for path in staging.glob(f"{PARTS}/*/.tmp-*"):  # left by a kill mid-write
+        # Left by a kill mid-write, of a part or of resume.json beside the results files.
+        for path in [*staging.glob(f"{PARTS}/*/.tmp-*"), *staging.glob(".tmp-*")]:
             path.unlink()
         run.resumed = len(run.done())
         return run
@@ -188,6 +195,12 @@ class StreamedRun:
     def replications(self) -> int:
         """Replications per scenario."""
         return int(self.info["replications"])
+
+    @property
+    def auto(self) -> dict[str, Any] | None:
+        """The precision a run to a precision aims at, and its cap; None for a fixed run."""
+        auto: dict[str, Any] | None = self.info.get("auto")
+        return auto
 
     @property
     def total(self) -> int:
@@ -236,7 +249,7 @@ class StreamedRun:
         tasks = [(self.scenarios[i], r, keep_events) for i, r in todo]
         index_of = {(self.scenarios[i].name, r): i for i, r in todo}
         executor = make_executor(workers, cluster, max(1, len(tasks)))
-        count = len(done)
+        count = sum(1 for _, r in done if r < self.replications)
         if progress:
             progress(count, self.total)
         started = time.perf_counter()
@@ -254,39 +267,111 @@ class StreamedRun:
         self.info["workers"] = executor.workers
         return executor.workers
 
-    def load(self, index: int) -> ExperimentResult:
-        """One scenario's result, read back from its parts."""
-        replications: list[ReplicationResult] = []
-        for r in range(self.replications):
-            path = self.part(index, r)
-            if not path.is_file():
-                raise ResumeError(f"replication {r} of {self.scenarios[index].name} is missing")
-            replications.append(pickle.loads(path.read_bytes()))
-        wall = float(self.info.get("elapsed_seconds", 0.0))
-        workers = int(self.info.get("workers", 1))
-        return ExperimentResult(self.scenarios[index], replications, wall, workers)
+    def execute_to_precision(
+        self,
+        workers: int | None = None,
+        cluster: str | None = None,
+        progress: Progress | None = None,
+    ) -> PrecisionReport:
+        """Run batches of replications until the headline KPIs are precise enough, or the cap.
 
-    def results(self) -> list[ExperimentResult]:
-        """Every scenario's result (base first)."""
-        return [self.load(i) for i in range(len(self.scenarios))]
+        Each batch is run as :meth:`execute` runs a fixed number, and then judged from
+        its parts (see :func:`~simulation.precision.to_precision`). The batches are
+        decided again from the first on every call: replications already saved are not
+        run again, and as replication ``r`` depends only on (scenario, seed, ``r``) an
+        interrupted run, resumed, reaches the count an uninterrupted one would.
+        """
+        auto = self.auto
+        if auto is None:
+            raise ValueError("this run has a fixed number of replications")
+        precision, level = float(auto["precision"]), float(auto["level"])
+        names = [s.name for s in self.scenarios]
+        tracker = PrecisionTracker(names, precision, level)
 
-    def finish(
-        self, results: list[ExperimentResult], comparison: ComparisonResult | None = None
-    ) -> Path:
-        """Write the results files, drop the parts and give the folder its final name."""
+        def run_batch(first: int, end: int) -> pd.DataFrame:
+            self.info["replications"] = end
+            self.execute(workers, cluster, progress)
+            for index, name in enumerate(names):
+                for replication in range(first, end):
+                    tracker.add(name, self.part_of(index, replication).kpis)
+            return tracker.table()
+
+        report = to_precision(
+            run_batch, precision, int(auto["max_replications"]), int(auto["initial"]), level
+        )
+        self.info["replications"] = report.replications
+        self.info["precision_report"] = {
+            "precision": report.precision,
+            "level": report.level,
+            "max_replications": report.max_replications,
+            "reached": report.reached,
+            "history": report.history,
+        }
+        return report
+
+    def part_of(self, index: int, replication: int) -> ReplicationResult:
+        """One scenario's saved replication; :class:`ResumeError` if it has no part."""
+        path = self.part(index, replication)
+        if not path.is_file():
+            name = self.scenarios[index].name
+            raise ResumeError(f"replication {replication} of {name} is missing")
+        return read_part(path)
+
+    def replications_of(self, index: int) -> Iterator[ReplicationResult]:
+        """One scenario's saved replications in order, each read only when it is wanted."""
+        for replication in range(self.replications):
+            yield self.part_of(index, replication)
+
+    def rounds(self) -> Iterator[list[ReplicationResult]]:
+        """Replication ``r`` of every scenario (base first), for each ``r`` in turn."""
+        for replication in range(self.replications):
+            yield [self.part_of(i, replication) for i in range(len(self.scenarios))]
+
+    def assemble(self) -> Assembled:
+        """Write the results files into the partial folder, reading one replication at a time.
+
+        Every part must be saved. The parts stay until :meth:`finish`, so a run killed
+        while its files are written is resumed by writing them again.
+        """
         files = {
             e["name"]: e["given_as"] if e["file"] and Path(e["file"]).is_file() else None
             for e in self.info["scenarios"]
         }
         command = self.info.get("command")
-        extra = {"resumed_replications": self.resumed}
+        keep_events = bool(self.info["keep_events"])
+        wall = float(self.info.get("elapsed_seconds", 0.0))
+        workers = int(self.info.get("workers", 1))
         if self.info["kind"] == "run":
-            write_run_files(results[0], self.staging, files[results[0].scenario.name], command)
-            _add_to_manifest(self.staging, extra)
+            scenario = self.scenarios[0]
+            assembled = write_streamed_run(
+                self.replications_of(0),
+                self.staging,
+                scenario,
+                keep_events,
+                files[scenario.name],
+                command,
+                wall,
+                workers,
+            )
         else:
-            comparison = comparison or compare_results(results[0], results[1:])
-            write_comparison_files(comparison, self.staging, files, command)
-            _add_to_manifest(self.staging, extra)
+            assembled = write_streamed_comparison(
+                self.rounds(),
+                self.staging,
+                self.scenarios,
+                keep_events,
+                files,
+                command,
+                wall,
+                workers,
+            )
+        extra: dict[str, Any] = {"resumed_replications": self.resumed}
+        if "precision_report" in self.info:
+            extra["replications_to_precision"] = self.info["precision_report"]
+        _add_to_manifest(self.staging, extra)
+        return assembled
+
+    def finish(self) -> Path:
+        """Give the assembled folder its final name and drop the parts."""
         try:
             # Onto the reserved, empty folder in one step: the name is never free for a
             # run starting in the same second to take in between.
@@ -301,6 +386,12 @@ class StreamedRun:
         with contextlib.suppress(FileNotFoundError):
             (self.final / RESUME_FILE).unlink()
         return self.final
+
+
+def read_part(path: Path) -> ReplicationResult:
+    """A replication saved by :meth:`StreamedRun.execute`."""
+    result: ReplicationResult = pickle.loads(path.read_bytes())
+    return result
 
 
 def _replicate(scenario: Scenario, replication: int, keep_events: bool) -> tuple[str, int, bytes]:

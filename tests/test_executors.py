@@ -66,3 +66,31 @@ def test_the_executor_follows_workers_and_cluster() -> None:
     assert isinstance(pool, PoolExecutor) and pool.workers == 2
     dask = make_executor(3, "tcp://127.0.0.1:8786", 10)
     assert isinstance(dask, DaskExecutor) and dask.workers == 3
+
+
+@pytest.mark.slow
+def test_a_comparison_on_a_local_cluster_is_the_serial_comparison(tmp_path: Path) -> None:
+    import simulation as sim
+    from simulation.comparison import run_comparison
+
+    base = small(tmp_path)
+    more = base.model_copy(
+        update={"name": "more", "units": (base.units[0].model_copy(update={"beds": 8}),)}
+    )
+    serial = run_comparison(base, [more], workers=1)
+    assert (serial.table["diff_mean"] != 0).any(), "the alternative must differ"
+    on_dask = run_comparison(base, [more], workers=2, cluster="local")
+    assert [r.workers for r in (on_dask.base, *on_dask.alternatives)] == [2, 2]
+    pd.testing.assert_frame_equal(serial.table, on_dask.table, check_exact=True)
+    for ours, theirs in zip(
+        (serial.base, *serial.alternatives), (on_dask.base, *on_dask.alternatives), strict=True
+    ):
+        assert_identical(ours, theirs)
+
+    through_api = sim.compare(base, more, workers=2, cluster="local")
+    assert through_api._runs[0].workers == 2  # the Dask workers, not this process
+    pd.testing.assert_frame_equal(
+        through_api.differences(),
+        sim.compare(base, more, workers=1).differences(),
+        check_exact=True,
+    )

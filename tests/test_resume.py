@@ -61,6 +61,11 @@ def start_and_wait(args: list[str], out: Path, at_least: int) -> subprocess.Pope
     return process
 
 
+def only_folder(parent: Path) -> Path:
+    (folder,) = [p for p in parent.iterdir() if not p.name.startswith(".")]
+    return folder
+
+
 def sorted_kpis(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(KEYS).reset_index(drop=True)
 
@@ -102,6 +107,60 @@ def test_a_run_killed_part_way_resumes_to_the_uninterrupted_result(tmp_path: Pat
     )
     summary = pd.read_csv(folder / "summary.csv")
     assert len(summary) == len(expected.summary)
+
+
+@pytest.mark.slow
+def test_a_run_to_a_precision_killed_part_way_resumes_to_the_uninterrupted_result(
+    tmp_path: Path,
+) -> None:
+    from tests.test_assembly import assert_same_run
+
+    file = scenario_file(tmp_path)
+    # An unreachable target: batches of 10, then 16 (the cap); killed in the second.
+    auto = ["-r", "auto", "--precision", "0.1%", "--max-replications", "16", "-w", "1", "-q"]
+    out = tmp_path / "out"
+    process = start_and_wait(command("run", str(file), *auto, "--out", str(out)), out, at_least=11)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=SECONDS)
+    saved = len(parts(out))
+    assert 11 <= saved < 16, "the run must be killed in its second batch"
+    folder = only_folder(out / "small")
+
+    resumed = subprocess.run(
+        command("run", "--resume", str(folder), "-w", "2", "-q"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=SECONDS,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{saved} replications already done" in resumed.stderr
+    assert "Cap reached: stopped at the cap of 16 replications" in resumed.stderr
+    assert resumed.stdout.strip() == str(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["resumed_replications"] == saved
+    assert manifest["replications_to_precision"]["history"] == [10, 16]
+
+    assert main(["run", str(file), *auto, "--out", str(tmp_path / "whole")]) == 0
+    assert_same_run(folder, only_folder(tmp_path / "whole" / "small"))
+
+
+def test_a_run_resumes_as_it_was_started(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, run = partial_run(tmp_path)
+    assert main(["run", "--resume", str(run.final), "-r", "auto"]) == 2
+    assert "was started with 2 replications" in capsys.readouterr().err
+    file = scenario_file(tmp_path, "precise")
+    scenario = load_scenario(file)
+    auto = {"precision": 0.05, "max_replications": 4, "initial": 2, "level": 0.95}
+    precise = StreamedRun.create(tmp_path / "out", [scenario], {"precise": str(file)}, auto=auto)
+    assert main(["run", "--resume", str(precise.final), "-r", "3"]) == 2
+    assert "was started with --replications auto" in capsys.readouterr().err
+    assert main(["run", str(file), "--resume", str(precise.final), "-r", "auto", "-q"]) == 0
+    manifest = json.loads((precise.final / "manifest.json").read_text())
+    assert manifest["replications"] in (2, 4)
+    assert manifest["replications"] == manifest["replications_to_precision"]["history"][-1]
 
 
 @pytest.mark.slow
@@ -204,6 +263,14 @@ def test_a_finished_or_unknown_folder_is_refused(
     assert "nothing to resume" in capsys.readouterr().err
     assert main(["run", "--resume", str(tmp_path)]) == 2
     assert "not an interrupted run" in capsys.readouterr().err
+
+
+def test_a_file_half_written_when_killed_is_left_out_of_the_results(tmp_path: Path) -> None:
+    _, run = partial_run(tmp_path)
+    for stray in (run.staging / ".tmp-resume", run.staging / "parts" / "0" / ".tmp-part"):
+        stray.write_bytes(b"half")
+    assert main(["run", "--resume", str(run.final), "-q", "-w", "1"]) == 0
+    assert not list(run.final.rglob(".tmp-*"))
 
 
 def test_each_replication_is_saved_as_it_finishes(tmp_path: Path) -> None:

@@ -1,0 +1,111 @@
+"""Output analysis: summaries and paired differences from running moments.
+
+The running moments must give, whether a table is added whole or a replication at a
+time, the numbers of pandas' grouped mean, standard deviation and count over the whole
+table (to the last bit here; the results folders promise 1e-9), with keys in the order
+they first appear and undefined values left out of the count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from simulation.analysis import KEYS, Moments, summarise, summary_keys, summary_table
+from simulation.comparison import PAIRED, difference_table, paired_differences, paired_rows
+
+
+def replications(seed: int, count: int, keys: int, scale: float) -> list[pd.DataFrame]:
+    """Per-replication KPI rows: some keys missing, some values NaN, means far from zero."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for r in range(count):
+        values = rng.normal(1e6, 1e3, keys) * scale
+        values[rng.random(keys) < 0.1] = np.nan
+        frame = pd.DataFrame(
+            {
+                "replication": r,
+                "pathway": "adult_ed",
+                "service": "inpatient",
+                "unit": np.where(np.arange(keys) % 3 == 0, "all", "Unit"),
+                "place": "all",
+                "period": [f"p{i}" for i in range(keys)],
+                "kpi": "admissions",
+                "value": values,
+            }
+        )
+        keep = rng.random(keys) < 0.9
+        frames.append(frame[keep].sample(frac=1.0, random_state=r))  # any row order
+    return frames
+
+
+def pandas_summary(kpis: pd.DataFrame) -> pd.DataFrame:
+    """The summary as a grouped aggregation over the whole table computes it."""
+    grouped = kpis.groupby(summary_keys(kpis.columns), sort=False, dropna=False)["value"]
+    out = grouped.agg(mean="mean", sd="std", n="count").reset_index()
+    half = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
+    half = half.where(out["n"] > 1)
+    return out.assign(ci_low=out["mean"] - half, ci_high=out["mean"] + half, half_width=half)
+
+
+@pytest.mark.parametrize(("seed", "count", "scale"), [(1, 1, 1.0), (2, 7, 1e-6), (3, 60, 1e9)])
+def test_moments_give_the_grouped_summary_whole_or_a_replication_at_a_time(
+    seed: int, count: int, scale: float
+) -> None:
+    frames = replications(seed, count, 40, scale)
+    kpis = pd.concat(frames, ignore_index=True)
+    expected = pandas_summary(kpis)
+    pd.testing.assert_frame_equal(summarise(kpis), expected, check_exact=True)
+    moments = Moments(KEYS)
+    for frame in frames:
+        moments.add(frame)
+    pd.testing.assert_frame_equal(summary_table(moments), expected, check_exact=True)
+
+
+def test_a_key_with_no_value_is_kept_with_n_zero() -> None:
+    moments = Moments(["kpi"])
+    moments.add(pd.DataFrame({"kpi": ["wait", "beds"], "value": [np.nan, 3.0]}))
+    moments.add(pd.DataFrame({"kpi": ["beds"], "value": [5.0]}))
+    table = summary_table(moments)
+    assert table["kpi"].tolist() == ["wait", "beds"]
+    assert table["n"].tolist() == [0, 2]
+    assert np.isnan(table["mean"].iloc[0]) and table["mean"].iloc[1] == 4.0
+    assert table["sd"].iloc[1] == pytest.approx(np.sqrt(2.0), rel=1e-15)
+
+
+def test_a_batch_holding_a_key_twice_is_refused() -> None:
+    moments = Moments(["kpi"])
+    with pytest.raises(ValueError, match="more than once"):
+        moments.add(pd.DataFrame({"kpi": ["beds", "beds"], "value": [1.0, 2.0]}))
+
+
+def pandas_differences(base: pd.DataFrame, alternative: pd.DataFrame) -> pd.DataFrame:
+    """Paired means, difference and its sd as a grouped aggregation computes them."""
+    merged = base.merge(alternative, on=[*KEYS, "replication"], suffixes=("_base", "_alt"))
+    merged = merged.dropna(subset=["value_base", "value_alt"])
+    merged["diff"] = merged["value_alt"] - merged["value_base"]
+    return (
+        merged.groupby(KEYS, sort=False)
+        .agg(
+            base_mean=("value_base", "mean"),
+            alt_mean=("value_alt", "mean"),
+            diff_mean=("diff", "mean"),
+            diff_sd=("diff", "std"),
+            n=("diff", "count"),
+        )
+        .reset_index()
+    )
+
+
+def test_paired_differences_a_replication_at_a_time_are_those_of_the_whole_tables() -> None:
+    base, alternative = replications(4, 9, 30, 1.0), replications(5, 9, 30, 1.0)
+    whole = paired_differences(pd.concat(base), pd.concat(alternative))
+    columns = ["base_mean", "alt_mean", "diff_mean", "diff_sd", "n"]
+    expected = pandas_differences(pd.concat(base), pd.concat(alternative))
+    pd.testing.assert_frame_equal(whole[[*KEYS, *columns]], expected, check_exact=True)
+    moments = Moments(KEYS, PAIRED)
+    for b, a in zip(base, alternative, strict=True):
+        moments.add(paired_rows(b, a))
+    pd.testing.assert_frame_equal(difference_table(moments), whole, check_exact=True)
