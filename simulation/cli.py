@@ -4,13 +4,13 @@
 replications, shows progress, prints headline KPIs with 95% confidence intervals and
 writes a results folder. A mistake in the input is reported one line per problem, with
 file, line and field, and exits with status 2 before anything is written; no user
-mistake produces a traceback.
+mistake produces a traceback. The commands and options are defined in
+:mod:`simulation.arguments`; the tables printed are made in :mod:`simulation.terminal`.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import tempfile
@@ -19,273 +19,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
+from rich.progress import Progress
 
+from simulation.arguments import AUTO, build_parser
 from simulation.loading import load_scenario, scenario_to_yaml
 from simulation.problems import InputError
-from simulation.scenario import PATHWAY_LABELS, Scenario
+from simulation.scenario import Scenario
+from simulation.terminal import comparison_tables, headline_table, progress_columns, warmup_table
 
 # The model, KPIs and results (pandas, scipy.stats) are imported only once a run is
 # about to start, so that `pathways validate` and a mistake in the input answer at once.
 if TYPE_CHECKING:
-    import pandas as pd
-
     from simulation.assembly import Assembled
     from simulation.precision import PrecisionReport
     from simulation.resume import StreamedRun
-    from simulation.warmup import WarmupAnalysis
 
 EXIT_INPUT = 2
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
-
-_PER_YEAR = {
-    "referrals",
-    "admissions",
-    "diversions",
-    "ooa_admissions",
-    "ooa_bed_days",
-    "delayed_discharge_days",
-    "cost_total_gbp",
-    "not_accepted",
-    "withdrawn",
-    "bed_days",
-}
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
-    return value
-
-
-AUTO = "auto"
-
-
-def _replications(text: str) -> int | str:
-    if text.strip().lower() == AUTO:
-        return AUTO
-    try:
-        int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number of at least 1 or 'auto', got {text!r}"
-        ) from None
-    return _positive_int(text)
-
-
-def _share(text: str) -> float:
-    """A share above 0 and below 1, written 0.05 or 5%."""
-    body = text.strip()
-    try:
-        value = float(body[:-1]) / 100 if body.endswith("%") else float(body)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a share such as 0.05 or 5%, got {text!r}"
-        ) from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected a share above 0 and below 1 (0.05 or 5%), got {text!r}"
-        )
-    return value
-
-
-def _years(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of years, got {text!r}") from None
-    if not 0 < value <= 50:
-        raise argparse.ArgumentTypeError(f"expected years above 0 and at most 50, got {text!r}")
-    return value
-
-
-def _add_auto_options(parser: argparse.ArgumentParser) -> None:
-    """``--precision`` and ``--max-replications``, for ``--replications auto``."""
-    parser.add_argument(
-        "--precision",
-        type=_share,
-        default=0.05,
-        help="with --replications auto: target 95%% CI half-width of every headline KPI, as a "
-        "share of its mean (default 0.05, i.e. ±5%%)",
-    )
-    parser.add_argument(
-        "--max-replications",
-        type=_positive_int,
-        default=100,
-        metavar="N",
-        help="with --replications auto: stop at N replications if the target is not reached "
-        "(default 100)",
-    )
-
-
-def _add_executor_options(parser: argparse.ArgumentParser) -> None:
-    """``--cluster`` and ``--resume``, shared by ``run`` and ``compare``."""
-    parser.add_argument(
-        "--cluster",
-        metavar="ADDRESS",
-        help="run the replications on Dask: tcp://HOST:PORT of a running scheduler, or 'local' "
-        "to start a LocalCluster of --workers processes (needs pip install 'pathways[dask]')",
-    )
-    parser.add_argument(
-        "--resume",
-        metavar="RESULTS_DIR",
-        help="finish an interrupted run: the results folder it named; only the replications "
-        "it had not saved are run",
-    )
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {2**63 - 1}, got {value}")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
-    parser = argparse.ArgumentParser(
-        prog="pathways",
-        description="Simulate NHS specialised mental health pathways for a provider collaborative.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    validate = commands.add_parser("validate", help="check a scenario file and report problems")
-    validate.add_argument("scenario", help="scenario YAML file")
-
-    run = commands.add_parser("run", help="run a scenario and write a results folder")
-    run.add_argument("scenario", nargs="?", help="scenario YAML file (optional with --resume)")
-    run.add_argument(
-        "-r",
-        "--replications",
-        type=_replications,
-        help="number of replications (default: the scenario's), or 'auto': run batches until "
-        "every headline KPI's 95%% CI is within --precision of its mean, or --max-replications",
-    )
-    _add_auto_options(run)
-    run.add_argument("--seed", type=_seed, help="master seed (default: the scenario's)")
-    run.add_argument(
-        "--out",
-        default="results",
-        help="folder under which results/<scenario>/<timestamp>/ is written (default: results)",
-    )
-    run.add_argument(
-        "-w",
-        "--workers",
-        type=_positive_int,
-        help="worker processes (default: one per core; 1 runs in this process)",
-    )
-    _add_executor_options(run)
-    run.add_argument(
-        "--events",
-        action="store_true",
-        help="also write the patient-level event log (events.parquet)",
-    )
-    run.add_argument("-q", "--quiet", action="store_true", help="print only the results folder")
-
-    compare = commands.add_parser(
-        "compare",
-        help="run a base scenario and alternatives with common random numbers and compare",
-    )
-    compare.add_argument("base", nargs="?", help="base scenario YAML file")
-    compare.add_argument(
-        "alternatives",
-        nargs="*",
-        metavar="alternative",
-        help="alternative scenario YAML files (base and alternatives optional with --resume)",
-    )
-    compare.add_argument(
-        "-r",
-        "--replications",
-        type=_replications,
-        help="number of replications (default: the base scenario's), or 'auto' (see run)",
-    )
-    _add_auto_options(compare)
-    compare.add_argument("--seed", type=_seed, help="master seed (default: the base's)")
-    compare.add_argument(
-        "--out",
-        default="results",
-        help="folder under which compare-<base>/<timestamp>/ is written (default: results)",
-    )
-    compare.add_argument(
-        "-w", "--workers", type=_positive_int, help="worker processes (default: one per core)"
-    )
-    _add_executor_options(compare)
-    compare.add_argument("-q", "--quiet", action="store_true", help="print only the results folder")
-
-    warmup = commands.add_parser(
-        "warmup",
-        help="recommend a warm-up: MSER-5 on the monthly series of a run from an empty start",
-    )
-    warmup.add_argument("scenario", help="scenario YAML file")
-    warmup.add_argument(
-        "-r",
-        "--replications",
-        type=_positive_int,
-        default=5,
-        help="replications whose mean series is analysed (default 5)",
-    )
-    warmup.add_argument(
-        "--years",
-        type=_years,
-        help="length of the run from empty (default: four times the scenario's warm-up, "
-        "10 to 50 years)",
-    )
-    warmup.add_argument(
-        "-w", "--workers", type=_positive_int, help="worker processes (default: one per core)"
-    )
-    warmup.add_argument(
-        "--empty",
-        action="store_true",
-        help="start from empty even if the scenario starts from a census",
-    )
-    warmup.add_argument("--plot", metavar="PNG", help="also write Welch's plot to this file")
-    warmup.add_argument("-q", "--quiet", action="store_true", help="print only the recommendation")
-
-    show = commands.add_parser(
-        "show", help="print a scenario fully resolved (extends merged, defaults filled)"
-    )
-    show.add_argument("scenario", help="scenario YAML file")
-
-    report = commands.add_parser(
-        "report",
-        help="write a report from a results folder: HTML, figures as PNG, tables as CSV",
-    )
-    report.add_argument(
-        "results",
-        metavar="RESULTS_DIR",
-        help="a folder written by `pathways run` or `pathways compare`",
-    )
-    report.add_argument("--out", help="folder to write the report to (default: RESULTS_DIR/report)")
-    report.add_argument("--pdf", action="store_true", help="also write the report as a PDF")
-    report.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
-
-    from calibration import cli as calibration_cli  # light: its heavy imports wait for a run
-
-    calibration_cli.add_arguments(
-        commands.add_parser(
-            "calibrate",
-            help="fit a scenario to an extract of referrals and spells; write it, its census "
-            "and a calibration report",
-        )
-    )
-    return parser
 
 
 def _report_problems(err: InputError, console: Console) -> int:
@@ -320,145 +71,6 @@ def _check_output_root(root: Path) -> str | None:
         )
     os.rmdir(probe)
     return None
-
-
-def format_value(kpi: str, value: float, signed: bool = False) -> str:
-    """A KPI value as a planner reads it: £ with separators, % and days rounded."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    negative = "−" if value < 0 else ""
-    sign = ("+" if value > 0 else negative) if signed else negative
-    size = abs(value)
-    if kpi.endswith("_gbp"):
-        text = f"£{size / 1e6:,.2f}m" if size >= 1e6 else f"£{size:,.0f}"
-    elif kpi.endswith("_pct"):
-        text = f"{size:.1f} pts" if signed else f"{size:.1f}%"
-    elif size >= 100:
-        text = f"{size:,.0f}"
-    else:
-        text = f"{size:.1f}"
-    return sign + text
-
-
-def headline_table(scenario: Scenario, summary: pd.DataFrame, n: int) -> Table:
-    """Headline KPIs per pathway over the horizon: mean and 95% interval of n replications."""
-    from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
-
-    selected = summary[
-        (summary["service"] == ALL)
-        & (summary["unit"] == ALL)
-        & (summary["place"] == ALL)
-        & (summary["period"] == HORIZON)
-    ]
-    rows: dict[tuple[str, str], tuple[float, float, float]] = {
-        (str(p), str(k)): (float(m), float(lo), float(hi))
-        for p, k, m, lo, hi in selected[["pathway", "kpi", "mean", "ci_low", "ci_high"]].itertuples(
-            index=False, name=None
-        )
-    }
-    years = scenario.horizon_years
-    table = Table(
-        title=f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, "
-        f"{years:g} years from {scenario.start_date:%d %b %Y}; mean (95% CI)",
-        title_justify="left",
-    )
-    table.add_column("KPI")
-    pathways = list(scenario.pathways)
-    for pathway in pathways:
-        table.add_column(PATHWAY_LABELS[pathway], justify="right")
-    for kpi in HEADLINE_KPIS:
-        info = KPI_INFO[kpi]
-        per_year = kpi in _PER_YEAR
-        unit = f"{info.unit} a year" if per_year else info.unit
-        label = f"{info.label} ({unit})" if info.unit not in ("£", "%") else info.label
-        if per_year and info.unit in ("£",):
-            label = f"{info.label} a year"
-        cells = []
-        for pathway in pathways:
-            if (pathway, kpi) not in rows:
-                cells.append("–")
-                continue
-            factor = 1 / years if per_year else 1.0
-            mean_value, low_value, high_value = (v * factor for v in rows[(pathway, kpi)])
-            mean = format_value(kpi, mean_value)
-            if math.isnan(low_value):
-                cells.append(mean)
-            else:
-                low = format_value(kpi, low_value)
-                high = format_value(kpi, high_value)
-                cells.append(f"{mean} ({low} to {high})")
-        table.add_row(label, *cells)
-    return table
-
-
-def comparison_tables(table: pd.DataFrame, base: Scenario, alternatives: list[str]) -> list[Table]:
-    """One table per alternative and pathway: base, alternative, paired difference."""
-    from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
-
-    selected = table[
-        (table["service"] == ALL)
-        & (table["unit"] == ALL)
-        & (table["place"] == ALL)
-        & (table["period"] == HORIZON)
-    ]
-    years = base.horizon_years
-    tables = []
-    for name in alternatives:
-        rows = {
-            (str(r["pathway"]), str(r["kpi"])): r
-            for r in selected[selected["alternative"] == name].to_dict("records")
-        }
-        for pathway in base.pathways:
-            out = Table(
-                title=f"{name} vs {base.name}: {PATHWAY_LABELS.get(pathway, pathway)} "
-                "(paired difference with 95% CI)",
-                title_justify="left",
-            )
-            for column in ("KPI", base.name, name, "difference (95% CI)", "change"):
-                out.add_column(column, justify="left" if column == "KPI" else "right")
-            for kpi in HEADLINE_KPIS:
-                row = rows.get((pathway, kpi))
-                if row is None:
-                    continue
-                per_year = kpi in _PER_YEAR
-                factor = 1 / years if per_year else 1.0
-                label = KPI_INFO[kpi].label + (" a year" if per_year else "")
-                diff = format_value(kpi, float(row["diff_mean"]) * factor, signed=True)
-                low = float(row["diff_ci_low"]) * factor
-                high = float(row["diff_ci_high"]) * factor
-                if not math.isnan(low):
-                    diff += (
-                        f" ({format_value(kpi, low, signed=True)} to "
-                        f"{format_value(kpi, high, signed=True)})"
-                    )
-                pct = float(row["pct_change"])
-                if not bool(row["clear"]):
-                    change = "no clear difference"
-                elif math.isnan(pct):
-                    change = "clear"
-                else:
-                    change = ("+" if pct > 0 else "−") + f"{abs(pct):.1f}%"
-                out.add_row(
-                    label,
-                    format_value(kpi, float(row["base_mean"]) * factor),
-                    format_value(kpi, float(row["alt_mean"]) * factor),
-                    diff,
-                    change,
-                )
-            tables.append(out)
-    return tables
-
-
-def _progress_columns() -> tuple[ProgressColumn, ...]:
-    return (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("replications"),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-    )
 
 
 def _apply_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
@@ -660,7 +272,7 @@ def _run_streamed(
             if auto:
                 target = f"±{float(auto['precision']) * 100:g}%"
                 what += f" until every headline KPI is within {target}"
-            with Progress(*_progress_columns(), console=err) as progress:
+            with Progress(*progress_columns(), console=err) as progress:
                 task = progress.add_task(what, total=run.total or None)
                 report = _execute(
                     run,
@@ -723,30 +335,6 @@ def _execute(
     return None
 
 
-def warmup_table(analysis: WarmupAnalysis) -> Table:
-    """MSER-5's warm-up for each pathway's monthly series."""
-    from simulation.warmup import MEASURE_LABELS
-
-    table = Table(
-        title=f"{analysis.scenario}: MSER-5 warm-up per series ({analysis.replications} "
-        f"replications of {analysis.years:g} years from "
-        f"{'its census' if analysis.from_census else 'an empty start'}, demand growth held "
-        "at zero, no dated changes or reinvestment)",
-        title_justify="left",
-    )
-    for column in ("Pathway", "Series", "Warm-up", "Settled"):
-        table.add_column(column, justify="right" if column == "Warm-up" else "left")
-    for row in analysis.table.to_dict("records"):
-        days = float(row["truncation_days"])
-        table.add_row(
-            PATHWAY_LABELS.get(str(row["pathway"]), str(row["pathway"])),
-            MEASURE_LABELS.get(str(row["measure"]), str(row["measure"])),
-            f"{days:,.0f} days ({days / 365.25:.1f} years)",
-            "yes" if row["settled"] else "no: run longer",
-        )
-    return table
-
-
 def cmd_warmup(args: argparse.Namespace, out: Console, err: Console) -> int:
     """``pathways warmup``: MSER-5 (and Welch's plot) on a run from the scenario's start."""
     if args.empty:
@@ -767,7 +355,7 @@ def cmd_warmup(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.quiet:
         analysis = analyse_warmup(scenario, years, args.replications, args.workers)
     else:
-        with Progress(*_progress_columns(), console=err) as bar:
+        with Progress(*progress_columns(), console=err) as bar:
             task = bar.add_task(
                 f"Running {scenario.name} from {'its census' if scenario.census else 'empty'} "
                 f"for {years:g} years",
