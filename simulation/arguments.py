@@ -65,14 +65,12 @@ def _add_auto_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision",
         type=_share,
-        default=0.05,
         help="with --replications auto: target 95%% CI half-width of every headline KPI, as a "
         "share of its mean (default 0.05, i.e. ±5%%)",
     )
     parser.add_argument(
         "--max-replications",
         type=_positive_int,
-        default=100,
         metavar="N",
         help="with --replications auto: stop at N replications if the target is not reached "
         "(default 100)",

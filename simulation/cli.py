@@ -96,12 +96,41 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+def _auto_options_given(args: argparse.Namespace) -> str | None:
+    """``--precision`` and ``--max-replications`` as given on the command line, if any."""
+    given = [
+        f"{option} {value}"
+        for option, value in (
+            ("--precision", args.precision),
+            ("--max-replications", args.max_replications),
+        )
+        if value is not None
+    ]
+    return " and ".join(given) or None
+
+
+def _misplaced_auto_options(args: argparse.Namespace, err: Console) -> bool:
+    """Refuse ``--precision`` or ``--max-replications`` without ``--replications auto``."""
+    given = _auto_options_given(args)
+    if given is None or args.replications == AUTO:
+        return False
+    err.print(
+        f"error: {given}: these apply only with --replications auto; add it, or leave them out",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    return True
+
+
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     """``pathways run``."""
     if args.resume:
         return _resume(args, "run", out, err)
     if args.scenario is None:
         err.print("error: give a scenario file, or --resume RESULTS_DIR", markup=False)
+        return EXIT_INPUT
+    if _misplaced_auto_options(args, err):
         return EXIT_INPUT
     scenario = _apply_overrides(load_scenario(args.scenario), args)
     root = Path(args.out)
@@ -122,6 +151,8 @@ def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
             "or --resume RESULTS_DIR",
             markup=False,
         )
+        return EXIT_INPUT
+    if _misplaced_auto_options(args, err):
         return EXIT_INPUT
     base = _apply_overrides(load_scenario(args.base), args)
     alternatives = [load_scenario(path) for path in args.alternatives]
@@ -161,11 +192,11 @@ def _start_streamed(
     root = Path(args.out)
     auto = None
     if args.replications == AUTO:
-        from simulation.precision import DEFAULT_INITIAL
+        from simulation.precision import DEFAULT_CAP, DEFAULT_INITIAL, DEFAULT_PRECISION
 
         auto = {
-            "precision": args.precision,
-            "max_replications": args.max_replications,
+            "precision": DEFAULT_PRECISION if args.precision is None else args.precision,
+            "max_replications": args.max_replications or DEFAULT_CAP,
             "initial": DEFAULT_INITIAL,
             "level": 0.95,
         }
@@ -198,6 +229,31 @@ def _resume(args: argparse.Namespace, kind: str, out: Console, err: Console) -> 
         err.print(
             f"error: --resume: {args.resume} was started with {started}; resume it without "
             "--replications (it continues as it was started)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_INPUT
+    auto_given = _auto_options_given(args)
+    stored_auto = run.auto
+    if auto_given is not None and (
+        stored_auto is None
+        or (args.precision is not None and args.precision != float(stored_auto["precision"]))
+        or (
+            args.max_replications is not None
+            and args.max_replications != int(stored_auto["max_replications"])
+        )
+    ):
+        if stored_auto is None:
+            started = f"{run.replications} replications"
+        else:
+            started = (
+                f"--replications auto --precision {float(stored_auto['precision']):g} "
+                f"--max-replications {int(stored_auto['max_replications'])}"
+            )
+        err.print(
+            f"error: --resume: {args.resume} was started with {started}, not {auto_given}; resume "
+            "it without them (it continues as it was started), or start a new run",
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -157,6 +157,12 @@ def test_a_run_resumes_as_it_was_started(
     precise = StreamedRun.create(tmp_path / "out", [scenario], {"precise": str(file)}, auto=auto)
     assert main(["run", "--resume", str(precise.final), "-r", "3"]) == 2
     assert "was started with --replications auto" in capsys.readouterr().err
+    assert main(["run", "--resume", str(precise.final), "--precision", "1%"]) == 2
+    refusal = capsys.readouterr().err
+    assert "was started with --replications auto --precision 0.05 --max-replications 4" in refusal
+    assert "not --precision 0.01" in refusal
+    assert main(["run", "--resume", str(run.final), "--max-replications", "9"]) == 2
+    assert "was started with 2 replications, not --max-replications 9" in capsys.readouterr().err
     assert main(["run", str(file), "--resume", str(precise.final), "-r", "auto", "-q"]) == 0
     manifest = json.loads((precise.final / "manifest.json").read_text())
     assert manifest["replications"] in (2, 4)
@@ -280,3 +286,14 @@ def test_each_replication_is_saved_as_it_finishes(tmp_path: Path) -> None:
     assert seen == [0, 1, 2], "a part file exists by the time the progress bar advances"
     assert not list(run.staging.glob("parts/*/.tmp-*"))
     assert os.path.isdir(run.final)
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_precision_options_without_auto_are_refused(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = [str(scenario_file(tmp_path, "one"))] * (1 if command == "run" else 2)
+    arguments = [command, *files, "--precision", "2%", "--out", str(tmp_path / "out")]
+    assert main(arguments) == 2
+    assert "--precision 0.02: these apply only with --replications auto" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
