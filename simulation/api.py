@@ -30,7 +30,7 @@ import pandas as pd
 import yaml
 
 from simulation.comparison import ComparisonResult, aligned, compare_results
-from simulation.experiment import ExperimentResult, Progress, run_experiment
+from simulation.experiment import ExperimentResult, Progress, run_experiments
 from simulation.inheritance import resolve
 from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 from simulation.loading import scenario_to_yaml, validate_data
@@ -478,20 +478,9 @@ def run(
             cluster=cluster,
         )
         return Results.from_runs(runs, files, report)
-    n = scenarios_run[0].replications
-    total = n * len(scenarios_run)
-    runs = []
-    for index, scenario in enumerate(scenarios_run):
-
-        def step(done: int, _: int, offset: int = index * n) -> None:
-            if progress:
-                progress(offset + done, total)
-
-        runs.append(
-            run_experiment(
-                scenario, workers=workers, keep_events=events, progress=step, cluster=cluster
-            )
-        )
+    runs = run_experiments(
+        scenarios_run, workers=workers, keep_events=events, progress=progress, cluster=cluster
+    )
     return Results.from_runs(runs, files)
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from simulation.analysis import KEYS, Moments
-from simulation.experiment import ExperimentResult, Progress, run_experiment
+from simulation.experiment import ExperimentResult, Progress, run_experiments
 from simulation.scenario import Scenario
 
 
@@ -198,15 +198,5 @@ def run_comparison(
     numbers do not depend on where the replications run.
     """
     scenarios = aligned(base, alternatives, replications)
-    n = scenarios[0].replications
-    total = n * len(scenarios)
-    results: list[ExperimentResult] = []
-    for index, scenario in enumerate(scenarios):
-        offset = index * n
-
-        def step(done: int, _: int, offset: int = offset) -> None:
-            if progress:
-                progress(offset + done, total)
-
-        results.append(run_experiment(scenario, workers=workers, progress=step, cluster=cluster))
+    results = run_experiments(scenarios, workers=workers, progress=progress, cluster=cluster)
     return compare_results(results[0], results[1:])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,24 +138,51 @@ def default_workers(replications: int) -> int:
     return max(1, min(os.cpu_count() or 1, replications))
 
 
-def _run_many(
-    scenario: Scenario,
-    numbers: Iterable[int],
-    workers: int,
-    keep_events: bool,
-    progress: Progress | None,
+def _run_indexed(
+    index: int, scenario: Scenario, replication: int, keep_events: bool
+) -> tuple[int, ReplicationResult]:
+    """A replication of the ``index``-th scenario of a batch, tagged with that index."""
+    return index, run_replication(scenario, replication, keep_events)
+
+
+def run_experiments(
+    scenarios: Sequence[Scenario],
+    replications: int | None = None,
+    workers: int | None = None,
+    keep_events: bool = False,
+    progress: Progress | None = None,
+    first: int = 0,
     cluster: str | None = None,
-) -> list[ReplicationResult]:
-    numbers = list(numbers)
-    total = len(numbers)
-    executor = make_executor(workers, cluster, total)
-    results: list[ReplicationResult] = []
-    tasks = [(scenario, r, keep_events) for r in numbers]
-    for result in executor.map_unordered(run_replication, tasks):
-        results.append(result)
+) -> list[ExperimentResult]:
+    """Run replications ``first .. first+n-1`` of several scenarios through one executor.
+
+    As :func:`run_experiment` for each scenario, but every replication of every
+    scenario is one task of the same process pool or cluster, so that no worker waits
+    for one scenario's last replication before the next scenario starts, and a Dask
+    ``LocalCluster`` is started once. ``progress`` counts replications of all the
+    scenarios. Each result's wall time is that of the whole batch.
+    """
+    counts = [replications if replications is not None else s.replications for s in scenarios]
+    tasks = [
+        (index, scenario, r, keep_events)
+        for index, (scenario, n) in enumerate(zip(scenarios, counts, strict=True))
+        for r in range(first, first + n)
+    ]
+    total = len(tasks)
+    workers = workers if workers is not None else default_workers(total)
+    executor = make_executor(workers, cluster, max(1, total))
+    started = time.perf_counter()
+    done: list[list[ReplicationResult]] = [[] for _ in scenarios]
+    results = executor.map_unordered(_run_indexed, tasks)
+    for finished, (index, result) in enumerate(results, start=1):
+        done[index].append(result)
         if progress:
-            progress(len(results), total)
-    return results
+            progress(finished, total)
+    wall = time.perf_counter() - started
+    return [
+        ExperimentResult(scenario, results, wall, workers)
+        for scenario, results in zip(scenarios, done, strict=True)
+    ]
 
 
 def run_experiment(
@@ -174,11 +201,10 @@ def run_experiment(
     replications to ones already run (see :func:`combine`): replication ``r`` is the same
     whichever batch runs it.
     """
-    n = replications if replications is not None else scenario.replications
-    workers = workers if workers is not None else default_workers(n)
-    started = time.perf_counter()
-    results = _run_many(scenario, range(first, first + n), workers, keep_events, progress, cluster)
-    return ExperimentResult(scenario, results, time.perf_counter() - started, workers)
+    (result,) = run_experiments(
+        [scenario], replications, workers, keep_events, progress, first, cluster
+    )
+    return result
 
 
 def combine(*results: ExperimentResult) -> ExperimentResult:

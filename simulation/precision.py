@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from simulation.analysis import KEYS, Moments, summarise, summary_table
-from simulation.experiment import ExperimentResult, Progress, combine, run_experiment
+from simulation.experiment import ExperimentResult, Progress, combine, run_experiments
 from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 from simulation.scenario import PATHWAY_LABELS, Scenario
 
@@ -339,22 +339,22 @@ def run_to_precision(
 
     def run_batch(first: int, end: int) -> pd.DataFrame:
         planned = end * len(scenarios)
-        for index, scenario in enumerate(scenarios):
-            done_before = first * len(scenarios) + index * (end - first)
+        done_before = first * len(scenarios)
 
-            def step(done: int, _: int, offset: int = done_before) -> None:
-                if progress:
-                    progress(offset + done, planned)
+        def step(done: int, _: int) -> None:
+            if progress:
+                progress(done_before + done, planned)
 
-            batch = run_experiment(
-                scenario,
-                replications=end - first,
-                workers=workers,
-                keep_events=keep_events,
-                progress=step,
-                first=first,
-                cluster=cluster,
-            )
+        runs = run_experiments(
+            scenarios,
+            replications=end - first,
+            workers=workers,
+            keep_events=keep_events,
+            progress=step,
+            first=first,
+            cluster=cluster,
+        )
+        for index, (scenario, batch) in enumerate(zip(scenarios, runs, strict=True)):
             batches[index].append(batch)
             for replication in batch.replications:
                 tracker.add(scenario.name, replication.kpis)

@@ -94,3 +94,31 @@ def test_a_comparison_on_a_local_cluster_is_the_serial_comparison(tmp_path: Path
         sim.compare(base, more, workers=1).differences(),
         check_exact=True,
     )
+
+
+def test_several_scenarios_share_one_executor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_experiments: one pool for every scenario's replications, the same numbers."""
+    import simulation.experiment as experiment
+
+    first = small(tmp_path)
+    second = first.model_copy(update={"name": "second", "seed": 99})
+    made: list[int] = []
+    original = experiment.make_executor
+
+    def counting(workers: int | None, cluster: str | None, tasks: int) -> Executor:
+        made.append(tasks)
+        return original(workers, cluster, tasks)
+
+    monkeypatch.setattr(experiment, "make_executor", counting)
+    seen: list[tuple[int, int]] = []
+    together = experiment.run_experiments(
+        [first, second], workers=2, progress=lambda done, total: seen.append((done, total))
+    )
+    assert made == [2 * REPLICATIONS], "one executor for all eight replications"
+    assert seen == [(i, 2 * REPLICATIONS) for i in range(1, 2 * REPLICATIONS + 1)]
+    assert [r.scenario.name for r in together] == ["small", "second"]
+    for scenario, result in zip([first, second], together, strict=True):
+        assert [r.replication for r in result.replications] == list(range(REPLICATIONS))
+        assert_identical(result, run_on(SerialExecutor(), scenario))
