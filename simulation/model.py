@@ -19,12 +19,10 @@ from a census of the patients already in the system (see :mod:`simulation.census
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import gc
 import math
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -480,38 +478,13 @@ class Model:
     # -- running ---------------------------------------------------------------------
     def run(self) -> ModelOutput:
         """Run from the warm-up start to the horizon and return what was recorded."""
-        with _collector_for_long_runs():
-            self.env.run(until=self.horizon)
+        self.env.run(until=self.horizon)
         for beds in self.beds.values():
             beds.close(self.horizon)
         for team in self.teams.values():
             team.close(self.horizon)
         self.finance.finish()
         return ModelOutput(self)
-
-
-@contextlib.contextmanager
-def _collector_for_long_runs() -> Iterator[None]:
-    """Python's cyclic garbage collector tuned for a run, then put back as it was.
-
-    A run allocates many short-lived events and keeps a growing list of episode
-    records; with the default settings the collector would pass over the records, and
-    over everything imported before the run, several thousand times a run (about 6% of
-    the run's time). Objects that exist when the run starts are set aside (``gc.freeze``)
-    and the youngest generation is collected every 10,000 allocations instead of 700,
-    which still frees cyclic garbage (finished SimPy processes) as the run goes.
-    """
-    thresholds = gc.get_threshold()
-    freeze = gc.get_freeze_count() == 0  # never unfreeze objects a caller has frozen
-    if freeze:
-        gc.freeze()
-    gc.set_threshold(10_000, thresholds[1], thresholds[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        if freeze:
-            gc.unfreeze()
 
 
 class ModelOutput:
