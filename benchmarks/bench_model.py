@@ -534,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ciw-reps", type=int, default=3, help="Ciw runs (0 to skip)")
     parser.add_argument(
-        "--speedup-reps", type=int, default=24, help="replications for 2 against 1 worker"
+        "--speedup-reps", type=int, default=100, help="replications for 2 against 1 worker"
     )
     parser.add_argument(
         "--memory-reps",
