@@ -18,6 +18,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simulation.arguments import whole_number
 from simulation.problems import InputError, Problem
 
 if TYPE_CHECKING:
@@ -34,14 +35,7 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
-    return value
+_count = whole_number(0)
 
 
 def _workers(text: str) -> int:

@@ -24,7 +24,7 @@ from simulation.experiment import ReplicationResult, run_experiment
 from simulation.loading import load_scenario
 from simulation.results import write_comparison, write_results
 from simulation.resume import StreamedRun
-from tests.test_cli import SMALL
+from tests.test_resume import scenario_file as resume_scenario_file
 
 REPLICATIONS = 3
 VARYING = {"created_utc", "wall_seconds", "workers", "command", "resumed_replications"}
@@ -32,11 +32,7 @@ VARYING = {"created_utc", "wall_seconds", "workers", "command", "resumed_replica
 
 def scenario_file(tmp_path: Path, name: str = "small", beds: int = 6) -> Path:
     """SMALL over two years, under another name and bed count if asked."""
-    text = SMALL.replace("horizon_years: 0.25", "horizon_years: 2")
-    text = text.replace("name: small", f"name: {name}").replace("beds: 6", f"beds: {beds}")
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(text)
-    return path
+    return resume_scenario_file(tmp_path, name, years=2, beds=beds)
 
 
 def only_folder(parent: Path) -> Path:

@@ -31,10 +31,13 @@ REPLICATIONS = 12
 KEYS = ["replication", "pathway", "service", "unit", "place", "period", "kpi"]
 
 
-def scenario_file(tmp_path: Path, name: str = "small", seed: int = 7) -> Path:
-    """SMALL over ten years (about a quarter of a second a replication)."""
-    text = SMALL.replace("horizon_years: 0.25", "horizon_years: 10")
+def scenario_file(
+    tmp_path: Path, name: str = "small", seed: int = 7, years: float = 10, beds: int = 6
+) -> Path:
+    """SMALL over ten years (about a quarter of a second a replication), or as asked."""
+    text = SMALL.replace("horizon_years: 0.25", f"horizon_years: {years:g}")
     text = text.replace("name: small", f"name: {name}").replace("seed: 7", f"seed: {seed}")
+    text = text.replace("beds: 6", f"beds: {beds}")
     path = tmp_path / f"{name}.yaml"
     path.write_text(text)
     return path
@@ -42,6 +45,17 @@ def scenario_file(tmp_path: Path, name: str = "small", seed: int = 7) -> Path:
 
 def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "simulation.cli", *args]
+
+
+def resume_in_subprocess(folder: Path) -> subprocess.CompletedProcess[str]:
+    """``pathways run --resume FOLDER`` on two workers, as a planner would run it."""
+    return subprocess.run(
+        command("run", "--resume", str(folder), "-w", "2", "-q"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=SECONDS,
+    )
 
 
 def parts(out: Path) -> list[Path]:
@@ -83,13 +97,7 @@ def test_a_run_killed_part_way_resumes_to_the_uninterrupted_result(tmp_path: Pat
     (folder,) = [p for p in (out / "small").iterdir() if not p.name.startswith(".")]
     assert not (folder / "manifest.json").exists()
 
-    resumed = subprocess.run(
-        command("run", "--resume", str(folder), "-w", "2", "-q"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=SECONDS,
-    )
+    resumed = resume_in_subprocess(folder)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{saved} of {REPLICATIONS} replications already done" in resumed.stderr
     assert resumed.stdout.strip() == str(folder)
@@ -126,13 +134,7 @@ def test_a_run_to_a_precision_killed_part_way_resumes_to_the_uninterrupted_resul
     assert 11 <= saved < 16, "the run must be killed in its second batch"
     folder = only_folder(out / "small")
 
-    resumed = subprocess.run(
-        command("run", "--resume", str(folder), "-w", "2", "-q"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=SECONDS,
-    )
+    resumed = resume_in_subprocess(folder)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{saved} replications already done" in resumed.stderr
     assert "Cap reached: stopped at the cap of 16 replications" in resumed.stderr
