@@ -9,9 +9,9 @@ paired differences are built up as running counts, means and spreads per key
 (:class:`~simulation.analysis.Moments`). Memory holds one replication (one per scenario
 of a comparison) and the tallies, however many replications there are.
 
-The files have the names, columns and row order that
-:func:`simulation.results.write_run_files` gives the same replications held in memory,
-the same numbers to the last bit, and they do not depend on how many workers ran them.
+Replications held in memory (:func:`simulation.results.write_results`) are written by
+the same code, so a folder is the same whichever way its replications came, and it does
+not depend on how many workers ran them.
 """
 
 from __future__ import annotations
@@ -112,8 +112,9 @@ class TableFiles:
 class RunFiles:
     """One scenario's results folder, written as its replications are added in order.
 
-    Add replications ``0, 1, 2, ...`` with :meth:`add`, then :meth:`close` writes the
-    summaries and the manifest and returns the summary.
+    Add replications in increasing order (``0, 1, 2, ...`` for a whole run) with
+    :meth:`add`, then :meth:`close` writes the summaries and the manifest and returns
+    the summary.
     """
 
     def __init__(self, folder: Path, scenario: Scenario, keep_events: bool):
@@ -123,6 +124,7 @@ class RunFiles:
         self.scenario = scenario
         self.replications = 0
         self.events_processed = 0
+        self._last = -1
         self._kpis = TableFiles(folder, "kpis")
         self._monthly = TableFiles(folder, "monthly")
         self._ledger = TableFiles(folder, "ledger", parquet=False)
@@ -132,11 +134,12 @@ class RunFiles:
 
     def add(self, replication: ReplicationResult) -> None:
         """Append the next replication's tables and add it to the summaries."""
-        if replication.replication != self.replications:
+        if replication.replication <= self._last:
             raise ValueError(
-                f"replication {replication.replication} of {self.scenario.name} came when "
-                f"{self.replications} was due: a results folder is written in order"
+                f"replication {replication.replication} of {self.scenario.name} came after "
+                f"{self._last}: a results folder is written in order"
             )
+        self._last = replication.replication
         self._kpis.append(replication.kpis)
         self._monthly.append(replication.monthly)
         self._ledger.append(replication.ledger)

@@ -30,7 +30,7 @@ import pandas as pd
 from simulation.comparison import ComparisonResult
 from simulation.experiment import ExperimentResult
 from simulation.inheritance import source_files
-from simulation.loading import file_sha256, scenario_to_yaml
+from simulation.loading import file_sha256
 from simulation.scenario import Scenario
 
 DEPENDENCIES = ("simpy", "numpy", "scipy", "pandas", "pydantic", "pyyaml", "pyarrow", "matplotlib")
@@ -78,23 +78,6 @@ def _sources(scenario_file: str | Path | None) -> list[dict[str, str | None]]:
     return out
 
 
-def manifest(
-    result: ExperimentResult, scenario_file: str | Path | None, command: list[str] | None
-) -> dict[str, Any]:
-    """Everything needed to reproduce a run and trace its numbers."""
-    return run_manifest(
-        result.scenario,
-        RunTally(
-            replications=len(result.replications),
-            events_processed=sum(r.events_processed for r in result.replications),
-            wall_seconds=result.wall_seconds,
-            workers=result.workers,
-        ),
-        scenario_file,
-        command,
-    )
-
-
 @dataclass(frozen=True)
 class RunTally:
     """What a run's manifest counts: replications, model events, wall time and workers."""
@@ -111,7 +94,7 @@ def run_manifest(
     scenario_file: str | Path | None,
     command: list[str] | None,
 ) -> dict[str, Any]:
-    """:func:`manifest` from a scenario and its tally, for replications not held in memory."""
+    """Everything needed to reproduce a run and trace its numbers."""
     versions: dict[str, str | None] = {}
     for name in DEPENDENCIES:
         try:
@@ -168,23 +151,23 @@ def write_run_files(
     scenario_file: str | Path | None,
     command: list[str] | None,
 ) -> None:
-    """Write one scenario's files into an existing folder."""
-    (folder / "scenario.yaml").write_text(scenario_to_yaml(result.scenario))
-    kpis = result.kpis
-    kpis.to_csv(folder / "kpis.csv", index=False)
-    kpis.to_parquet(folder / "kpis.parquet", index=False)
-    result.summary.to_csv(folder / "summary.csv", index=False)
-    monthly = result.monthly
-    monthly.to_csv(folder / "monthly.csv", index=False)
-    monthly.to_parquet(folder / "monthly.parquet", index=False)
-    ledger = result.ledger
-    ledger.to_csv(folder / "ledger.csv", index=False)
-    result.ledger_summary.to_csv(folder / "ledger_summary.csv", index=False)
-    events = result.events
-    if events is not None:
-        events.to_parquet(folder / "events.parquet", index=False)
-    info = manifest(result, scenario_file, command)
-    (folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+    """Write one scenario's files into an existing folder.
+
+    The replications held in memory go through the same writer as a streamed run's
+    saved replications (:mod:`simulation.assembly`), so both folders are alike.
+    """
+    from simulation.assembly import write_streamed_run  # it builds on this module
+
+    write_streamed_run(
+        result.replications,
+        folder,
+        result.scenario,
+        keep_events=any(r.events is not None for r in result.replications),
+        scenario_file=scenario_file,
+        command=command,
+        wall_seconds=result.wall_seconds,
+        workers=result.workers,
+    )
 
 
 class StagedFolder:
@@ -260,19 +243,20 @@ def write_comparison_files(
     scenario_files: Mapping[str, str | Path | None] | None = None,
     command: list[str] | None = None,
 ) -> None:
-    """Write a comparison's files into an existing folder."""
-    files = scenario_files or {}
-    for run in (result.base, *result.alternatives):
-        sub = folder / run.scenario.name
-        sub.mkdir(exist_ok=True)  # a resumed comparison may have begun writing its files
-        write_run_files(run, sub, files.get(run.scenario.name), command)
-    alternatives = [r.scenario.name for r in result.alternatives]
-    replications = len(result.base.replications)
-    write_comparison_table(folder, result.table, result.notes)
-    info = comparison_manifest(
-        result.base.scenario, alternatives, replications, result.notes, command
+    """Write a comparison's files into an existing folder, as a streamed comparison does."""
+    from simulation.assembly import write_streamed_comparison  # it builds on this module
+
+    runs = [result.base, *result.alternatives]
+    write_streamed_comparison(
+        zip(*(run.replications for run in runs), strict=True),
+        folder,
+        [run.scenario for run in runs],
+        keep_events=any(r.events is not None for run in runs for r in run.replications),
+        scenario_files=scenario_files,
+        command=command,
+        wall_seconds=result.base.wall_seconds,
+        workers=result.base.workers,
     )
-    (folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
 
 
 def write_comparison_table(folder: Path, table: pd.DataFrame, notes: Mapping[str, str]) -> None:

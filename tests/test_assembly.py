@@ -1,8 +1,8 @@
 """Results folders written from part files, one replication at a time.
 
 ``pathways run`` and ``pathways compare`` write their folders by reading each saved
-replication back in turn. The folder must be the one written from the same replications
-held in memory (tables row for row, summaries and paired differences to 1e-9), must
+replication back in turn. The folder must hold what the same replications held in
+memory say (tables row for row, summaries and paired differences to 1e-9), must
 not depend on the number of workers, and the assembly must never hold more than one
 replication of each scenario.
 """
@@ -20,14 +20,13 @@ import pytest
 from simulation import resume
 from simulation.cli import main
 from simulation.comparison import aligned, run_comparison
-from simulation.experiment import ReplicationResult, run_experiment
-from simulation.loading import load_scenario
+from simulation.experiment import ExperimentResult, ReplicationResult, run_experiment
+from simulation.loading import load_scenario, scenario_to_yaml
 from simulation.results import write_comparison, write_results
 from simulation.resume import StreamedRun
 from tests.test_resume import scenario_file as resume_scenario_file
 
 REPLICATIONS = 3
-VARYING = {"created_utc", "wall_seconds", "workers", "command", "resumed_replications"}
 
 
 def scenario_file(tmp_path: Path, name: str = "small", beds: int = 6) -> Path:
@@ -44,46 +43,87 @@ def read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
 
-def assert_same_run(streamed: Path, memory: Path) -> None:
-    """Two run folders hold the same results (the manifests differ only in timing)."""
-    assert {p.name for p in streamed.iterdir()} == {p.name for p in memory.iterdir()}
-    for name in ("scenario.yaml", "kpis.csv", "monthly.csv", "ledger.csv"):
-        assert (streamed / name).read_bytes() == (memory / name).read_bytes(), name
-    for path in memory.glob("*.parquet"):
-        ours, theirs = pd.read_parquet(streamed / path.name), pd.read_parquet(path)
+def as_read_back(frame: pd.DataFrame, tmp_path: Path) -> pd.DataFrame:
+    """A table as it reads back from CSV (how summaries are compared with the files)."""
+    path = tmp_path / "expected.csv"
+    frame.to_csv(path, index=False)
+    return read_csv(path)
+
+
+def assert_run_holds(folder: Path, result: ExperimentResult, tmp_path: Path) -> None:
+    """A streamed run folder holds the same results as ``result``, held in memory."""
+    names = {"scenario.yaml", "manifest.json", "summary.csv", "ledger_summary.csv"}
+    names |= {"kpis.csv", "kpis.parquet", "monthly.csv", "monthly.parquet", "ledger.csv"}
+    if result.events is not None:
+        names.add("events.parquet")
+    assert {p.name for p in folder.iterdir()} == names
+    assert (folder / "scenario.yaml").read_text() == scenario_to_yaml(result.scenario)
+    for stem in ("kpis", "monthly", "ledger"):
+        expected = getattr(result, stem)
+        assert (folder / f"{stem}.csv").read_text() == expected.to_csv(index=False), stem
+    for stem in ("kpis", "monthly"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(folder / f"{stem}.parquet"), getattr(result, stem), check_exact=True
+        )
+    if result.events is not None:
+        ours, theirs = pd.read_parquet(folder / "events.parquet"), result.events
         # A column of the event log with no value in any replication has no type in
-        # memory (read back as None); the streamed file types it as text, as it would be
-        # had one replication had a value (read back as NaN). Empty either way.
+        # memory (None); the file types it as text, as it would be had one replication
+        # had a value (read back as NaN). Empty either way.
         empty = [c for c in theirs.columns if theirs[c].isna().all() and theirs[c].dtype == object]
-        assert ours[empty].isna().all().all(), path.name
+        assert ours[empty].isna().all().all()
         pd.testing.assert_frame_equal(
             ours.drop(columns=empty), theirs.drop(columns=empty), check_exact=True
         )
-    for name in ("summary.csv", "ledger_summary.csv"):
+    for name, expected in (
+        ("summary.csv", result.summary),
+        ("ledger_summary.csv", result.ledger_summary),
+    ):
         pd.testing.assert_frame_equal(
-            read_csv(streamed / name), read_csv(memory / name), check_exact=False, rtol=1e-9
+            read_csv(folder / name), as_read_back(expected, tmp_path), check_exact=False, rtol=1e-9
         )
-    ours, theirs = (json.loads((f / "manifest.json").read_text()) for f in (streamed, memory))
-    assert {k: v for k, v in ours.items() if k not in VARYING} == {
-        k: v for k, v in theirs.items() if k not in VARYING
+    info = json.loads((folder / "manifest.json").read_text())
+    assert info["replications"] == len(result.replications)
+    assert info["seed"] == result.scenario.seed
+    assert info["events_processed"] == sum(r.events_processed for r in result.replications)
+
+
+VARYING = {"created_utc", "wall_seconds", "workers", "command", "resumed_replications"}
+
+
+def assert_same_run(ours: Path, theirs: Path) -> None:
+    """Two run folders hold the same results (the manifests differ only in timing)."""
+    assert {p.name for p in ours.iterdir()} == {p.name for p in theirs.iterdir()}
+    for path in theirs.iterdir():
+        if path.suffix == ".parquet":
+            pd.testing.assert_frame_equal(
+                pd.read_parquet(ours / path.name), pd.read_parquet(path), check_exact=True
+            )
+        elif path.name != "manifest.json":
+            assert (ours / path.name).read_bytes() == path.read_bytes(), path.name
+    mine, other = (json.loads((f / "manifest.json").read_text()) for f in (ours, theirs))
+    assert {k: v for k, v in mine.items() if k not in VARYING} == {
+        k: v for k, v in other.items() if k not in VARYING
     }
 
 
-def test_a_streamed_run_writes_the_in_memory_folder(tmp_path: Path) -> None:
+def test_a_streamed_run_writes_what_the_replications_held_in_memory_say(tmp_path: Path) -> None:
     file = scenario_file(tmp_path)
     args = ["run", str(file), "-r", str(REPLICATIONS), "-w", "1", "--events", "-q"]
     assert main([*args, "--out", str(tmp_path / "streamed")]) == 0
     streamed = only_folder(tmp_path / "streamed" / "small")
-    assert (streamed / "events.parquet").is_file()
 
     scenario = load_scenario(file).model_copy(update={"replications": REPLICATIONS})
     result = run_experiment(scenario, workers=1, keep_events=True)
+    assert result.events is not None
+    assert_run_holds(streamed, result, tmp_path)
+    # The Python API's folder comes from the same writer.
     memory = write_results(result, tmp_path / "memory", file)
-    assert_same_run(streamed, memory)
-    assert len(read_csv(streamed / "summary.csv")) == len(result.summary)
+    for name in ("kpis.csv", "monthly.csv", "ledger.csv", "summary.csv"):
+        assert (memory / name).read_bytes() == (streamed / name).read_bytes(), name
 
 
-def test_a_streamed_comparison_writes_the_in_memory_folder(tmp_path: Path) -> None:
+def test_a_streamed_comparison_writes_what_the_comparison_in_memory_says(tmp_path: Path) -> None:
     base_file, alt_file = scenario_file(tmp_path), scenario_file(tmp_path, "more", beds=8)
     args = ["compare", str(base_file), str(alt_file), "-r", str(REPLICATIONS), "-w", "1", "-q"]
     assert main([*args, "--out", str(tmp_path / "streamed")]) == 0
@@ -91,21 +131,21 @@ def test_a_streamed_comparison_writes_the_in_memory_folder(tmp_path: Path) -> No
 
     base = load_scenario(base_file).model_copy(update={"replications": REPLICATIONS})
     comparison = run_comparison(base, [load_scenario(alt_file)], workers=1)
-    files = {"small": base_file, "more": alt_file}
-    memory = write_comparison(comparison, tmp_path / "memory", files)
-    assert {p.name for p in streamed.iterdir()} == {p.name for p in memory.iterdir()}
-    for name in ("small", "more"):
-        assert_same_run(streamed / name, memory / name)
+    names = {"small", "more", "comparison.csv", "comparison_notes.txt", "manifest.json"}
+    assert {p.name for p in streamed.iterdir()} == names
+    for run in (comparison.base, *comparison.alternatives):
+        assert_run_holds(streamed / run.scenario.name, run, tmp_path)
     table = read_csv(streamed / "comparison.csv")
-    expected = read_csv(memory / "comparison.csv")
     assert (table["diff_mean"] != 0).any(), "the alternative must differ from the base"
+    expected = as_read_back(comparison.table, tmp_path)
     pd.testing.assert_frame_equal(table, expected, check_exact=False, rtol=1e-9)
-    notes = "comparison_notes.txt"
-    assert (streamed / notes).read_text() == (memory / notes).read_text()
-    ours, theirs = (json.loads((f / "manifest.json").read_text()) for f in (streamed, memory))
-    assert {k: v for k, v in ours.items() if k not in VARYING} == {
-        k: v for k, v in theirs.items() if k not in VARYING
-    }
+    notes = "".join(f"{name}: {text}\n" for name, text in comparison.notes.items())
+    assert (streamed / "comparison_notes.txt").read_text() == notes
+    info = json.loads((streamed / "manifest.json").read_text())
+    assert (info["base"], info["alternatives"]) == ("small", ["more"])
+    assert info["replications"] == REPLICATIONS
+    memory = write_comparison(comparison, tmp_path / "memory", {})
+    assert (memory / "comparison.csv").read_bytes() == (streamed / "comparison.csv").read_bytes()
 
 
 @pytest.mark.slow
