@@ -96,12 +96,17 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+def _percent(share: float) -> str:
+    """A share as the planner wrote it for --precision: 0.05 as ``5%``."""
+    return f"{share * 100:g}%"
+
+
 def _auto_options_given(args: argparse.Namespace) -> str | None:
     """``--precision`` and ``--max-replications`` as given on the command line, if any."""
     given = [
         f"{option} {value}"
         for option, value in (
-            ("--precision", args.precision),
+            ("--precision", None if args.precision is None else _percent(args.precision)),
             ("--max-replications", args.max_replications),
         )
         if value is not None
@@ -115,7 +120,8 @@ def _misplaced_auto_options(args: argparse.Namespace, err: Console) -> bool:
     if given is None or args.replications == AUTO:
         return False
     err.print(
-        f"error: {given}: these apply only with --replications auto; add it, or leave them out",
+        f"error: {given} {'are' if ' and ' in given else 'is'} used only with --replications "
+        "auto; add that, or leave it out",
         markup=False,
         highlight=False,
         soft_wrap=True,
@@ -248,7 +254,7 @@ def _resume(args: argparse.Namespace, kind: str, out: Console, err: Console) -> 
             started = f"{run.replications} replications"
         else:
             started = (
-                f"--replications auto --precision {float(stored_auto['precision']):g} "
+                f"--replications auto --precision {_percent(float(stored_auto['precision']))} "
                 f"--max-replications {int(stored_auto['max_replications'])}"
             )
         err.print(

@@ -161,8 +161,8 @@ def test_a_run_resumes_as_it_was_started(
     assert "was started with --replications auto" in capsys.readouterr().err
     assert main(["run", "--resume", str(precise.final), "--precision", "1%"]) == 2
     refusal = capsys.readouterr().err
-    assert "was started with --replications auto --precision 0.05 --max-replications 4" in refusal
-    assert "not --precision 0.01" in refusal
+    assert "was started with --replications auto --precision 5% --max-replications 4" in refusal
+    assert "not --precision 1%" in refusal
     assert main(["run", "--resume", str(run.final), "--max-replications", "9"]) == 2
     assert "was started with 2 replications, not --max-replications 9" in capsys.readouterr().err
     assert main(["run", str(file), "--resume", str(precise.final), "-r", "auto", "-q"]) == 0
@@ -297,5 +297,5 @@ def test_precision_options_without_auto_are_refused(
     files = [str(scenario_file(tmp_path, "one"))] * (1 if command == "run" else 2)
     arguments = [command, *files, "--precision", "2%", "--out", str(tmp_path / "out")]
     assert main(arguments) == 2
-    assert "--precision 0.02: these apply only with --replications auto" in capsys.readouterr().err
+    assert "--precision 2% is used only with --replications auto" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
