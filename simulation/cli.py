@@ -121,7 +121,7 @@ def _misplaced_auto_options(args: argparse.Namespace, err: Console) -> bool:
         return False
     err.print(
         f"error: {given} {'are' if ' and ' in given else 'is'} used only with --replications "
-        "auto; add that, or leave it out",
+        f"auto; add that, or leave {'them' if ' and ' in given else 'it'} out",
         markup=False,
         highlight=False,
         soft_wrap=True,
