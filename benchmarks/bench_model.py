@@ -11,7 +11,7 @@ Four measurements, printed as a table (and written as JSON to benchmarks/output/
    model runs so that both see the same machine load; the ratio of the model's cost
    per event to bare SimPy's is the figure to watch, since it does not depend on how
    fast the machine is;
-3. the full replication pipeline (``simulation.experiment.run_replication``) split into
+3. the full replication pipeline (``simulation.experiment.experiment.run_replication``) split into
    model time and KPI time (KPI rows, monthly series);
 4. ``simulation.run_experiment`` with 100 replications of the baseline over 10 years and
    the default workers (wall time);
@@ -52,10 +52,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-import simulation.experiment as experiment  # noqa: E402
+import simulation.experiment.experiment as experiment  # noqa: E402
 from simulation import load_scenario, run_experiment  # noqa: E402
-from simulation.model import Model  # noqa: E402
-from simulation.scenario import Scenario  # noqa: E402
+from simulation.model.model import Model  # noqa: E402
+from simulation.scenario.schema import Scenario  # noqa: E402
 
 OUTPUT = ROOT / "benchmarks" / "output"
 
@@ -143,7 +143,7 @@ class Clock:
 
 @contextlib.contextmanager
 def timed_stages(totals: dict[str, float]) -> Iterator[None]:
-    """Patch the pipeline's stages inside ``simulation.experiment`` to time each one."""
+    """Patch the pipeline's stages inside ``simulation.experiment.experiment`` to time each one."""
     kpi_stages = ("kpi_rows", "monthly_rows", "episodes_frame", "ledger_rows")
     originals: dict[str, Any] = {
         name: getattr(experiment, name)
@@ -294,7 +294,7 @@ def bench_speedup(scenario: Scenario, replications: int) -> dict[str, Any]:
 
 MEMORY_PROBE = """
 import json, resource, sys, tracemalloc
-from simulation.cli import main
+from simulation.cli.main import main
 tracemalloc.start()
 code = main(sys.argv[1:])
 peak = tracemalloc.get_traced_memory()[1]

@@ -8,6 +8,6 @@ date is taken from it (:mod:`calibration.census`); the fitted scenario, which ex
 the base, is written with every value's evidence (:mod:`calibration.writer`); and the
 fitted model is run over the extract's period and compared with it
 (:mod:`calibration.backtest`, :mod:`calibration.report`). ``pathways calibrate`` runs
-it all (:mod:`calibration.cli`); :mod:`calibration.synthetic` makes extracts whose
+it all (:mod:`simulation.cli.calibrate`); :mod:`calibration.synthetic` makes extracts whose
 truth is known. Scenarios are read only through :mod:`simulation`'s public loading.
 """

@@ -29,11 +29,11 @@ import pandas as pd
 from calibration.census import census_from_extract, community_caseload, waited_for
 from calibration.extract import Extract
 from calibration.writer import flow_scalar, number, relative
-from simulation.census import write_census
-from simulation.experiment import Progress, run_experiment
-from simulation.loading import load_scenario
-from simulation.resources import OUT_OF_AREA
-from simulation.scenario import Scenario
+from simulation.experiment.experiment import Progress, run_experiment
+from simulation.model.resources import OUT_OF_AREA
+from simulation.scenario.census import write_census
+from simulation.scenario.loading import load_scenario
+from simulation.scenario.schema import Scenario
 
 MEASURES = ("admissions", "occupied_beds", "out_of_area")
 """What is compared month by month."""

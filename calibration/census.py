@@ -1,6 +1,6 @@
 """Census files from data: who was in a bed, waiting or in assessment on a given day.
 
-A run that starts from a census (see :mod:`simulation.census`) needs a file listing the
+A run that starts from a census (see :mod:`simulation.scenario.census`) needs a file listing the
 patients in the system on its start date. This module makes one from two sources:
 
 - an extract (:func:`census_from_extract`), on any day of its period or the day after
@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from calibration.extract import Extract
-from simulation.census import HOME
-from simulation.recorders import Episode
-from simulation.resources import OUT_OF_AREA
-from simulation.scenario import Scenario
+from simulation.model.records import Episode
+from simulation.model.resources import OUT_OF_AREA
+from simulation.scenario.census import HOME
+from simulation.scenario.schema import Scenario
 
 
 def _date(day: float, start: dt.date) -> str:

@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulation import explain
-from simulation.census import CsvTable, column_problems, parse_date, read_csv
-from simulation.problems import InputError, Problem
-from simulation.resources import OUT_OF_AREA
-from simulation.scenario import Scenario
+from simulation.core.problems import InputError, Problem
+from simulation.model.resources import OUT_OF_AREA
+from simulation.scenario import explain
+from simulation.scenario.census import CsvTable, column_problems, parse_date, read_csv
+from simulation.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The calibration report's figures: fitted curves against the data, month by month.
 
-Three kinds, in the house style of :mod:`simulation.chartstyle` (Okabe-Ito colours,
+Three kinds, in the house style of :mod:`simulation.report.style` (Okabe-Ito colours,
 financial years along time axes, one legend above the panels): Kaplan-Meier curves of a
 duration with the four fitted families, the chosen one thick; monthly new referrals
 observed against the fitted Poisson model; and the back-test's observed monthly series
@@ -23,9 +23,9 @@ from calibration.backtest import ALL, MEASURE_LABELS, BackTest
 from calibration.fitting import Fit
 from calibration.likelihood import FAMILIES
 from calibration.survival import DurationFit
-from simulation import chartstyle as cs
-from simulation.calendar import financial_year
-from simulation.scenario import PATHWAY_LABELS
+from simulation.core.calendar import financial_year
+from simulation.report import style as cs
+from simulation.scenario.schema import PATHWAY_LABELS
 
 FAMILY_COLOURS = {
     "exponential": "#56B4E9",  # sky blue

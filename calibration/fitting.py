@@ -28,8 +28,8 @@ from calibration.extract import HOME, Extract
 from calibration.likelihood import Durations
 from calibration.rates import PathwayRates, fit_rates
 from calibration.survival import DurationFit, fit_durations
-from simulation.resources import OUT_OF_AREA
-from simulation.scenario import Scenario
+from simulation.model.resources import OUT_OF_AREA
+from simulation.scenario.schema import Scenario
 
 MIN_EVENTS = 10
 """Fewest ended durations to fit a distribution to."""

@@ -30,7 +30,7 @@ from calibration.figures import (
     survival_figure,
 )
 from calibration.fitting import Fit
-from simulation.scenario import PATHWAY_LABELS
+from simulation.scenario.schema import PATHWAY_LABELS
 
 
 # -- tables ---------------------------------------------------------------------------------

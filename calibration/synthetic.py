@@ -28,11 +28,11 @@ from typing import Any
 import pandas as pd
 
 from calibration.extract import COLUMN_NAMES
-from simulation.loading import load_scenario, load_scenario_dict
-from simulation.model import Model
-from simulation.problems import InputError
-from simulation.recorders import Episode
-from simulation.scenario import Scenario
+from simulation.core.problems import InputError
+from simulation.model.model import Model
+from simulation.model.records import Episode
+from simulation.scenario.loading import load_scenario, load_scenario_dict
+from simulation.scenario.schema import Scenario
 
 DEFAULT_WARMUP_DAYS = 7305.0
 """Warm-up before the period: 20 years, as the baseline needs for adult secure stays."""

@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from calibration.census import census_from_episodes, summary
-from simulation.census import write_census
-from simulation.loading import load_scenario, load_scenario_dict
-from simulation.model import Model
-from simulation.problems import InputError
-from simulation.scenario import Scenario
+from simulation.core.problems import InputError
+from simulation.model.model import Model
+from simulation.scenario.census import write_census
+from simulation.scenario.loading import load_scenario, load_scenario_dict
+from simulation.scenario.schema import Scenario
 
 
 def warmed_up_census(

@@ -21,7 +21,7 @@ import yaml
 from calibration.estimate import Estimate
 from calibration.fitting import Fit, PathwayFit, ServiceFit
 from calibration.survival import DurationFit
-from simulation.census import write_census
+from simulation.scenario.census import write_census
 
 
 def number(x: float, digits: int = 4) -> float | int:

@@ -26,15 +26,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from simulation.analysis import summarise
     from simulation.api import Results, compare, demo_scenario, load, open_results, run
-    from simulation.experiment import ExperimentResult, run_experiment, run_replication
-    from simulation.loading import load_scenario, load_scenario_dict, load_scenario_text
-    from simulation.precision import cumulative_intervals, replications_needed
-    from simulation.problems import InputError, Problem
-    from simulation.results import write_results
-    from simulation.scenario import Scenario
-    from simulation.warmup import analyse_warmup, mser5, welch_average
+    from simulation.core.problems import InputError, Problem
+    from simulation.experiment.experiment import ExperimentResult, run_experiment, run_replication
+    from simulation.experiment.precision import cumulative_intervals, replications_needed
+    from simulation.experiment.warmup import analyse_warmup, mser5, welch_average
+    from simulation.results.analysis import summarise
+    from simulation.scenario.loading import load_scenario, load_scenario_dict, load_scenario_text
+    from simulation.scenario.schema import Scenario
+    from simulation.store.manifest import write_results
 
 # Names are imported on first use, so that a command that only reads a scenario
 # (``pathways validate``, or any bad input) does not wait for pandas and scipy.stats.
@@ -45,22 +45,22 @@ _HOMES = {
     "load": "simulation.api",
     "open_results": "simulation.api",
     "run": "simulation.api",
-    "cumulative_intervals": "simulation.precision",
-    "replications_needed": "simulation.precision",
-    "analyse_warmup": "simulation.warmup",
-    "mser5": "simulation.warmup",
-    "welch_average": "simulation.warmup",
-    "summarise": "simulation.analysis",
-    "ExperimentResult": "simulation.experiment",
-    "run_experiment": "simulation.experiment",
-    "run_replication": "simulation.experiment",
-    "load_scenario": "simulation.loading",
-    "load_scenario_dict": "simulation.loading",
-    "load_scenario_text": "simulation.loading",
-    "InputError": "simulation.problems",
-    "Problem": "simulation.problems",
-    "write_results": "simulation.results",
-    "Scenario": "simulation.scenario",
+    "cumulative_intervals": "simulation.experiment.precision",
+    "replications_needed": "simulation.experiment.precision",
+    "analyse_warmup": "simulation.experiment.warmup",
+    "mser5": "simulation.experiment.warmup",
+    "welch_average": "simulation.experiment.warmup",
+    "summarise": "simulation.results.analysis",
+    "ExperimentResult": "simulation.experiment.experiment",
+    "run_experiment": "simulation.experiment.experiment",
+    "run_replication": "simulation.experiment.experiment",
+    "load_scenario": "simulation.scenario.loading",
+    "load_scenario_dict": "simulation.scenario.loading",
+    "load_scenario_text": "simulation.scenario.loading",
+    "InputError": "simulation.core.problems",
+    "Problem": "simulation.core.problems",
+    "write_results": "simulation.store.manifest",
+    "Scenario": "simulation.scenario.schema",
 }
 
 __all__ = [

@@ -6,16 +6,16 @@ Four functions and one results object, for notebooks and scripts:
   the file (``{"units.Beacon Low Secure.beds": 60}``);
 - :func:`run` one or more scenarios with replications and workers, or with
   ``replications="auto"`` until the headline KPIs' confidence intervals are narrow
-  enough (:mod:`simulation.precision`);
+  enough (:mod:`simulation.experiment.precision`);
 - :func:`compare` alternatives with a base: paired differences under common random
-  numbers (:mod:`simulation.comparison`);
+  numbers (:mod:`simulation.experiment.comparison`);
 - :func:`open_results` on a folder that ``pathways run`` or ``pathways compare`` (or
   :meth:`Results.save`) wrote.
 
 A :class:`Results` holds tidy pandas DataFrames with a ``scenario`` column: per
 replication KPIs, the summary with 95% CIs, monthly series, the ledger and, when asked,
 the patient-level event log. Figures are in :mod:`simulation.plots`, the warm-up in
-:mod:`simulation.warmup`. Nothing here computes a KPI or an interval: it calls the
+:mod:`simulation.experiment.warmup`. Nothing here computes a KPI or an interval: it calls the
 same functions as the command line and arranges their tables.
 """
 
@@ -29,18 +29,23 @@ from typing import Any, Literal
 import pandas as pd
 import yaml
 
-from simulation.comparison import ComparisonResult, aligned, compare_results
-from simulation.experiment import ExperimentResult, Progress, run_experiments
-from simulation.inheritance import resolve
-from simulation.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
-from simulation.loading import scenario_to_yaml, validate_data
-from simulation.overrides import apply_overrides
-from simulation.precision import DEFAULT_CAP, DEFAULT_PRECISION, PrecisionReport, run_to_precision
-from simulation.problems import InputError, Problem
-from simulation.results import copy_saved, read_saved, write_comparison, write_results
-from simulation.scenario import PATHWAY_LABELS, Scenario
-from simulation.wording import ADDITIVE_KPIS, estimate, kpi_label_with_unit, pathway_label
-from simulation.yamlsource import LocatedData, read_yaml_file
+from simulation.core.problems import InputError, Problem
+from simulation.experiment.comparison import ComparisonResult, aligned, compare_results
+from simulation.experiment.experiment import ExperimentResult, Progress, run_experiments
+from simulation.experiment.precision import (
+    DEFAULT_CAP,
+    DEFAULT_PRECISION,
+    PrecisionReport,
+    run_to_precision,
+)
+from simulation.report.wording import ADDITIVE_KPIS, estimate, kpi_label_with_unit, pathway_label
+from simulation.results.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+from simulation.scenario.inheritance import resolve
+from simulation.scenario.loading import scenario_to_yaml, validate_data
+from simulation.scenario.overrides import apply_overrides
+from simulation.scenario.schema import PATHWAY_LABELS, Scenario
+from simulation.scenario.yamlsource import LocatedData, read_yaml_file
+from simulation.store.manifest import copy_saved, read_saved, write_comparison, write_results
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 """A loaded scenario, the path of a scenario file, or a scenario as plain data."""
@@ -103,9 +108,9 @@ def load(
 ) -> Scenario:
     """Load and validate a scenario from a YAML file or plain data, with overrides.
 
-    ``overrides`` maps dotted paths to new values (see :mod:`simulation.overrides`);
+    ``overrides`` maps dotted paths to new values (see :mod:`simulation.scenario.overrides`);
     they are validated with the rest, so a bad value is an
-    :class:`~simulation.problems.InputError` naming the field, exactly as in a file.
+    :class:`~simulation.core.problems.InputError` naming the field, exactly as in a file.
     A dict may ``extends`` a file (relative to the working folder); ``name`` labels it
     in messages. Overriding the run's timing (``start_date``, ``horizon_years``,
     ``warmup_days``) also applies it to the ``money.budget_from`` comparator, so that
@@ -346,7 +351,7 @@ class Results:
         """Paired differences from the base of each pathway's KPIs (``None``: every KPI).
 
         Totals over service, unit and place. Columns as
-        :func:`simulation.comparison.paired_differences` (``diff_mean``, ``diff_ci_low``,
+        :func:`simulation.experiment.comparison.paired_differences` (``diff_mean``, ``diff_ci_low``,
         ``pct_change``, ``clear``, ...) with ``alternative`` and ``label``. Raises
         ``ValueError`` when only one scenario was run.
 

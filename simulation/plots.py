@@ -3,10 +3,10 @@
 Each function takes a :class:`~simulation.api.Results` (or an analysis of one) and
 returns a :class:`matplotlib.figure.Figure`, to show in a notebook, ``savefig`` or
 adjust further. They draw numbers the results already hold: monthly lines are means
-over replications with the 95% t-band of :func:`simulation.chartstyle.t_band`, waits and
+over replications with the 95% t-band of :func:`simulation.report.style.t_band`, waits and
 differences come from the summary and the comparison table, and no KPI is recomputed.
 The look (colours distinct for colour-blind readers, labels in planners' words) is the
-report's, from :mod:`simulation.chartstyle` and :mod:`simulation.wording`.
+report's, from :mod:`simulation.report.style` and :mod:`simulation.report.wording`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from simulation.chartstyle import (
+from simulation.experiment.warmup import MEASURE_LABELS, WarmupAnalysis, welch_average
+from simulation.report.moneyfigures import FOREST_AXIS, FOREST_KPIS
+from simulation.report.style import (
     CAPACITY,
     GRID,
     NHS_BLUE,
@@ -44,10 +46,8 @@ from simulation.chartstyle import (
     t_band,
     whole_numbers,
 )
-from simulation.kpis import ALL, HORIZON
-from simulation.moneyfigures import FOREST_AXIS, FOREST_KPIS
-from simulation.warmup import MEASURE_LABELS, WarmupAnalysis, welch_average
-from simulation.wording import kpi_label, pathway_label, scenario_label, service_label
+from simulation.report.wording import kpi_label, pathway_label, scenario_label, service_label
+from simulation.results.kpis import ALL, HORIZON
 
 if TYPE_CHECKING:
     from simulation.api import Results
@@ -554,7 +554,7 @@ def welch_plot(
     series that has not settled is marked "still changing".
 
     >>> from simulation.api import demo_scenario, load
-    >>> from simulation.warmup import analyse_warmup
+    >>> from simulation.experiment.warmup import analyse_warmup
     >>> analysis = analyse_warmup(load(demo_scenario()), years=3, replications=1, workers=1)
     >>> [ax.get_title(loc="left") for ax in welch_plot(analysis).axes][:2]
     ['Occupied beds', 'Waiting list']
@@ -623,12 +623,12 @@ def precision_plot(
 ) -> Figure:
     """How the 95% CI narrows as replications are added, against a relative target.
 
-    ``table`` is :func:`simulation.precision.cumulative_intervals` of one KPI's
+    ``table`` is :func:`simulation.experiment.precision.cumulative_intervals` of one KPI's
     replication values. The band is the interval after each replication; the dotted
     lines mark ±``precision`` of the final mean, and the vertical line the first number
     of replications whose interval is within ``precision`` of its own mean.
 
-    >>> from simulation.precision import cumulative_intervals
+    >>> from simulation.experiment.precision import cumulative_intervals
     >>> figure = precision_plot(cumulative_intervals([9.0, 11, 10, 10.5, 9.5, 10]), 0.1)
     >>> figure.axes[0].get_xlabel()
     'Replications'

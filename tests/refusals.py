@@ -19,7 +19,7 @@ from pathlib import Path
 def pathways() -> list[str]:
     """The installed console command, else the module run by this interpreter."""
     script = Path(sys.executable).with_name("pathways")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "simulation.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "simulation.cli.main"]
 
 
 @dataclass

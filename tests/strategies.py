@@ -16,7 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from simulation.scenario import PATHWAY_SERVICES, WEEKDAYS
+from simulation.scenario.schema import PATHWAY_SERVICES, WEEKDAYS
 
 HUGE = 100_000
 """The schema's largest bed and place count: effectively unlimited capacity."""

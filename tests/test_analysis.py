@@ -13,8 +13,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from simulation.analysis import KEYS, Moments, summarise, summary_keys, summary_table
-from simulation.comparison import PAIRED, difference_table, paired_differences, paired_rows
+from simulation.experiment.comparison import (
+    PAIRED,
+    difference_table,
+    paired_differences,
+    paired_rows,
+)
+from simulation.results.analysis import KEYS, Moments, summarise, summary_keys, summary_table
 
 
 def replications(seed: int, count: int, keys: int, scale: float) -> list[pd.DataFrame]:

@@ -23,10 +23,10 @@ from matplotlib.figure import Figure
 
 import simulation as sim
 from simulation import plots
-from simulation.analysis import summarise
-from simulation.comparison import compare_kpis
-from simulation.experiment import run_experiment
-from simulation.loading import load_scenario, load_scenario_dict
+from simulation.experiment.comparison import compare_kpis
+from simulation.experiment.experiment import run_experiment
+from simulation.results.analysis import summarise
+from simulation.scenario.loading import load_scenario, load_scenario_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -60,8 +60,8 @@ pathways:
 
 @pytest.mark.parametrize(
     "module",
-    ["simulation.api", "simulation.overrides", "simulation.precision", "simulation.warmup",
-     "simulation.plots"],
+    ["simulation.api", "simulation.scenario.overrides", "simulation.experiment.precision",
+     "simulation.experiment.warmup", "simulation.plots"],
 )  # fmt: skip
 def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
@@ -206,7 +206,7 @@ def test_results_reopen_a_folder_the_cli_wrote(tmp_path: Path) -> None:
     scenario_file = tmp_path / "tiny.yaml"
     scenario_file.write_text(TINY_FILE)
     done = subprocess.run(
-        [sys.executable, "-m", "simulation.cli", "run", str(scenario_file), "-q", "-w", "1",
+        [sys.executable, "-m", "simulation.cli.main", "run", str(scenario_file), "-q", "-w", "1",
          "--out", str(tmp_path / "results")],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )  # fmt: skip
@@ -287,7 +287,7 @@ def test_plots_return_figures(tiny: sim.Scenario) -> None:
 
 def _pathways(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "simulation.cli", *args],
+        [sys.executable, "-m", "simulation.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=300,

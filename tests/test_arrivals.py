@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from simulation import load_scenario_dict
-from simulation.model import Model
+from simulation.model.model import Model
 from tests.builders import mmc_scenario
 
 

@@ -17,13 +17,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation import resume
-from simulation.cli import main
-from simulation.comparison import aligned, run_comparison
-from simulation.experiment import ExperimentResult, ReplicationResult, run_experiment
-from simulation.loading import load_scenario, scenario_to_yaml
-from simulation.results import write_comparison, write_results
-from simulation.resume import StreamedRun
+from simulation.cli.main import main
+from simulation.experiment.comparison import aligned, run_comparison
+from simulation.experiment.experiment import ExperimentResult, ReplicationResult, run_experiment
+from simulation.scenario.loading import load_scenario, scenario_to_yaml
+from simulation.store import resume
+from simulation.store.manifest import write_comparison, write_results
+from simulation.store.resume import StreamedRun
 from tests.test_resume import scenario_file as resume_scenario_file
 
 REPLICATIONS = 3

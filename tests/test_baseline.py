@@ -16,8 +16,8 @@ import pytest
 from scipy import stats
 
 from simulation import load_scenario, run_experiment
-from simulation import plausibility as pl
-from simulation.distributions import LogNormal
+from simulation.core.distributions import LogNormal
+from simulation.scenario import plausibility as pl
 
 BASELINE = "scenarios/baseline.yaml"
 REPLICATIONS = 4

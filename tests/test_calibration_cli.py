@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 from simulation import load_scenario
-from simulation.cli import main
+from simulation.cli.main import main
 
 pytestmark = pytest.mark.slow  # one calibration with an 8-replication back-test, ~40 s
 

@@ -14,7 +14,7 @@ import pytest
 
 from calibration.extract import COLUMN_NAMES, read_extract
 from simulation import load_scenario
-from simulation.problems import InputError
+from simulation.core.problems import InputError
 
 BASELINE = "scenarios/baseline.yaml"
 GOOD = {
@@ -197,7 +197,7 @@ def test_command_exits_2_on_a_bad_extract_and_writes_nothing(tmp_path: Path) -> 
         [
             sys.executable,
             "-m",
-            "simulation.cli",
+            "simulation.cli.main",
             "calibrate",
             str(path),
             "--base",
@@ -228,7 +228,7 @@ def test_command_refuses_to_overwrite_the_base(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "simulation.cli",
+            "simulation.cli.main",
             "calibrate",
             "calibration/data/example_extract.csv",
             "--base",
@@ -246,7 +246,7 @@ def test_command_refuses_to_overwrite_the_base(tmp_path: Path) -> None:
 
 
 def test_only_an_earlier_fit_is_ever_replaced(tmp_path: Path) -> None:
-    from calibration.cli import FITTED_MARK, _check_out
+    from simulation.cli.calibrate import FITTED_MARK, _check_out
 
     base = Path(BASELINE)
     report = tmp_path / "fitted-report"

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from scipy import integrate
 
 from simulation import load_scenario
-from simulation.distributions import Empirical, Exponential, Fixed, Gamma, LogNormal, Weibull
-from simulation.model import Model
-from simulation.problems import InputError
+from simulation.core.distributions import Empirical, Exponential, Fixed, Gamma, LogNormal, Weibull
+from simulation.core.problems import InputError
+from simulation.model.model import Model
 
 START = "2026-04-01"
 HEADER = (
@@ -350,7 +350,7 @@ def test_distribution_mean_used_by_residuals_is_finite() -> None:
 def test_a_census_scenario_written_out_reads_back_anywhere(tmp_path: Path) -> None:
     """The loader makes the census path absolute, so a scenario dumped (a results folder,
     a resumed run) loads again from any folder with the same patients."""
-    from simulation.loading import load_scenario_dict, load_scenario_text, scenario_to_yaml
+    from simulation.scenario.loading import load_scenario_dict, load_scenario_text, scenario_to_yaml
 
     path = scenario_file(tmp_path, [row("a", "in_bed", "2026-03-22", unit="Unit")])
     scenario = load_scenario(path)

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from simulation import load_scenario
-from simulation.results import new_run_folder
+from simulation.store.manifest import new_run_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = 120
@@ -66,7 +66,7 @@ STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(-\d+)?$")
 
 def pathways() -> list[str]:
     script = Path(sys.executable).with_name("pathways")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "simulation.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "simulation.cli.main"]
 
 
 def cli(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -279,10 +279,10 @@ def test_a_bad_input_is_reported_without_loading_the_model(tmp_path):
     bad = ROOT / "tests" / "data" / "bad" / "negative_cost.yaml"
     code = (
         "import sys\n"
-        "from simulation.cli import main\n"
+        "from simulation.cli.main import main\n"
         f"code = main(['run', {str(bad)!r}, '--out', {str(tmp_path / 'out')!r}])\n"
-        "heavy = ('pandas', 'scipy.stats', 'matplotlib', 'simulation.model',"
-        " 'simulation.experiment', 'simulation.kpis')\n"
+        "heavy = ('pandas', 'scipy.stats', 'matplotlib', 'simulation.model.model',"
+        " 'simulation.experiment.experiment', 'simulation.results.kpis')\n"
         "print(code, sorted(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run(

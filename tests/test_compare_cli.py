@@ -13,7 +13,7 @@ from tests.builders import mmc_scenario
 
 def pathways(*args, cwd):
     return subprocess.run(
-        [sys.executable, "-m", "simulation.cli", *args],
+        [sys.executable, "-m", "simulation.cli.main", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

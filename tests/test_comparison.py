@@ -3,7 +3,7 @@
 import numpy as np
 
 from simulation import load_scenario_dict, run_experiment
-from simulation.comparison import compare_kpis, paired_differences, shared_arrivals
+from simulation.experiment.comparison import compare_kpis, paired_differences, shared_arrivals
 from tests.builders import mmc_scenario
 
 

@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 
 import simulation
-from simulation.kpis import kpi_rows, referral_states
-from simulation.model import Model, ModelOutput
-from simulation.recorders import Episode
-from simulation.resources import OUT_OF_AREA
+from simulation.model.model import Model, ModelOutput
+from simulation.model.records import Episode
+from simulation.model.resources import OUT_OF_AREA
+from simulation.results.kpis import kpi_rows, referral_states
 from tests.builders import flow_scenario
 
 REPLICATIONS = 3

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import simulation
-from simulation.experiment import run_replication
-from simulation.model import Model
-from simulation.scenario import Scenario
+from simulation.experiment.experiment import run_replication
+from simulation.model.model import Model
+from simulation.scenario.schema import Scenario
 from tests.builders import flow_scenario, mmc_scenario
 
 

@@ -11,16 +11,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.executors import (
+from simulation.experiment.executors import (
     DaskExecutor,
     Executor,
     PoolExecutor,
     SerialExecutor,
     make_executor,
 )
-from simulation.experiment import ExperimentResult, run_experiment, run_replication
-from simulation.loading import load_scenario
-from simulation.scenario import Scenario
+from simulation.experiment.experiment import ExperimentResult, run_experiment, run_replication
+from simulation.scenario.loading import load_scenario
+from simulation.scenario.schema import Scenario
 from tests.test_resume import scenario_file
 
 REPLICATIONS = 4
@@ -71,7 +71,7 @@ def test_the_executor_follows_workers_and_cluster() -> None:
 @pytest.mark.slow
 def test_a_comparison_on_a_local_cluster_is_the_serial_comparison(tmp_path: Path) -> None:
     import simulation as sim
-    from simulation.comparison import run_comparison
+    from simulation.experiment.comparison import run_comparison
 
     base = small(tmp_path)
     more = base.model_copy(
@@ -100,7 +100,7 @@ def test_several_scenarios_share_one_executor(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """run_experiments: one pool for every scenario's replications, the same numbers."""
-    import simulation.experiment as experiment
+    import simulation.experiment.experiment as experiment
 
     first = small(tmp_path)
     second = first.model_copy(update={"name": "second", "seed": 99})

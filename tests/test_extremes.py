@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import simulation
-from simulation.model import Model, ModelOutput
-from simulation.resources import OUT_OF_AREA
-from simulation.scenario import Scenario
+from simulation.model.model import Model, ModelOutput
+from simulation.model.resources import OUT_OF_AREA
+from simulation.scenario.schema import Scenario
 from tests.builders import PATHWAY, UNIT, flow_scenario, mmc_scenario
 
 

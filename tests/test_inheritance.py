@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from simulation.inheritance import resolve
-from simulation.loading import validate_data
-from simulation.problems import InputError
-from simulation.yamlsource import read_yaml_file
+from simulation.core.problems import InputError
+from simulation.scenario.inheritance import resolve
+from simulation.scenario.loading import validate_data
+from simulation.scenario.yamlsource import read_yaml_file
 
 PARENT = """\
 name: parent

@@ -24,11 +24,11 @@ import pandas as pd
 import pytest
 
 from simulation import load_scenario, load_scenario_dict
-from simulation.calendar import Calendar
-from simulation.kpis import ALL, HORIZON, kpi_rows
-from simulation.model import Model
-from simulation.recorders import Episode
-from simulation.resources import OUT_OF_AREA
+from simulation.core.calendar import Calendar
+from simulation.model.model import Model
+from simulation.model.records import Episode
+from simulation.model.resources import OUT_OF_AREA
+from simulation.results.kpis import ALL, HORIZON, kpi_rows
 
 KEYS = ["pathway", "service", "unit", "place", "period", "kpi"]
 PW, SVC, PLACE, UNIT = "adult_ed", "inpatient", "Home", "Unit"

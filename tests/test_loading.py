@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulation import load_scenario, load_scenario_dict, load_scenario_text
-from simulation.problems import InputError, Problem
-from simulation.scenario import Place
-from simulation.yamlsource import MAX_FILE_BYTES, MAX_VALUES
+from simulation.core.problems import InputError, Problem
+from simulation.scenario.schema import Place
+from simulation.scenario.yamlsource import MAX_FILE_BYTES, MAX_VALUES
 
 BASE = """\
 name: small

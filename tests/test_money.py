@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from simulation import load_scenario_dict
-from simulation.experiment import run_replication
-from simulation.model import Model
+from simulation.experiment.experiment import run_replication
+from simulation.model.model import Model
 
 COST_BED = 500.0
 COST_PLACE = 36_525.0  # £100 a place-day

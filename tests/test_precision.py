@@ -16,10 +16,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from simulation.analysis import t_interval
-from simulation.experiment import run_experiment
-from simulation.loading import load_scenario_dict
-from simulation.precision import (
+from simulation.experiment.experiment import run_experiment
+from simulation.experiment.precision import (
     PrecisionReport,
     cumulative_intervals,
     precision_table,
@@ -27,6 +25,8 @@ from simulation.precision import (
     replications_needed,
     run_to_precision,
 )
+from simulation.results.analysis import t_interval
+from simulation.scenario.loading import load_scenario_dict
 from tests.builders import mmc_scenario
 
 

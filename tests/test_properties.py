@@ -26,11 +26,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simulation
-from simulation.distributions import Exponential, Gamma, LogNormal, Weibull
-from simulation.experiment import ledger_rows
-from simulation.kpis import ALL, HORIZON, kpi_rows, monthly_rows, referral_states
-from simulation.model import Model, ModelOutput
-from simulation.scenario import Scenario, SetBeds
+from simulation.core.distributions import Exponential, Gamma, LogNormal, Weibull
+from simulation.experiment.experiment import ledger_rows
+from simulation.model.model import Model, ModelOutput
+from simulation.results.kpis import ALL, HORIZON, kpi_rows, monthly_rows, referral_states
+from simulation.scenario.schema import Scenario, SetBeds
 from tests.strategies import scenarios
 from tests.test_conservation import STATES, bed_intervals, episode_timeline, own_states
 
@@ -261,8 +261,8 @@ def test_generated_scenarios_run_summarise_and_save(data: dict[str, Any]) -> Non
     """The whole tool's path: replications, summary with intervals, a results folder read back."""
     import tempfile
 
-    from simulation.experiment import run_experiment
-    from simulation.results import read_saved, write_results
+    from simulation.experiment.experiment import run_experiment
+    from simulation.store.manifest import read_saved, write_results
 
     scenario = load(data)
     result = run_experiment(scenario, replications=2, workers=1)

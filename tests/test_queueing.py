@@ -2,7 +2,7 @@
 
 One unit of ``c`` beds, Poisson referrals and exponential stays is the M/M/c queue;
 with ``max_wait_days: 0`` and no repatriation it is the M/M/c/c loss system. The
-simulated KPIs must agree with the exact formulas of :mod:`simulation.queueing`.
+simulated KPIs must agree with the exact formulas of :mod:`simulation.theory.queueing`.
 
 How close is close enough: each replication (20 years after a one-year warm-up; 10 for
 the loss system and priorities) gives one estimate; over ``R = 20`` independent
@@ -28,8 +28,8 @@ import pytest
 from scipy import stats
 
 import simulation
-import simulation.queueing as queueing
-from simulation.queueing import (
+import simulation.theory.queueing as queueing
+from simulation.theory.queueing import (
     erlang_b,
     erlang_c,
     mmc_mean_queue,

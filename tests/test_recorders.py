@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.calendar import Calendar
-from simulation.recorders import Level
+from simulation.core.calendar import Calendar
+from simulation.model.records import Level
 
 
 def quarter() -> Calendar:

@@ -29,10 +29,11 @@ import pytest
 import yaml
 from PIL import Image
 
-from simulation import load_scenario, run_experiment, wording, write_results
-from simulation.comparison import run_comparison
-from simulation.report import write_report
-from simulation.results import write_comparison
+from simulation import load_scenario, run_experiment, write_results
+from simulation.experiment.comparison import run_comparison
+from simulation.report import wording
+from simulation.report.content import write_report
+from simulation.store.manifest import write_comparison
 from tests.builders import flow_scenario
 
 NUMBER = r"[−+]?£?[\d,]*\.?\d+m?%?"
@@ -108,7 +109,7 @@ def comparison_report(files: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def pathways(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "simulation.cli", *args],
+        [sys.executable, "-m", "simulation.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=600,
@@ -521,7 +522,7 @@ def test_report_rewrites_its_own_folder_whole_and_refuses_another(run_report, tm
 
 
 def test_the_report_reads_results_and_never_runs_the_model(run_report, tmp_path, monkeypatch):
-    from simulation import model
+    from simulation.model import model
 
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("the report ran the model")

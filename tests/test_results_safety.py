@@ -22,8 +22,9 @@ import pytest
 import yaml
 
 import simulation
-from simulation import cli, results
-from simulation.experiment import ExperimentResult, run_experiment
+from simulation.cli import main as cli
+from simulation.experiment.experiment import ExperimentResult, run_experiment
+from simulation.store import manifest as results
 from tests.builders import mmc_scenario
 
 
@@ -147,19 +148,19 @@ def test_a_full_disk_gives_a_clear_message_and_keeps_earlier_results(
         monkeypatch.setattr(pd.DataFrame, "to_parquet", no_space)
         monkeypatch.setattr(pq.ParquetWriter, "write_table", no_space)
     else:
-        import simulation.resume
+        import simulation.store.resume
 
-        real_write = simulation.resume._atomic_write
+        real_write = simulation.store.resume._atomic_write
 
         def parts_fill_the_disk(path: Path, data: bytes) -> None:
-            if path.parent.parent.name == simulation.resume.PARTS:
+            if path.parent.parent.name == simulation.store.resume.PARTS:
                 no_space()
             real_write(path, data)
 
         if where == "starting the run":
-            monkeypatch.setattr(simulation.resume, "_atomic_write", no_space)
+            monkeypatch.setattr(simulation.store.resume, "_atomic_write", no_space)
         else:
-            monkeypatch.setattr(simulation.resume, "_atomic_write", parts_fill_the_disk)
+            monkeypatch.setattr(simulation.store.resume, "_atomic_write", parts_fill_the_disk)
     code, stdout, stderr = run_cli(
         capsys, "run", scenario_file, "--out", out, "--quiet", "--workers", "1"
     )
@@ -310,7 +311,7 @@ def test_a_streamed_run_keeps_its_name_reserved_until_it_moves_in(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """``pathways run`` (which saves each replication) against a rival in the same second."""
-    import simulation.resume
+    import simulation.store.resume
 
     monkeypatch.setattr(results, "dt", Frozen)
     out = tmp_path / "out"
@@ -318,11 +319,11 @@ def test_a_streamed_run_keeps_its_name_reserved_until_it_moves_in(
     others: list[Path] = []
 
     def replace_with_a_rival(src: Any, dst: Any) -> None:
-        if Path(src).name.endswith(simulation.resume.SUFFIX) and not others:
+        if Path(src).name.endswith(simulation.store.resume.SUFFIX) and not others:
             others.append(results.new_run_folder(out, "tiny"))
         real_replace(src, dst)
 
-    monkeypatch.setattr(simulation.resume.os, "replace", replace_with_a_rival)
+    monkeypatch.setattr(simulation.store.resume.os, "replace", replace_with_a_rival)
     code, stdout, stderr = run_cli(
         capsys, "run", scenario_file, "--out", out, "--quiet", "--workers", "1"
     )

@@ -18,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.cli import main
-from simulation.comparison import aligned, run_comparison
-from simulation.experiment import run_experiment
-from simulation.loading import load_scenario
-from simulation.resume import RESUME_FILE, StreamedRun
+from simulation.cli.main import main
+from simulation.experiment.comparison import aligned, run_comparison
+from simulation.experiment.experiment import run_experiment
+from simulation.scenario.loading import load_scenario
+from simulation.store.resume import RESUME_FILE, StreamedRun
 from tests.test_cli import SMALL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def scenario_file(
 
 
 def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "simulation.cli", *args]
+    return [sys.executable, "-m", "simulation.cli.main", *args]
 
 
 def resume_in_subprocess(folder: Path) -> subprocess.CompletedProcess[str]:

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.loading import load_scenario_dict
-from simulation.warmup import (
+from simulation.experiment.warmup import (
     analyse_warmup,
     analysis_scenario,
     month_start_days,
@@ -26,6 +25,7 @@ from simulation.warmup import (
     warmup_series,
     welch_average,
 )
+from simulation.scenario.loading import load_scenario_dict
 from tests.builders import mmc_scenario
 
 

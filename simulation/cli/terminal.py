@@ -1,0 +1,204 @@
+"""What ``pathways`` prints in the terminal: headline, comparison and warm-up tables.
+
+Values are formatted as planners read them (£ with separators, percentages, days), per
+year where a KPI is a count or a sum over the horizon.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from simulation.scenario.schema import PATHWAY_LABELS, Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simulation.experiment.warmup import WarmupAnalysis
+
+_PER_YEAR = {
+    "referrals",
+    "admissions",
+    "diversions",
+    "ooa_admissions",
+    "ooa_bed_days",
+    "delayed_discharge_days",
+    "cost_total_gbp",
+    "not_accepted",
+    "withdrawn",
+    "bed_days",
+}
+
+
+def format_value(kpi: str, value: float, signed: bool = False) -> str:
+    """A KPI value as a planner reads it: £ with separators, % and days rounded."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    negative = "−" if value < 0 else ""
+    sign = ("+" if value > 0 else negative) if signed else negative
+    size = abs(value)
+    if kpi.endswith("_gbp"):
+        text = f"£{size / 1e6:,.2f}m" if size >= 1e6 else f"£{size:,.0f}"
+    elif kpi.endswith("_pct"):
+        text = f"{size:.1f} pts" if signed else f"{size:.1f}%"
+    elif size >= 100:
+        text = f"{size:,.0f}"
+    else:
+        text = f"{size:.1f}"
+    return sign + text
+
+
+def headline_table(scenario: Scenario, summary: pd.DataFrame, n: int) -> Table:
+    """Headline KPIs per pathway over the horizon: mean and 95% interval of n replications."""
+    from simulation.results.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+
+    selected = summary[
+        (summary["service"] == ALL)
+        & (summary["unit"] == ALL)
+        & (summary["place"] == ALL)
+        & (summary["period"] == HORIZON)
+    ]
+    rows: dict[tuple[str, str], tuple[float, float, float]] = {
+        (str(p), str(k)): (float(m), float(lo), float(hi))
+        for p, k, m, lo, hi in selected[["pathway", "kpi", "mean", "ci_low", "ci_high"]].itertuples(
+            index=False, name=None
+        )
+    }
+    years = scenario.horizon_years
+    table = Table(
+        title=f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, "
+        f"{years:g} years from {scenario.start_date:%d %b %Y}; mean (95% CI)",
+        title_justify="left",
+    )
+    table.add_column("KPI")
+    pathways = list(scenario.pathways)
+    for pathway in pathways:
+        table.add_column(PATHWAY_LABELS[pathway], justify="right")
+    for kpi in HEADLINE_KPIS:
+        info = KPI_INFO[kpi]
+        per_year = kpi in _PER_YEAR
+        unit = f"{info.unit} a year" if per_year else info.unit
+        label = f"{info.label} ({unit})" if info.unit not in ("£", "%") else info.label
+        if per_year and info.unit in ("£",):
+            label = f"{info.label} a year"
+        cells = []
+        for pathway in pathways:
+            if (pathway, kpi) not in rows:
+                cells.append("–")
+                continue
+            factor = 1 / years if per_year else 1.0
+            mean_value, low_value, high_value = (v * factor for v in rows[(pathway, kpi)])
+            mean = format_value(kpi, mean_value)
+            if math.isnan(low_value):
+                cells.append(mean)
+            else:
+                low = format_value(kpi, low_value)
+                high = format_value(kpi, high_value)
+                cells.append(f"{mean} ({low} to {high})")
+        table.add_row(label, *cells)
+    return table
+
+
+def comparison_tables(table: pd.DataFrame, base: Scenario, alternatives: list[str]) -> list[Table]:
+    """One table per alternative and pathway: base, alternative, paired difference."""
+    from simulation.results.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+
+    selected = table[
+        (table["service"] == ALL)
+        & (table["unit"] == ALL)
+        & (table["place"] == ALL)
+        & (table["period"] == HORIZON)
+    ]
+    years = base.horizon_years
+    tables = []
+    for name in alternatives:
+        rows = {
+            (str(r["pathway"]), str(r["kpi"])): r
+            for r in selected[selected["alternative"] == name].to_dict("records")
+        }
+        for pathway in base.pathways:
+            out = Table(
+                title=f"{name} vs {base.name}: {PATHWAY_LABELS.get(pathway, pathway)} "
+                "(paired difference with 95% CI)",
+                title_justify="left",
+            )
+            for column in ("KPI", base.name, name, "difference (95% CI)", "change"):
+                out.add_column(column, justify="left" if column == "KPI" else "right")
+            for kpi in HEADLINE_KPIS:
+                row = rows.get((pathway, kpi))
+                if row is None:
+                    continue
+                per_year = kpi in _PER_YEAR
+                factor = 1 / years if per_year else 1.0
+                label = KPI_INFO[kpi].label + (" a year" if per_year else "")
+                diff = format_value(kpi, float(row["diff_mean"]) * factor, signed=True)
+                low = float(row["diff_ci_low"]) * factor
+                high = float(row["diff_ci_high"]) * factor
+                if not math.isnan(low):
+                    diff += (
+                        f" ({format_value(kpi, low, signed=True)} to "
+                        f"{format_value(kpi, high, signed=True)})"
+                    )
+                pct = float(row["pct_change"])
+                if not bool(row["clear"]):
+                    change = "no clear difference"
+                elif math.isnan(pct):
+                    change = "clear"
+                else:
+                    change = ("+" if pct > 0 else "−") + f"{abs(pct):.1f}%"
+                out.add_row(
+                    label,
+                    format_value(kpi, float(row["base_mean"]) * factor),
+                    format_value(kpi, float(row["alt_mean"]) * factor),
+                    diff,
+                    change,
+                )
+            tables.append(out)
+    return tables
+
+
+def progress_columns() -> tuple[ProgressColumn, ...]:
+    """The progress bar's columns: replications done of all, time taken and time left."""
+    return (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("replications"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+    )
+
+
+def warmup_table(analysis: WarmupAnalysis) -> Table:
+    """MSER-5's warm-up for each pathway's monthly series."""
+    from simulation.experiment.warmup import MEASURE_LABELS
+
+    table = Table(
+        title=f"{analysis.scenario}: MSER-5 warm-up per series ({analysis.replications} "
+        f"replications of {analysis.years:g} years from "
+        f"{'its census' if analysis.from_census else 'an empty start'}, demand growth held "
+        "at zero, no dated changes or reinvestment)",
+        title_justify="left",
+    )
+    for column in ("Pathway", "Series", "Warm-up", "Settled"):
+        table.add_column(column, justify="right" if column == "Warm-up" else "left")
+    for row in analysis.table.to_dict("records"):
+        days = float(row["truncation_days"])
+        table.add_row(
+            PATHWAY_LABELS.get(str(row["pathway"]), str(row["pathway"])),
+            MEASURE_LABELS.get(str(row["measure"]), str(row["measure"])),
+            f"{days:,.0f} days ({days / 365.25:.1f} years)",
+            "yes" if row["settled"] else "no: run longer",
+        )
+    return table

@@ -1,0 +1,169 @@
+"""Where replications run: in this process, on local worker processes, or on Dask.
+
+Every executor takes a function and a list of argument tuples and yields results as
+they complete (not in submission order). Replication ``r`` depends only on (scenario,
+seed, ``r``), so the results are the same, bit for bit, on every executor; callers sort
+them by replication number.
+
+- :class:`SerialExecutor` runs each task in this process, in order (for debugging);
+- :class:`PoolExecutor` runs them on a local process pool (``forkserver`` start method;
+  workers ignore Ctrl-C so that only this process decides what to do on an interrupt);
+- :class:`DaskExecutor` runs them on a Dask distributed cluster: an existing scheduler
+  (``tcp://HOST:PORT``) or a :class:`distributed.LocalCluster` started for the run
+  (``"local"``). Dask is an optional extra: ``pip install 'pathways[dask]'``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+LOCAL = "local"
+"""The ``cluster`` value that starts a Dask LocalCluster for the run."""
+
+
+class Executor(Protocol):
+    """Runs tasks and yields their results as they complete."""
+
+    workers: int
+
+    def map_unordered(
+        self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]
+    ) -> Generator[T, None, None]:  # pragma: no cover - protocol
+        """Yield ``fn(*task)`` for every task, in order of completion."""
+        ...
+
+
+class SerialExecutor:
+    """Every task in this process, one after another."""
+
+    workers = 1
+
+    def map_unordered(
+        self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]
+    ) -> Generator[T, None, None]:
+        """Yield ``fn(*task)`` for each task in order."""
+        for task in tasks:
+            yield fn(*task)
+
+
+def _ignore_interrupts() -> None:
+    """Pool worker initialiser: Ctrl-C is the parent's to handle, not the workers'."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class PoolExecutor:
+    """A local process pool of ``workers`` processes."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def map_unordered(
+        self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]
+    ) -> Generator[T, None, None]:
+        """Submit every task; yield results as they complete.
+
+        If the consumer stops early (an error, Ctrl-C, or closing the generator),
+        queued tasks are cancelled and the workers are stopped at once.
+        """
+        context = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that has imported the model once, instead of each
+        # importing pandas, scipy and the model afresh.
+        context.set_forkserver_preload(
+            ["simulation.experiment.experiment", "simulation.store.resume"]
+        )
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=context, initializer=_ignore_interrupts
+        )
+        finished = False
+        try:
+            pending: set[Future[T]] = {pool.submit(fn, *task) for task in tasks}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+            finished = True
+        finally:
+            if finished:
+                pool.shutdown(wait=True)
+            else:
+                _stop(pool)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued tasks and end the pool's workers without waiting for running ones."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+
+
+class DaskExecutor:
+    """Tasks on a Dask distributed cluster.
+
+    ``cluster`` is a scheduler address (``tcp://HOST:PORT``) or ``"local"`` to start a
+    :class:`distributed.LocalCluster` of ``workers`` single-threaded processes (default
+    one per core) that lives as long as the run.
+    """
+
+    def __init__(self, cluster: str, workers: int | None = None):
+        try:
+            importlib.import_module("distributed")
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise RuntimeError(
+                "running on a Dask cluster needs the optional extra: pip install 'pathways[dask]'"
+            ) from exc
+        self.cluster = cluster
+        self.workers = workers or (os.cpu_count() or 1)
+
+    def map_unordered(
+        self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]
+    ) -> Generator[T, None, None]:
+        """Submit every task to the cluster; yield results as they complete."""
+        distributed: Any = importlib.import_module("distributed")  # optional, untyped
+        local: Any = None
+        if self.cluster == LOCAL:
+            local = distributed.LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # any free port: never clash with another cluster
+            )
+            client = distributed.Client(local)
+        else:
+            client = distributed.Client(self.cluster)
+        try:
+            futures = [client.submit(fn, *task, pure=False) for task in tasks]
+            try:
+                for future in distributed.as_completed(futures):
+                    yield future.result()
+            finally:
+                client.cancel([f for f in futures if not f.done()])
+        finally:
+            client.close()
+            if local is not None:
+                local.close()
+
+
+def make_executor(workers: int | None, cluster: str | None, tasks: int) -> Executor:
+    """The executor for a run of ``tasks`` tasks.
+
+    ``cluster`` (a Dask scheduler address or ``"local"``) wins; otherwise ``workers``
+    local processes (default one per core, no more than there are tasks), and in this
+    process when that is one.
+    """
+    if cluster:
+        return DaskExecutor(cluster, workers)
+    n = workers if workers is not None else os.cpu_count() or 1
+    n = max(1, min(n, tasks))
+    return SerialExecutor() if n <= 1 else PoolExecutor(n)

@@ -1,0 +1,296 @@
+"""Tables of a report: KPIs per pathway and financial year, and paired differences.
+
+A table is built once as a :class:`Table`: display cells for the HTML and PDF pages
+(numbers formatted as a board reads them, each with its 95% interval) and a tidy frame
+with readable column names and unrounded numbers for the CSV file beside them. The
+numbers are the results folder's summary and comparison rows; yearly averages over the
+whole period are the horizon totals divided by the number of years.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from simulation.report.narrative import bounded
+from simulation.report.wording import (
+    ADDITIVE_KPIS,
+    estimate,
+    kpi_label_with_unit,
+    pathway_label,
+    quantity,
+    scenario_label,
+)
+from simulation.store.reader import ComparisonFolder, RunFolder
+
+TABLE_KPIS = (
+    "referrals",
+    "admissions",
+    "diversions",
+    "ooa_admissions",
+    "ooa_admission_pct",
+    "wait_mean_days",
+    "wait_p90_days",
+    "waiting_list_mean",
+    "beds",
+    "occupied_beds_mean",
+    "occupancy_pct",
+    "ooa_census_mean",
+    "ooa_bed_days",
+    "los_mean_days",
+    "delayed_discharge_days",
+    "community_caseload_mean",
+    "community_places_mean",
+    "cost_inpatient_gbp",
+    "cost_ooa_gbp",
+    "cost_community_gbp",
+    "cost_one_off_gbp",
+    "cost_total_gbp",
+)
+"""KPIs shown in the report's tables, in order (the CSV holds every KPI)."""
+
+Cell = tuple[str, str]
+"""A display cell: the value, and a second line (its interval) that may be empty."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table for the page (display cells) and for the CSV (numbers)."""
+
+    key: str
+    title: str
+    caption: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    data: pd.DataFrame
+
+
+def _pathway_rows(run: RunFolder, pathway: str) -> pd.DataFrame:
+    s = run.summary
+    return s[
+        (s["pathway"] == pathway)
+        & (s["service"] == "all")
+        & (s["unit"] == "all")
+        & (s["place"] == "all")
+    ]
+
+
+def _cell(kpi: str, mean: float, low: float, high: float, ref: float | None = None) -> Cell:
+    if mean != mean:
+        return ("–", "")
+    low, high = bounded(kpi, "mean", low, high)
+    if low == high == mean:
+        # Every replication gave the same number (beds, funded places): no interval to show.
+        return (quantity(kpi, mean, ref=ref), "")
+    text = estimate(kpi, mean, low, high, ref=ref)
+    value, _, rest = text.partition(" (")
+    interval = "(" + rest if rest else ""
+    return (value, interval.replace("95% CI ", ""))
+
+
+def kpi_frame(run: RunFolder) -> pd.DataFrame:
+    """Every KPI per pathway (and all pathways) per financial year and a year on average."""
+    pieces = []
+    years = run.horizon_years
+    for pathway in [*run.pathways, "all"]:
+        rows = _pathway_rows(run, pathway)
+        if rows.empty:
+            continue
+        frame = rows[["kpi", "period", "mean", "ci_low", "ci_high", "n"]].copy()
+        horizon = frame["period"] == "horizon"
+        additive = frame["kpi"].isin(list(ADDITIVE_KPIS))
+        for column in ("mean", "ci_low", "ci_high"):
+            frame.loc[horizon & additive, column] = frame.loc[horizon & additive, column] / years
+        span = run.financial_years
+        whole = f"{span[0]} to {span[-1]}" if span else "whole period"
+        frame["period"] = frame["period"].where(~horizon, f"{whole} (a year on average)")
+        pieces.append(
+            pd.DataFrame(
+                {
+                    "Scenario": scenario_label(run.name),
+                    "Pathway": pathway_label(pathway),
+                    "KPI": [kpi_label_with_unit(str(k)) for k in frame["kpi"]],
+                    "Financial year": frame["period"],
+                    "Mean": frame["mean"],
+                    "95% CI low": frame["ci_low"],
+                    "95% CI high": frame["ci_high"],
+                    "Replications": frame["n"],
+                    "Key": frame["kpi"],
+                }
+            )
+        )
+    return pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
+
+
+def kpi_tables(run: RunFolder, several: bool = False) -> list[Table]:
+    """One table per pathway: headline KPIs by financial year, with 95% intervals."""
+    tables = []
+    years = run.financial_years
+    n_years = run.horizon_years
+    whole = "A year on average" if len(years) > 1 else "Whole period"
+    for pathway in run.pathways:
+        rows = _pathway_rows(run, pathway)
+        lookup = {
+            (str(k), str(p)): (float(m), float(lo), float(hi))
+            for k, p, m, lo, hi in rows[["kpi", "period", "mean", "ci_low", "ci_high"]].itertuples(
+                index=False, name=None
+            )
+        }
+        body = []
+        for kpi in TABLE_KPIS:
+            if not any((kpi, y) in lookup for y in years):
+                continue
+            cells: list[Cell] = [(kpi_label_with_unit(kpi), "")]
+            m, lo, hi = lookup.get((kpi, "horizon"), (float("nan"),) * 3)
+            factor = 1 / n_years if kpi in ADDITIVE_KPIS else 1.0
+            whole_year = (m * factor, lo * factor, hi * factor)
+            # Money in one row is written alike (all £m, or all in pounds).
+            values = [v for y in years for v in lookup.get((kpi, y), ())] + list(whole_year)
+            finite = [abs(v) for v in values if v == v]
+            ref = max(finite) if finite and kpi.endswith("_gbp") else None
+            for year in years:
+                cells.append(_cell(kpi, *lookup.get((kpi, year), (float("nan"),) * 3), ref=ref))
+            cells.append(_cell(kpi, *whole_year, ref=ref))
+            body.append(tuple(cells))
+        name = f"{scenario_label(run.name)}: " if several else ""
+        tables.append(
+            Table(
+                key=f"kpis_{run.name}_{pathway}" if several else f"kpis_{pathway}",
+                title=f"{name}{pathway_label(pathway)}: KPIs by financial year",
+                caption=(
+                    "Averages over the replications with 95% confidence intervals in brackets "
+                    "(none where every replication gave the same number). "
+                    "Counts, bed days and money are per financial year; the last column "
+                    "averages the whole period per year (means and percentages over the "
+                    "whole period)."
+                ),
+                header=("KPI", *years, whole),
+                rows=tuple(body),
+                data=kpi_frame(run),
+            )
+        )
+    return tables
+
+
+COMPARISON_KPIS = (
+    "admissions",
+    "diversions",
+    "ooa_admissions",
+    "ooa_bed_days",
+    "wait_mean_days",
+    "wait_p90_days",
+    "occupancy_pct",
+    "delayed_discharge_days",
+    "community_caseload_mean",
+    "cost_community_gbp",
+    "cost_total_gbp",
+)
+
+
+def comparison_frame(comparison: ComparisonFolder) -> pd.DataFrame:
+    """Every paired difference per pathway (whole period and each year), readable."""
+    t = comparison.table
+    rows = t[(t["service"] == "all") & (t["unit"] == "all") & (t["place"] == "all")].copy()
+    years = comparison.base.horizon_years
+    per_year = (rows["period"] == "horizon") & rows["kpi"].isin(list(ADDITIVE_KPIS))
+    for column in ("base_mean", "alt_mean", "diff_mean", "diff_ci_low", "diff_ci_high"):
+        rows.loc[per_year, column] = rows.loc[per_year, column] / years
+    span = comparison.base.financial_years
+    whole = f"{span[0]} to {span[-1]}" if span else "whole period"
+    return pd.DataFrame(
+        {
+            "Base": [scenario_label(str(b)) for b in rows["base"]],
+            "Alternative": [scenario_label(str(a)) for a in rows["alternative"]],
+            "Pathway": [pathway_label(str(p)) for p in rows["pathway"]],
+            "KPI": [kpi_label_with_unit(str(k)) for k in rows["kpi"]],
+            "Period": rows["period"].where(
+                rows["period"] != "horizon", f"{whole} (a year on average)"
+            ),
+            "Base mean": rows["base_mean"],
+            "Alternative mean": rows["alt_mean"],
+            "Difference": rows["diff_mean"],
+            "Difference 95% CI low": rows["diff_ci_low"],
+            "Difference 95% CI high": rows["diff_ci_high"],
+            "Change (%)": rows["pct_change"],
+            "Change 95% CI low (%)": rows["pct_ci_low"],
+            "Change 95% CI high (%)": rows["pct_ci_high"],
+            "Clear difference": rows["clear"],
+            "Replications": rows["n"],
+            "Key": rows["kpi"],
+        }
+    ).reset_index(drop=True)
+
+
+def comparison_tables(comparison: ComparisonFolder) -> list[Table]:
+    """Per alternative: base, alternative and paired difference of headline KPIs."""
+    frame = comparison_frame(comparison)
+    base = comparison.base
+    span = base.financial_years
+    whole = f"{span[0]} to {span[-1]}" if span else "the whole period"
+    tables = []
+    for alt in comparison.alternatives:
+        name = scenario_label(alt.name)
+        sel = frame[(frame["Alternative"] == name) & frame["Period"].str.endswith("on average)")]
+        body: list[tuple[Cell, ...]] = []
+        same = [p for p in base.pathways if comparison.unchanged(alt.name, p)]
+        for pathway in [p for p in [*base.pathways, "all"] if p not in same]:
+            for kpi in COMPARISON_KPIS:
+                row = sel[(sel["Pathway"] == pathway_label(pathway)) & (sel["Key"] == kpi)]
+                if row.empty:
+                    continue
+                r = row.iloc[0]
+                diff = estimate(
+                    kpi,
+                    float(r["Difference"]),
+                    float(r["Difference 95% CI low"]),
+                    float(r["Difference 95% CI high"]),
+                    signed=True,
+                )
+                value, _, rest = diff.partition(" (")
+                pct = float(r["Change (%)"])
+                if not bool(r["Clear difference"]):
+                    change = "no clear difference"
+                elif pct != pct:
+                    change = "clear difference"
+                else:
+                    change = quantity("pct_change", pct, signed=True)
+                body.append(
+                    (
+                        (pathway_label(pathway), ""),
+                        (kpi_label_with_unit(kpi, per_year=True), ""),
+                        (quantity(kpi, float(r["Base mean"])), ""),
+                        (quantity(kpi, float(r["Alternative mean"])), ""),
+                        (value, ("(" + rest).replace("95% CI ", "") if rest else ""),
+                        (change, ""),
+                    )
+                )
+        tables.append(
+            Table(
+                key=f"comparison_{alt.name}",
+                title=f"{name} compared with {scenario_label(base.name)}",
+                caption=(
+                    f"Whole period ({whole}); counts, bed days and money a year on average. "
+                    "The difference is paired replication by replication, with its 95% "
+                    "confidence interval in brackets; the change is relative to the base."
+                    + (
+                        " Not shown: "
+                        + ", ".join(pathway_label(p) for p in same)
+                        + ", where every number is identical in both scenarios."
+                        if same
+                        else ""
+                    )
+                ),
+                header=(
+                    "Pathway",
+                    "KPI",
+                    scenario_label(base.name),
+                    name,
+                    "Difference (95% CI)",
+                    "Change",
+                ),
+                rows=tuple(body),
+                data=frame[frame["Alternative"] == name].drop(columns=["Key"]),
+            )
+        )
+    return tables

@@ -1,0 +1,319 @@
+"""Wording: how numbers and names read to a board member.
+
+A report must never show ``cost_ooa_gbp`` or ``camhs_t4``: this module turns the
+results folder's identifiers into the words a planner uses (``Out-of-area spend``,
+``CAMHS tier 4``, ``Medium secure``) and its numbers into the forms NHS papers use:
+money as ``£1.2m`` or ``£45,300``, percentages to one decimal, financial years as
+``2026/27``, the minus sign as ``−``. Every number the report prints goes through
+:func:`quantity`, so the summary sentences, tables and figures agree on rounding, and
+:func:`parse_quantity` reads a printed number back (the tests use it to check the
+sentences against the CSV files).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from simulation.results.kpis import COST_KINDS, KPI_INFO
+
+PATHWAY_LABELS = {
+    "adult_secure": "Adult secure",
+    "camhs_t4": "CAMHS tier 4",
+    "adult_ed": "Adult eating disorders",
+    "all": "All pathways",
+}
+"""Pathway names as a board reads them (``all`` is the collaborative's total)."""
+
+SERVICE_LABELS = {
+    ("adult_secure", "medium"): "Medium secure",
+    ("adult_secure", "low"): "Low secure",
+    ("camhs_t4", "general_adolescent"): "General adolescent",
+    ("camhs_t4", "picu"): "PICU",
+    ("camhs_t4", "eating_disorder"): "Eating disorder",
+    ("camhs_t4", "low_secure"): "Low secure",
+    ("adult_ed", "inpatient"): "Inpatient",
+}
+"""Bed types (services) of each pathway."""
+
+ADDITIVE_KPIS = frozenset(
+    kpi
+    for kpi, info in KPI_INFO.items()
+    if info.unit in ("count", "£") or kpi in ("bed_days", "ooa_bed_days", "delayed_discharge_days")
+)
+"""KPIs that add up over time (counts, bed days, money): quoted *a year* over a period."""
+
+COST_LABELS = {
+    "cost_inpatient_gbp": "In-area beds",
+    "cost_ooa_gbp": "Out-of-area beds",
+    "cost_community_gbp": "Community places",
+    "cost_one_off_gbp": "One-off costs",
+}
+"""Spend categories as a board reads them."""
+
+
+def cost_label(kind: str) -> str:
+    """A spend category's label (``cost_ooa_gbp`` -> ``Out-of-area beds``)."""
+    return COST_LABELS.get(kind, kpi_label(kind))
+
+
+def cost_kinds() -> tuple[str, ...]:
+    """The spend categories that add up to total spend, in the results' order."""
+    return COST_KINDS
+
+
+LEDGER_LABELS = {
+    "budget_gbp": "Budget",
+    "spend_inpatient_gbp": "Spend: in-area beds",
+    "spend_ooa_gbp": "Spend: out-of-area beds",
+    "spend_community_gbp": "Spend: community places",
+    "spend_one_off_gbp": "Spend: one-off costs",
+    "spend_total_gbp": "Total spend",
+    "savings_gbp": "Savings against budget",
+    "reinvested_gbp": "Reinvested",
+    "places_added": "Community places added",
+}
+"""Lines of the reinvestment ledger."""
+
+_ACRONYMS = {"camhs": "CAMHS", "ed": "ED", "picu": "PICU", "nhs": "NHS", "oap": "OAP", "t4": "T4"}
+
+MINUS = "−"
+"""The minus sign (U+2212), which reads better than a hyphen in print."""
+
+
+def pathway_label(pathway: str) -> str:
+    """``camhs_t4`` -> ``CAMHS tier 4``."""
+    return PATHWAY_LABELS.get(pathway, humanise(pathway))
+
+
+def service_label(pathway: str, service: str) -> str:
+    """``(adult_secure, medium)`` -> ``Medium secure``."""
+    return SERVICE_LABELS.get((pathway, service), humanise(service))
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: ``Medium secure`` -> ``medium secure``, ``PICU`` kept.
+
+    >>> in_sentence("Adult secure"), in_sentence("CAMHS tier 4"), in_sentence("PICU")
+    ('adult secure', 'CAMHS tier 4', 'PICU')
+    """
+    first, _, rest = label.partition(" ")
+    head = first if first.isupper() and len(first) > 1 else first.lower()
+    return f"{head} {rest}".strip()
+
+
+def humanise(identifier: str) -> str:
+    """An identifier as words: ``camhs_intensive_community`` -> ``CAMHS intensive community``.
+
+    >>> humanise("adult_ed_day_service")
+    'Adult ED day service'
+    """
+    words = [w for w in re.split(r"[_\s]+", identifier.strip()) if w]
+    if not words:
+        return identifier
+    out = [_ACRONYMS.get(w.lower(), w) for w in words]
+    first = out[0]
+    out[0] = first if first.isupper() else first[:1].upper() + first[1:]
+    return " ".join(out)
+
+
+def scenario_label(name: str) -> str:
+    """A scenario's name as a title: ``close_beds_reinvest`` -> ``Close beds reinvest``."""
+    return humanise(name)
+
+
+def kpi_label(kpi: str, per_year: bool = False) -> str:
+    """A KPI's label, with ``a year`` when an additive KPI is quoted per year."""
+    info = KPI_INFO.get(kpi)
+    label = info.label if info else humanise(kpi)
+    return f"{label} a year" if per_year and kpi in ADDITIVE_KPIS else label
+
+
+def kpi_unit(kpi: str) -> str:
+    """The unit a KPI is measured in, in words (``£``, ``%``, ``days``, ``number``)."""
+    info = KPI_INFO.get(kpi)
+    if info is None:
+        return ""
+    return "number" if info.unit == "count" else info.unit
+
+
+def kpi_label_with_unit(kpi: str, per_year: bool = False) -> str:
+    """``Mean wait for admission (days)``; money and counts say so too."""
+    unit = kpi_unit(kpi)
+    label = kpi_label(kpi, per_year)
+    return f"{label} ({unit})" if unit else label
+
+
+def _is_missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _sign(value: float, signed: bool) -> str:
+    if value < 0:
+        return MINUS
+    return "+" if signed and value > 0 else ""
+
+
+def money(value: float | None, signed: bool = False, ref: float | None = None) -> str:
+    """Money: ``£1.2m`` when the reference amount is a million or more, else ``£45,300``.
+
+    ``ref`` (default: the value itself) sets the scale, so that the numbers of one
+    interval are written alike: ``£2.5m (95% CI £0.4m to £4.6m)``.
+
+    >>> money(1_234_567), money(45_321.7), money(-2_500_000, signed=True)
+    ('£1.2m', '£45,300', '−£2.5m')
+    >>> money(412_000, ref=2_500_000)
+    '£0.4m'
+    """
+    if value is None or _is_missing(value):
+        return "–"
+    size = abs(value)
+    scale = abs(ref) if ref is not None and not _is_missing(ref) else size
+    if round(scale, -5) >= 1e6:
+        digits = 1 if scale < 100e6 else 0
+        text = f"£{size / 1e6:,.{digits}f}m"
+        zero = float(text[1:-1].replace(",", "")) == 0
+    else:
+        # Three significant figures of the larger amount: £187,000, not £187,384.
+        step = 1000 if scale >= 100_000 else 100 if scale >= 10_000 else 1
+        text = f"£{round(size / step) * step:,.0f}"
+        zero = text == "£0"
+    return "£0" if zero else _sign(value, signed) + text
+
+
+def _decimals(ref: float) -> int:
+    return 0 if round(abs(ref), 1) >= 10 else 1
+
+
+def number(value: float | None, signed: bool = False, ref: float | None = None) -> str:
+    """A count, days or other amount: whole from 10 up, else one decimal; separators.
+
+    >>> number(1234.5), number(38.16), number(-0.84, signed=True), number(7.25, ref=40)
+    ('1,234', '38', '−0.8', '7')
+    """
+    if value is None or _is_missing(value):
+        return "–"
+    scale = ref if ref is not None and not _is_missing(ref) else value
+    text = f"{abs(value):,.{_decimals(scale)}f}"
+    if float(text.replace(",", "")) == 0:
+        return "0"
+    return _sign(value, signed) + text
+
+
+def percent(value: float | None, signed: bool = False, ref: float | None = None) -> str:
+    """A percentage to one decimal: ``98.6%``."""
+    if value is None or _is_missing(value):
+        return "–"
+    text = f"{abs(value):.1f}%"
+    return "0%" if text == "0.0%" else _sign(value, signed) + text
+
+
+def percent_change(value: float | None, signed: bool = False, ref: float | None = None) -> str:
+    """A relative change: whole per cent from 10% up (``38%``), else one decimal."""
+    if value is None or _is_missing(value):
+        return "–"
+    scale = ref if ref is not None and not _is_missing(ref) else value
+    text = f"{abs(value):,.{_decimals(scale)}f}%"
+    return "0%" if float(text[:-1].replace(",", "")) == 0 else _sign(value, signed) + text
+
+
+def quantity(kpi: str, value: float | None, signed: bool = False, ref: float | None = None) -> str:
+    """A KPI's value as printed: money, percentage or plain number by the KPI's unit.
+
+    ``pct_change`` stands for a relative change (``38%``) of any KPI.
+    """
+    if kpi == "pct_change":
+        return percent_change(value, signed, ref)
+    info = KPI_INFO.get(kpi)
+    unit = info.unit if info else ""
+    if unit == "£" or kpi.endswith("_gbp"):
+        return money(value, signed, ref)
+    if unit == "%":
+        return percent(value, signed, ref)
+    return number(value, signed, ref)
+
+
+SAME = "the same in every replication"
+"""Said instead of an interval when every replication gave the same number."""
+
+
+def estimate(
+    kpi: str,
+    value: float,
+    low: float | None,
+    high: float | None,
+    signed: bool = False,
+    unit: str = "",
+    ref: float | None = None,
+) -> str:
+    """``£33.7m (95% CI £32.9m to £34.5m)``; ``unit`` words follow the value.
+
+    The three numbers share one scale (set by the largest, or by ``ref`` when given, as
+    for a table row), so they read alike. Without an interval (one replication) the text
+    says so.
+    """
+    finite = [abs(v) for v in (value, low, high, ref) if v is not None and not _is_missing(v)]
+    ref = max(finite) if finite else None
+    words = f" {unit}" if unit else ""
+    head = f"{quantity(kpi, value, signed, ref)}{words}"
+    if low is None or high is None or _is_missing(low) or _is_missing(high):
+        return f"{head} (no 95% CI: too few replications)"
+    bounds = (quantity(kpi, low, signed, ref), quantity(kpi, high, signed, ref))
+    if bounds[0] == bounds[1] == quantity(kpi, value, signed, ref):
+        return f"{head} ({SAME})"
+    return f"{head} (95% CI {bounds[0]} to {bounds[1]})"
+
+
+def period_label(period: str, years: list[str]) -> str:
+    """A period as written: a financial year as is, the whole run as ``2026/27 to 2030/31``."""
+    if period == "horizon":
+        if not years:
+            return "whole period"
+        return years[0] if len(years) == 1 else f"{years[0]} to {years[-1]}"
+    return period
+
+
+def place_label(place: str, quintile: int | None) -> str:
+    """A home place with its deprivation quintile (1 = most deprived) when known."""
+    return f"{place} (quintile {quintile})" if quintile else place
+
+
+_NUMBER = re.compile(r"^([+−-]?)(£?)([\d,]*\.?\d+)(m?)(%?)$")
+
+
+def parse_quantity(text: str) -> float:
+    """Read back a number printed by this module: ``−£2.5m`` -> -2500000.0.
+
+    >>> parse_quantity("£1.2m"), parse_quantity("38%"), parse_quantity("−1,234")
+    (1200000.0, 38.0, -1234.0)
+    """
+    match = _NUMBER.match(text.strip())
+    if not match:
+        raise ValueError(f"not a printed quantity: {text!r}")
+    sign, _, digits, millions, _ = match.groups()
+    value = float(digits.replace(",", ""))
+    if millions:
+        value *= 1e6
+    return -value if sign in ("−", "-") else value
+
+
+def printed_precision(text: str) -> float:
+    """Half the step of the last digit printed: how far a printed number may be off.
+
+    Money under a million is rounded to three significant figures, so trailing zeros of
+    a whole amount count as rounding.
+
+    >>> printed_precision("£1.2m"), printed_precision("38%"), printed_precision("£45,300")
+    (50000.0, 0.5, 50.0)
+    """
+    match = _NUMBER.match(text.strip())
+    if not match:
+        raise ValueError(f"not a printed quantity: {text!r}")
+    pound, digits, millions = match.group(2), match.group(3), match.group(4)
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    step = 10.0**-decimals * (1e6 if millions else 1.0)
+    if pound and not millions and "." not in digits:
+        whole = digits.replace(",", "")
+        zeros = len(whole) - len(whole.rstrip("0")) if whole.strip("0") else 0
+        step = 10.0 ** min(zeros, 3)
+    return step / 2

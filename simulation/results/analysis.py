@@ -1,0 +1,206 @@
+"""Output analysis: from replications to means with honest confidence intervals.
+
+Each replication is one independent observation of every KPI. The summary of a KPI is
+its mean over replications with a 95% confidence interval from Student's t
+distribution (``mean ± t(0.975, n-1) · sd / √n``). A KPI that is undefined in some
+replications (a mean wait where nobody was admitted) is summarised over those where it
+is defined, and ``n`` says how many that was.
+
+The counts, means and standard deviations are kept as running totals per key
+(:class:`Moments`), like a tally sheet that is updated as each replication comes in
+and never holds the replications themselves. A whole table is summarised by adding
+its rows in order, and a results folder written one replication at a time (see
+:mod:`simulation.store.writer`) by adding each replication as it is read: both give the
+same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simulation.results.kpis import DIMENSIONS
+
+KEYS = [*DIMENSIONS, "period", "kpi"]
+
+_Key = tuple[Hashable, ...]
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean, lower and upper bound of a t confidence interval, and n (NaNs dropped)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    n = len(values)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), 0
+    mean = float(values.mean())
+    if n == 1:
+        return mean, float("nan"), float("nan"), 1
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half, n
+
+
+def summary_keys(columns: Iterable[Hashable]) -> list[str]:
+    """The key columns a summary groups by: ``scenario`` if present, then :data:`KEYS`."""
+    present = set(columns)
+    return [c for c in ("scenario", *KEYS) if c in present]
+
+
+class Moments:
+    """Count, mean and standard deviation of value columns per key, built up in batches.
+
+    Keys are numbered in the order they first appear. Each batch adds at most one value
+    per key and column (one replication's rows); NaN values are not counted. Only the
+    running figures are kept: per key and column the count, a compensated sum (for the
+    mean) and Welford's running mean and sum of squared deviations (for the standard
+    deviation), so a key's numbers are those that grouping every row of a table in order
+    gives, to the last bit, however the rows arrive in batches.
+
+    >>> moments = Moments(["kpi"])
+    >>> moments.add(pd.DataFrame({"kpi": ["a", "b"], "value": [1.0, 10.0]}))
+    >>> moments.add(pd.DataFrame({"kpi": ["b", "a"], "value": [float("nan"), 3.0]}))
+    >>> moments.count[:, 0].tolist(), moments.mean[:, 0].tolist(), moments.sd[:, 0].tolist()
+    ([2, 1], [2.0, 10.0], [1.4142135623730951, nan])
+    """
+
+    def __init__(self, keys: Sequence[str], columns: Sequence[str] = ("value",)):
+        self.keys = list(keys)
+        self.columns = list(columns)
+        self._ids: dict[_Key, int] = {}
+        self._labels: list[_Key] = []
+        shape = (0, len(self.columns))
+        self._count = np.zeros(shape, dtype=np.int64)
+        self._sum = np.zeros(shape)
+        self._compensation = np.zeros(shape)
+        self._mean = np.zeros(shape)
+        self._squares = np.zeros(shape)
+
+    @classmethod
+    def of(
+        cls, frame: pd.DataFrame, keys: Sequence[str], columns: Sequence[str] = ("value",)
+    ) -> Moments:
+        """The moments of a whole table, each key's values taken in the table's order.
+
+        A key may appear any number of times: its first appearances form the first
+        batch, its second appearances the second, and so on.
+        """
+        moments = cls(keys, columns)
+        if frame.empty:
+            return moments
+        grouped = frame.groupby(list(keys), sort=False, dropna=False)
+        ids = grouped.ngroup().to_numpy(dtype=np.int64)
+        occurrence = grouped.cumcount().to_numpy(dtype=np.int64)
+        firsts = frame.loc[occurrence == 0, list(keys)]
+        moments._register(list(firsts.itertuples(index=False, name=None)))
+        values = frame[moments.columns].to_numpy(dtype=float)
+        order = np.argsort(occurrence, kind="stable")
+        bounds = np.cumsum(np.bincount(occurrence))[:-1]
+        for rows in np.split(order, bounds):
+            moments._update(ids[rows], values[rows])
+        return moments
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Add one batch: rows in which no key appears twice, such as one replication's."""
+        keys = frame[self.keys]
+        if keys.isna().any(axis=None):  # NaN never equals itself: one label for all of them
+            keys = keys.astype(object).where(keys.notna(), None)
+        rows = list(keys.itertuples(index=False, name=None))
+        self._register(rows)
+        ids = np.fromiter((self._ids[row] for row in rows), dtype=np.int64, count=len(rows))
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("a batch of moments holds a key more than once")
+        self._update(ids, frame[self.columns].to_numpy(dtype=float))
+
+    def _register(self, rows: Sequence[_Key]) -> None:
+        """Number the keys not seen before, in the order they come."""
+        for row in rows:
+            if row not in self._ids:
+                self._ids[row] = len(self._labels)
+                self._labels.append(row)
+        grow = len(self._labels) - len(self._count)
+        if grow > 0:
+            extra = max(grow, len(self._count))  # doubling: amortised constant cost
+            pad = ((0, extra), (0, 0))
+            self._count = np.pad(self._count, pad)
+            self._sum = np.pad(self._sum, pad)
+            self._compensation = np.pad(self._compensation, pad)
+            self._mean = np.pad(self._mean, pad)
+            self._squares = np.pad(self._squares, pad)
+
+    def _update(self, ids: np.ndarray, values: np.ndarray) -> None:
+        """Add one value per listed key (``ids`` distinct); NaN values are skipped."""
+        seen = ~np.isnan(values)
+        count = self._count[ids] + seen
+        total, carried = self._sum[ids], self._compensation[ids]
+        old = self._mean[ids]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # Compensated (Kahan) summation, as pandas' grouped mean does it.
+            y = values - carried
+            t = total + y
+            compensation = (t - total) - y
+            compensation[np.isnan(compensation)] = 0.0  # an infinite value: no carry
+            # Welford's update of the mean and of the sum of squared deviations.
+            mean = old + (values - old) / count
+            squares = self._squares[ids] + (values - mean) * (values - old)
+        self._count[ids] = count
+        self._sum[ids] = np.where(seen, t, total)
+        self._compensation[ids] = np.where(seen, compensation, carried)
+        self._mean[ids] = np.where(seen, mean, old)
+        self._squares[ids] = np.where(seen, squares, self._squares[ids])
+
+    def labels(self) -> pd.DataFrame:
+        """The keys, one row each, in the order they first appeared."""
+        if not self._labels:
+            return pd.DataFrame({key: pd.Series(dtype=object) for key in self.keys})
+        return pd.DataFrame.from_records(self._labels, columns=self.keys)
+
+    @property
+    def count(self) -> np.ndarray:
+        """Values counted per key (rows) and column."""
+        return self._count[: len(self)]
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Mean per key and column; NaN where nothing was counted."""
+        count = self.count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count == 0, np.nan, self._sum[: len(self)] / count)
+
+    @property
+    def sd(self) -> np.ndarray:
+        """Sample standard deviation per key and column; NaN below two values."""
+        count = self.count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count <= 1, np.nan, np.sqrt(self._squares[: len(self)] / (count - 1)))
+
+
+def summary_table(moments: Moments, level: float = 0.95) -> pd.DataFrame:
+    """The summary of :func:`summarise` from the moments of a table's ``value`` column."""
+    summary = moments.labels()
+    summary["mean"] = moments.mean[:, 0]
+    summary["sd"] = moments.sd[:, 0]
+    summary["n"] = moments.count[:, 0]
+    quantile = stats.t.ppf(0.5 + level / 2, np.maximum(summary["n"] - 1, 1))
+    half = quantile * summary["sd"] / np.sqrt(summary["n"])
+    half = half.where(summary["n"] > 1)
+    summary["ci_low"] = summary["mean"] - half
+    summary["ci_high"] = summary["mean"] + half
+    summary["half_width"] = half
+    summary["n"] = summary["n"].astype(int)
+    return summary
+
+
+def summarise(kpis: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Mean, standard deviation and confidence interval of every KPI over replications.
+
+    ``kpis`` has one row per replication and KPI (columns ``replication``, the
+    dimensions, ``period``, ``kpi``, ``value``); extra key columns such as ``scenario``
+    are kept. Rows are summarised in the order given, keys in the order they first appear.
+    """
+    return summary_table(Moments.of(kpis, summary_keys(kpis.columns)), level)

@@ -1,0 +1,628 @@
+"""Key performance indicators: tidy rows computed from one replication's records.
+
+Every KPI is a query over the flat episode records or the monthly level integrals of
+:mod:`simulation.model.records`, never a counter kept in the model. Rows are long-format:
+``pathway, service, unit, place, period, kpi, value``, where ``all`` marks a total over
+that dimension and ``period`` is an NHS financial year (``2026/27``) or ``horizon``.
+Counts are zero-filled, so a replication in which nothing happened counts as zero in
+the confidence intervals. Only events on or after day 0 (after the warm-up) count.
+
+:data:`KPI_INFO` names and explains each KPI; reports and the CLI use it for labels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+
+import numpy as np
+import pandas as pd
+
+from simulation.core.calendar import financial_year
+from simulation.model.model import ModelOutput
+from simulation.model.records import EPISODE_FIELDS, Episode
+from simulation.model.resources import OUT_OF_AREA
+
+ALL = "all"
+HORIZON = "horizon"
+DIMENSIONS = ("pathway", "service", "unit", "place")
+
+
+@dataclass(frozen=True)
+class KpiInfo:
+    """How to read a KPI."""
+
+    label: str
+    unit: str
+    description: str
+
+
+KPI_INFO: dict[str, KpiInfo] = {
+    "referrals": KpiInfo("Referrals", "count", "new referrals and readmission referrals"),
+    "readmissions": KpiInfo("Readmissions", "count", "referrals of discharged inpatients"),
+    "not_accepted": KpiInfo("Not accepted", "count", "referrals not accepted at assessment"),
+    "diversions": KpiInfo(
+        "Diversions", "count", "referrals diverted to a community alternative (avoided admission)"
+    ),
+    "withdrawn": KpiInfo("Withdrawn", "count", "referrals closed while waiting for a bed"),
+    "admissions": KpiInfo("Admissions", "count", "first admissions, in or out of area"),
+    "ooa_admissions": KpiInfo("Out-of-area admissions", "count", "admitted outside the footprint"),
+    "ooa_admission_pct": KpiInfo(
+        "Out-of-area admissions", "%", "share of admissions placed out of area"
+    ),
+    "transfers_in": KpiInfo("Step-down transfers in", "count", "admissions by step-down"),
+    "repatriations": KpiInfo("Repatriations", "count", "out-of-area patients moved to a local bed"),
+    "step_downs": KpiInfo(
+        "Step-downs", "count", "discharges to a lower-security bed or a community team"
+    ),
+    "wait_mean_days": KpiInfo("Mean wait for admission", "days", "from acceptance to admission"),
+    "wait_p90_days": KpiInfo("90th percentile wait", "days", "from acceptance to admission"),
+    "waited_pct": KpiInfo("Admissions that waited", "%", "admissions with any wait for a bed"),
+    "distance_mean_miles": KpiInfo("Mean distance from home", "miles", "at admission"),
+    "los_mean_days": KpiInfo("Mean length of stay", "days", "per service stay, delay included"),
+    "waiting_list_mean": KpiInfo("Waiting list", "patients", "time-average"),
+    "occupied_beds_mean": KpiInfo("Occupied beds", "beds", "time-average, in the footprint"),
+    "beds": KpiInfo("Beds", "beds", "beds in the footprint"),
+    "occupancy_pct": KpiInfo("Bed occupancy", "%", "occupied beds / beds in the footprint"),
+    "bed_days": KpiInfo("Bed days in area", "days", "occupied bed days in the footprint"),
+    "ooa_bed_days": KpiInfo("Out-of-area bed days", "days", "bed days outside the footprint"),
+    "ooa_census_mean": KpiInfo("Out-of-area census", "patients", "time-average"),
+    "delayed_discharge_days": KpiInfo(
+        "Delayed discharge days", "days", "bed days after ready for discharge"
+    ),
+    "community_caseload_mean": KpiInfo("Community caseload", "patients", "time-average"),
+    "community_places_mean": KpiInfo("Community places", "places", "funded, time-average"),
+    "cost_inpatient_gbp": KpiInfo("In-area bed spend", "£", "bed days at each unit's cost"),
+    "cost_ooa_gbp": KpiInfo("Out-of-area spend", "£", "bed days at the out-of-area cost"),
+    "cost_community_gbp": KpiInfo("Community spend", "£", "funded places at cost per place-year"),
+    "cost_one_off_gbp": KpiInfo("One-off costs", "£", "costs incurred once, on a date"),
+    "cost_total_gbp": KpiInfo(
+        "Total spend", "£", "in-area beds, out-of-area beds, community places and one-off costs"
+    ),
+}
+
+COST_KINDS = ("cost_inpatient_gbp", "cost_ooa_gbp", "cost_community_gbp", "cost_one_off_gbp")
+"""The categories that add up to ``cost_total_gbp``."""
+
+HEADLINE_KPIS = (
+    "referrals",
+    "admissions",
+    "diversions",
+    "wait_mean_days",
+    "wait_p90_days",
+    "occupancy_pct",
+    "ooa_admissions",
+    "ooa_bed_days",
+    "delayed_discharge_days",
+    "cost_total_gbp",
+)
+
+_GROUPINGS = (
+    ("pathway", "service", "place"),
+    ("pathway", "service"),
+    ("pathway", "place"),
+    ("pathway",),
+)
+
+Cell = tuple[str, str, str]
+"""The finest key of an episode KPI: pathway, service, home place."""
+
+Row = tuple[str, str, str, str, str, str, float]
+"""One output row: pathway, service, unit, place, period, kpi, value."""
+
+_NAN = float("nan")
+
+
+def episodes_frame(output: ModelOutput) -> pd.DataFrame:
+    """The episode records as a DataFrame (one row per stay in a service)."""
+    rows = list(map(attrgetter(*EPISODE_FIELDS), output.episodes))
+    frame = pd.DataFrame.from_records(rows, columns=list(EPISODE_FIELDS))
+    for column in frame.columns:
+        if column.endswith("_day") or column == "distance_miles":
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
+class _Periods:
+    """The financial years of the reported period and the months in each."""
+
+    def __init__(self, output: ModelOutput):
+        cal = output.calendar
+        self.years = cal.financial_year_list()
+        edges = cal.edges
+        fys = cal.financial_years
+        self.months: list[list[int]] = [
+            [i for i, fy in enumerate(fys) if fy == year] for year in self.years
+        ]
+        self.year_bounds = [
+            (year, edges[months[0]], edges[months[-1] + 1])
+            for year, months in zip(self.years, self.months, strict=True)
+        ]
+        self.starts = [start for _, start, _ in self.year_bounds]
+        self.horizon = cal.horizon_days
+        self.end = self.year_bounds[-1][2]
+
+    def index(self, days: np.ndarray) -> np.ndarray:
+        """Index of the year each day falls in; -1 outside ``[0, horizon)`` or NaN."""
+        index = np.searchsorted(self.starts, days, side="right") - 1
+        index[~((days >= 0.0) & (days < self.end))] = -1  # False for NaN
+        return index
+
+    def overlap(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Days of each interval ``[start, end)`` falling in each year (intervals x years)."""
+        a = np.asarray(self.starts)
+        b = np.asarray([end for _, _, end in self.year_bounds])
+        days = np.minimum(end[:, None], b) - np.maximum(start[:, None], a)
+        overlap: np.ndarray = np.maximum(days, 0.0)
+        return overlap
+
+
+class _Episodes:
+    """The episode fields the KPIs need, as arrays: one element per episode.
+
+    Days are floats with NaN for "has not happened"; ``cell`` indexes the finest
+    (pathway, service, home place) cell.
+    """
+
+    _TEXT = ("source", "decision", "admitted_to", "exit_to")
+    _DAYS = (
+        "referral_day",
+        "decision_day",
+        "admission_day",
+        "withdrawn_day",
+        "repatriation_day",
+        "exit_day",
+        "distance_miles",
+    )
+
+    def __init__(self, episodes: Sequence[Episode], cells: dict[Cell, int]):
+        fields = ("pathway", "service", "home_place", *self._TEXT, *self._DAYS)
+        rows = list(map(attrgetter(*fields), episodes))
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(fields)
+        self.cell = np.fromiter(
+            (cells[c] for c in zip(*columns[:3], strict=True)), dtype=np.intp, count=len(rows)
+        )
+        text = dict(zip(self._TEXT, columns[3:7], strict=True))
+        self.source = np.array(text["source"], dtype=object)
+        self.decision = np.array(text["decision"], dtype=object)
+        self.admitted_to = np.array(text["admitted_to"], dtype=object)
+        self.exit_to = np.array(text["exit_to"], dtype=object)
+        days = {
+            name: np.array(col, dtype=float)
+            for name, col in zip(self._DAYS, columns[7:], strict=True)
+        }
+        self.referral_day = days["referral_day"]
+        self.decision_day = days["decision_day"]
+        self.admission_day = days["admission_day"]
+        self.withdrawn_day = days["withdrawn_day"]
+        self.repatriation_day = days["repatriation_day"]
+        self.exit_day = days["exit_day"]
+        self.distance_miles = days["distance_miles"]
+
+
+class _Builder:
+    def __init__(self, output: ModelOutput):
+        self.output = output
+        self.scenario = output.scenario
+        self.periods = _Periods(output)
+        self.all_periods = [*self.periods.years, HORIZON]
+        self.n_years = len(self.periods.years)
+        self.services = self.scenario.services()
+        self.places = [p.name for p in self.scenario.places]
+        self.rows: list[Row] = []
+        cells = [(pw, svc, place) for pw, svc in self.services for place in self.places]
+        self.cells = {cell: i for i, cell in enumerate(dict.fromkeys(cells))}
+        # For each grouping: its groups in report order, and the group of each cell.
+        self.groups: list[tuple[list[Cell], np.ndarray]] = []
+        for keys in _GROUPINGS:
+            labels: dict[Cell, int] = {}
+            group_of = [
+                labels.setdefault(self._project(keys, cell), len(labels)) for cell in self.cells
+            ]
+            self.groups.append((list(labels), np.asarray(group_of, dtype=np.intp)))
+
+    @staticmethod
+    def _project(keys: tuple[str, ...], cell: Cell) -> Cell:
+        """The group of ``cell`` at a grouping, with ``all`` for the dimensions summed over."""
+        pathway, service, place = cell
+        return (
+            pathway,
+            service if "service" in keys else ALL,
+            place if "place" in keys else ALL,
+        )
+
+    # -- generic aggregation ------------------------------------------------------------
+    def totals(self, kpi: str, cells: np.ndarray) -> None:
+        """Add a count or a sum, given per finest cell and year, at every grouping.
+
+        Every combination of the scenario's services and places appears, zero-filled.
+        """
+        years = self.periods.years
+        for labels, group_of in self.groups:
+            sums = np.zeros((len(labels), self.n_years))
+            np.add.at(sums, group_of, cells)
+            for (pathway, service, place), per_year in zip(labels, sums.tolist(), strict=True):
+                for year, value in zip(years, per_year, strict=True):
+                    self.rows.append((pathway, service, ALL, place, year, kpi, value))
+                self.rows.append((pathway, service, ALL, place, HORIZON, kpi, math.fsum(per_year)))
+
+    def statistic(
+        self, kpi: str, cell: np.ndarray, year: np.ndarray, values: np.ndarray, how: str
+    ) -> None:
+        """Add a mean, percentage or 90th percentile of values by cell and year.
+
+        Only groups with at least one value appear (NaN values count for that but are
+        otherwise skipped), in sorted order as a groupby gives.
+        """
+        n = self.n_years
+        periods = [*self.periods.years, HORIZON]
+        values = np.concatenate([values, values])  # once in its year, once in the horizon
+        finite = ~np.isnan(values)
+        for labels, group_of in self.groups:
+            out: list[tuple[str, str, str, str, float]] = []
+            group = group_of[cell] * (n + 1)
+            keys = np.concatenate([group + year, group + n])
+            size = len(labels) * (n + 1)
+            present = np.flatnonzero(np.bincount(keys, minlength=size))
+            keys, kept = keys[finite], values[finite]
+            if how == "p90":
+                result = _quantiles(keys, kept, 0.9, size)
+            else:
+                counts = np.bincount(keys, minlength=size)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    result = np.bincount(keys, weights=kept, minlength=size) / counts
+                if how == "pct":
+                    result = result * 100
+            for key, value in zip(present.tolist(), result[present].tolist(), strict=True):
+                pathway, service, place = labels[key // (n + 1)]
+                out.append((pathway, service, place, periods[key % (n + 1)], value))
+            out.sort(key=lambda r: r[:4])  # as a groupby sorts its keys
+            self.rows.extend(
+                (pathway, service, ALL, place, period, kpi, value)
+                for pathway, service, place, period, value in out
+            )
+
+    # -- KPIs from episode records ------------------------------------------------------
+    def episode_kpis(self, episodes: Sequence[Episode]) -> None:
+        """Counts, waits, stays and out-of-area bed days from the episode records."""
+        ep = _Episodes(episodes, self.cells)
+        year_of = self.periods.index
+        n = self.n_years
+        size = len(self.cells) * n
+
+        def count(kpi: str, select: np.ndarray, day: np.ndarray) -> None:
+            year = year_of(day)
+            keep = select & (year >= 0)
+            cells = np.bincount(ep.cell[keep] * n + year[keep], minlength=size)
+            self.totals(kpi, cells.reshape(len(self.cells), n).astype(float))
+
+        referral = ep.source != "step_down"
+        admitted = referral & ~np.isnan(ep.admission_day)
+        away = ep.admitted_to == OUT_OF_AREA
+        count("referrals", referral, ep.referral_day)
+        count("readmissions", ep.source == "readmission", ep.referral_day)
+        count("not_accepted", referral & (ep.decision == "not_accepted"), ep.decision_day)
+        count("diversions", referral & (ep.decision == "diverted"), ep.decision_day)
+        count("withdrawn", referral, ep.withdrawn_day)
+        count("admissions", admitted, ep.admission_day)
+        count("ooa_admissions", admitted & away, ep.admission_day)
+        count("repatriations", np.ones_like(referral), ep.repatriation_day)
+        count("transfers_in", ~referral, ep.admission_day)
+        step_down = (ep.exit_to == "step_down_bed") | (ep.exit_to == "community")
+        count("step_downs", step_down, ep.exit_day)
+
+        # Admissions in the period: waits (from acceptance), distance, out of area.
+        year = year_of(ep.admission_day)
+        keep = admitted & (year >= 0)
+        cell, year = ep.cell[keep], year[keep]
+        wait = (ep.admission_day - ep.decision_day)[keep]
+        with np.errstate(invalid="ignore"):
+            waited = (wait > 1e-9).astype(float)  # False for NaN
+        self.statistic("wait_mean_days", cell, year, wait, "mean")
+        self.statistic("wait_p90_days", cell, year, wait, "p90")
+        self.statistic("waited_pct", cell, year, waited, "pct")
+        self.statistic("ooa_admission_pct", cell, year, away[keep].astype(float), "pct")
+        self.statistic("distance_mean_miles", cell, year, ep.distance_miles[keep], "mean")
+
+        # Stays that ended in the period, in every service.
+        year = year_of(ep.exit_day)
+        keep = ~np.isnan(ep.admission_day) & (year >= 0)
+        los = (ep.exit_day - ep.admission_day)[keep]
+        self.statistic("los_mean_days", ep.cell[keep], year[keep], los, "mean")
+
+        # Out-of-area bed days by home place, from each stay's out-of-area interval.
+        keep = away & ~np.isnan(ep.admission_day)
+        end = np.where(
+            np.isnan(ep.repatriation_day),
+            np.where(np.isnan(ep.exit_day), self.periods.horizon, ep.exit_day),
+            ep.repatriation_day,
+        )
+        days = self.periods.overlap(ep.admission_day[keep], end[keep])
+        ooa_days = np.zeros((len(self.cells), n))
+        np.add.at(ooa_days, ep.cell[keep], days)
+        self.totals("ooa_bed_days", ooa_days)
+
+    # -- KPIs from level recorders ------------------------------------------------------
+    def _by_period(self, bins: Sequence[float] | np.ndarray) -> dict[str, float]:
+        values = np.asarray(bins, dtype=float)
+        out = {
+            year: math.fsum(values[months].tolist()) if months else 0.0
+            for year, months in zip(self.periods.years, self.periods.months, strict=True)
+        }
+        out[HORIZON] = float(np.sum(values))
+        return out
+
+    def _period_days(self) -> dict[str, float]:
+        return self._by_period(self.output.calendar.month_lengths())
+
+    def level_kpis(self) -> None:
+        """Beds, occupancy, waiting list, delays, caseload and costs from the levels."""
+        out = self.output
+        scenario = self.scenario
+        days = self._period_days()
+        rows: dict[str, list[tuple[str, str, str, str, float]]] = {}
+
+        def add(
+            kpi: str,
+            values: dict[str, float],
+            pathway: str = ALL,
+            service: str = ALL,
+            unit: str = ALL,
+        ) -> None:
+            target = rows.setdefault(kpi, [])
+            for period, value in values.items():
+                target.append((pathway, service, unit, period, value))
+
+        def per_period(values: dict[str, float], factor: float = 1.0) -> dict[str, float]:
+            return {p: v * factor for p, v in values.items()}
+
+        def mean(values: dict[str, float]) -> dict[str, float]:
+            return {p: v / days[p] if days[p] else _NAN for p, v in values.items()}
+
+        def pct(used: dict[str, float], available: dict[str, float]) -> dict[str, float]:
+            return {p: 100 * v / available[p] if available[p] else _NAN for p, v in used.items()}
+
+        cost_by_pathway: dict[str, dict[str, dict[str, float]]] = {}
+
+        def cost(pathway: str, kind: str, values: dict[str, float]) -> None:
+            slot = cost_by_pathway.setdefault(pathway, {}).setdefault(kind, {})
+            for period, value in values.items():
+                slot[period] = slot.get(period, 0.0) + value
+
+        for pathway, service in self.services:
+            service_days = {p: 0.0 for p in days}
+            service_open = {p: 0.0 for p in days}
+            for unit in scenario.units_of(pathway, service):
+                unit_days = self._by_period(out.unit_occupancy[unit.name])
+                open_days = self._by_period(out.unit_bed_days[unit.name])
+                dims = {"pathway": pathway, "service": service, "unit": unit.name}
+                add("bed_days", unit_days, **dims)
+                add("occupied_beds_mean", mean(unit_days), **dims)
+                add("beds", mean(open_days), **dims)
+                add("occupancy_pct", pct(unit_days, open_days), **dims)
+                # A block contract pays for every open bed; spot purchase for beds used.
+                paid = open_days if unit.funding == "block" else unit_days
+                cost(pathway, "cost_inpatient_gbp", per_period(paid, unit.cost_per_bed_day_gbp))
+                for p in days:
+                    service_days[p] += unit_days[p]
+                    service_open[p] += open_days[p]
+            dims = {"pathway": pathway, "service": service}
+            add("bed_days", service_days, **dims)
+            add("occupied_beds_mean", mean(service_days), **dims)
+            add("beds", mean(service_open), **dims)
+            add("occupancy_pct", pct(service_days, service_open), **dims)
+            ooa_days = self._by_period(out.ooa_census[(pathway, service)])
+            add("ooa_census_mean", mean(ooa_days), **dims)
+            add("waiting_list_mean", mean(self._by_period(out.waiting[(pathway, service)])), **dims)
+            add("delayed_discharge_days", self._by_period(out.delayed[(pathway, service)]), **dims)
+            ooa_cost = scenario.pathways[pathway].services[service].out_of_area.cost_per_bed_day_gbp
+            cost(pathway, "cost_ooa_gbp", per_period(ooa_days, ooa_cost))
+            cost(pathway, "cost_inpatient_gbp", {})
+
+        for team in scenario.community_teams:
+            if team.pathway not in scenario.pathways:
+                continue
+            dims = {"pathway": team.pathway, "unit": team.name}
+            add("community_caseload_mean", mean(self._by_period(out.caseload[team.name])), **dims)
+            place_days = self._by_period(out.places[team.name])
+            add("community_places_mean", mean(place_days), **dims)
+            cost(
+                team.pathway,
+                "cost_community_gbp",
+                per_period(place_days, team.cost_per_place_per_year_gbp / 365.25),
+            )
+
+        for item in scenario.money.one_off_costs:
+            year = financial_year(item.date)
+            if year in days:
+                cost(
+                    item.pathway,
+                    "cost_one_off_gbp",
+                    {year: item.amount_gbp, HORIZON: item.amount_gbp},
+                )
+
+        for pathway in scenario.pathways:
+            kinds = cost_by_pathway.get(pathway, {})
+            total = {p: 0.0 for p in days}
+            for kind in COST_KINDS:
+                values = {p: kinds.get(kind, {}).get(p, 0.0) for p in days}
+                add(kind, values, pathway=pathway)
+                for p, v in values.items():
+                    total[p] += v
+            add("cost_total_gbp", total, pathway=pathway)
+
+        def pathway_totals(kpi: str, unit_level: bool) -> dict[tuple[str, str], float]:
+            """Sum over a KPI's service-level (or team) rows by pathway and period."""
+            sums: dict[tuple[str, str], list[float]] = {}
+            for pathway, _service, unit, period, value in rows[kpi]:
+                if unit_level or unit == ALL:
+                    sums.setdefault((pathway, period), []).append(value)
+            return {key: _nansum(values) for key, values in sorted(sums.items())}
+
+        # Pathway totals of additive service-level KPIs.
+        totals: dict[str, dict[tuple[str, str], float]] = {}
+        for kpi in (
+            "bed_days",
+            "delayed_discharge_days",
+            "beds",
+            "occupied_beds_mean",
+            "ooa_census_mean",
+            "waiting_list_mean",
+        ):
+            totals[kpi] = pathway_totals(kpi, unit_level=False)
+        occupancy: dict[tuple[str, str], float] = {}
+        for key, occupied in totals["occupied_beds_mean"].items():
+            beds_value = totals["beds"][key]
+            occupancy[key] = 100 * occupied / beds_value if beds_value != 0 else _NAN
+        totals["occupancy_pct"] = occupancy
+        for team_kpi in ("community_caseload_mean", "community_places_mean"):
+            if team_kpi in rows:
+                totals[team_kpi] = pathway_totals(team_kpi, unit_level=True)
+        for kpi, by_pathway in totals.items():
+            rows[kpi].extend((p, ALL, ALL, period, v) for (p, period), v in by_pathway.items())
+        # The collaborative's totals across pathways.
+        for kpi in (*COST_KINDS, "cost_total_gbp"):
+            by_period: dict[str, list[float]] = {}
+            for _p, _s, _u, period, value in rows[kpi]:
+                by_period.setdefault(period, []).append(value)
+            rows[kpi].extend(
+                (ALL, ALL, ALL, period, _nansum(values))
+                for period, values in sorted(by_period.items())
+            )
+        for kpi, kpi_rows_ in rows.items():
+            self.rows.extend(
+                (pathway, service, unit, ALL, period, kpi, value)
+                for pathway, service, unit, period, value in kpi_rows_
+            )
+
+    def frame(self) -> pd.DataFrame:
+        columns = [*DIMENSIONS, "period", "kpi", "value"]
+        data = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(columns)
+        frame = pd.DataFrame({c: list(v) for c, v in zip(columns[:-1], data, strict=False)})
+        frame["value"] = np.asarray(data[-1], dtype=float)
+        return frame
+
+
+_COUNTS = (
+    "referrals",
+    "readmissions",
+    "not_accepted",
+    "diversions",
+    "withdrawn",
+    "admissions",
+    "ooa_admissions",
+    "repatriations",
+    "transfers_in",
+    "step_downs",
+)
+"""Episode counts, in report order (zero-filled for every service and place)."""
+
+_STATISTICS = {
+    "wait_mean_days": "mean",
+    "wait_p90_days": "p90",
+    "waited_pct": "pct",
+    "ooa_admission_pct": "pct",
+    "distance_mean_miles": "mean",
+    "los_mean_days": "mean",
+}
+"""Episode statistics and how each is computed, in report order (only where defined)."""
+
+
+def _nansum(values: Iterable[float]) -> float:
+    return math.fsum(v for v in values if v == v)
+
+
+def _quantiles(keys: np.ndarray, values: np.ndarray, q: float, size: int) -> np.ndarray:
+    """The ``q`` quantile of the values of each key in ``0 .. size-1`` (NaN if none).
+
+    Linear interpolation between order statistics at ``q (n - 1)``, as pandas and numpy.
+    """
+    result = np.full(size, _NAN)
+    if not len(keys):
+        return result
+    order = np.lexsort((values, keys))
+    keys, values = keys[order], values[order]
+    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    h = q * (counts - 1)
+    low = np.floor(h).astype(np.intp)
+    frac = h - low
+    below = values[first + low]
+    above = values[first + np.minimum(low + 1, counts - 1)]
+    result[unique] = np.where(frac == 0.0, below, below + (above - below) * frac)
+    return result
+
+
+def kpi_rows(output: ModelOutput) -> pd.DataFrame:
+    """All KPIs of one replication as tidy rows (without replication or scenario columns)."""
+    builder = _Builder(output)
+    builder.episode_kpis(output.episodes)
+    builder.level_kpis()
+    return builder.frame()
+
+
+def monthly_rows(output: ModelOutput) -> pd.DataFrame:
+    """Monthly time-averages of the levels: occupancy, waiting list, out of area, caseload."""
+    cal = output.calendar
+    lengths = cal.month_lengths()
+    n = cal.n_months
+    labels: list[tuple[str, str, str, str]] = []
+    values: list[np.ndarray] = []
+
+    def add(measure: str, pathway: str, service: str, resource: str, bins: Iterable[float]) -> None:
+        labels.append((pathway, service, resource, measure))
+        values.append(np.asarray(list(bins)) / lengths)
+
+    scenario = output.scenario
+    for pathway, service in scenario.services():
+        for unit in scenario.units_of(pathway, service):
+            add("occupied_beds", pathway, service, unit.name, output.unit_occupancy[unit.name])
+        key = (pathway, service)
+        add("waiting_list", pathway, service, ALL, output.waiting[key])
+        add("out_of_area_census", pathway, service, ALL, output.ooa_census[key])
+        add("delayed_discharges", pathway, service, ALL, output.delayed[key])
+    for team in scenario.community_teams:
+        if team.name in output.caseload:
+            add("community_caseload", team.pathway, ALL, team.name, output.caseload[team.name])
+            add("community_places", team.pathway, ALL, team.name, output.places[team.name])
+    # One frame built once: a DataFrame per series costs more than the series themselves.
+    columns: dict[str, list[str]] = {"month": list(cal.months) * len(labels)}
+    columns["financial_year"] = list(cal.financial_years) * len(labels)
+    for i, name in enumerate(("pathway", "service", "resource", "measure")):
+        columns[name] = [label[i] for label in labels for _ in range(n)]
+    frame = pd.DataFrame(columns)
+    frame["value"] = np.concatenate(values) if values else np.empty(0)
+    return frame
+
+
+def referral_states(output: ModelOutput) -> pd.Series:
+    """Where each referral (by ``referral_id``) is at the end of the run.
+
+    One of: assessment, not_accepted, diverted, withdrawn, waiting, in_bed, out_of_area,
+    in_community, discharged. The state of a referral that stepped down is that of the
+    last stay in its chain; a patient still in a bed waiting for a step-down bed is in
+    that bed (the step-down stay has not begun).
+    """
+    ep = episodes_frame(output)
+    ep = ep[~((ep["source"] == "step_down") & ep["admission_day"].isna())]
+    last = ep.sort_values("episode_id").groupby("referral_id").tail(1).set_index("referral_id")
+    state = pd.Series("discharged", index=last.index, dtype=object)
+    state[last["decision"] == "pending"] = "assessment"
+    state[last["decision"] == "not_accepted"] = "not_accepted"
+    state[last["decision"] == "diverted"] = "diverted"
+    accepted = last["decision"] == "accepted"
+    state[accepted & last["withdrawn_day"].notna()] = "withdrawn"
+    state[accepted & last["withdrawn_day"].isna() & last["admission_day"].isna()] = "waiting"
+    in_bed = accepted & last["admission_day"].notna() & last["exit_day"].isna()
+    away = (last["admitted_to"] == OUT_OF_AREA) & last["repatriation_day"].isna()
+    state[in_bed & away] = "out_of_area"
+    state[in_bed & ~away] = "in_bed"
+    community = last["exit_to"] == "community"
+    state[community & last["community_end_day"].isna()] = "in_community"
+    return state
+
+
+def step_down_waiting(output: ModelOutput) -> int:
+    """Patients ready for discharge and still in a bed waiting for a step-down at the end."""
+    return sum(1 for e in output.episodes if e.ready_day is not None and e.exit_day is None)

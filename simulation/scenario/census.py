@@ -1,0 +1,692 @@
+"""The census: the patients already in the system when a run starts, and placing them.
+
+A ward's handover board lists who is in each bed, since when, and who is waiting; a
+census is that board for the whole footprint on the scenario's start date. Starting
+from it replaces an empty start plus a long warm-up: for adult secure care, with stays
+of years, it is the only credible start. A census is a CSV file with one row per
+patient; the scenario names it (``census: file.csv``, relative to the scenario file)
+and the loader reads and checks it here, reporting each bad row with its line and
+column. :func:`start_census` then places the patients into a fresh model when it starts
+(day 0; with a warm-up as well, the census is the state at the start of the warm-up,
+a better start than empty, and the warm-up is discarded as usual):
+
+- ``in_bed`` / ``out_of_area``: in a bed since ``since_date``; the rest of the stay is
+  drawn from the service's length of stay conditional on the stay so far (one uniform
+  from the stream ``census.residual.<pathway>.<service>``), or is over if
+  ``ready_date`` is given (a delayed discharge waiting for ``discharge_to``);
+- ``waiting``: on the waiting list since ``since_date``, the oldest first; the time
+  already waited counts towards the maximum wait before out of area;
+- ``assessment``: referred on ``since_date`` and not yet assessed;
+- ``community`` / ``diverted``: on a community team's caseload since ``since_date``,
+  after a step-down from a bed or as a diversion; the rest of the episode is drawn
+  conditional on its length so far;
+- ``discharged``: left the pathway on ``since_date`` (home, or at the end of a community
+  episode) and not yet referred again: still within the readmission window, such a
+  patient is readmitted with the chance that remains, ``p (1 - e/w) / (1 - p e/w)``
+  after ``e`` days of a window ``w``, at a time uniform over the rest of the window.
+  Without them a run would see no readmissions until its own discharges came round.
+
+Everything else about a census patient (route after the stay, readmission, ...) is
+drawn as for any referral, from streams named ``<pathway>.census.*``. This module reads
+the scenario and drives the model's own processes; it adds no pathway logic.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import io
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from simulation.core.problems import InputError, Problem
+from simulation.model.records import Episode
+from simulation.model.resources import OUT_OF_AREA, Caseload, Stay
+from simulation.scenario import explain
+
+if TYPE_CHECKING:
+    from simulation.core.streams import Stream
+    from simulation.model.model import Model, PatientDraws, Referral
+    from simulation.scenario.schema import Scenario
+    from simulation.scenario.yamlsource import LocatedData
+
+STATUSES = (
+    "assessment",
+    "waiting",
+    "in_bed",
+    "out_of_area",
+    "community",
+    "diverted",
+    "discharged",
+)
+"""Where a census patient is on the start date."""
+
+COLUMNS = (
+    "patient_id",
+    "pathway",
+    "service",
+    "home_place",
+    "status",
+    "priority",
+    "unit",
+    "team",
+    "since_date",
+    "ready_date",
+    "discharge_to",
+)
+"""The census file's columns, in the order written."""
+REQUIRED_COLUMNS = ("pathway", "service", "home_place", "status", "since_date")
+"""Columns that must be present; the others may be left out, and are blank if so."""
+
+HOME = "home"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_IN_A_BED = ("in_bed", "out_of_area")
+_ON_A_CASELOAD = ("community", "diverted")
+_EXTRA = "\0extra"
+
+
+@dataclass(frozen=True, slots=True)
+class CensusPatient:
+    """One checked census row; days are counted back from the start date."""
+
+    line: int
+    patient_id: str
+    pathway: str
+    service: str
+    home_place: str
+    status: str
+    priority: str | None  # urgent | routine | None: drawn from the priority mix
+    unit: str | None  # in_bed
+    team: str | None  # community, diverted
+    since_days: float
+    """Days in the status before the start date: assessed, waited, in a bed, on a caseload."""
+    ready_days: float | None
+    """Days since the patient was ready for discharge (in a bed only), if ready."""
+    discharge_to: str | None  # home, a service or a team, for a patient ready to leave
+
+
+# -- reading and checking -----------------------------------------------------------------
+def parse_date(text: str) -> dt.date | None:
+    """A date written as YYYY-MM-DD, or None."""
+    if not _DATE.match(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@dataclass
+class CsvTable:
+    """A CSV file's header and its non-blank rows as ``(line, {column: text})``."""
+
+    file: str
+    header: list[str]
+    rows: list[tuple[int, dict[str, str]]]
+
+    def extra_cells(self, row: dict[str, str]) -> str | None:
+        """How many cells a row has beyond the header, if it has too many."""
+        return row.get(_EXTRA)
+
+
+def read_csv(path: str | Path) -> CsvTable:
+    """Read a CSV file as text cells, stripped; the header is line 1.
+
+    Raises :class:`InputError` for a file that cannot be read as CSV text.
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        message = f"cannot read the file ({exc.strerror or exc})"
+        raise InputError([Problem(name, None, "", message)]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        message = "not UTF-8 text; save the file as CSV (UTF-8)"
+        raise InputError([Problem(name, line, "", message)]) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+        rows: list[tuple[int, dict[str, str]]] = []
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            record = dict(zip(header, (c.strip() for c in cells), strict=False))
+            if len(cells) > len(header):
+                record[_EXTRA] = f"{len(cells)} cells but the header has {len(header)} columns"
+            rows.append((reader.line_num, record))
+    except StopIteration:
+        raise InputError(
+            [Problem(name, None, "", "the file is empty; expected a header row")]
+        ) from None
+    except csv.Error as exc:
+        raise InputError([Problem(name, reader.line_num, "", f"not valid CSV: {exc}")]) from None
+    return CsvTable(name, header, rows)
+
+
+def column_problems(
+    file: str, header: list[str], columns: tuple[str, ...], required: tuple[str, ...]
+) -> list[Problem]:
+    """Unknown, repeated and missing columns of a header (line 1)."""
+    problems = []
+    expected = f"expected: {', '.join(columns)}"
+    for i, column in enumerate(header):
+        if column not in columns:
+            hint = explain.suggest(column, columns)
+            problems.append(Problem(file, 1, column, f"unknown column{hint} ({expected})"))
+        elif column in header[:i]:
+            problems.append(Problem(file, 1, column, "the column appears twice"))
+    for column in required:
+        if column not in header:
+            problems.append(Problem(file, 1, column, f"missing column ({expected})"))
+    return problems
+
+
+class _RowChecker:
+    """Checks census rows against the scenario, collecting every problem."""
+
+    def __init__(self, file: str, scenario: Scenario):
+        self.file = file
+        self.scenario = scenario
+        self.places = [p.name for p in scenario.places]
+        self.units = {u.name: u for u in scenario.units}
+        self.teams = {t.name: t for t in scenario.community_teams}
+        self.problems: list[Problem] = []
+
+    def fail(self, line: int, column: str, message: str) -> None:
+        self.problems.append(Problem(self.file, line, column, message))
+
+    def choice(self, line: int, column: str, value: str, allowed: list[str]) -> bool:
+        if value in allowed:
+            return True
+        if not allowed:
+            self.fail(line, column, f"{value!r} cannot be used: the scenario has none to choose")
+        elif not value:
+            self.fail(line, column, f"blank; expected one of {', '.join(allowed)}")
+        else:
+            hint = explain.suggest(value, allowed)
+            self.fail(
+                line, column, f"unknown {value!r}{hint} (expected one of {', '.join(allowed)})"
+            )
+        return False
+
+    def days_before_start(self, line: int, column: str, text: str) -> float | None:
+        date = parse_date(text)
+        if date is None:
+            self.fail(line, column, f"expected a date as YYYY-MM-DD, got {text!r}")
+            return None
+        start = self.scenario.start_date
+        if date >= start:
+            self.fail(
+                line,
+                column,
+                f"{date} is not before the start date {start}; the census is the state "
+                "at the start, so every date in it is earlier",
+            )
+            return None
+        return float((start - date).days)
+
+    def check(self, line: int, row: dict[str, str]) -> CensusPatient | None:
+        before = len(self.problems)
+        if _EXTRA in row:
+            self.fail(line, "", row[_EXTRA])
+        pathway, service = row.get("pathway", ""), row.get("service", "")
+        status = row.get("status", "")
+        known_status = self.choice(line, "status", status, list(STATUSES))
+        services: list[str] = []
+        teams: list[str] = []
+        if self.choice(line, "pathway", pathway, list(self.scenario.pathways)):
+            services = list(self.scenario.pathways[pathway].services)
+            teams = [t for t, spec in self.teams.items() if spec.pathway == pathway]
+            if not self.choice(line, "service", service, services):
+                services = []
+        self.choice(line, "home_place", row.get("home_place", ""), self.places)
+        priority = row.get("priority", "") or None
+        if priority is not None:
+            self.choice(line, "priority", priority, ["urgent", "routine"])
+        since = self.days_before_start(line, "since_date", row.get("since_date", ""))
+        unit = row.get("unit", "") or None
+        team = row.get("team", "") or None
+        if known_status:
+            self._where(line, status, pathway, service, unit, team, bool(services), teams)
+        ready: float | None = None
+        ready_text = row.get("ready_date", "")
+        if ready_text:
+            if known_status and status not in _IN_A_BED:
+                self.fail(
+                    line,
+                    "ready_date",
+                    f"given for a patient {status}; only a patient in a bed is ready for discharge",
+                )
+            else:
+                ready = self.days_before_start(line, "ready_date", ready_text)
+                if ready is not None and since is not None and ready > since:
+                    self.fail(
+                        line,
+                        "ready_date",
+                        "before since_date (the admission); a patient is ready for discharge "
+                        "only after being admitted",
+                    )
+        discharge_to = row.get("discharge_to", "") or None
+        if discharge_to is not None:
+            if not ready_text:
+                self.fail(
+                    line,
+                    "discharge_to",
+                    "given without ready_date; only a patient ready for discharge has a "
+                    "destination",
+                )
+            elif services:
+                destinations = [HOME, *(s for s in services if s != service), *teams]
+                self.choice(line, "discharge_to", discharge_to, destinations)
+        if len(self.problems) > before or since is None:
+            return None
+        return CensusPatient(
+            line=line,
+            patient_id=row.get("patient_id", "") or f"line {line}",
+            pathway=pathway,
+            service=service,
+            home_place=row["home_place"],
+            status=status,
+            priority=priority,
+            unit=unit,
+            team=team,
+            since_days=since,
+            ready_days=ready,
+            discharge_to=discharge_to,
+        )
+
+    def _where(
+        self,
+        line: int,
+        status: str,
+        pathway: str,
+        service: str,
+        unit: str | None,
+        team: str | None,
+        service_known: bool,
+        teams: list[str],
+    ) -> None:
+        """The unit of a patient in a bed, the team of one on a caseload, and nothing else."""
+        if status == "in_bed":
+            own = [
+                u.name for u in self.units.values() if (u.pathway, u.service) == (pathway, service)
+            ]
+            if unit is None:
+                self.fail(
+                    line, "unit", f"blank; a patient in_bed needs the unit ({', '.join(own)})"
+                )
+            elif service_known:
+                self.choice(line, "unit", unit, own)
+        elif unit is not None:
+            self.fail(
+                line, "unit", f"given for a patient {status}; only in_bed patients have a unit"
+            )
+        if status in _ON_A_CASELOAD:
+            if team is None:
+                self.fail(
+                    line, "team", f"blank; a patient {status} needs the team ({', '.join(teams)})"
+                )
+            elif pathway in self.scenario.pathways:
+                self.choice(line, "team", team, teams)
+        elif team is not None:
+            self.fail(
+                line,
+                "team",
+                f"given for a patient {status}; only community or diverted patients have a team",
+            )
+
+    def capacity(self, patients: list[CensusPatient]) -> None:
+        """Refuse more patients in a unit than its beds, or on a team than its places."""
+        in_unit: Counter[str] = Counter()
+        on_team: Counter[str] = Counter()
+        for p in patients:
+            if p.status == "in_bed" and p.unit is not None:
+                in_unit[p.unit] += 1
+                beds = self.units[p.unit].beds
+                if in_unit[p.unit] == beds + 1:
+                    self.fail(
+                        p.line,
+                        "unit",
+                        f"{p.unit} has {beds} beds; this row puts patient {beds + 1} in it",
+                    )
+            elif p.status in _ON_A_CASELOAD and p.team is not None:
+                on_team[p.team] += 1
+                places = self.teams[p.team].places
+                if on_team[p.team] == places + 1:
+                    self.fail(
+                        p.line,
+                        "team",
+                        f"{p.team} has {places} places; this row puts patient {places + 1} "
+                        "on its caseload",
+                    )
+
+
+def read_census(path: str | Path, scenario: Scenario) -> tuple[CensusPatient, ...]:
+    """Read and check a census file against ``scenario``.
+
+    Raises :class:`InputError` with one problem per bad cell (file, line, column).
+    """
+    table = read_csv(path)
+    problems = column_problems(table.file, table.header, COLUMNS, REQUIRED_COLUMNS)
+    if problems:
+        raise InputError(problems)
+    checker = _RowChecker(table.file, scenario)
+    patients = [p for line, row in table.rows if (p := checker.check(line, row)) is not None]
+    if not checker.problems:
+        checker.capacity(patients)
+    if checker.problems:
+        raise InputError(checker.problems)
+    return tuple(patients)
+
+
+def resolve_census_path(source: LocatedData) -> None:
+    """Make ``census`` an absolute path, relative to the file that named it.
+
+    Done before validation, so that the scenario holds a path that means the same
+    wherever it is written out and read back (a results folder, a resumed run).
+    """
+    data = source.data
+    name = data.get("census") if isinstance(data, dict) else None
+    if not isinstance(name, str) or not name.strip() or Path(name).is_absolute():
+        return
+    folder = Path(source.problem(("census",), "").file).parent
+    source.data = {**data, "census": str(Path(os.path.abspath(folder / name)))}
+
+
+def attach_census(scenario: Scenario, source: LocatedData) -> None:
+    """Read the scenario's ``census`` file (an absolute path, see above)."""
+    name = scenario.census
+    if name is None:
+        return
+    path = Path(name)
+    if not path.is_file():
+        raise InputError(
+            [source.problem(("census",), f"census file not found (looked for {path})")]
+        )
+    scenario._census = read_census(path, scenario)
+
+
+def write_census(path: str | Path, rows: list[dict[str, str]]) -> None:
+    """Write census rows (``{column: text}``) as a CSV file with every column."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: row.get(c, "") for c in COLUMNS})
+
+
+# -- placing the census into a model when it starts ---------------------------------------
+ProcessGen = Generator[simpy.Event, Any, None]
+
+
+class _Residuals:
+    """Named streams of conditional residual durations, one uniform per draw.
+
+    Draws are collected while the census is placed and worked out together, one array
+    per stream, by :meth:`resolve` before the run starts: each value reaches its patient
+    through the ``assign`` callback given with the request. Within a stream the uniforms
+    are used in the census file's order, as if drawn one at a time.
+    """
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.streams: dict[str, Stream] = {}
+        self.pending: dict[str, tuple[Any, list[float], list[Callable[[float], None]]]] = {}
+
+    def uniform(self, name: str) -> float:
+        stream = self.streams.get(name)
+        if stream is None:
+            stream = self.streams[name] = self.model.streams.uniform(name)
+        return float(stream())
+
+    def draw(
+        self, name: str, distribution: Any, elapsed_days: float, assign: Callable[[float], None]
+    ) -> None:
+        """Ask for the rest of a duration that has lasted ``elapsed_days``."""
+        entry = self.pending.setdefault(name, (distribution, [], []))
+        entry[1].append(elapsed_days)
+        entry[2].append(assign)
+
+    def resolve(self) -> None:
+        """Draw every requested residual and hand each to its patient."""
+        for name, (distribution, elapsed, assigns) in self.pending.items():
+            u = np.array([self.uniform(name) for _ in elapsed])
+            values = distribution.residual_days(np.array(elapsed), u).tolist()
+            for assign, value in zip(assigns, values, strict=True):
+                assign(value)
+        self.pending.clear()
+
+
+def start_census(model: Model) -> None:
+    """Place the scenario's census patients into ``model`` when it starts.
+
+    Beds and caseload places are taken at once, in the file's order. Each patient then
+    continues along the pathway in the model's own processes: first those in a bed (the
+    longest delayed discharge first), so that a patient already ready to go home frees
+    the bed at once; then the waiting list, the longest wait first; then referrals
+    still in assessment.
+    """
+    from simulation.model.model import PatientDraws
+
+    scenario = model.scenario
+    draws = {
+        pathway: PatientDraws(model.streams, f"{pathway}.census", pathway, spec, scenario)
+        for pathway, spec in scenario.pathways.items()
+    }
+    residuals = _Residuals(model)
+    queued: list[tuple[int, float, int, ProcessGen | None]] = []
+    for patient in scenario.census_patients:
+        urgent = None if patient.priority is None else patient.priority == "urgent"
+        pathway_draws = draws[patient.pathway]
+        ref = pathway_draws.draw(
+            model._new_patient_id(), patient.service, patient.home_place, "new", urgent
+        )
+        process: ProcessGen | None
+        if patient.status in _IN_A_BED:
+            process = _in_bed(model, patient, ref, pathway_draws, residuals)
+        elif patient.status in _ON_A_CASELOAD:
+            process = _on_caseload(model, patient, ref, residuals)
+        elif patient.status == "waiting":
+            process = _waiting(model, patient, ref, residuals)
+        elif patient.status == "discharged":
+            process = _discharged(model, patient, ref, residuals)
+        else:
+            spec = scenario.pathways[patient.pathway]
+            residuals.draw(
+                f"census.assessment.{patient.pathway}",
+                spec.assessment_delay,
+                patient.since_days,
+                functools.partial(setattr, ref, "assessment_days"),
+            )
+            process = model.referral(ref, referral_day=_day(model, patient.since_days))
+        phase = {"assessment": 2, "waiting": 1, "discharged": 3}.get(patient.status, 0)
+        queue_days = patient.since_days if phase == 1 else patient.ready_days
+        queued.append((phase, -(queue_days or 0.0), len(queued), process))
+    residuals.resolve()
+    for *_, later in sorted(queued, key=lambda item: item[:3]):
+        if later is not None:
+            model.env.process(later)
+
+
+def _day(model: Model, days_before: float) -> float:
+    """The model day ``days_before`` the census was placed (the start of the run)."""
+    return model.start - days_before
+
+
+def _episode(model: Model, patient: CensusPatient, ref: Referral) -> Episode:
+    """The patient's record, referred and accepted ``since_days`` before the start."""
+    episode = model._episode(ref, patient.service, "new", None)
+    episode.referral_day = episode.decision_day = _day(model, patient.since_days)
+    episode.decision = "accepted"
+    return episode
+
+
+def _in_bed(
+    model: Model,
+    patient: CensusPatient,
+    ref: Referral,
+    draws: PatientDraws,
+    residuals: _Residuals,
+) -> ProcessGen:
+    spec = model.scenario.pathways[patient.pathway].services[patient.service]
+    first = ref.stages[0]
+    if patient.ready_days is None:
+        residuals.draw(
+            f"census.residual.{patient.pathway}.{patient.service}",
+            spec.length_of_stay,
+            patient.since_days,
+            functools.partial(setattr, first, "los_days"),
+        )
+    else:
+        first.los_days = 0.0  # ready already: a delayed discharge from the start
+        if patient.discharge_to is not None:
+            _route(patient.discharge_to, ref, draws)
+    episode = _episode(model, patient, ref)
+    episode.admission_day = _day(model, patient.since_days)
+    beds = model.beds[(patient.pathway, patient.service)]
+    if patient.status == "in_bed":
+        assert patient.unit is not None
+        unit = model.units[patient.unit]
+        episode.admitted_to = unit.name
+        episode.distance_miles = unit.distance_from(patient.home_place)
+        stay = Stay(episode, unit)
+        beds.occupy(unit)
+    else:
+        episode.admitted_to = OUT_OF_AREA
+        episode.distance_miles = spec.out_of_area.distance_miles
+        # When the patient was accepted is not in a census; the model places a patient
+        # out of area at the maximum wait, so the record says they waited that long.
+        max_wait = model.policy.max_wait[(patient.pathway, ref.urgent)]
+        episode.decision_day = episode.referral_day = episode.admission_day - (max_wait or 0.0)
+        stay = Stay(episode, None)
+        beds.place_out_of_area(stay)
+    return model.inpatient_stays(ref, stay)
+
+
+def _route(to: str, ref: Referral, draws: PatientDraws) -> None:
+    """Send a patient who is ready for discharge where the census says they are going."""
+    first = ref.stages[0]
+    if to == HOME:
+        first.next_kind, first.next_name = "home", None
+        del ref.stages[1:]
+    elif to in draws.team_names:
+        first.next_kind, first.next_name = "team", to
+        first.episode_days = draws.episode[to]()
+        del ref.stages[1:]
+    else:
+        first.next_kind, first.next_name = "service", to
+        ref.stages[1:] = draws.plan_stages(to)
+
+
+def _on_caseload(
+    model: Model, patient: CensusPatient, ref: Referral, residuals: _Residuals
+) -> ProcessGen:
+    assert patient.team is not None
+    team = model.teams[patient.team]
+    episode = _episode(model, patient, ref)
+    if patient.status == "diverted":
+        episode.decision = "diverted"
+    else:  # stepped down from a bed to the team
+        # The bed the patient left is not in a census: the record names the unit linked
+        # to their home place (a stay of no length before the census date).
+        episode.admission_day = episode.exit_day = _day(model, patient.since_days)
+        units = model.beds[(patient.pathway, patient.service)].preference(patient.home_place)
+        episode.admitted_to = units[0].name if units else OUT_OF_AREA
+        episode.exit_to, episode.step_down_to = "community", team.name
+    days: list[float] = []  # the rest of the episode, drawn before the run starts
+    residuals.draw(
+        f"census.episode.{team.name}",
+        model.scenario.team(team.name).episode_length,
+        patient.since_days,
+        days.append,
+    )
+    granted = team.request()  # the checked census never fills a team beyond its places
+    readmit = ref.readmit and patient.status == "community"
+    return _community(model, ref, episode, team, granted, days, readmit)
+
+
+def _community(
+    model: Model,
+    ref: Referral,
+    episode: Episode,
+    team: Caseload,
+    granted: simpy.Event,
+    days: list[float],
+    readmit: bool,
+) -> ProcessGen:
+    """The rest of a community episode begun before the run, then perhaps a readmission.
+
+    As :meth:`Model.community_episode`, but the episode began on the census date, not
+    now; a patient on the caseload after a bed may then be readmitted. ``days`` holds
+    the episode's remaining length once the census's residuals are drawn.
+    """
+    assert granted.triggered
+    episode.community_team = team.name
+    episode.community_start_day = episode.exit_day if readmit else episode.decision_day
+    (rest,) = days
+    yield model.env.timeout(rest)
+    team.release()
+    episode.community_end_day = model.env.now
+    if readmit:
+        model.env.process(model.readmission(ref))
+
+
+def _waiting(
+    model: Model, patient: CensusPatient, ref: Referral, residuals: _Residuals
+) -> ProcessGen:
+    spec = model.scenario.pathways[patient.pathway]
+    episode = _episode(model, patient, ref)
+    if spec.withdrawal is not None:
+        waited = patient.since_days
+
+        def patience(rest: float) -> None:
+            ref.patience_days = waited + rest
+
+        residuals.draw(
+            f"census.patience.{patient.pathway}", spec.withdrawal.patience, waited, patience
+        )
+    return _wait_then_stay(model, ref, episode, patient.since_days)
+
+
+def _discharged(
+    model: Model, patient: CensusPatient, ref: Referral, residuals: _Residuals
+) -> ProcessGen | None:
+    """A readmission still to come, if any, for a patient discharged ``e`` days ago."""
+    spec = model.scenario.pathways[patient.pathway].readmission
+    window, p, elapsed = spec.window_days, spec.probability, patient.since_days
+    chance = 0.0
+    if elapsed < window:
+        chance = p * (1 - elapsed / window) / (1 - p * elapsed / window)
+    readmit = residuals.uniform(f"census.readmission.{patient.pathway}") < chance
+    delay = residuals.uniform(f"census.readmission_delay.{patient.pathway}")
+    if not readmit:
+        return None
+    ref.readmission_delay_days = delay * (window - elapsed)
+    return model.readmission(ref)
+
+
+def _wait_then_stay(
+    model: Model, ref: Referral, episode: Episode, waited_days: float
+) -> ProcessGen:
+    """A census patient on the waiting list: the rest of the wait, then the stay.
+
+    The patient joins the queue once the patients ready to leave at the start have left.
+    """
+    yield model.env.timeout(0)
+    spec = model.scenario.pathways[ref.pathway]
+    stay = yield from model.wait_for_bed(ref, episode, spec, waited_days=waited_days)
+    if stay is not None:
+        yield from model.inpatient_stays(ref, stay)

@@ -1,0 +1,391 @@
+"""The scenario: a provider collaborative and the choices made for it, as checked data.
+
+A scenario says what the footprint is (places and their populations), what capacity
+it has (inpatient units, community teams), how each pathway behaves (referral rates,
+assessment, diversion, length of stay, step-down, readmission) and how beds are
+managed. These classes are the schema: every field has a type, a unit in its name and
+bounds; unknown fields are refused, so a typo is an error rather than a silent default.
+Instances are frozen. Cross-references between parts (a unit's place, a step-down's
+team) are checked by :mod:`simulation.scenario.loading`, which is the only way to build one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from simulation.core.distributions import Distribution, Fixed
+
+if TYPE_CHECKING:
+    from simulation.scenario.census import CensusPatient
+
+PATHWAY_SERVICES: dict[str, tuple[str, ...]] = {
+    "adult_secure": ("medium", "low"),
+    "camhs_t4": ("general_adolescent", "picu", "eating_disorder", "low_secure"),
+    "adult_ed": ("inpatient",),
+}
+"""The pathways the tool models and the bed types (services) each one has."""
+
+PATHWAY_LABELS = {
+    "adult_secure": "Adult secure",
+    "camhs_t4": "CAMHS tier 4",
+    "adult_ed": "Adult eating disorders",
+}
+
+PRIORITIES = ("urgent", "routine")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+# Upper limits far above any collaborative (England has 56 million people and about
+# 7,300 secure beds), so that a slip of the keyboard is refused instead of running for ever.
+Population = Annotated[int, Field(gt=0, le=100_000_000)]
+BedCount = Annotated[int, Field(ge=0, le=100_000)]
+PlaceCount = Annotated[int, Field(ge=0, le=100_000)]
+RatePer100k = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    """Base for every scenario part: unknown fields refused, instances frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Place(Strict):
+    """A local area in the footprint, whose residents are referred from it."""
+
+    name: Name
+    population: Population
+    deprivation_quintile: Annotated[int, Field(ge=1, le=5)] | None = None
+
+
+class Unit(Strict):
+    """An inpatient unit in the footprint: beds of one service of one pathway."""
+
+    name: Name
+    pathway: Literal["adult_secure", "camhs_t4", "adult_ed"]
+    service: Name
+    place: Name
+    provider: Literal["nhs", "independent"] = "nhs"
+    beds: BedCount
+    cost_per_bed_day_gbp: NonNegative
+    funding: Literal["occupied_bed_days", "block"] = "occupied_bed_days"
+    """``occupied_bed_days``: pay for each bed day used (spot purchase); ``block``: pay
+    for every open bed every day, occupied or not (a block contract)."""
+    linked_places: tuple[Name, ...] = ()
+    distance_miles: dict[Name, NonNegative] = Field(default_factory=dict)
+    default_distance_miles: NonNegative = 20.0
+
+
+class OutOfArea(Strict):
+    """What a placement outside the footprint costs and how far from home it is."""
+
+    cost_per_bed_day_gbp: NonNegative
+    distance_miles: NonNegative
+
+
+class StepDown(Strict):
+    """A route out of a bed when the clinical stay ends: a lower-security bed or a team."""
+
+    to: Name
+    probability: Share
+
+
+class Service(Strict):
+    """One bed type of a pathway: its demand, its stays and where patients go next."""
+
+    referral_rate_per_100k_per_year: RatePer100k
+    length_of_stay: Distribution
+    out_of_area: OutOfArea
+    step_down: tuple[StepDown, ...] = ()
+
+    @model_validator(mode="after")
+    def _routes_sum_to_at_most_one(self) -> Service:
+        total = sum(route.probability for route in self.step_down)
+        if total > 1 + 1e-9:
+            raise ValueError(
+                f"step_down probabilities add up to {total:g}; they must add up to at most 1 "
+                "(the rest are discharged home)"
+            )
+        return self
+
+
+class PriorityMix(Strict):
+    """Shares of referrals by clinical priority."""
+
+    urgent: Share
+    routine: Share
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> PriorityMix:
+        if abs(self.urgent + self.routine - 1) > 1e-9:
+            raise ValueError(
+                f"urgent + routine must add up to 1; they add up to {self.urgent + self.routine:g}"
+            )
+        return self
+
+
+class Diversion(Strict):
+    """Referrals sent to a community alternative instead of a bed, when it has room."""
+
+    share: Share
+    team: Name
+
+
+class MaxWait(Strict):
+    """Days a patient waits for a bed in the footprint before going out of area.
+
+    ``null`` means never: the patient waits for a footprint bed however long it takes.
+    """
+
+    urgent: NonNegative | None = None
+    routine: NonNegative | None = None
+
+
+class Readmission(Strict):
+    """Chance that a discharged inpatient is referred again (as urgent) within a window."""
+
+    probability: Share = 0.0
+    window_days: Positive = 365.0
+
+
+class Withdrawal(Strict):
+    """Referrals closed while waiting for a bed after a patience time."""
+
+    patience: Distribution
+
+
+class Pathway(Strict):
+    """How a pathway's referrals arrive, are assessed and flow through its services."""
+
+    services: dict[Name, Service]
+    arrivals: Literal["poisson", "regular"] = "poisson"
+    """``poisson`` (random, the default) or ``regular`` (evenly spaced at the same rate,
+    for checks by arithmetic)."""
+    annual_growth: Annotated[float, Field(gt=-1, le=1, allow_inf_nan=False)] = 0.0
+    seasonality: Annotated[tuple[Positive, ...], Field(min_length=12, max_length=12)] | None = None
+    priority_mix: PriorityMix = PriorityMix(urgent=0.0, routine=1.0)
+    assessment_delay: Distribution = Fixed(distribution="fixed", value=0.0)
+    not_accepted_share: Share = 0.0
+    diversion: Diversion | None = None
+    max_wait_days: MaxWait = MaxWait()
+    readmission: Readmission = Readmission()
+    withdrawal: Withdrawal | None = None
+
+
+class CommunityTeam(Strict):
+    """A community team with a finite caseload: diversion and step-down destination."""
+
+    name: Name
+    pathway: Literal["adult_secure", "camhs_t4", "adult_ed"]
+    places: PlaceCount
+    episode_length: Distribution
+    cost_per_place_per_year_gbp: NonNegative
+
+
+class BedManagement(Strict):
+    """How waiting patients are matched to beds."""
+
+    allocation: Literal["continuous", "weekly_panel"] = "continuous"
+    panel_weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "wednesday"
+    repatriation: bool = True
+
+
+class OneOffCost(Strict):
+    """A cost incurred once, on a date (for example, setting up a new team)."""
+
+    date: dt.date
+    pathway: Name
+    amount_gbp: Annotated[float, Field(allow_inf_nan=False)]
+    description: str = ""
+
+
+class Money(Strict):
+    """Budgets and one-off costs. Spend itself follows bed days and funded places."""
+
+    budget_gbp_per_year: dict[Name, NonNegative] = Field(default_factory=dict)
+    """Budget per pathway for each financial year; pathways not named have none."""
+    budget_from: Name | None = None
+    """A scenario file (path relative to this one) whose simulated spend, replication by
+    replication and year by year, is the budget of pathways not given a figure."""
+    one_off_costs: tuple[OneOffCost, ...] = ()
+
+
+class _Change(Strict):
+    date: dt.date
+    description: str = ""
+
+
+class SetBeds(_Change):
+    """Open or close beds in a unit; a closure takes effect as beds empty."""
+
+    set: Literal["beds"]
+    unit: Name
+    to: BedCount
+
+
+class SetPlaces(_Change):
+    """Add or remove a community team's funded places."""
+
+    set: Literal["places"]
+    team: Name
+    to: PlaceCount
+
+
+class SetLengthOfStay(_Change):
+    """Scale the clinical length of stay of admissions from the date on."""
+
+    set: Literal["length_of_stay_factor"]
+    pathway: Name
+    service: Name
+    to: Positive
+
+
+class SetDiversion(_Change):
+    """Change the share of referrals offered a community alternative."""
+
+    set: Literal["diversion_share"]
+    pathway: Name
+    to: Share
+
+
+class SetMaxWait(_Change):
+    """Change the maximum wait before an out-of-area placement."""
+
+    set: Literal["max_wait_days"]
+    pathway: Name
+    priority: Literal["urgent", "routine"]
+    to: NonNegative | None
+
+
+class SetStepDown(_Change):
+    """Change a service's step-down routes, for referrals arriving from the date on."""
+
+    set: Literal["step_down"]
+    pathway: Name
+    service: Name
+    to: tuple[StepDown, ...]
+
+    @model_validator(mode="after")
+    def _routes_sum_to_at_most_one(self) -> SetStepDown:
+        total = sum(route.probability for route in self.to)
+        if total > 1 + 1e-9:
+            raise ValueError(f"step_down probabilities add up to {total:g}; at most 1 allowed")
+        return self
+
+
+Change = Annotated[
+    SetBeds | SetPlaces | SetLengthOfStay | SetDiversion | SetMaxWait | SetStepDown,
+    Field(discriminator="set"),
+]
+"""A change to capacity or policy that takes effect on a date."""
+
+
+class ReinvestmentRule(Strict):
+    """Turn a share of each financial year's savings into new community places.
+
+    At each financial year end, savings = budget - spend for the pathway. A share of a
+    positive saving buys places (at each team's cost per place-year, split across teams
+    by ``teams``), which arrive after a recruitment lag and ramp up evenly over
+    ``ramp_up_days``. With ``reverse_on_overspend`` an overspend removes places the same
+    way (never below the places the scenario started with).
+    """
+
+    pathway: Name
+    share_of_savings: Share
+    teams: dict[Name, Share]
+    recruitment_lag_days: NonNegative = 180.0
+    ramp_up_days: NonNegative = 0.0
+    cap_places: PlaceCount | None = None
+    reverse_on_overspend: bool = False
+
+    @model_validator(mode="after")
+    def _split_sums_to_one(self) -> ReinvestmentRule:
+        total = sum(self.teams.values())
+        if not self.teams or abs(total - 1) > 1e-9:
+            raise ValueError(f"teams shares must add up to 1; they add up to {total:g}")
+        return self
+
+
+class Scenario(Strict):
+    """A whole collaborative and one set of choices for it. Build with ``load_scenario``."""
+
+    name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    start_date: dt.date
+    horizon_years: Annotated[float, Field(gt=0, le=50, allow_inf_nan=False)]
+    warmup_days: Annotated[float, Field(ge=0, le=36500, allow_inf_nan=False)] = 0.0
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 10
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    places: tuple[Place, ...]
+    units: tuple[Unit, ...] = ()
+    community_teams: tuple[CommunityTeam, ...] = ()
+    pathways: Annotated[dict[Name, Pathway], Field(min_length=1)]
+    bed_management: BedManagement = BedManagement()
+    money: Money = Money()
+    changes: tuple[Change, ...] = ()
+    reinvestment: tuple[ReinvestmentRule, ...] = ()
+    census: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    """A census file (CSV, path relative to the scenario file that names it) of the
+    patients in assessment, waiting, in beds and on community caseloads at the start
+    date: the run starts from them instead of empty, with no warm-up needed (given one
+    as well, the run starts from the census at the start of the warm-up)."""
+    _budget_scenario: Scenario | None = PrivateAttr(default=None)
+    _census: tuple[Any, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _horizon_at_least_a_day(self) -> Scenario:
+        if self.horizon_days < 1:
+            raise ValueError(
+                f"horizon_years {self.horizon_years:g} is less than a day; "
+                "give a horizon of at least one day (0.003 years)"
+            )
+        return self
+
+    @property
+    def budget_scenario(self) -> Scenario | None:
+        """The loaded ``money.budget_from`` scenario, if any (set by the loader)."""
+        return self._budget_scenario
+
+    @property
+    def census_patients(self) -> tuple[CensusPatient, ...]:
+        """The patients of the ``census`` file, checked against this scenario.
+
+        Set by the loader; empty when the run starts empty.
+        """
+        return self._census
+
+    @property
+    def horizon_days(self) -> float:
+        """Length of the reported period in days (whole days)."""
+        return float(round(self.horizon_years * 365.25))
+
+    @property
+    def end_date(self) -> dt.date:
+        """First day after the reported period."""
+        return self.start_date + dt.timedelta(days=self.horizon_days)
+
+    def units_of(self, pathway: str, service: str) -> tuple[Unit, ...]:
+        """The footprint's units of one service."""
+        return tuple(u for u in self.units if u.pathway == pathway and u.service == service)
+
+    def team(self, name: str) -> CommunityTeam:
+        """The community team called ``name``."""
+        for team in self.community_teams:
+            if team.name == name:
+                return team
+        raise KeyError(name)
+
+    def day_of(self, date: dt.date) -> float:
+        """Model day of a calendar date (day 0 is the start date)."""
+        return float((date - self.start_date).days)
+
+    def services(self) -> list[tuple[str, str]]:
+        """Every (pathway, service) the scenario models, in a fixed order."""
+        return [(p, s) for p, spec in self.pathways.items() for s in spec.services]

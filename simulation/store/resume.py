@@ -1,0 +1,427 @@
+"""Streamed runs: each replication saved as it finishes, so a run can be resumed.
+
+A run (or comparison) that will become ``<root>/<name>/<timestamp>/`` is worked on in
+the hidden sibling ``.<timestamp>.partial/``, which holds ``resume.json`` (the resolved
+scenarios, seed, replications, whether the event log is kept, and a fingerprint of the
+code) and one part file per finished replication, ``parts/<scenario index>/r<NNNNNN>.pkl``.
+A part is written under a temporary name and renamed into place, so it is either
+whole or absent; the replication's tables are dropped from memory once written.
+
+When every part is present the results files are written into the partial folder from
+the parts, one replication at a time (see :mod:`simulation.store.writer`), the folder is
+renamed to its final name and the parts are removed. If the run is killed,
+``pathways run --resume <root>/<name>/<timestamp>`` (or ``compare --resume``) runs only the
+replications that have no part, so none is lost or repeated. Replication ``r`` depends
+only on (scenario, seed, ``r``), so the resumed result is the uninterrupted one. A run
+to a precision (``--replications auto``) saves its replications the same way; resumed,
+it decides its batches again from the first, from the parts present, and so runs to the
+count the uninterrupted run would have. A folder started by other code, or whose
+scenario file has changed since, is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulation.experiment.executors import make_executor
+from simulation.experiment.experiment import ReplicationResult, run_replication
+from simulation.experiment.precision import PrecisionReport, PrecisionTracker, to_precision
+from simulation.scenario.loading import load_scenario, load_scenario_text, scenario_to_yaml
+from simulation.scenario.schema import Scenario
+from simulation.store.manifest import new_run_folder, package_version
+from simulation.store.writer import Assembled, write_streamed_comparison, write_streamed_run
+
+RESUME_FILE = "resume.json"
+PARTS = "parts"
+SUFFIX = ".partial"
+FORMAT = 1
+
+Progress = Callable[[int, int], None]
+
+
+class ResumeError(Exception):
+    """A folder that cannot be resumed; the message says why, in one sentence."""
+
+
+def code_fingerprint() -> str:
+    """SHA-256 of the package version and every module in the simulation package's tree.
+
+    Two processes agree on it only if they run the same model code, whatever git says:
+    every sub-package's modules count, each under its path within the package.
+    """
+    digest = hashlib.sha256(package_version().encode())
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the whole file or none of it."""
+    handle, name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+
+
+@dataclass
+class StreamedRun:
+    """A run or comparison whose replications are saved one by one (see module doc)."""
+
+    staging: Path
+    final: Path
+    info: dict[str, Any]
+    scenarios: list[Scenario]
+    resumed: int = 0
+    """Replications already saved when this session started."""
+
+    # -- starting and reopening ------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        root: str | Path,
+        scenarios: list[Scenario],
+        files: dict[str, str | None],
+        keep_events: bool = False,
+        command: list[str] | None = None,
+        auto: dict[str, Any] | None = None,
+    ) -> StreamedRun:
+        """Reserve ``<root>/<name>/<timestamp>`` and start its partial folder.
+
+        One scenario is a run; several are a comparison (base first) whose scenarios
+        must already share the base's seed and replications. ``auto`` (``precision``,
+        ``max_replications``, ``initial``, ``level``) makes it a run to a precision: the
+        replications are decided batch by batch (see :meth:`execute_to_precision`).
+        """
+        name = scenarios[0].name if len(scenarios) == 1 else f"compare-{scenarios[0].name}"
+        info: dict[str, Any] = {
+            "format": FORMAT,
+            "kind": "run" if len(scenarios) == 1 else "compare",
+            "code": code_fingerprint(),
+            "version": package_version(),
+            "replications": 0 if auto else scenarios[0].replications,
+            "auto": auto,
+            "seed": scenarios[0].seed,
+            "keep_events": keep_events,
+            "command": command,
+            "elapsed_seconds": 0.0,
+            "scenarios": [
+                {
+                    "name": s.name,
+                    "file": str(Path(f).resolve()) if (f := files.get(s.name)) else None,
+                    "given_as": files.get(s.name),
+                    "yaml": scenario_to_yaml(s),
+                }
+                for s in scenarios
+            ],
+        }
+        final = new_run_folder(Path(root), name)
+        staging = final.parent / f".{final.name}{SUFFIX}"
+        try:
+            staging.mkdir()
+            for index in range(len(scenarios)):
+                (staging / PARTS / str(index)).mkdir(parents=True)
+            _atomic_write(staging / RESUME_FILE, json.dumps(info, indent=1).encode())
+        except BaseException:  # a full disk, say: leave nothing behind that looks like a run
+            shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                final.rmdir()
+            raise
+        return cls(staging, final, info, list(scenarios))
+
+    @classmethod
+    def open(cls, results_dir: str | Path) -> StreamedRun:
+        """Reopen an interrupted run for resuming; :class:`ResumeError` if it cannot be."""
+        given = Path(results_dir)
+        if given.name.startswith(".") and given.name.endswith(SUFFIX):
+            staging = given
+            final = given.parent / given.name[1 : -len(SUFFIX)]
+        else:
+            final = given
+            staging = given.parent / f".{given.name}{SUFFIX}"
+        if not staging.is_dir():
+            if (final / "manifest.json").is_file():
+                raise ResumeError(
+                    f"{given} is a finished results folder: there is nothing to resume"
+                )
+            raise ResumeError(
+                f"{given} is not an interrupted run: there is no {staging.name} beside it "
+                "(give the folder that the interrupted run named)"
+            )
+        try:
+            info = json.loads((staging / RESUME_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ResumeError(
+                f"{given} cannot be resumed: its {RESUME_FILE} is unreadable"
+            ) from exc
+        if info.get("format") != FORMAT or info.get("code") != code_fingerprint():
+            raise ResumeError(
+                f"{given} was started by a different version of the code (pathways "
+                f"{info.get('version')}, model fingerprint {str(info.get('code'))[:12]}; this is "
+                f"{package_version()}, {code_fingerprint()[:12]}): its replications would not "
+                "match new ones, so it cannot be resumed; start a new run"
+            )
+        scenarios = [_reload(entry, given) for entry in info["scenarios"]]
+        run = cls(staging, final, info, scenarios)
+        # Left by a kill mid-write, of a part or of resume.json beside the results files.
+        for path in [*staging.glob(f"{PARTS}/*/.tmp-*"), *staging.glob(".tmp-*")]:
+            path.unlink()
+        run.resumed = len(run.done())
+        return run
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def replications(self) -> int:
+        """Replications per scenario."""
+        return int(self.info["replications"])
+
+    @property
+    def auto(self) -> dict[str, Any] | None:
+        """The precision a run to a precision aims at, and its cap; None for a fixed run."""
+        auto: dict[str, Any] | None = self.info.get("auto")
+        return auto
+
+    @property
+    def total(self) -> int:
+        """Replications over all scenarios."""
+        return self.replications * len(self.scenarios)
+
+    def part(self, index: int, replication: int) -> Path:
+        """Path of the part file of one scenario's replication."""
+        return self.staging / PARTS / str(index) / f"r{replication:06d}.pkl"
+
+    def done(self) -> set[tuple[int, int]]:
+        """(scenario index, replication) of every saved part."""
+        found = set()
+        for index in range(len(self.scenarios)):
+            for path in (self.staging / PARTS / str(index)).glob("r*.pkl"):
+                found.add((index, int(path.stem[1:])))
+        return found
+
+    def matches(self, scenarios: list[Scenario]) -> bool:
+        """Whether these scenarios (as given on a resume command) are the ones run."""
+        return [scenario_to_yaml(s) for s in scenarios] == [
+            e["yaml"] for e in self.info["scenarios"]
+        ]
+
+    # -- running -------------------------------------------------------------------------
+
+    def execute(
+        self,
+        workers: int | None = None,
+        cluster: str | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Run every replication without a part, saving each as it finishes.
+
+        Returns the number of workers used. Ctrl-C (or any error) leaves the saved parts
+        for a later :meth:`open` and re-raises.
+        """
+        done = self.done()
+        todo = [
+            (index, r)
+            for index in range(len(self.scenarios))
+            for r in range(self.replications)
+            if (index, r) not in done
+        ]
+        keep_events = bool(self.info["keep_events"])
+        tasks = [(self.scenarios[i], r, keep_events) for i, r in todo]
+        index_of = {(self.scenarios[i].name, r): i for i, r in todo}
+        executor = make_executor(workers, cluster, max(1, len(tasks)))
+        count = sum(1 for _, r in done if r < self.replications)
+        if progress:
+            progress(count, self.total)
+        started = time.perf_counter()
+        elapsed = float(self.info.get("elapsed_seconds", 0.0))
+        results = executor.map_unordered(_replicate, tasks)
+        with contextlib.closing(results):
+            for name, replication, blob in results:
+                index = index_of[(name, replication)]
+                _atomic_write(self.part(index, replication), blob)
+                count += 1
+                self.info["elapsed_seconds"] = elapsed + time.perf_counter() - started
+                _atomic_write(self.staging / RESUME_FILE, json.dumps(self.info, indent=1).encode())
+                if progress:
+                    progress(count, self.total)
+        self.info["workers"] = executor.workers
+        return executor.workers
+
+    def execute_to_precision(
+        self,
+        workers: int | None = None,
+        cluster: str | None = None,
+        progress: Progress | None = None,
+    ) -> PrecisionReport:
+        """Run batches of replications until the headline KPIs are precise enough, or the cap.
+
+        Each batch is run as :meth:`execute` runs a fixed number, and then judged from
+        its parts (see :func:`~simulation.experiment.precision.to_precision`). The batches are
+        decided again from the first on every call: replications already saved are not
+        run again, and as replication ``r`` depends only on (scenario, seed, ``r``) an
+        interrupted run, resumed, reaches the count an uninterrupted one would.
+        """
+        auto = self.auto
+        if auto is None:
+            raise ValueError("this run has a fixed number of replications")
+        precision, level = float(auto["precision"]), float(auto["level"])
+        names = [s.name for s in self.scenarios]
+        tracker = PrecisionTracker(names, precision, level)
+
+        def run_batch(first: int, end: int) -> pd.DataFrame:
+            self.info["replications"] = end
+            self.execute(workers, cluster, progress)
+            for index, name in enumerate(names):
+                for replication in range(first, end):
+                    tracker.add(name, self.part_of(index, replication).kpis)
+            return tracker.table()
+
+        report = to_precision(
+            run_batch, precision, int(auto["max_replications"]), int(auto["initial"]), level
+        )
+        self.info["replications"] = report.replications
+        self.info["precision_report"] = {
+            "precision": report.precision,
+            "level": report.level,
+            "max_replications": report.max_replications,
+            "reached": report.reached,
+            "history": report.history,
+        }
+        return report
+
+    def part_of(self, index: int, replication: int) -> ReplicationResult:
+        """One scenario's saved replication; :class:`ResumeError` if it has no part."""
+        path = self.part(index, replication)
+        if not path.is_file():
+            name = self.scenarios[index].name
+            raise ResumeError(f"replication {replication} of {name} is missing")
+        return read_part(path)
+
+    def replications_of(self, index: int) -> Iterator[ReplicationResult]:
+        """One scenario's saved replications in order, each read only when it is wanted."""
+        for replication in range(self.replications):
+            yield self.part_of(index, replication)
+
+    def rounds(self) -> Iterator[list[ReplicationResult]]:
+        """Replication ``r`` of every scenario (base first), for each ``r`` in turn."""
+        for replication in range(self.replications):
+            yield [self.part_of(i, replication) for i in range(len(self.scenarios))]
+
+    def assemble(self) -> Assembled:
+        """Write the results files into the partial folder, reading one replication at a time.
+
+        Every part must be saved. The parts stay until :meth:`finish`, so a run killed
+        while its files are written is resumed by writing them again.
+        """
+        files = {
+            e["name"]: e["given_as"] if e["file"] and Path(e["file"]).is_file() else None
+            for e in self.info["scenarios"]
+        }
+        command = self.info.get("command")
+        keep_events = bool(self.info["keep_events"])
+        wall = float(self.info.get("elapsed_seconds", 0.0))
+        workers = int(self.info.get("workers", 1))
+        if self.info["kind"] == "run":
+            scenario = self.scenarios[0]
+            assembled = write_streamed_run(
+                self.replications_of(0),
+                self.staging,
+                scenario,
+                keep_events,
+                files[scenario.name],
+                command,
+                wall,
+                workers,
+            )
+        else:
+            assembled = write_streamed_comparison(
+                self.rounds(),
+                self.staging,
+                self.scenarios,
+                keep_events,
+                files,
+                command,
+                wall,
+                workers,
+            )
+        extra: dict[str, Any] = {"resumed_replications": self.resumed}
+        if "precision_report" in self.info:
+            extra["replications_to_precision"] = self.info["precision_report"]
+        _add_to_manifest(self.staging, extra)
+        return assembled
+
+    def finish(self) -> Path:
+        """Give the assembled folder its final name and drop the parts."""
+        try:
+            # Onto the reserved, empty folder in one step: the name is never free for a
+            # run starting in the same second to take in between.
+            os.replace(self.staging, self.final)
+        except OSError:  # a system that cannot rename onto a folder
+            with contextlib.suppress(FileNotFoundError):
+                self.final.rmdir()
+            os.replace(self.staging, self.final)
+        # The parts go only once the results are in place: a kill before this line
+        # leaves a resumable partial folder, a kill after it complete results.
+        shutil.rmtree(self.final / PARTS, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.final / RESUME_FILE).unlink()
+        return self.final
+
+
+def read_part(path: Path) -> ReplicationResult:
+    """A replication saved by :meth:`StreamedRun.execute`."""
+    result: ReplicationResult = pickle.loads(path.read_bytes())
+    return result
+
+
+def _replicate(scenario: Scenario, replication: int, keep_events: bool) -> tuple[str, int, bytes]:
+    """Run one replication and pickle it in the worker, so the parent only writes bytes."""
+    result = run_replication(scenario, replication, keep_events)
+    return scenario.name, replication, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _reload(entry: dict[str, Any], given: Path) -> Scenario:
+    """A scenario of a partial folder, from its file if it still has one."""
+    stored = str(entry["yaml"])
+    file = entry.get("file")
+    if file and Path(file).is_file():
+        fresh = load_scenario(file)
+        saved = load_scenario_text(stored, f"{given}/{RESUME_FILE}")
+        fresh = fresh.model_copy(update={"seed": saved.seed, "replications": saved.replications})
+        if scenario_to_yaml(fresh) != stored:
+            raise ResumeError(
+                f"{given} was started from a different scenario: {file} has changed since "
+                "(its replications would not match new ones); start a new run"
+            )
+        return fresh
+    return load_scenario_text(stored, f"{given}/{RESUME_FILE}")
+
+
+def _add_to_manifest(folder: Path, extra: dict[str, Any]) -> None:
+    """Add entries to a written ``manifest.json``."""
+    path = folder / "manifest.json"
+    info = json.loads(path.read_text(encoding="utf-8"))
+    info.update(extra)
+    path.write_text(json.dumps(info, indent=2) + "\n")

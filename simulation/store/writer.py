@@ -1,0 +1,260 @@
+"""Assembling a results folder from saved replications, one replication at a time.
+
+A streamed run (see :mod:`simulation.store.resume`) keeps each finished replication in a part
+file. Its results folder is written by reading the parts back in replication order, one
+replication at a time, like a clerk who copies each returned form into the ledger and
+keeps a running tally, and then files the form away: every table (``kpis``, ``monthly``,
+``ledger``, ``events``) is appended to its CSV and parquet files, and the summaries and
+paired differences are built up as running counts, means and spreads per key
+(:class:`~simulation.results.analysis.Moments`). Memory holds one replication (one per scenario
+of a comparison) and the tallies, however many replications there are.
+
+Replications held in memory (:func:`simulation.store.manifest.write_results`) are written by
+the same code, so a folder is the same whichever way its replications came, and it does
+not depend on how many workers ran them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from simulation.experiment.comparison import (
+    PAIRED,
+    difference_table,
+    paired_rows,
+    shared_arrivals,
+    stack_differences,
+)
+from simulation.experiment.experiment import ReplicationResult, ledger_as_kpis, ledger_summary_of
+from simulation.results.analysis import KEYS, Moments, summary_keys, summary_table
+from simulation.scenario.loading import scenario_to_yaml
+from simulation.scenario.schema import Scenario
+from simulation.store.manifest import (
+    RunTally,
+    comparison_manifest,
+    run_manifest,
+    write_comparison_table,
+)
+
+
+class TableFiles:
+    """One table's ``<stem>.csv`` and ``<stem>.parquet``, appended a replication at a time.
+
+    The CSV gets its header once; each replication's rows become parquet row groups
+    under the columns' types of the first replication that has rows.
+    """
+
+    def __init__(self, folder: Path, stem: str, csv: bool = True, parquet: bool = True):
+        self.csv_path = folder / f"{stem}.csv" if csv else None
+        self.parquet_path = folder / f"{stem}.parquet" if parquet else None
+        self._csv: IO[str] | None = None
+        self._parquet: pq.ParquetWriter | None = None
+        self._empty: pd.DataFrame | None = None
+
+    def append(self, frame: pd.DataFrame) -> None:
+        """Add one replication's rows."""
+        if self.csv_path is not None:
+            header = self._csv is None
+            if self._csv is None:
+                self._csv = self.csv_path.open("w", encoding="utf-8", newline="")
+            frame.to_csv(self._csv, index=False, header=header)
+        if self.parquet_path is None:
+            return
+        if frame.empty:  # no rows, and perhaps no types: only the columns are worth keeping
+            if self._empty is None:
+                self._empty = frame
+            return
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._parquet is None:
+            # A column that is empty in this replication has no type yet; its values are
+            # text wherever it has any.
+            fields = [
+                f.with_type(pa.large_string()) if pa.types.is_null(f.type) else f
+                for f in table.schema
+            ]
+            schema = pa.schema(fields, metadata=table.schema.metadata)
+            self._parquet = pq.ParquetWriter(self.parquet_path, schema, compression="snappy")
+        schema = self._parquet.schema
+        if not table.schema.equals(schema, check_metadata=False):
+            table = table.cast(schema)
+        self._parquet.write_table(table)
+
+    def close(self) -> None:
+        """Finish both files; a table that never had a row is written with its columns."""
+        if self._csv is not None:
+            self._csv.close()
+        if self._parquet is not None:
+            self._parquet.close()
+        elif self.parquet_path is not None and self._empty is not None:
+            self._empty.to_parquet(self.parquet_path, index=False)
+
+    def __enter__(self) -> TableFiles:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class RunFiles:
+    """One scenario's results folder, written as its replications are added in order.
+
+    Add replications in increasing order (``0, 1, 2, ...`` for a whole run) with
+    :meth:`add`, then :meth:`close` writes the summaries and the manifest and returns
+    the summary.
+    """
+
+    def __init__(self, folder: Path, scenario: Scenario, keep_events: bool):
+        folder.mkdir(exist_ok=True)  # a resumed run may have begun writing its files
+        (folder / "scenario.yaml").write_text(scenario_to_yaml(scenario))
+        self.folder = folder
+        self.scenario = scenario
+        self.replications = 0
+        self.events_processed = 0
+        self._last = -1
+        self._kpis = TableFiles(folder, "kpis")
+        self._monthly = TableFiles(folder, "monthly")
+        self._ledger = TableFiles(folder, "ledger", parquet=False)
+        self._events = TableFiles(folder, "events", csv=False) if keep_events else None
+        self._summary: Moments | None = None
+        self._ledger_summary: Moments | None = None
+
+    def add(self, replication: ReplicationResult) -> None:
+        """Append the next replication's tables and add it to the summaries."""
+        if replication.replication <= self._last:
+            raise ValueError(
+                f"replication {replication.replication} of {self.scenario.name} came after "
+                f"{self._last}: a results folder is written in order"
+            )
+        self._last = replication.replication
+        self._kpis.append(replication.kpis)
+        self._monthly.append(replication.monthly)
+        self._ledger.append(replication.ledger)
+        if self._events is not None and replication.events is not None:
+            self._events.append(replication.events)
+        if self._summary is None:
+            self._summary = Moments(summary_keys(replication.kpis.columns))
+        self._summary.add(replication.kpis)
+        if self._ledger_summary is None:
+            self._ledger_summary = Moments(KEYS)
+        self._ledger_summary.add(ledger_as_kpis(replication.ledger))
+        self.replications += 1
+        self.events_processed += replication.events_processed
+
+    def close(
+        self,
+        scenario_file: str | Path | None,
+        command: list[str] | None,
+        wall_seconds: float,
+        workers: int,
+    ) -> pd.DataFrame:
+        """Finish the tables, write the summaries and manifest; return the summary."""
+        for files in (self._kpis, self._monthly, self._ledger, self._events):
+            if files is not None:
+                files.close()
+        if self._summary is None or self._ledger_summary is None:
+            raise ValueError(f"{self.scenario.name} has no replications to write")
+        summary = summary_table(self._summary)
+        summary.to_csv(self.folder / "summary.csv", index=False)
+        ledger_summary = ledger_summary_of(summary_table(self._ledger_summary))
+        ledger_summary.to_csv(self.folder / "ledger_summary.csv", index=False)
+        tally = RunTally(self.replications, self.events_processed, wall_seconds, workers)
+        info = run_manifest(self.scenario, tally, scenario_file, command)
+        (self.folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+        return summary
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """What a written folder says at a glance: each scenario's summary, and differences."""
+
+    scenarios: list[Scenario]
+    summaries: list[pd.DataFrame]
+    replications: int
+    table: pd.DataFrame | None = None
+    """Paired differences of each alternative from the base (a comparison only)."""
+    notes: Mapping[str, str] | None = None
+    """Per alternative, whether it shares the base's referrals (a comparison only)."""
+
+
+def write_streamed_run(
+    replications: Iterable[ReplicationResult],
+    folder: Path,
+    scenario: Scenario,
+    keep_events: bool,
+    scenario_file: str | Path | None = None,
+    command: list[str] | None = None,
+    wall_seconds: float = 0.0,
+    workers: int = 1,
+) -> Assembled:
+    """Write a run's files into ``folder`` from its replications, taken one at a time."""
+    run = RunFiles(folder, scenario, keep_events)
+    for replication in replications:
+        run.add(replication)
+        del replication  # hold no replication while the next is read
+    summary = run.close(scenario_file, command, wall_seconds, workers)
+    return Assembled([scenario], [summary], run.replications)
+
+
+def write_streamed_comparison(
+    rounds: Iterable[Sequence[ReplicationResult]],
+    folder: Path,
+    scenarios: Sequence[Scenario],
+    keep_events: bool,
+    scenario_files: Mapping[str, str | Path | None] | None = None,
+    command: list[str] | None = None,
+    wall_seconds: float = 0.0,
+    workers: int = 1,
+) -> Assembled:
+    """Write a comparison's files from rounds of replication ``r`` of every scenario.
+
+    Each round holds replication ``r`` of the base and of each alternative (base first),
+    so the paired differences are built up a replication at a time.
+    """
+    files = scenario_files or {}
+    base, alternatives = scenarios[0], list(scenarios[1:])
+    runs = [RunFiles(folder / s.name, s, keep_events) for s in scenarios]
+    pairs = [Moments([*KEYS], PAIRED) for _ in alternatives]
+    for replications in rounds:
+        _add_round(runs, pairs, replications)
+        del replications  # hold no round while the next is read
+    summaries = [
+        run.close(files.get(run.scenario.name), command, wall_seconds, workers) for run in runs
+    ]
+    tables = {
+        alternative.name: difference_table(moments)
+        for alternative, moments in zip(alternatives, pairs, strict=True)
+    }
+    table = stack_differences(base.name, tables)
+    notes = {alt.name: shared_arrivals(base, alt)[1] for alt in alternatives}
+    write_comparison_table(folder, table, notes)
+    count = runs[0].replications
+    info: dict[str, Any] = comparison_manifest(
+        base, [a.name for a in alternatives], count, notes, command
+    )
+    (folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+    return Assembled(list(scenarios), summaries, count, table, notes)
+
+
+def _add_round(
+    runs: Sequence[RunFiles], pairs: Sequence[Moments], replications: Sequence[ReplicationResult]
+) -> None:
+    """Add replication ``r`` of every scenario, and its pairs with the base's."""
+    for run, replication in zip(runs, replications, strict=True):
+        run.add(replication)
+    base = replications[0].kpis
+    for moments, alternative in zip(pairs, replications[1:], strict=True):
+        moments.add(paired_rows(base, alternative.kpis))
