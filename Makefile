@@ -20,6 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check simulation calibration tests benchmarks
 	$(BIN)/ruff format --check simulation calibration tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest

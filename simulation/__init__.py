@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from simulation.results.analysis import summarise
     from simulation.scenario.loading import load_scenario, load_scenario_dict, load_scenario_text
     from simulation.scenario.schema import Scenario
-    from simulation.store.manifest import write_results
+    from simulation.store.writer import write_results
 
 # Names are imported on first use, so that a command that only reads a scenario
 # (``pathways validate``, or any bad input) does not wait for pandas and scipy.stats.
@@ -59,7 +59,7 @@ _HOMES = {
     "load_scenario_text": "simulation.scenario.loading",
     "InputError": "simulation.core.problems",
     "Problem": "simulation.core.problems",
-    "write_results": "simulation.store.manifest",
+    "write_results": "simulation.store.writer",
     "Scenario": "simulation.scenario.schema",
 }
 

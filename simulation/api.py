@@ -39,13 +39,14 @@ from simulation.experiment.precision import (
     run_to_precision,
 )
 from simulation.report.wording import ADDITIVE_KPIS, estimate, kpi_label_with_unit, pathway_label
-from simulation.results.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+from simulation.results.catalogue import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 from simulation.scenario.inheritance import resolve
 from simulation.scenario.loading import scenario_to_yaml, validate_data
 from simulation.scenario.overrides import apply_overrides
 from simulation.scenario.schema import PATHWAY_LABELS, Scenario
 from simulation.scenario.yamlsource import LocatedData, read_yaml_file
-from simulation.store.manifest import copy_saved, read_saved, write_comparison, write_results
+from simulation.store.reader import read_saved
+from simulation.store.writer import copy_saved, write_comparison, write_results
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 """A loaded scenario, the path of a scenario file, or a scenario as plain data."""

@@ -47,7 +47,7 @@ from simulation.report.style import (
     whole_numbers,
 )
 from simulation.report.wording import kpi_label, pathway_label, scenario_label, service_label
-from simulation.results.kpis import ALL, HORIZON
+from simulation.results.catalogue import ALL, HORIZON
 
 if TYPE_CHECKING:
     from simulation.api import Results

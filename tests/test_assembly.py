@@ -22,8 +22,8 @@ from simulation.experiment.comparison import aligned, run_comparison
 from simulation.experiment.experiment import ExperimentResult, ReplicationResult, run_experiment
 from simulation.scenario.loading import load_scenario, scenario_to_yaml
 from simulation.store import resume
-from simulation.store.manifest import write_comparison, write_results
 from simulation.store.resume import StreamedRun
+from simulation.store.writer import write_comparison, write_results
 from tests.test_resume import scenario_file as resume_scenario_file
 
 REPLICATIONS = 3

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from simulation import load_scenario
-from simulation.store.manifest import new_run_folder
+from simulation.store.staging import new_run_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = 120

@@ -28,7 +28,8 @@ from simulation.core.calendar import Calendar
 from simulation.model.model import Model
 from simulation.model.records import Episode
 from simulation.model.resources import OUT_OF_AREA
-from simulation.results.kpis import ALL, HORIZON, kpi_rows
+from simulation.results.catalogue import ALL, HORIZON
+from simulation.results.kpis import kpi_rows
 
 KEYS = ["pathway", "service", "unit", "place", "period", "kpi"]
 PW, SVC, PLACE, UNIT = "adult_ed", "inpatient", "Home", "Unit"

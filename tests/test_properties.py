@@ -29,7 +29,8 @@ import simulation
 from simulation.core.distributions import Exponential, Gamma, LogNormal, Weibull
 from simulation.experiment.experiment import ledger_rows
 from simulation.model.model import Model, ModelOutput
-from simulation.results.kpis import ALL, HORIZON, kpi_rows, monthly_rows, referral_states
+from simulation.results.catalogue import ALL, HORIZON
+from simulation.results.kpis import kpi_rows, monthly_rows, referral_states
 from simulation.scenario.schema import Scenario, SetBeds
 from tests.strategies import scenarios
 from tests.test_conservation import STATES, bed_intervals, episode_timeline, own_states
@@ -262,7 +263,8 @@ def test_generated_scenarios_run_summarise_and_save(data: dict[str, Any]) -> Non
     import tempfile
 
     from simulation.experiment.experiment import run_experiment
-    from simulation.store.manifest import read_saved, write_results
+    from simulation.store.reader import read_saved
+    from simulation.store.writer import write_results
 
     scenario = load(data)
     result = run_experiment(scenario, replications=2, workers=1)

@@ -32,8 +32,8 @@ from PIL import Image
 from simulation import load_scenario, run_experiment, write_results
 from simulation.experiment.comparison import run_comparison
 from simulation.report import wording
-from simulation.report.content import write_report
-from simulation.store.manifest import write_comparison
+from simulation.report.publish import write_report
+from simulation.store.writer import write_comparison
 from tests.builders import flow_scenario
 
 NUMBER = r"[−+]?£?[\d,]*\.?\d+m?%?"

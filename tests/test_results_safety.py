@@ -24,7 +24,7 @@ import yaml
 import simulation
 from simulation.cli import main as cli
 from simulation.experiment.experiment import ExperimentResult, run_experiment
-from simulation.store import manifest as results
+from simulation.store import staging, writer
 from tests.builders import mmc_scenario
 
 
@@ -81,7 +81,7 @@ def test_a_failure_part_way_leaves_no_folder_and_earlier_results_intact(
     result: ExperimentResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "results"
-    earlier = results.write_results(result, root)
+    earlier = writer.write_results(result, root)
     before = snapshot(root)
     calls = {"n": 0}
     real = pd.DataFrame.to_csv
@@ -94,7 +94,7 @@ def test_a_failure_part_way_leaves_no_folder_and_earlier_results_intact(
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", fails_on_the_third_file)
     with pytest.raises(OSError, match="simulated failure"):
-        results.write_results(result, root)
+        writer.write_results(result, root)
     assert calls["n"] == 3  # some files were written before the failure
     assert snapshot(root) == before  # no new folder, no staging left, earlier untouched
     assert [p.name for p in (root / "tiny").iterdir()] == [earlier.name]
@@ -102,7 +102,7 @@ def test_a_failure_part_way_leaves_no_folder_and_earlier_results_intact(
 
 
 def test_a_results_folder_appears_whole(result: ExperimentResult, tmp_path: Path) -> None:
-    folder = results.write_results(result, tmp_path)
+    folder = writer.write_results(result, tmp_path)
     assert complete(folder)
     assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # no staging left
 
@@ -110,9 +110,9 @@ def test_a_results_folder_appears_whole(result: ExperimentResult, tmp_path: Path
 def test_a_staging_folder_that_cannot_be_made_leaves_no_empty_folder(
     result: ExperimentResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(results.tempfile, "mkdtemp", no_space)
+    monkeypatch.setattr(staging.tempfile, "mkdtemp", no_space)
     with pytest.raises(OSError):
-        results.write_results(result, tmp_path)
+        writer.write_results(result, tmp_path)
     assert list((tmp_path / "tiny").iterdir()) == []
 
 
@@ -150,7 +150,7 @@ def test_a_full_disk_gives_a_clear_message_and_keeps_earlier_results(
     else:
         import simulation.store.resume
 
-        real_write = simulation.store.resume._atomic_write
+        real_write = simulation.store.resume.atomic_write
 
         def parts_fill_the_disk(path: Path, data: bytes) -> None:
             if path.parent.parent.name == simulation.store.resume.PARTS:
@@ -158,9 +158,9 @@ def test_a_full_disk_gives_a_clear_message_and_keeps_earlier_results(
             real_write(path, data)
 
         if where == "starting the run":
-            monkeypatch.setattr(simulation.store.resume, "_atomic_write", no_space)
+            monkeypatch.setattr(simulation.store.resume, "atomic_write", no_space)
         else:
-            monkeypatch.setattr(simulation.store.resume, "_atomic_write", parts_fill_the_disk)
+            monkeypatch.setattr(simulation.store.resume, "atomic_write", parts_fill_the_disk)
     code, stdout, stderr = run_cli(
         capsys, "run", scenario_file, "--out", out, "--quiet", "--workers", "1"
     )
@@ -245,13 +245,13 @@ def test_an_unwritable_output_folder_is_refused_before_running(
 def test_runs_reserving_folders_in_the_same_second_never_share_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(results, "dt", Frozen)
+    monkeypatch.setattr(staging, "dt", Frozen)
     start = threading.Barrier(16)
     got: list[Path] = []
 
     def reserve() -> None:
         start.wait()
-        got.append(results.new_run_folder(tmp_path, "same"))
+        got.append(staging.new_run_folder(tmp_path, "same"))
 
     threads = [threading.Thread(target=reserve) for _ in range(16)]
     for t in threads:
@@ -267,13 +267,13 @@ def test_runs_reserving_folders_in_the_same_second_never_share_one(
 def test_same_second_runs_write_separate_whole_folders(
     result: ExperimentResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(results, "dt", Frozen)
+    monkeypatch.setattr(staging, "dt", Frozen)
     start = threading.Barrier(6)
     got: list[Path] = []
 
     def write() -> None:
         start.wait()
-        got.append(results.write_results(result, tmp_path))
+        got.append(writer.write_results(result, tmp_path))
 
     threads = [threading.Thread(target=write) for _ in range(6)]
     for t in threads:
@@ -289,17 +289,17 @@ def test_a_name_stays_reserved_while_a_finished_run_moves_into_it(
     result: ExperimentResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another run reserving at the very moment one finishes must get another name."""
-    monkeypatch.setattr(results, "dt", Frozen)
+    monkeypatch.setattr(staging, "dt", Frozen)
     real_replace = os.replace
     others: list[Path] = []
 
     def replace_with_a_rival(src: Any, dst: Any) -> None:
         if not others:
-            others.append(results.new_run_folder(tmp_path, "tiny"))
+            others.append(staging.new_run_folder(tmp_path, "tiny"))
         real_replace(src, dst)
 
-    monkeypatch.setattr(results.os, "replace", replace_with_a_rival)
-    folder = results.write_results(result, tmp_path)
+    monkeypatch.setattr(staging.os, "replace", replace_with_a_rival)
+    folder = writer.write_results(result, tmp_path)
     assert others and others[0] != folder
     assert complete(folder)
 
@@ -313,17 +313,17 @@ def test_a_streamed_run_keeps_its_name_reserved_until_it_moves_in(
     """``pathways run`` (which saves each replication) against a rival in the same second."""
     import simulation.store.resume
 
-    monkeypatch.setattr(results, "dt", Frozen)
+    monkeypatch.setattr(staging, "dt", Frozen)
     out = tmp_path / "out"
     real_replace = os.replace
     others: list[Path] = []
 
     def replace_with_a_rival(src: Any, dst: Any) -> None:
         if Path(src).name.endswith(simulation.store.resume.SUFFIX) and not others:
-            others.append(results.new_run_folder(out, "tiny"))
+            others.append(staging.new_run_folder(out, "tiny"))
         real_replace(src, dst)
 
-    monkeypatch.setattr(simulation.store.resume.os, "replace", replace_with_a_rival)
+    monkeypatch.setattr(staging.os, "replace", replace_with_a_rival)
     code, stdout, stderr = run_cli(
         capsys, "run", scenario_file, "--out", out, "--quiet", "--workers", "1"
     )

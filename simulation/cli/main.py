@@ -459,7 +459,8 @@ def cmd_show(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
     """``pathways report``: a report of a results folder (it never runs the model)."""
-    from simulation.report.content import ReportError, write_report
+    from simulation.report.content import ReportError
+    from simulation.report.publish import write_report
     from simulation.store.reader import NotAResultsFolder
 
     try:

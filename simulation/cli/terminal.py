@@ -60,7 +60,7 @@ def format_value(kpi: str, value: float, signed: bool = False) -> str:
 
 def headline_table(scenario: Scenario, summary: pd.DataFrame, n: int) -> Table:
     """Headline KPIs per pathway over the horizon: mean and 95% interval of n replications."""
-    from simulation.results.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+    from simulation.results.catalogue import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 
     selected = summary[
         (summary["service"] == ALL)
@@ -111,7 +111,7 @@ def headline_table(scenario: Scenario, summary: pd.DataFrame, n: int) -> Table:
 
 def comparison_tables(table: pd.DataFrame, base: Scenario, alternatives: list[str]) -> list[Table]:
     """One table per alternative and pathway: base, alternative, paired difference."""
-    from simulation.results.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+    from simulation.results.catalogue import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 
     selected = table[
         (table["service"] == ALL)

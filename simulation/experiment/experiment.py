@@ -17,10 +17,11 @@ from typing import Any
 import pandas as pd
 
 from simulation.experiment.executors import make_executor
-from simulation.model.model import Model, ModelOutput
-from simulation.model.policy import LEDGER_ITEMS, comparator_budgets
+from simulation.model.finance import LEDGER_ITEMS
+from simulation.model.model import Model, ModelOutput, comparator_budgets
 from simulation.results.analysis import summarise
-from simulation.results.kpis import ALL, episodes_frame, kpi_rows, monthly_rows
+from simulation.results.catalogue import ALL
+from simulation.results.kpis import episodes_frame, kpi_rows, monthly_rows
 from simulation.scenario.schema import Scenario
 
 Progress = Callable[[int, int], None]

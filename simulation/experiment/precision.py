@@ -28,7 +28,7 @@ from scipy import stats
 
 from simulation.experiment.experiment import ExperimentResult, Progress, combine, run_experiments
 from simulation.results.analysis import KEYS, Moments, summarise, summary_table
-from simulation.results.kpis import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+from simulation.results.catalogue import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 from simulation.scenario.schema import PATHWAY_LABELS, Scenario
 
 DEFAULT_PRECISION = 0.05

@@ -12,8 +12,17 @@ Time before day 0 (the warm-up) is not accumulated.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Literal
 
 from simulation.core.calendar import Calendar
+
+Source = Literal["new", "readmission", "step_down"]
+"""How an episode began: a new referral, a readmission, or a step-down from another bed."""
+Priority = Literal["urgent", "routine"]
+Decision = Literal["pending", "not_accepted", "diverted", "accepted"]
+"""Assessment's outcome; ``pending`` until the patient has been assessed."""
+ExitTo = Literal["home", "step_down_bed", "community"]
+"""Where a patient went on leaving a bed."""
 
 
 class Level:
@@ -94,10 +103,10 @@ class Episode:
     pathway: str
     service: str
     home_place: str
-    source: str  # new | readmission | step_down
-    priority: str  # urgent | routine
+    source: Source
+    priority: Priority
     referral_day: float
-    decision: str = "pending"  # pending | not_accepted | diverted | accepted
+    decision: Decision = "pending"
     decision_day: float | None = None
     admission_day: float | None = None
     admitted_to: str | None = None  # unit name, or "out_of_area"
@@ -107,11 +116,46 @@ class Episode:
     withdrawn_day: float | None = None
     ready_day: float | None = None
     exit_day: float | None = None
-    exit_to: str | None = None  # home | step_down_bed | community
+    exit_to: ExitTo | None = None
     step_down_to: str | None = None
     community_team: str | None = None
     community_start_day: float | None = None
     community_end_day: float | None = None
+
+    # -- what happens to the patient, in the pathway's order ---------------------------
+    def decide(self, decision: Decision, day: float) -> None:
+        """Assessment's outcome on ``day``: not accepted, diverted or accepted for a bed."""
+        self.decision = decision
+        self.decision_day = day
+
+    def withdraw(self, day: float) -> None:
+        """The patient left the waiting list before a bed was found."""
+        self.withdrawn_day = day
+
+    def admit(self, day: float, admitted_to: str, distance_miles: float) -> None:
+        """Admitted on ``day`` to a unit (or ``out_of_area``), so far from home."""
+        self.admission_day = day
+        self.admitted_to = admitted_to
+        self.distance_miles = distance_miles
+
+    def ready(self, day: float) -> None:
+        """The clinical stay is over: ready for discharge (delayed while there is no room)."""
+        self.ready_day = day
+
+    def leave(self, day: float, exit_to: ExitTo, step_down_to: str | None) -> None:
+        """Left the bed for home, a step-down bed or a community team."""
+        self.exit_day = day
+        self.exit_to = exit_to
+        self.step_down_to = step_down_to
+
+    def join_team(self, team: str, day: float) -> None:
+        """A community episode on ``team``'s caseload began on ``day``."""
+        self.community_team = team
+        self.community_start_day = day
+
+    def end_community(self, day: float) -> None:
+        """The community episode ended."""
+        self.community_end_day = day
 
 
 EPISODE_FIELDS = tuple(f.name for f in fields(Episode))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simulation.report.wording import pathway_label, scenario_label
-from simulation.results.kpis import KPI_INFO
+from simulation.results.catalogue import KPI_INFO
 from simulation.store.reader import ComparisonFolder, ResultsFolder, RunFolder
 
 FILLED = "Filled from the results"

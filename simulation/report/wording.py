@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-from simulation.results.kpis import COST_KINDS, KPI_INFO
+from simulation.results.catalogue import COST_KINDS, KPI_INFO
 
 PATHWAY_LABELS = {
     "adult_secure": "Adult secure",

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation.results.kpis import DIMENSIONS
+from simulation.results.catalogue import DIMENSIONS
 
 KEYS = [*DIMENSIONS, "period", "kpi"]
 

@@ -1,14 +1,14 @@
-"""The census: the patients already in the system when a run starts, and placing them.
+"""The census file: the patients already in the system when a run starts, read and checked.
 
 A ward's handover board lists who is in each bed, since when, and who is waiting; a
-census is that board for the whole footprint on the scenario's start date. Starting
-from it replaces an empty start plus a long warm-up: for adult secure care, with stays
-of years, it is the only credible start. A census is a CSV file with one row per
-patient; the scenario names it (``census: file.csv``, relative to the scenario file)
-and the loader reads and checks it here, reporting each bad row with its line and
-column. :func:`start_census` then places the patients into a fresh model when it starts
-(day 0; with a warm-up as well, the census is the state at the start of the warm-up,
-a better start than empty, and the warm-up is discarded as usual):
+census is that board for the whole footprint on the scenario's start date. Starting from
+it replaces an empty start plus a long warm-up: for adult secure care, with stays of
+years, it is the only credible start. A census is a CSV file with one row per patient;
+the scenario names it (``census: file.csv``, relative to the scenario file) and the
+loader reads and checks it here, reporting each bad row with its line and column.
+:func:`simulation.model.censusstart.start_census` then places the patients into a fresh
+model when it starts (day 0; with a warm-up as well, the census is the state at the
+start of the warm-up, a better start than empty, and the warm-up is discarded as usual):
 
 - ``in_bed`` / ``out_of_area``: in a bed since ``since_date``; the rest of the stay is
   drawn from the service's length of stay conditional on the stay so far (one uniform
@@ -27,37 +27,25 @@ a better start than empty, and the warm-up is discarded as usual):
   Without them a run would see no readmissions until its own discharges came round.
 
 Everything else about a census patient (route after the stay, readmission, ...) is
-drawn as for any referral, from streams named ``<pathway>.census.*``. This module reads
-the scenario and drives the model's own processes; it adds no pathway logic.
+drawn as for any referral, from streams named ``<pathway>.census.*``. This module only
+reads and checks the file; it knows nothing of SimPy or the model.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
-import simpy
 
 from simulation.core.problems import InputError, Problem
-from simulation.model.records import Episode
-from simulation.model.resources import OUT_OF_AREA, Caseload, Stay
 from simulation.scenario import explain
-
-if TYPE_CHECKING:
-    from simulation.core.streams import Stream
-    from simulation.model.model import Model, PatientDraws, Referral
-    from simulation.scenario.schema import Scenario
-    from simulation.scenario.yamlsource import LocatedData
+from simulation.scenario.schema import CensusPatient, Scenario
+from simulation.scenario.yamlsource import LocatedData
 
 STATUSES = (
     "assessment",
@@ -92,26 +80,6 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _IN_A_BED = ("in_bed", "out_of_area")
 _ON_A_CASELOAD = ("community", "diverted")
 _EXTRA = "\0extra"
-
-
-@dataclass(frozen=True, slots=True)
-class CensusPatient:
-    """One checked census row; days are counted back from the start date."""
-
-    line: int
-    patient_id: str
-    pathway: str
-    service: str
-    home_place: str
-    status: str
-    priority: str | None  # urgent | routine | None: drawn from the priority mix
-    unit: str | None  # in_bed
-    team: str | None  # community, diverted
-    since_days: float
-    """Days in the status before the start date: assessed, waited, in a bed, on a caseload."""
-    ready_days: float | None
-    """Days since the patient was ready for discharge (in a bed only), if ready."""
-    discharge_to: str | None  # home, a service or a team, for a patient ready to leave
 
 
 # -- reading and checking -----------------------------------------------------------------
@@ -406,19 +374,6 @@ def resolve_census_path(source: LocatedData) -> None:
     source.data = {**data, "census": str(Path(os.path.abspath(folder / name)))}
 
 
-def attach_census(scenario: Scenario, source: LocatedData) -> None:
-    """Read the scenario's ``census`` file (an absolute path, see above)."""
-    name = scenario.census
-    if name is None:
-        return
-    path = Path(name)
-    if not path.is_file():
-        raise InputError(
-            [source.problem(("census",), f"census file not found (looked for {path})")]
-        )
-    scenario._census = read_census(path, scenario)
-
-
 def write_census(path: str | Path, rows: list[dict[str, str]]) -> None:
     """Write census rows (``{column: text}``) as a CSV file with every column."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
@@ -426,267 +381,3 @@ def write_census(path: str | Path, rows: list[dict[str, str]]) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({c: row.get(c, "") for c in COLUMNS})
-
-
-# -- placing the census into a model when it starts ---------------------------------------
-ProcessGen = Generator[simpy.Event, Any, None]
-
-
-class _Residuals:
-    """Named streams of conditional residual durations, one uniform per draw.
-
-    Draws are collected while the census is placed and worked out together, one array
-    per stream, by :meth:`resolve` before the run starts: each value reaches its patient
-    through the ``assign`` callback given with the request. Within a stream the uniforms
-    are used in the census file's order, as if drawn one at a time.
-    """
-
-    def __init__(self, model: Model):
-        self.model = model
-        self.streams: dict[str, Stream] = {}
-        self.pending: dict[str, tuple[Any, list[float], list[Callable[[float], None]]]] = {}
-
-    def uniform(self, name: str) -> float:
-        stream = self.streams.get(name)
-        if stream is None:
-            stream = self.streams[name] = self.model.streams.uniform(name)
-        return float(stream())
-
-    def draw(
-        self, name: str, distribution: Any, elapsed_days: float, assign: Callable[[float], None]
-    ) -> None:
-        """Ask for the rest of a duration that has lasted ``elapsed_days``."""
-        entry = self.pending.setdefault(name, (distribution, [], []))
-        entry[1].append(elapsed_days)
-        entry[2].append(assign)
-
-    def resolve(self) -> None:
-        """Draw every requested residual and hand each to its patient."""
-        for name, (distribution, elapsed, assigns) in self.pending.items():
-            u = np.array([self.uniform(name) for _ in elapsed])
-            values = distribution.residual_days(np.array(elapsed), u).tolist()
-            for assign, value in zip(assigns, values, strict=True):
-                assign(value)
-        self.pending.clear()
-
-
-def start_census(model: Model) -> None:
-    """Place the scenario's census patients into ``model`` when it starts.
-
-    Beds and caseload places are taken at once, in the file's order. Each patient then
-    continues along the pathway in the model's own processes: first those in a bed (the
-    longest delayed discharge first), so that a patient already ready to go home frees
-    the bed at once; then the waiting list, the longest wait first; then referrals
-    still in assessment.
-    """
-    from simulation.model.model import PatientDraws
-
-    scenario = model.scenario
-    draws = {
-        pathway: PatientDraws(model.streams, f"{pathway}.census", pathway, spec, scenario)
-        for pathway, spec in scenario.pathways.items()
-    }
-    residuals = _Residuals(model)
-    queued: list[tuple[int, float, int, ProcessGen | None]] = []
-    for patient in scenario.census_patients:
-        urgent = None if patient.priority is None else patient.priority == "urgent"
-        pathway_draws = draws[patient.pathway]
-        ref = pathway_draws.draw(
-            model._new_patient_id(), patient.service, patient.home_place, "new", urgent
-        )
-        process: ProcessGen | None
-        if patient.status in _IN_A_BED:
-            process = _in_bed(model, patient, ref, pathway_draws, residuals)
-        elif patient.status in _ON_A_CASELOAD:
-            process = _on_caseload(model, patient, ref, residuals)
-        elif patient.status == "waiting":
-            process = _waiting(model, patient, ref, residuals)
-        elif patient.status == "discharged":
-            process = _discharged(model, patient, ref, residuals)
-        else:
-            spec = scenario.pathways[patient.pathway]
-            residuals.draw(
-                f"census.assessment.{patient.pathway}",
-                spec.assessment_delay,
-                patient.since_days,
-                functools.partial(setattr, ref, "assessment_days"),
-            )
-            process = model.referral(ref, referral_day=_day(model, patient.since_days))
-        phase = {"assessment": 2, "waiting": 1, "discharged": 3}.get(patient.status, 0)
-        queue_days = patient.since_days if phase == 1 else patient.ready_days
-        queued.append((phase, -(queue_days or 0.0), len(queued), process))
-    residuals.resolve()
-    for *_, later in sorted(queued, key=lambda item: item[:3]):
-        if later is not None:
-            model.env.process(later)
-
-
-def _day(model: Model, days_before: float) -> float:
-    """The model day ``days_before`` the census was placed (the start of the run)."""
-    return model.start - days_before
-
-
-def _episode(model: Model, patient: CensusPatient, ref: Referral) -> Episode:
-    """The patient's record, referred and accepted ``since_days`` before the start."""
-    episode = model._episode(ref, patient.service, "new", None)
-    episode.referral_day = episode.decision_day = _day(model, patient.since_days)
-    episode.decision = "accepted"
-    return episode
-
-
-def _in_bed(
-    model: Model,
-    patient: CensusPatient,
-    ref: Referral,
-    draws: PatientDraws,
-    residuals: _Residuals,
-) -> ProcessGen:
-    spec = model.scenario.pathways[patient.pathway].services[patient.service]
-    first = ref.stages[0]
-    if patient.ready_days is None:
-        residuals.draw(
-            f"census.residual.{patient.pathway}.{patient.service}",
-            spec.length_of_stay,
-            patient.since_days,
-            functools.partial(setattr, first, "los_days"),
-        )
-    else:
-        first.los_days = 0.0  # ready already: a delayed discharge from the start
-        if patient.discharge_to is not None:
-            _route(patient.discharge_to, ref, draws)
-    episode = _episode(model, patient, ref)
-    episode.admission_day = _day(model, patient.since_days)
-    beds = model.beds[(patient.pathway, patient.service)]
-    if patient.status == "in_bed":
-        assert patient.unit is not None
-        unit = model.units[patient.unit]
-        episode.admitted_to = unit.name
-        episode.distance_miles = unit.distance_from(patient.home_place)
-        stay = Stay(episode, unit)
-        beds.occupy(unit)
-    else:
-        episode.admitted_to = OUT_OF_AREA
-        episode.distance_miles = spec.out_of_area.distance_miles
-        # When the patient was accepted is not in a census; the model places a patient
-        # out of area at the maximum wait, so the record says they waited that long.
-        max_wait = model.policy.max_wait[(patient.pathway, ref.urgent)]
-        episode.decision_day = episode.referral_day = episode.admission_day - (max_wait or 0.0)
-        stay = Stay(episode, None)
-        beds.place_out_of_area(stay)
-    return model.inpatient_stays(ref, stay)
-
-
-def _route(to: str, ref: Referral, draws: PatientDraws) -> None:
-    """Send a patient who is ready for discharge where the census says they are going."""
-    first = ref.stages[0]
-    if to == HOME:
-        first.next_kind, first.next_name = "home", None
-        del ref.stages[1:]
-    elif to in draws.team_names:
-        first.next_kind, first.next_name = "team", to
-        first.episode_days = draws.episode[to]()
-        del ref.stages[1:]
-    else:
-        first.next_kind, first.next_name = "service", to
-        ref.stages[1:] = draws.plan_stages(to)
-
-
-def _on_caseload(
-    model: Model, patient: CensusPatient, ref: Referral, residuals: _Residuals
-) -> ProcessGen:
-    assert patient.team is not None
-    team = model.teams[patient.team]
-    episode = _episode(model, patient, ref)
-    if patient.status == "diverted":
-        episode.decision = "diverted"
-    else:  # stepped down from a bed to the team
-        # The bed the patient left is not in a census: the record names the unit linked
-        # to their home place (a stay of no length before the census date).
-        episode.admission_day = episode.exit_day = _day(model, patient.since_days)
-        units = model.beds[(patient.pathway, patient.service)].preference(patient.home_place)
-        episode.admitted_to = units[0].name if units else OUT_OF_AREA
-        episode.exit_to, episode.step_down_to = "community", team.name
-    days: list[float] = []  # the rest of the episode, drawn before the run starts
-    residuals.draw(
-        f"census.episode.{team.name}",
-        model.scenario.team(team.name).episode_length,
-        patient.since_days,
-        days.append,
-    )
-    granted = team.request()  # the checked census never fills a team beyond its places
-    readmit = ref.readmit and patient.status == "community"
-    return _community(model, ref, episode, team, granted, days, readmit)
-
-
-def _community(
-    model: Model,
-    ref: Referral,
-    episode: Episode,
-    team: Caseload,
-    granted: simpy.Event,
-    days: list[float],
-    readmit: bool,
-) -> ProcessGen:
-    """The rest of a community episode begun before the run, then perhaps a readmission.
-
-    As :meth:`Model.community_episode`, but the episode began on the census date, not
-    now; a patient on the caseload after a bed may then be readmitted. ``days`` holds
-    the episode's remaining length once the census's residuals are drawn.
-    """
-    assert granted.triggered
-    episode.community_team = team.name
-    episode.community_start_day = episode.exit_day if readmit else episode.decision_day
-    (rest,) = days
-    yield model.env.timeout(rest)
-    team.release()
-    episode.community_end_day = model.env.now
-    if readmit:
-        model.env.process(model.readmission(ref))
-
-
-def _waiting(
-    model: Model, patient: CensusPatient, ref: Referral, residuals: _Residuals
-) -> ProcessGen:
-    spec = model.scenario.pathways[patient.pathway]
-    episode = _episode(model, patient, ref)
-    if spec.withdrawal is not None:
-        waited = patient.since_days
-
-        def patience(rest: float) -> None:
-            ref.patience_days = waited + rest
-
-        residuals.draw(
-            f"census.patience.{patient.pathway}", spec.withdrawal.patience, waited, patience
-        )
-    return _wait_then_stay(model, ref, episode, patient.since_days)
-
-
-def _discharged(
-    model: Model, patient: CensusPatient, ref: Referral, residuals: _Residuals
-) -> ProcessGen | None:
-    """A readmission still to come, if any, for a patient discharged ``e`` days ago."""
-    spec = model.scenario.pathways[patient.pathway].readmission
-    window, p, elapsed = spec.window_days, spec.probability, patient.since_days
-    chance = 0.0
-    if elapsed < window:
-        chance = p * (1 - elapsed / window) / (1 - p * elapsed / window)
-    readmit = residuals.uniform(f"census.readmission.{patient.pathway}") < chance
-    delay = residuals.uniform(f"census.readmission_delay.{patient.pathway}")
-    if not readmit:
-        return None
-    ref.readmission_delay_days = delay * (window - elapsed)
-    return model.readmission(ref)
-
-
-def _wait_then_stay(
-    model: Model, ref: Referral, episode: Episode, waited_days: float
-) -> ProcessGen:
-    """A census patient on the waiting list: the rest of the wait, then the stay.
-
-    The patient joins the queue once the patients ready to leave at the start have left.
-    """
-    yield model.env.timeout(0)
-    spec = model.scenario.pathways[ref.pathway]
-    stay = yield from model.wait_for_bed(ref, episode, spec, waited_days=waited_days)
-    if stay is not None:
-        yield from model.inpatient_stays(ref, stay)

@@ -12,14 +12,12 @@ team) are checked by :mod:`simulation.scenario.loading`, which is the only way t
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from simulation.core.distributions import Distribution, Fixed
-
-if TYPE_CHECKING:
-    from simulation.scenario.census import CensusPatient
 
 PATHWAY_SERVICES: dict[str, tuple[str, ...]] = {
     "adult_secure": ("medium", "low"),
@@ -313,6 +311,26 @@ class ReinvestmentRule(Strict):
         return self
 
 
+@dataclass(frozen=True, slots=True)
+class CensusPatient:
+    """One checked census row; days are counted back from the start date."""
+
+    line: int
+    patient_id: str
+    pathway: str
+    service: str
+    home_place: str
+    status: str
+    priority: str | None  # urgent | routine | None: drawn from the priority mix
+    unit: str | None  # in_bed
+    team: str | None  # community, diverted
+    since_days: float
+    """Days in the status before the start date: assessed, waited, in a bed, on a caseload."""
+    ready_days: float | None
+    """Days since the patient was ready for discharge (in a bed only), if ready."""
+    discharge_to: str | None  # home, a service or a team, for a patient ready to leave
+
+
 class Scenario(Strict):
     """A whole collaborative and one set of choices for it. Build with ``load_scenario``."""
 
@@ -337,7 +355,7 @@ class Scenario(Strict):
     date: the run starts from them instead of empty, with no warm-up needed (given one
     as well, the run starts from the census at the start of the warm-up)."""
     _budget_scenario: Scenario | None = PrivateAttr(default=None)
-    _census: tuple[Any, ...] = PrivateAttr(default=())
+    _census: tuple[CensusPatient, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _horizon_at_least_a_day(self) -> Scenario:

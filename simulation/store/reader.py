@@ -289,3 +289,96 @@ def read_results_folder(path: str | Path) -> ResultsFolder:
         f"{folder} is not a results folder (it has no summary.csv or comparison.csv): give a "
         f"folder written by `pathways run` or `pathways compare`{return_hint}"
     )
+
+
+def read_summary(folder: str | Path) -> pd.DataFrame:
+    """Read a results folder's summary table."""
+    return pd.read_csv(Path(folder) / "summary.csv", keep_default_na=False, na_values=[""])
+
+
+# -- reading a folder back ------------------------------------------------------------
+
+_TEXT = {c: str for c in ("pathway", "service", "unit", "place", "period", "kpi", "resource")}
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """One scenario's tables as a run folder holds them (see :func:`read_saved`)."""
+
+    name: str
+    path: Path
+    manifest: dict[str, Any]
+    scenario_yaml: str
+    kpis: pd.DataFrame
+    summary: pd.DataFrame
+    monthly: pd.DataFrame
+    ledger: pd.DataFrame | None
+    ledger_summary: pd.DataFrame | None
+    events: pd.DataFrame | None
+
+
+@dataclass(frozen=True)
+class SavedResults:
+    """A run folder, or a comparison folder with one run per scenario (base first)."""
+
+    path: Path
+    manifest: dict[str, Any]
+    runs: list[SavedRun]
+    comparison: pd.DataFrame | None
+    notes: dict[str, str]
+
+
+def _table(folder: Path, stem: str, required: bool = True) -> pd.DataFrame | None:
+    """Read ``stem.parquet`` if present, else ``stem.csv`` (names stay text: no "NA")."""
+    parquet, csv = folder / f"{stem}.parquet", folder / f"{stem}.csv"
+    if parquet.is_file():
+        return pd.read_parquet(parquet)
+    if csv.is_file():
+        return pd.read_csv(csv, keep_default_na=False, na_values=[""], dtype=_TEXT)
+    if required:
+        raise FileNotFoundError(f"{folder} is not a complete results folder: it has no {stem}.csv")
+    return None
+
+
+def read_saved_run(folder: str | Path) -> SavedRun:
+    """Read the tables of a run folder that :func:`write_results` (or ``pathways run``) wrote."""
+    folder = Path(folder)
+    manifest_file = folder / "manifest.json"
+    if not manifest_file.is_file():
+        raise FileNotFoundError(f"{folder} is not a results folder: it has no manifest.json")
+    info = json.loads(manifest_file.read_text(encoding="utf-8"))
+    kpis, summary, monthly = (_table(folder, stem) for stem in ("kpis", "summary", "monthly"))
+    assert kpis is not None and summary is not None and monthly is not None
+    scenario_file = folder / "scenario.yaml"
+    return SavedRun(
+        name=str(info.get("scenario") or folder.name),
+        path=folder,
+        manifest=info,
+        scenario_yaml=scenario_file.read_text(encoding="utf-8") if scenario_file.is_file() else "",
+        kpis=kpis,
+        summary=summary,
+        monthly=monthly,
+        ledger=_table(folder, "ledger", required=False),
+        ledger_summary=_table(folder, "ledger_summary", required=False),
+        events=_table(folder, "events", required=False),
+    )
+
+
+def read_saved(folder: str | Path) -> SavedResults:
+    """Read a folder written by ``pathways run`` or ``pathways compare`` (or ``.save()``).
+
+    Raises :class:`FileNotFoundError` with one sentence if the folder is neither.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder; give a results folder")
+    comparison = folder / "comparison.csv"
+    if not comparison.is_file():
+        run = read_saved_run(folder)
+        return SavedResults(folder, run.manifest, [run], None, {})
+    info = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    names = [str(info["base"]), *(str(a) for a in info.get("alternatives", []))]
+    notes = {str(k): str(v) for k, v in (info.get("notes") or {}).items()}
+    table = pd.read_csv(comparison, keep_default_na=False, na_values=[""], dtype=_TEXT)
+    runs = [read_saved_run(folder / name) for name in names]
+    return SavedResults(folder, info, runs, table, notes)

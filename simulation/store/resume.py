@@ -22,12 +22,10 @@ scenario file has changed since, is refused.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import pickle
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,7 +39,8 @@ from simulation.experiment.experiment import ReplicationResult, run_replication
 from simulation.experiment.precision import PrecisionReport, PrecisionTracker, to_precision
 from simulation.scenario.loading import load_scenario, load_scenario_text, scenario_to_yaml
 from simulation.scenario.schema import Scenario
-from simulation.store.manifest import new_run_folder, package_version
+from simulation.store.manifest import code_fingerprint, package_version
+from simulation.store.staging import atomic_write, new_run_folder
 from simulation.store.writer import Assembled, write_streamed_comparison, write_streamed_run
 
 RESUME_FILE = "resume.json"
@@ -54,35 +53,6 @@ Progress = Callable[[int, int], None]
 
 class ResumeError(Exception):
     """A folder that cannot be resumed; the message says why, in one sentence."""
-
-
-def code_fingerprint() -> str:
-    """SHA-256 of the package version and every module in the simulation package's tree.
-
-    Two processes agree on it only if they run the same model code, whatever git says:
-    every sub-package's modules count, each under its path within the package.
-    """
-    digest = hashlib.sha256(package_version().encode())
-    package = Path(__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the whole file or none of it."""
-    handle, name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise
 
 
 @dataclass
@@ -143,7 +113,7 @@ class StreamedRun:
             staging.mkdir()
             for index in range(len(scenarios)):
                 (staging / PARTS / str(index)).mkdir(parents=True)
-            _atomic_write(staging / RESUME_FILE, json.dumps(info, indent=1).encode())
+            atomic_write(staging / RESUME_FILE, json.dumps(info, indent=1).encode())
         except BaseException:  # a full disk, say: leave nothing behind that looks like a run
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -260,10 +230,10 @@ class StreamedRun:
         with contextlib.closing(results):
             for name, replication, blob in results:
                 index = index_of[(name, replication)]
-                _atomic_write(self.part(index, replication), blob)
+                atomic_write(self.part(index, replication), blob)
                 count += 1
                 self.info["elapsed_seconds"] = elapsed + time.perf_counter() - started
-                _atomic_write(self.staging / RESUME_FILE, json.dumps(self.info, indent=1).encode())
+                atomic_write(self.staging / RESUME_FILE, json.dumps(self.info, indent=1).encode())
                 if progress:
                     progress(count, self.total)
         self.info["workers"] = executor.workers

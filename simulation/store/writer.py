@@ -17,6 +17,7 @@ not depend on how many workers ran them.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,21 +30,24 @@ import pyarrow.parquet as pq
 
 from simulation.experiment.comparison import (
     PAIRED,
+    ComparisonResult,
     difference_table,
     paired_rows,
     shared_arrivals,
     stack_differences,
 )
-from simulation.experiment.experiment import ReplicationResult, ledger_as_kpis, ledger_summary_of
+from simulation.experiment.experiment import (
+    ExperimentResult,
+    ReplicationResult,
+    ledger_as_kpis,
+    ledger_summary_of,
+)
 from simulation.results.analysis import KEYS, Moments, summary_keys, summary_table
 from simulation.scenario.loading import scenario_to_yaml
 from simulation.scenario.schema import Scenario
-from simulation.store.manifest import (
-    RunTally,
-    comparison_manifest,
-    run_manifest,
-    write_comparison_table,
-)
+from simulation.store.manifest import RunTally, comparison_manifest, run_manifest
+from simulation.store.reader import SavedResults
+from simulation.store.staging import StagedFolder
 
 
 class TableFiles:
@@ -258,3 +262,90 @@ def _add_round(
     base = replications[0].kpis
     for moments, alternative in zip(pairs, replications[1:], strict=True):
         moments.add(paired_rows(base, alternative.kpis))
+
+
+# -- replications held in memory --------------------------------------------------------
+def write_results(
+    result: ExperimentResult,
+    root: str | Path = "results",
+    scenario_file: str | Path | None = None,
+    command: list[str] | None = None,
+) -> Path:
+    """Write a run's results folder and return its path."""
+    staged = StagedFolder(Path(root), result.scenario.name)
+    with staged as folder:
+        write_run_files(result, folder, scenario_file, command)
+    return staged.final
+
+
+def write_run_files(
+    result: ExperimentResult,
+    folder: Path,
+    scenario_file: str | Path | None,
+    command: list[str] | None,
+) -> None:
+    """Write one scenario's files into an existing folder.
+
+    The replications held in memory go through the same writer as a streamed run's
+    saved replications (:mod:`simulation.store.writer`), so both folders are alike.
+    """
+    write_streamed_run(
+        result.replications,
+        folder,
+        result.scenario,
+        keep_events=any(r.events is not None for r in result.replications),
+        scenario_file=scenario_file,
+        command=command,
+        wall_seconds=result.wall_seconds,
+        workers=result.workers,
+    )
+
+
+def write_comparison(
+    result: ComparisonResult,
+    root: str | Path = "results",
+    scenario_files: dict[str, str | Path] | None = None,
+    command: list[str] | None = None,
+) -> Path:
+    """Write a comparison: one sub-folder per scenario, the comparison table and notes."""
+    staged = StagedFolder(Path(root), f"compare-{result.base.scenario.name}")
+    with staged as folder:
+        write_comparison_files(result, folder, scenario_files, command)
+    return staged.final
+
+
+def write_comparison_files(
+    result: ComparisonResult,
+    folder: Path,
+    scenario_files: Mapping[str, str | Path | None] | None = None,
+    command: list[str] | None = None,
+) -> None:
+    """Write a comparison's files into an existing folder, as a streamed comparison does."""
+    runs = [result.base, *result.alternatives]
+    write_streamed_comparison(
+        zip(*(run.replications for run in runs), strict=True),
+        folder,
+        [run.scenario for run in runs],
+        keep_events=any(r.events is not None for run in runs for r in run.replications),
+        scenario_files=scenario_files,
+        command=command,
+        wall_seconds=result.base.wall_seconds,
+        workers=result.base.workers,
+    )
+
+
+def write_comparison_table(folder: Path, table: pd.DataFrame, notes: Mapping[str, str]) -> None:
+    """Write ``comparison.csv`` and ``comparison_notes.txt``."""
+    table.to_csv(folder / "comparison.csv", index=False)
+    text = "".join(f"{name}: {note}\n" for name, note in notes.items())
+    (folder / "comparison_notes.txt").write_text(text)
+
+
+def copy_saved(saved: SavedResults, root: str | Path = "results") -> Path:
+    """Copy a results folder that was read back to a new ``<root>/<name>/<timestamp>/``."""
+    names = [run.name for run in saved.runs]
+    name = names[0] if saved.comparison is None else f"compare-{names[0]}"
+    staged = StagedFolder(Path(root), name)
+    with staged as folder:
+        shutil.copytree(saved.path, folder, dirs_exist_ok=True)
+    return staged.final

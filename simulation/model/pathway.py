@@ -1,0 +1,250 @@
+"""The pathway: SimPy processes that follow one patient from referral to leaving.
+
+Read top to bottom, this is the pathway a clinician knows. Referrals arrive from each
+home place; each is assessed, and is not accepted, or diverted to a community team that
+has room, or waits for a bed. The bed manager admits the patient to the unit linked to
+their home place, else elsewhere in the footprint; past the maximum wait for their
+priority they are placed out of area (and may withdraw first). After the clinical length
+of stay the patient is ready for discharge and leaves for home, a lower-security bed or a
+community team; while the destination has no room the patient stays as a delayed
+discharge. A community episode ends; some discharged inpatients are referred again.
+
+Every process acts on a :class:`~simulation.model.system.System` (beds, teams, streams,
+clock, records) and everything random about the patient was drawn on arrival (see
+:mod:`simulation.model.patients`), so this module holds the order of events only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from simulation.model.patients import Referral
+from simulation.model.records import Episode, ExitTo
+from simulation.model.resources import OUT_OF_AREA, Caseload, ServiceBeds, Stay, UnitState
+from simulation.model.system import System
+from simulation.scenario.schema import WEEKDAYS, Pathway
+
+ProcessGen = Generator[simpy.Event, Any, None]
+
+
+# -- referral ------------------------------------------------------------------------------
+def arrivals(
+    system: System, pathway: str, service: str, place: str, rate_per_year: float
+) -> ProcessGen:
+    """Referrals of one service from one place.
+
+    Poisson arrivals are simulated by thinning a process at the peak rate; regular
+    arrivals are spaced at the reciprocal of the current rate.
+    """
+    spec = system.scenario.pathways[pathway]
+    stream = system.streams.uniform(f"arrivals.{pathway}.{service}.{place}")
+    growth = 1.0 + spec.annual_growth
+    season = spec.seasonality
+    base = rate_per_year / 365.25
+    month_of_day = system.months_of_days if season is not None else []
+    first_day = math.floor(system.start)
+
+    def rate_at(t: float) -> float:
+        # Growth runs from the start date; the warm-up runs at today's demand.
+        rate: float = base * growth ** (max(t, 0.0) / 365.25)
+        if season is not None:
+            rate *= season[month_of_day[math.floor(t) - first_day]]
+        return rate
+
+    peak = base * max(1.0, growth ** (system.horizon / 365.25))
+    if season is not None:
+        peak *= max(season)
+    env = system.env
+    horizon = system.horizon
+    draw = system.draws[(pathway, "new")].draw
+    new_patient_id = system.new_patient_id
+    if spec.arrivals == "regular":
+        while True:
+            gap = 1.0 / rate_at(env.now)
+            if env.now + gap >= horizon:
+                return
+            yield env.timeout(gap)
+            env.process(referral(system, draw(new_patient_id(), service, place, "new", None)))
+    while True:
+        now = env.now
+        gap = -math.log1p(-stream()) / peak
+        if now + gap >= horizon:
+            return
+        yield env.timeout(gap)
+        if stream() * peak < rate_at(now + gap):
+            env.process(referral(system, draw(new_patient_id(), service, place, "new", None)))
+
+
+def referral(system: System, ref: Referral, referral_day: float | None = None) -> ProcessGen:
+    """A referral's whole journey: assessment, diversion or a bed, stay, discharge.
+
+    ``referral_day`` is for a census patient referred before the run began.
+    """
+    env = system.env
+    episode = system.open_episode(ref, ref.service, ref.source, None)
+    if referral_day is not None:
+        episode.referral_day = referral_day
+    # -- assessment
+    if ref.assessment_days > 0:
+        yield env.timeout(ref.assessment_days)
+    if not ref.accepted:
+        episode.decide("not_accepted", env.now)
+        return
+    spec = system.scenario.pathways[ref.pathway]
+    if ref.divert and spec.diversion is not None:
+        team = system.teams[spec.diversion.team]
+        if team.has_room():
+            episode.decide("diverted", env.now)
+            yield from community_episode(
+                system, episode, team, team.request(), ref.diversion_episode_days
+            )
+            return
+    episode.decide("accepted", env.now)
+    # -- waiting, admission, stay
+    stay = yield from wait_for_bed(system, ref, episode, spec)
+    if stay is None:
+        return
+    yield from inpatient_stays(system, ref, stay)
+
+
+# -- waiting and admission -------------------------------------------------------------------
+def wait_for_bed(
+    system: System, ref: Referral, episode: Episode, spec: Pathway, waited_days: float = 0.0
+) -> Generator[simpy.Event, Any, Stay | None]:
+    """Queue for a footprint bed; out of area past the maximum wait; or withdraw.
+
+    ``waited_days``: time already waited before the run (a census patient), which
+    counts towards the maximum wait and the patience.
+    """
+    env = system.env
+    beds = system.beds[(ref.pathway, ref.service)]
+    request = beds.request(episode, ref.urgent)
+    max_wait = system.policy.max_wait[(ref.pathway, ref.urgent)]
+    if max_wait is not None:
+        max_wait = max(0.0, max_wait - waited_days)
+    wait_timer = patience_timer = None
+    if request.triggered:
+        unit = request.value
+    elif max_wait == 0:
+        unit = None
+    else:
+        # A timer that fires first takes the request out of the queue and resolves it
+        # with no bed; the process waits on the request alone (no AnyOf condition).
+        def expire(_: simpy.Event) -> None:
+            if not request.triggered:
+                beds.cancel(request)
+                request.succeed(None)
+
+        if max_wait is not None:
+            wait_timer = env.timeout(max_wait)
+            wait_timer.callbacks.append(expire)
+        if ref.patience_days is not None:
+            patience_timer = env.timeout(max(0.0, ref.patience_days - waited_days))
+            patience_timer.callbacks.append(expire)
+        unit = yield request
+    if unit is not None:
+        assert isinstance(unit, UnitState)
+        episode.admit(env.now, unit.name, unit.distance_from(ref.home_place))
+        return Stay(episode, unit)
+    beds.cancel(request)
+    if (
+        patience_timer is not None
+        and patience_timer.processed
+        and not (wait_timer is not None and wait_timer.processed)
+    ):
+        episode.withdraw(env.now)
+        return None
+    stay = Stay(episode, None)
+    svc = system.scenario.pathways[ref.pathway].services[ref.service]
+    episode.admit(env.now, OUT_OF_AREA, svc.out_of_area.distance_miles)
+    beds.place_out_of_area(stay)
+    return stay
+
+
+# -- stay, ready for discharge, step-down ----------------------------------------------------
+def inpatient_stays(system: System, ref: Referral, stay: Stay) -> ProcessGen:
+    """Stay in bed, become ready for discharge, and leave by the planned route."""
+    env = system.env
+    for stage in ref.stages:
+        beds = system.beds[(ref.pathway, stage.service)]
+        episode = stay.episode
+        yield env.timeout(stage.los_days * system.policy.los_factor[(ref.pathway, stage.service)])
+        episode.ready(env.now)
+        beds.mark_ready(stay)
+        if stage.next_kind == "service":
+            assert stage.next_name is not None
+            nxt = system.open_episode(ref, stage.next_name, "step_down", episode.referral_id)
+            nxt.priority = "routine"
+            nxt.decide("accepted", env.now)
+            target = system.beds[(ref.pathway, stage.next_name)]
+            bed_request = target.request(nxt, urgent=False, listed=False)
+            if not bed_request.triggered:
+                yield bed_request
+            leave(system, beds, stay, "step_down_bed", stage.next_name)
+            step_unit = bed_request.value
+            assert isinstance(step_unit, UnitState)
+            nxt.admit(env.now, step_unit.name, step_unit.distance_from(ref.home_place))
+            stay = Stay(nxt, step_unit)
+            continue
+        if stage.next_kind == "team":
+            assert stage.next_name is not None
+            team = system.teams[stage.next_name]
+            request = team.request()
+            if not request.triggered:
+                yield request
+            leave(system, beds, stay, "community", stage.next_name)
+            yield from community_episode(system, episode, team, request, stage.episode_days)
+        else:
+            leave(system, beds, stay, "home", None)
+        break
+    if ref.readmit:
+        env.process(readmission(system, ref))
+
+
+def leave(
+    system: System, beds: ServiceBeds, stay: Stay, exit_to: ExitTo, destination: str | None
+) -> None:
+    """The patient leaves the bed now, for ``exit_to`` (named ``destination``)."""
+    stay.episode.leave(system.env.now, exit_to, destination)
+    beds.leave(stay)
+
+
+# -- community episode and readmission ------------------------------------------------------
+def community_episode(
+    system: System, episode: Episode, team: Caseload, granted: simpy.Event, days: float
+) -> ProcessGen:
+    """A community episode on a team's caseload (the place is already granted)."""
+    assert granted.triggered
+    episode.join_team(team.name, system.env.now)
+    yield system.env.timeout(days)
+    team.release()
+    episode.end_community(system.env.now)
+
+
+def readmission(system: System, ref: Referral) -> ProcessGen:
+    """A discharged inpatient referred again, as urgent, after a delay."""
+    yield system.env.timeout(ref.readmission_delay_days)
+    if system.env.now >= system.horizon:
+        return
+    draws = system.draws[(ref.pathway, "readmission")]
+    again = draws.draw(ref.patient_id, ref.service, ref.home_place, "readmission", True)
+    yield from referral(system, again)
+
+
+# -- bed management ------------------------------------------------------------------------
+def panel(system: System) -> ProcessGen:
+    """A weekly bed-management panel: beds are allocated only when it meets."""
+    scenario = system.scenario
+    weekday = WEEKDAYS.index(scenario.bed_management.panel_weekday)
+    first_day = scenario.start_date + dt.timedelta(days=math.ceil(system.start))
+    offset = (weekday - first_day.weekday()) % 7
+    yield system.env.timeout(math.ceil(system.start) - system.start + offset)
+    while True:
+        for beds in system.beds.values():
+            beds.allocate()
+        yield system.env.timeout(7)

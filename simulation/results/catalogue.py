@@ -1,0 +1,84 @@
+"""The KPI catalogue: every KPI's name, label, unit and meaning, and the dimensions.
+
+The vocabulary that the KPI rows, the summaries, the terminal tables and the report
+share. It imports nothing, so a report or a terminal table can name a KPI without
+loading the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALL = "all"
+HORIZON = "horizon"
+DIMENSIONS = ("pathway", "service", "unit", "place")
+
+
+@dataclass(frozen=True)
+class KpiInfo:
+    """How to read a KPI."""
+
+    label: str
+    unit: str
+    description: str
+
+
+KPI_INFO: dict[str, KpiInfo] = {
+    "referrals": KpiInfo("Referrals", "count", "new referrals and readmission referrals"),
+    "readmissions": KpiInfo("Readmissions", "count", "referrals of discharged inpatients"),
+    "not_accepted": KpiInfo("Not accepted", "count", "referrals not accepted at assessment"),
+    "diversions": KpiInfo(
+        "Diversions", "count", "referrals diverted to a community alternative (avoided admission)"
+    ),
+    "withdrawn": KpiInfo("Withdrawn", "count", "referrals closed while waiting for a bed"),
+    "admissions": KpiInfo("Admissions", "count", "first admissions, in or out of area"),
+    "ooa_admissions": KpiInfo("Out-of-area admissions", "count", "admitted outside the footprint"),
+    "ooa_admission_pct": KpiInfo(
+        "Out-of-area admissions", "%", "share of admissions placed out of area"
+    ),
+    "transfers_in": KpiInfo("Step-down transfers in", "count", "admissions by step-down"),
+    "repatriations": KpiInfo("Repatriations", "count", "out-of-area patients moved to a local bed"),
+    "step_downs": KpiInfo(
+        "Step-downs", "count", "discharges to a lower-security bed or a community team"
+    ),
+    "wait_mean_days": KpiInfo("Mean wait for admission", "days", "from acceptance to admission"),
+    "wait_p90_days": KpiInfo("90th percentile wait", "days", "from acceptance to admission"),
+    "waited_pct": KpiInfo("Admissions that waited", "%", "admissions with any wait for a bed"),
+    "distance_mean_miles": KpiInfo("Mean distance from home", "miles", "at admission"),
+    "los_mean_days": KpiInfo("Mean length of stay", "days", "per service stay, delay included"),
+    "waiting_list_mean": KpiInfo("Waiting list", "patients", "time-average"),
+    "occupied_beds_mean": KpiInfo("Occupied beds", "beds", "time-average, in the footprint"),
+    "beds": KpiInfo("Beds", "beds", "beds in the footprint"),
+    "occupancy_pct": KpiInfo("Bed occupancy", "%", "occupied beds / beds in the footprint"),
+    "bed_days": KpiInfo("Bed days in area", "days", "occupied bed days in the footprint"),
+    "ooa_bed_days": KpiInfo("Out-of-area bed days", "days", "bed days outside the footprint"),
+    "ooa_census_mean": KpiInfo("Out-of-area census", "patients", "time-average"),
+    "delayed_discharge_days": KpiInfo(
+        "Delayed discharge days", "days", "bed days after ready for discharge"
+    ),
+    "community_caseload_mean": KpiInfo("Community caseload", "patients", "time-average"),
+    "community_places_mean": KpiInfo("Community places", "places", "funded, time-average"),
+    "cost_inpatient_gbp": KpiInfo("In-area bed spend", "£", "bed days at each unit's cost"),
+    "cost_ooa_gbp": KpiInfo("Out-of-area spend", "£", "bed days at the out-of-area cost"),
+    "cost_community_gbp": KpiInfo("Community spend", "£", "funded places at cost per place-year"),
+    "cost_one_off_gbp": KpiInfo("One-off costs", "£", "costs incurred once, on a date"),
+    "cost_total_gbp": KpiInfo(
+        "Total spend", "£", "in-area beds, out-of-area beds, community places and one-off costs"
+    ),
+}
+
+COST_KINDS = ("cost_inpatient_gbp", "cost_ooa_gbp", "cost_community_gbp", "cost_one_off_gbp")
+"""The categories that add up to ``cost_total_gbp``."""
+
+HEADLINE_KPIS = (
+    "referrals",
+    "admissions",
+    "diversions",
+    "wait_mean_days",
+    "wait_p90_days",
+    "occupancy_pct",
+    "ooa_admissions",
+    "ooa_bed_days",
+    "delayed_discharge_days",
+    "cost_total_gbp",
+)

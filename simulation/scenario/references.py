@@ -1,0 +1,302 @@
+"""References between a scenario's parts: every name that points elsewhere must exist.
+
+The schema checks each field on its own; this module checks what the fields say about
+each other, once the scenario has validated: a unit's place and pathway, a step-down's
+destination, a diversion's team, and the units, teams, pathways and dates named by
+``money``, dated ``changes`` and ``reinvestment``. Each broken reference is yielded as
+(field path, message), and the loader turns it into a problem with its file and line.
+The one checker of references: nothing else looks them up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from simulation.scenario import explain
+from simulation.scenario.schema import (
+    PATHWAY_SERVICES,
+    Scenario,
+    SetBeds,
+    SetDiversion,
+    SetLengthOfStay,
+    SetMaxWait,
+    SetPlaces,
+    SetStepDown,
+)
+from simulation.scenario.yamlsource import Path_
+
+
+def reference_problems(s: Scenario) -> Iterator[tuple[Path_, str]]:
+    """Every broken reference in ``s``, as (field path, message), parts first."""
+    yield from _part_problems(s)
+    yield from _dated_problems(s)
+
+
+def _suggest(word: str, candidates: Iterable[str]) -> str:
+    return explain.suggest(word, candidates)
+
+
+def _duplicates(items: Iterable[Any], what: str, field: str) -> Iterator[tuple[Path_, str]]:
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        name = item.name
+        if name in seen:
+            yield (
+                (field, i, "name"),
+                f"{what} name {name!r} is used twice (first by {field}[{seen[name]}]); "
+                "each needs its own name",
+            )
+        else:
+            seen[name] = i
+
+
+def _part_problems(s: Scenario) -> Iterator[tuple[Path_, str]]:
+    """Check references between parts: names, places, units, teams, pathways, services."""
+    yield from _duplicates(s.places, "place", "places")
+    yield from _duplicates(s.units, "unit", "units")
+    yield from _duplicates(s.community_teams, "community team", "community_teams")
+    places = [p.name for p in s.places]
+    teams = {t.name: t for t in s.community_teams}
+    # A misspelt pathway or service is reported once, where it is misspelt, not again at
+    # every unit and team that names it correctly.
+    misspelt = _misspelt(s.pathways, PATHWAY_SERVICES)
+
+    def unknown_place(name: str) -> str:
+        return f"unknown place {name!r}{_suggest(name, places)} (places: {', '.join(places)})"
+
+    for pathway, spec in s.pathways.items():
+        if pathway not in PATHWAY_SERVICES:
+            known = list(PATHWAY_SERVICES)
+            yield (
+                ("pathways", pathway),
+                (
+                    f"unknown pathway {pathway!r}{_suggest(pathway, known)} "
+                    f"(expected one of {', '.join(known)})"
+                ),
+            )
+            continue
+        allowed = PATHWAY_SERVICES[pathway]
+        for service, svc in spec.services.items():
+            base: Path_ = ("pathways", pathway, "services", service)
+            if service not in allowed:
+                yield (
+                    base,
+                    (
+                        f"unknown service {service!r} for {pathway}"
+                        f"{_suggest(service, allowed)} (expected one of {', '.join(allowed)})"
+                    ),
+                )
+            for i, route in enumerate(svc.step_down):
+                where = (*base, "step_down", i, "to")
+                if route.to == service:
+                    yield where, "a service cannot step down to itself"
+                elif route.to in spec.services:
+                    continue
+                elif route.to in teams:
+                    if teams[route.to].pathway != pathway:
+                        yield (
+                            where,
+                            (
+                                f"community team {route.to!r} belongs to "
+                                f"{teams[route.to].pathway}, not {pathway}"
+                            ),
+                        )
+                else:
+                    targets = list(spec.services) + [
+                        t for t, team in teams.items() if team.pathway == pathway
+                    ]
+                    yield (
+                        where,
+                        (
+                            f"unknown step-down destination {route.to!r}"
+                            f"{_suggest(route.to, targets)}"
+                            f" (expected a service of {pathway} or one of its community teams:"
+                            f" {', '.join(targets)})"
+                        ),
+                    )
+        if spec.diversion is not None:
+            where = ("pathways", pathway, "diversion", "team")
+            team = teams.get(spec.diversion.team)
+            own = [t for t, other in teams.items() if other.pathway == pathway]
+            expected = (
+                f"expected one of {pathway}'s community teams: {', '.join(own)}"
+                if own
+                else f"describe a community team with pathway: {pathway} under community_teams"
+            )
+            if team is None:
+                yield (
+                    where,
+                    (
+                        f"unknown community team {spec.diversion.team!r}"
+                        f"{_suggest(spec.diversion.team, own or teams)} ({expected})"
+                    ),
+                )
+            elif team.pathway != pathway:
+                yield (
+                    where,
+                    (
+                        f"community team {team.name!r} belongs to {team.pathway}, "
+                        f"not {pathway} ({expected})"
+                    ),
+                )
+    for i, unit in enumerate(s.units):
+        base = ("units", i)
+        if unit.place not in places:
+            yield (*base, "place"), unknown_place(unit.place)
+        for j, linked in enumerate(unit.linked_places):
+            if linked not in places:
+                yield (*base, "linked_places", j), unknown_place(linked)
+        for place in unit.distance_miles:
+            if place not in places:
+                yield (*base, "distance_miles", place), unknown_place(place)
+        if unit.pathway not in s.pathways:
+            if unit.pathway not in misspelt:
+                yield (*base, "pathway"), _not_described(unit.pathway, s)
+            continue
+        known = list(s.pathways[unit.pathway].services)
+        if unit.service not in known and unit.service not in _misspelt(
+            known, PATHWAY_SERVICES[unit.pathway]
+        ):
+            valid = [k for k in known if k in PATHWAY_SERVICES[unit.pathway]]
+            yield (
+                (*base, "service"),
+                (
+                    f"service {unit.service!r} is not described under pathways.{unit.pathway}."
+                    f"services{_suggest(unit.service, valid)} (described: {', '.join(known)})"
+                ),
+            )
+    for i, team in enumerate(s.community_teams):
+        if team.pathway not in s.pathways and team.pathway not in misspelt:
+            yield ("community_teams", i, "pathway"), _not_described(team.pathway, s)
+
+
+def _misspelt(described: Iterable[str], known: Iterable[str]) -> set[str]:
+    """Known names that some described, unknown name is probably a misspelling of."""
+    known = list(known)
+    return {
+        match
+        for name in described
+        if name not in known
+        for match in difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    }
+
+
+def _not_described(pathway: str, s: Scenario) -> str:
+    return (
+        f"pathway {pathway!r} is not described under pathways (described: {', '.join(s.pathways)})"
+    )
+
+
+def _dated_problems(s: Scenario) -> Iterator[tuple[Path_, str]]:
+    """Check references in ``money``, ``changes`` and ``reinvestment``."""
+    units = {u.name for u in s.units}
+    teams = {t.name: t for t in s.community_teams}
+    first = s.start_date - dt.timedelta(days=s.warmup_days)
+    for pathway in s.money.budget_gbp_per_year:
+        if pathway not in s.pathways:
+            yield ("money", "budget_gbp_per_year", pathway), _unknown_pathway(pathway)
+    for i, cost in enumerate(s.money.one_off_costs):
+        if cost.pathway not in s.pathways:
+            yield ("money", "one_off_costs", i, "pathway"), _unknown_pathway(cost.pathway)
+        if not s.start_date <= cost.date < s.end_date:
+            yield ("money", "one_off_costs", i, "date"), _outside(s, cost.date, s.start_date)
+    for i, change in enumerate(s.changes):
+        base: Path_ = ("changes", i)
+        if not first <= change.date < s.end_date:
+            yield (*base, "date"), _outside(s, change.date, first)
+        if isinstance(change, SetBeds) and change.unit not in units:
+            yield (*base, "unit"), f"unknown unit {change.unit!r}"
+        elif isinstance(change, SetPlaces) and change.team not in teams:
+            yield (*base, "team"), f"unknown community team {change.team!r}"
+        elif isinstance(change, SetLengthOfStay | SetDiversion | SetMaxWait | SetStepDown):
+            if change.pathway not in s.pathways:
+                yield (*base, "pathway"), _unknown_pathway(change.pathway)
+            elif isinstance(change, SetStepDown):
+                yield from _step_down_problems(s, change, base)
+            elif isinstance(change, SetLengthOfStay):
+                if change.service not in s.pathways[change.pathway].services:
+                    known = ", ".join(s.pathways[change.pathway].services)
+                    yield (
+                        (*base, "service"),
+                        (
+                            f"service {change.service!r} is not described for {change.pathway} "
+                            f"(described: {known})"
+                        ),
+                    )
+            elif isinstance(change, SetDiversion) and s.pathways[change.pathway].diversion is None:
+                yield (
+                    (*base, "pathway"),
+                    (
+                        f"{change.pathway} has no diversion team; describe "
+                        f"pathways.{change.pathway}.diversion first"
+                    ),
+                )
+    seen: set[str] = set()
+    for i, rule in enumerate(s.reinvestment):
+        base = ("reinvestment", i)
+        if rule.pathway not in s.pathways:
+            yield (*base, "pathway"), _unknown_pathway(rule.pathway)
+            continue
+        if rule.pathway in seen:
+            yield (*base, "pathway"), f"a second reinvestment rule for {rule.pathway}"
+        seen.add(rule.pathway)
+        if rule.pathway not in s.money.budget_gbp_per_year and s.money.budget_from is None:
+            yield (
+                (*base, "pathway"),
+                f"the rule needs a budget: give money.budget_gbp_per_year.{rule.pathway}, or "
+                "money.budget_from: a scenario file whose simulated spend is the budget",
+            )
+        for team in rule.teams:
+            if team not in teams:
+                yield (*base, "teams", team), f"unknown community team {team!r}"
+            elif teams[team].pathway != rule.pathway:
+                yield (
+                    (*base, "teams", team),
+                    (f"community team {team!r} belongs to {teams[team].pathway}"),
+                )
+            elif teams[team].cost_per_place_per_year_gbp <= 0:
+                yield (
+                    (*base, "teams", team),
+                    ("the team's cost_per_place_per_year_gbp is 0, so savings cannot buy places"),
+                )
+
+
+def _step_down_problems(
+    s: Scenario, change: SetStepDown, base: Path_
+) -> Iterator[tuple[Path_, str]]:
+    services = s.pathways[change.pathway].services
+    if change.service not in services:
+        yield (
+            (*base, "service"),
+            (
+                f"service {change.service!r} is not described for {change.pathway} "
+                f"(described: {', '.join(services)})"
+            ),
+        )
+        return
+    teams = [t.name for t in s.community_teams if t.pathway == change.pathway]
+    for j, route in enumerate(change.to):
+        if route.to == change.service:
+            yield (*base, "to", j, "to"), "a service cannot step down to itself"
+        elif route.to not in services and route.to not in teams:
+            yield (
+                (*base, "to", j, "to"),
+                (
+                    f"unknown step-down destination {route.to!r} (expected a service of "
+                    f"{change.pathway} or one of its community teams: "
+                    f"{', '.join([*services, *teams])})"
+                ),
+            )
+
+
+def _unknown_pathway(pathway: str) -> str:
+    if pathway in PATHWAY_SERVICES:
+        return f"pathway {pathway!r} is not described under pathways"
+    return f"unknown pathway {pathway!r} (expected one of {', '.join(PATHWAY_SERVICES)})"
+
+
+def _outside(s: Scenario, date: dt.date, first: dt.date) -> str:
+    return f"date {date} is outside the run ({first} to {s.end_date - dt.timedelta(days=1)})"
