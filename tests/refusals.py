@@ -1,7 +1,7 @@
 """Running `pathways` on a bad input as a planner would, and checking the refusal.
 
-Shared by the corpora of bad scenarios (tests/test_bad_corpus.py) and bad extracts
-(tests/test_bad_extracts.py): each command runs in its own subprocess, and a clear
+Shared by the corpora of bad scenarios (tests/scenario/test_bad_corpus.py) and bad extracts
+(tests/calibration/test_bad_extracts.py): each command runs in its own subprocess, and a clear
 refusal is status 2, no traceback, nothing on standard output, one ``error:`` line per
 problem naming the file (one of them at the expected line) with the expected words,
 the count of problems, nothing written, and an answer within the time limit.

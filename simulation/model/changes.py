@@ -3,7 +3,7 @@
 Open or close beds (a closure takes effect as beds empty; nobody is moved out to make it
 happen), add or remove community places, scale length of stay, change the diversion
 share, the maximum wait before out of area or a service's step-down routes. Each
-change acts on the :class:`~simulation.system.system.System` in force on its date; the
+change acts on the :class:`~simulation.model.system.System` in force on its date; the
 scenario itself is never written.
 """
 

@@ -24,7 +24,7 @@ from simulation.scenario.loading import load_scenario, scenario_to_yaml
 from simulation.store import resume
 from simulation.store.resume import StreamedRun
 from simulation.store.writer import write_comparison, write_results
-from tests.test_resume import scenario_file as resume_scenario_file
+from tests.store.test_resume import scenario_file as resume_scenario_file
 
 REPLICATIONS = 3
 

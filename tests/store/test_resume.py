@@ -23,9 +23,9 @@ from simulation.experiment.comparison import aligned, run_comparison
 from simulation.experiment.experiment import run_experiment
 from simulation.scenario.loading import load_scenario
 from simulation.store.resume import RESUME_FILE, StreamedRun
-from tests.test_cli import SMALL
+from tests.cli.test_cli import SMALL
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECONDS = 120
 REPLICATIONS = 12
 KEYS = ["replication", "pathway", "service", "unit", "place", "period", "kpi"]
@@ -121,7 +121,7 @@ def test_a_run_killed_part_way_resumes_to_the_uninterrupted_result(tmp_path: Pat
 def test_a_run_to_a_precision_killed_part_way_resumes_to_the_uninterrupted_result(
     tmp_path: Path,
 ) -> None:
-    from tests.test_assembly import assert_same_run
+    from tests.store.test_assembly import assert_same_run
 
     file = scenario_file(tmp_path)
     # An unreachable target: batches of 10, then 16 (the cap); killed in the second.

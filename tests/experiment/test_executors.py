@@ -21,7 +21,7 @@ from simulation.experiment.executors import (
 from simulation.experiment.experiment import ExperimentResult, run_experiment, run_replication
 from simulation.scenario.loading import load_scenario
 from simulation.scenario.schema import Scenario
-from tests.test_resume import scenario_file
+from tests.store.test_resume import scenario_file
 
 REPLICATIONS = 4
 

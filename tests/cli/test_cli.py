@@ -23,7 +23,7 @@ import pytest
 from simulation import load_scenario
 from simulation.store.staging import new_run_folder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECONDS = 120
 
 SMALL = """\

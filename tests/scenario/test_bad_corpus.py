@@ -22,7 +22,7 @@ import yaml
 
 from tests.refusals import Outcome, assert_refused_clearly, run_pathways
 
-CORPUS = Path(__file__).parent / "data" / "bad"
+CORPUS = Path(__file__).parents[1] / "data" / "bad"
 EXPECTED: dict[str, dict] = yaml.safe_load((CORPUS / "expected.yaml").read_text())
 COMMANDS = ("validate", "run")
 SECONDS = 20

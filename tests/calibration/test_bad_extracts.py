@@ -1,6 +1,6 @@
 """Every file in tests/data/bad_extracts is refused by `pathways calibrate`, clearly.
 
-As for bad scenarios (tests/test_bad_corpus.py): status 2, each problem on one line
+As for bad scenarios (tests/scenario/test_bad_corpus.py): status 2, each problem on one line
 naming the file and the row with what was expected (the fragments in expected.yaml),
 no traceback, nothing written beside ``--out``, and an answer within seconds. The
 commands run side by side in subprocesses, as a planner would run them.
@@ -17,8 +17,8 @@ import yaml
 
 from tests.refusals import Outcome, assert_refused_clearly, run_pathways
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = Path(__file__).parent / "data" / "bad_extracts"
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).parents[1] / "data" / "bad_extracts"
 EXPECTED: dict[str, dict] = yaml.safe_load((CORPUS / "expected.yaml").read_text())
 BASE = ROOT / "scenarios" / "baseline.yaml"
 SECONDS = 60

@@ -10,7 +10,7 @@ year-end ledger alike); leave the scenario as it was; and give the same results 
 from the same seed.
 
 ``make test`` runs the fast profile (a few dozen scenarios per property); the deep run
-is ``HYPOTHESIS_PROFILE=deep pytest -m deep tests/test_properties.py`` (thousands).
+is ``HYPOTHESIS_PROFILE=deep pytest -m deep tests/model/test_properties.py`` (thousands).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from simulation.model.model import Model, ModelOutput
 from simulation.results.catalogue import ALL, HORIZON
 from simulation.results.kpis import kpi_rows, monthly_rows, referral_states
 from simulation.scenario.schema import Scenario, SetBeds
+from tests.model.test_conservation import STATES, bed_intervals, episode_timeline, own_states
 from tests.strategies import scenarios
-from tests.test_conservation import STATES, bed_intervals, episode_timeline, own_states
 
 EPS = 1e-6
 
