@@ -137,14 +137,15 @@ def comparison_manifest(
     }
 
 
-def code_fingerprint() -> str:
+def code_fingerprint(package: Path | None = None) -> str:
     """SHA-256 of the package version and every module in the simulation package's tree.
 
     Two processes agree on it only if they run the same model code, whatever git says:
     every sub-package's modules count, each under its path within the package.
+    ``package`` is the package's folder (this installation's by default).
     """
     digest = hashlib.sha256(package_version().encode())
-    package = Path(__file__).resolve().parents[1]
+    package = package or Path(__file__).resolve().parents[1]
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
