@@ -23,15 +23,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import pandas as pd
 
 from simulation.core.problems import InputError, Problem
+from simulation.model.records import Decision, Source
 from simulation.model.resources import OUT_OF_AREA
 from simulation.scenario import explain
 from simulation.scenario.census import CsvTable, column_problems, parse_date, read_csv
-from simulation.scenario.schema import Scenario
+from simulation.scenario.schema import PRIORITIES, Scenario
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,8 @@ DATE_COLUMNS = (
     "ready_date",
     "discharge_date",
 )
-SOURCES = ("new", "readmission", "step_down")
-DECISIONS = ("accepted", "not_accepted", "diverted")
-PRIORITIES = ("urgent", "routine")
+SOURCES: tuple[Source, ...] = get_args(Source)
+DECISIONS: tuple[Decision, ...] = ("accepted", "not_accepted", "diverted")
 HOME = "home"
 
 

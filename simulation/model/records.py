@@ -15,10 +15,10 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 from simulation.core.calendar import Calendar
+from simulation.scenario.schema import Priority
 
 Source = Literal["new", "readmission", "step_down"]
 """How an episode began: a new referral, a readmission, or a step-down from another bed."""
-Priority = Literal["urgent", "routine"]
 Decision = Literal["pending", "not_accepted", "diverted", "accepted"]
 """Assessment's outcome; ``pending`` until the patient has been assessed."""
 ExitTo = Literal["home", "step_down_bed", "community"]

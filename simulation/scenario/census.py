@@ -41,21 +41,20 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast, get_args
 
 from simulation.core.problems import InputError, Problem
 from simulation.scenario import explain
-from simulation.scenario.schema import CensusPatient, Scenario
+from simulation.scenario.schema import (
+    PRIORITIES,
+    CensusPatient,
+    CensusStatus,
+    Priority,
+    Scenario,
+)
 from simulation.scenario.yamlsource import LocatedData
 
-STATUSES = (
-    "assessment",
-    "waiting",
-    "in_bed",
-    "out_of_area",
-    "community",
-    "diverted",
-    "discharged",
-)
+STATUSES: tuple[CensusStatus, ...] = get_args(CensusStatus)
 """Where a census patient is on the start date."""
 
 COLUMNS = (
@@ -223,7 +222,7 @@ class _RowChecker:
         self.choice(line, "home_place", row.get("home_place", ""), self.places)
         priority = row.get("priority", "") or None
         if priority is not None:
-            self.choice(line, "priority", priority, ["urgent", "routine"])
+            self.choice(line, "priority", priority, list(PRIORITIES))
         since = self.days_before_start(line, "since_date", row.get("since_date", ""))
         unit = row.get("unit", "") or None
         team = row.get("team", "") or None
@@ -267,8 +266,8 @@ class _RowChecker:
             pathway=pathway,
             service=service,
             home_place=row["home_place"],
-            status=status,
-            priority=priority,
+            status=cast(CensusStatus, status),
+            priority=cast(Priority | None, priority),
             unit=unit,
             team=team,
             since_days=since,

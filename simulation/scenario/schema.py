@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -32,7 +32,9 @@ PATHWAY_LABELS = {
     "adult_ed": "Adult eating disorders",
 }
 
-PRIORITIES = ("urgent", "routine")
+Priority = Literal["urgent", "routine"]
+"""A referral's priority: urgent patients are offered beds first."""
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -311,6 +313,12 @@ class ReinvestmentRule(Strict):
         return self
 
 
+CensusStatus = Literal[
+    "assessment", "waiting", "in_bed", "out_of_area", "community", "diverted", "discharged"
+]
+"""Where a census patient is on the start date."""
+
+
 @dataclass(frozen=True, slots=True)
 class CensusPatient:
     """One checked census row; days are counted back from the start date."""
@@ -320,15 +328,19 @@ class CensusPatient:
     pathway: str
     service: str
     home_place: str
-    status: str
-    priority: str | None  # urgent | routine | None: drawn from the priority mix
-    unit: str | None  # in_bed
-    team: str | None  # community, diverted
+    status: CensusStatus
+    priority: Priority | None
+    """None: drawn from the pathway's priority mix."""
+    unit: str | None
+    """The unit of a patient ``in_bed``."""
+    team: str | None
+    """The team of a patient ``community`` or ``diverted``."""
     since_days: float
     """Days in the status before the start date: assessed, waited, in a bed, on a caseload."""
     ready_days: float | None
     """Days since the patient was ready for discharge (in a bed only), if ready."""
-    discharge_to: str | None  # home, a service or a team, for a patient ready to leave
+    discharge_to: str | None
+    """``home``, a service or a team, for a patient ready to leave."""
 
 
 class Scenario(Strict):
