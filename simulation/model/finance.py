@@ -6,8 +6,9 @@ into community places that arrive after a recruitment lag and ramp up; optionall
 overspend takes places away. Every year end writes a ledger row per pathway: budget,
 spend by category, savings, amount reinvested and places added.
 
-The spend is read from the same monthly level integrals the KPIs use, so the ledger and
-the KPIs agree by construction.
+The spend is :func:`simulation.model.spend.pathway_spend` of the monthly level
+integrals, the function the cost KPIs use too, so the ledger and the KPIs agree by
+construction.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import simpy
 
-from simulation.core.calendar import financial_year
+from simulation.model.spend import SpendLevels, pathway_spend
 from simulation.model.system import System
 from simulation.scenario.schema import ReinvestmentRule
 
@@ -59,6 +60,13 @@ class Finance:
         self.initial_places = {t.name: t.places for t in scenario.community_teams}
         self.added_places: dict[str, int] = {r.pathway: 0 for r in scenario.reinvestment}
         self.ledger: list[LedgerRow] = []
+        # The recorders' own bins: read at each year end, after the year is closed.
+        self.levels = SpendLevels(
+            occupied={name: u.occupancy.bins for name, u in system.units.items()},
+            open={name: u.bed_level.bins for name, u in system.units.items()},
+            out_of_area={key: b.ooa_census.bins for key, b in system.beds.items()},
+            places={name: t.places.bins for name, t in system.teams.items()},
+        )
         cal = system.calendar
         self.year_ends: list[tuple[str, float, list[int]]] = []
         for year in cal.financial_year_list():
@@ -66,32 +74,14 @@ class Finance:
             self.year_ends.append((year, cal.edges[months[-1] + 1], months))
 
     def spend(self, pathway: str, months: list[int], year: str) -> dict[str, float]:
-        """Spend of a pathway over some months, by category, from the level integrals."""
-        system = self.system
-        scenario = self.scenario
-        inpatient = ooa = community = 0.0
-        for service, svc in scenario.pathways[pathway].services.items():
-            for unit in system.beds[(pathway, service)].units:
-                level = unit.bed_level if unit.spec.funding == "block" else unit.occupancy
-                days = sum(level.bins[i] for i in months)
-                inpatient += days * unit.spec.cost_per_bed_day_gbp
-            ooa_days = sum(system.beds[(pathway, service)].ooa_census.bins[i] for i in months)
-            ooa += ooa_days * svc.out_of_area.cost_per_bed_day_gbp
-        for team in scenario.community_teams:
-            if team.pathway == pathway:
-                place_days = sum(system.teams[team.name].places.bins[i] for i in months)
-                community += place_days * team.cost_per_place_per_year_gbp / 365.25
-        one_off = sum(
-            c.amount_gbp
-            for c in scenario.money.one_off_costs
-            if c.pathway == pathway and financial_year(c.date) == year
-        )
+        """Spend of a pathway over some months of a financial year, as ledger items."""
+        spend = pathway_spend(self.scenario, self.levels, pathway, months, (year,))
         return {
-            "spend_inpatient_gbp": inpatient,
-            "spend_ooa_gbp": ooa,
-            "spend_community_gbp": community,
-            "spend_one_off_gbp": one_off,
-            "spend_total_gbp": inpatient + ooa + community + one_off,
+            "spend_inpatient_gbp": spend.inpatient,
+            "spend_ooa_gbp": spend.out_of_area,
+            "spend_community_gbp": spend.community,
+            "spend_one_off_gbp": spend.one_off,
+            "spend_total_gbp": spend.total,
         }
 
     def year_end(self, year: str, months: list[int]) -> None:

@@ -22,6 +22,7 @@ from simulation.model.censusstart import start_census
 from simulation.model.changes import dated_changes
 from simulation.model.finance import Finance
 from simulation.model.pathway import arrivals, panel
+from simulation.model.spend import SpendLevels
 from simulation.model.system import System
 from simulation.scenario.schema import Scenario
 
@@ -81,6 +82,10 @@ class ModelOutput:
         self.delayed = {key: np.array(b.delayed.bins) for key, b in model.beds.items()}
         self.caseload = {name: np.array(t.caseload.bins) for name, t in model.teams.items()}
         self.places = {name: np.array(t.places.bins) for name, t in model.teams.items()}
+        self.spend_levels = SpendLevels(
+            self.unit_occupancy, self.unit_bed_days, self.ooa_census, self.places
+        )
+        """The monthly integrals :func:`~simulation.model.spend.pathway_spend` prices."""
         self.end_state: dict[str, Any] = {
             "waiting": {k: b.queue_length() for k, b in model.beds.items()},
             "occupied": {name: u.occupied for name, u in model.units.items()},

@@ -19,10 +19,10 @@ from operator import attrgetter
 import numpy as np
 import pandas as pd
 
-from simulation.core.calendar import financial_year
 from simulation.model.model import ModelOutput
 from simulation.model.records import EPISODE_FIELDS, Episode
 from simulation.model.resources import OUT_OF_AREA
+from simulation.model.spend import pathway_spend
 from simulation.results.catalogue import ALL, COST_KINDS, DIMENSIONS, HORIZON
 
 _GROUPINGS = (
@@ -301,21 +301,11 @@ class _Builder:
             for period, value in values.items():
                 target.append((pathway, service, unit, period, value))
 
-        def per_period(values: dict[str, float], factor: float = 1.0) -> dict[str, float]:
-            return {p: v * factor for p, v in values.items()}
-
         def mean(values: dict[str, float]) -> dict[str, float]:
             return {p: v / days[p] if days[p] else _NAN for p, v in values.items()}
 
         def pct(used: dict[str, float], available: dict[str, float]) -> dict[str, float]:
             return {p: 100 * v / available[p] if available[p] else _NAN for p, v in used.items()}
-
-        cost_by_pathway: dict[str, dict[str, dict[str, float]]] = {}
-
-        def cost(pathway: str, kind: str, values: dict[str, float]) -> None:
-            slot = cost_by_pathway.setdefault(pathway, {}).setdefault(kind, {})
-            for period, value in values.items():
-                slot[period] = slot.get(period, 0.0) + value
 
         for pathway, service in self.services:
             service_days = {p: 0.0 for p in days}
@@ -328,9 +318,6 @@ class _Builder:
                 add("occupied_beds_mean", mean(unit_days), **dims)
                 add("beds", mean(open_days), **dims)
                 add("occupancy_pct", pct(unit_days, open_days), **dims)
-                # A block contract pays for every open bed; spot purchase for beds used.
-                paid = open_days if unit.funding == "block" else unit_days
-                cost(pathway, "cost_inpatient_gbp", per_period(paid, unit.cost_per_bed_day_gbp))
                 for p in days:
                     service_days[p] += unit_days[p]
                     service_open[p] += open_days[p]
@@ -343,41 +330,38 @@ class _Builder:
             add("ooa_census_mean", mean(ooa_days), **dims)
             add("waiting_list_mean", mean(self._by_period(out.waiting[(pathway, service)])), **dims)
             add("delayed_discharge_days", self._by_period(out.delayed[(pathway, service)]), **dims)
-            ooa_cost = scenario.pathways[pathway].services[service].out_of_area.cost_per_bed_day_gbp
-            cost(pathway, "cost_ooa_gbp", per_period(ooa_days, ooa_cost))
-            cost(pathway, "cost_inpatient_gbp", {})
 
         for team in scenario.community_teams:
             if team.pathway not in scenario.pathways:
                 continue
             dims = {"pathway": team.pathway, "unit": team.name}
             add("community_caseload_mean", mean(self._by_period(out.caseload[team.name])), **dims)
-            place_days = self._by_period(out.places[team.name])
-            add("community_places_mean", mean(place_days), **dims)
-            cost(
-                team.pathway,
-                "cost_community_gbp",
-                per_period(place_days, team.cost_per_place_per_year_gbp / 365.25),
-            )
+            add("community_places_mean", mean(self._by_period(out.places[team.name])), **dims)
 
-        for item in scenario.money.one_off_costs:
-            year = financial_year(item.date)
-            if year in days:
-                cost(
-                    item.pathway,
-                    "cost_one_off_gbp",
-                    {year: item.amount_gbp, HORIZON: item.amount_gbp},
-                )
-
+        # Spend is the model's one definition, the one the year-end ledger is written with.
+        years = self.periods.years
+        spans = [*zip(years, self.periods.months, strict=True)]
+        spans.append((HORIZON, list(range(out.calendar.n_months))))
         for pathway in scenario.pathways:
-            kinds = cost_by_pathway.get(pathway, {})
-            total = {p: 0.0 for p in days}
+            spend = {
+                period: pathway_spend(
+                    scenario,
+                    out.spend_levels,
+                    pathway,
+                    months,
+                    years if period == HORIZON else (period,),
+                )
+                for period, months in spans
+            }
+            by_kind = {
+                "cost_inpatient_gbp": {p: s.inpatient for p, s in spend.items()},
+                "cost_ooa_gbp": {p: s.out_of_area for p, s in spend.items()},
+                "cost_community_gbp": {p: s.community for p, s in spend.items()},
+                "cost_one_off_gbp": {p: s.one_off for p, s in spend.items()},
+            }
             for kind in COST_KINDS:
-                values = {p: kinds.get(kind, {}).get(p, 0.0) for p in days}
-                add(kind, values, pathway=pathway)
-                for p, v in values.items():
-                    total[p] += v
-            add("cost_total_gbp", total, pathway=pathway)
+                add(kind, by_kind[kind], pathway=pathway)
+            add("cost_total_gbp", {p: s.total for p, s in spend.items()}, pathway=pathway)
 
         def pathway_totals(kpi: str, unit_level: bool) -> dict[tuple[str, str], float]:
             """Sum over a KPI's service-level (or team) rows by pathway and period."""

@@ -6,13 +6,16 @@ hand. Community places cost their price per place-year whether used or not.
 """
 
 import datetime as dt
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from simulation import load_scenario_dict
-from simulation.experiment.experiment import run_replication
+from simulation.experiment.experiment import ledger_rows, run_replication
 from simulation.model.model import Model
+from simulation.model.spend import pathway_spend
+from simulation.results.kpis import kpi_rows
 
 COST_BED = 500.0
 COST_PLACE = 36_525.0  # £100 a place-day
@@ -103,7 +106,7 @@ def test_spend_and_savings_are_known_by_arithmetic():
     total = inpatient + community + 50_000
     assert ledger(result, "spend_total_gbp") == pytest.approx(total, rel=1e-9)
     assert ledger(result, "savings_gbp") == pytest.approx(3_000_000 - total, rel=1e-9)
-    # The ledger's spend and the KPIs' spend are two computations of one thing.
+    # The KPIs price the same bed days and places as the ledger.
     assert kpi(result, "cost_inpatient_gbp") == pytest.approx(inpatient, rel=1e-9)
     assert kpi(result, "cost_community_gbp") == pytest.approx(community, rel=1e-9)
 
@@ -283,6 +286,59 @@ def test_block_contract_pays_for_open_beds_and_one_off_costs_reach_the_kpis():
         for k in ("cost_inpatient_gbp", "cost_ooa_gbp", "cost_community_gbp", "cost_one_off_gbp")
     )
     assert kpi(result, "cost_total_gbp") == pytest.approx(parts)
+
+
+def test_the_ledger_and_the_cost_kpis_are_one_spend_to_the_last_bit():
+    # Block and spot-purchased beds, out of area, a team whose places ramp up at odd
+    # times and a one-off cost; Poisson arrivals so that no integral is a round number,
+    # and a horizon ending part-way through a financial year.
+    units = [
+        {"name": "Block", "beds": 4, "cost_per_bed_day_gbp": 612.5, "funding": "block"},
+        {"name": "Spot", "beds": 3, "cost_per_bed_day_gbp": 455.3},
+    ]
+    s = rule_scenario(
+        one_off_costs=[{"date": "2027-05-17", "pathway": "adult_ed", "amount_gbp": 12_345.67}],
+        ramp_up_days=45,
+    )
+    s = load_scenario_dict(
+        {
+            **s.model_dump(mode="json"),
+            "horizon_years": 2.5,
+            "units": [
+                {**u, "pathway": "adult_ed", "service": "inpatient", "place": "Home"} for u in units
+            ],
+            "pathways": {
+                "adult_ed": {
+                    **s.pathways["adult_ed"].model_dump(mode="json"),
+                    "arrivals": "poisson",
+                    "max_wait_days": {"urgent": 3, "routine": 20},
+                }
+            },
+        }
+    )
+    output = Model(s, 0).run()
+    result = SimpleNamespace(kpis=kpi_rows(output), ledger=ledger_rows(output))
+    cal = output.calendar
+    years = cal.financial_year_list()
+    assert years == ["2026/27", "2027/28", "2028/29"]
+    assert sum(ledger(result, "places_added", year) for year in years) > 0
+    parts = ("inpatient", "ooa", "community", "one_off", "total")
+    for year in years:
+        months = [i for i, fy in enumerate(cal.financial_years) if fy == year]
+        spend = pathway_spend(s, output.spend_levels, "adult_ed", months, (year,))
+        shared = (spend.inpatient, spend.out_of_area, spend.community, spend.one_off, spend.total)
+        for part, value in zip(parts, shared, strict=True):
+            # Exactly: both are the one spend function of the same monthly integrals.
+            assert ledger(result, f"spend_{part}_gbp", year) == value, (year, part)
+            assert kpi(result, f"cost_{part}_gbp", year) == value, (year, part)
+    for part in ("inpatient", "ooa", "community"):
+        assert ledger(result, f"spend_{part}_gbp", "2028/29") > 0, part
+    assert output.unit_occupancy["Spot"].sum() > 0  # the spot-purchased beds were used
+    assert ledger(result, "spend_one_off_gbp", "2027/28") == 12_345.67
+    # The horizon is the same function over every month of the run.
+    spend = pathway_spend(s, output.spend_levels, "adult_ed", range(cal.n_months), years)
+    assert kpi(result, "cost_total_gbp") == spend.total
+    assert kpi(result, "cost_one_off_gbp") == 12_345.67
 
 
 def test_budget_from_a_comparator_is_its_spend_replication_by_replication(tmp_path):

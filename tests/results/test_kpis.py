@@ -28,6 +28,7 @@ from simulation.core.calendar import Calendar
 from simulation.model.model import Model
 from simulation.model.records import Episode
 from simulation.model.resources import OUT_OF_AREA
+from simulation.model.spend import SpendLevels
 from simulation.results.catalogue import ALL, HORIZON
 from simulation.results.kpis import kpi_rows
 
@@ -171,18 +172,25 @@ def hand_built_output() -> SimpleNamespace:
     lengths = calendar.month_lengths()
     key = (PW, SVC)
     zeros = np.zeros(calendar.n_months)
+    levels = SpendLevels(
+        occupied={UNIT: 1.5 * lengths},  # 1.5 beds occupied all the time
+        open={UNIT: 2 * lengths},  # two beds open all the time
+        out_of_area={key: np.where(np.arange(calendar.n_months) < 12, 0.5, 1.0) * lengths},
+        places={},
+    )
     return SimpleNamespace(
         scenario=scenario,
         calendar=calendar,
         episodes=episodes,
-        unit_occupancy={UNIT: 1.5 * lengths},  # 1.5 beds occupied all the time
+        unit_occupancy=levels.occupied,
         unit_beds={UNIT: 2},
-        unit_bed_days={UNIT: 2 * lengths},  # two beds open all the time
+        unit_bed_days=levels.open,
         waiting={key: zeros.copy()},
-        ooa_census={key: np.where(np.arange(calendar.n_months) < 12, 0.5, 1.0) * lengths},
+        ooa_census=levels.out_of_area,
         delayed={key: zeros.copy()},
         caseload={},
-        places={},
+        places=levels.places,
+        spend_levels=levels,
     )
 
 
