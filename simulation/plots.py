@@ -48,6 +48,7 @@ from simulation.report.style import (
 )
 from simulation.report.wording import kpi_label, pathway_label, scenario_label, service_label
 from simulation.results.catalogue import ALL, HORIZON
+from simulation.scenario.schema import PATHWAY_LABELS
 
 if TYPE_CHECKING:
     from simulation.api import Results
@@ -64,7 +65,7 @@ MEASURE_AXIS = {
 
 def _pathways(results: Results, pathways: Sequence[str] | None) -> list[str]:
     present = [p for p in results.summary["pathway"].drop_duplicates() if p != ALL]
-    order = ["adult_secure", "camhs_t4", "adult_ed"]
+    order = list(PATHWAY_LABELS)
     present.sort(key=lambda p: order.index(p) if p in order else len(order))
     return [p for p in present if pathways is None or p in pathways]
 
@@ -561,7 +562,7 @@ def welch_plot(
     """
     series = analysis.series
     table = analysis.table.set_index(["pathway", "measure"])
-    order = ["adult_secure", "camhs_t4", "adult_ed"]
+    order = list(PATHWAY_LABELS)
     present = list(series["pathway"].drop_duplicates())
     shown = sorted(present, key=lambda p: order.index(p) if p in order else 9)
     shown = [p for p in shown if pathways is None or p in pathways]
