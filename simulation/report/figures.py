@@ -6,8 +6,9 @@ alternatives. Time series come from the per-replication monthly series: each mon
 line is the mean over replications and its shaded band the 95% t-interval of that mean.
 Capacity (beds available, funded community places) is drawn as a dotted line against
 the level it constrains. Equity figures put each home place's waits and out-of-area
-rates side by side, with their 95% intervals from the summary. Money and the paired
-comparison have their own module, :mod:`simulation.report.moneyfigures`.
+rates side by side, with their 95% intervals from the summary. Money has its own
+module, :mod:`simulation.report.moneyfigures`, and the paired comparison's forest plot
+:mod:`simulation.report.forest`.
 """
 
 from __future__ import annotations

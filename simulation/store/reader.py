@@ -196,6 +196,16 @@ class RunFolder:
         }
 
 
+def identical(differences: pd.DataFrame) -> bool:
+    """Whether paired differences are all exactly zero: the same in every replication.
+
+    ``differences`` holds rows of a comparison table (``diff_mean`` and ``diff_sd``); no
+    rows is not "identical".
+    """
+    values = differences[["diff_mean", "diff_sd"]].to_numpy(dtype=float)
+    return bool(len(values)) and bool(np.all(np.nan_to_num(values) == 0.0))
+
+
 @dataclass(frozen=True)
 class ComparisonFolder:
     """A ``pathways compare`` folder: the base, the alternatives and paired differences."""
@@ -216,9 +226,7 @@ class ComparisonFolder:
     def unchanged(self, alternative: str, pathway: str) -> bool:
         """Whether every KPI of a pathway is identical in every replication of both."""
         t = self.table
-        rows = t[(t["alternative"] == alternative) & (t["pathway"] == pathway)]
-        diffs = rows[["diff_mean", "diff_sd"]].to_numpy(dtype=float)
-        return bool(len(rows)) and bool(np.all(np.nan_to_num(diffs) == 0.0))
+        return identical(t[(t["alternative"] == alternative) & (t["pathway"] == pathway)])
 
 
 ResultsFolder = RunFolder | ComparisonFolder
