@@ -31,6 +31,7 @@ from simulation.report.forest import FOREST_AXIS, FOREST_KPIS, forest_figure
 from simulation.report.style import (
     CAPACITY,
     GRID,
+    MUTED,
     NHS_BLUE,
     TEXT,
     day_numbers,
@@ -157,7 +158,7 @@ def monthly_plot(
             if same:
                 names = ", ".join(scenario_label(results.names[i]) for i in same)
                 text = f"Same as {scenario_label(results.base)}: {names}"
-                ax.set_xlabel(textwrap.fill(text, 48), fontsize=7.5, color="#4C6272")
+                ax.set_xlabel(textwrap.fill(text, 48), fontsize=7.5, color=MUTED)
             _month_axis(ax, rows)
             whole_numbers(ax)
             ax.set_title(pathway_label(pathway))

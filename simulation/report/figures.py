@@ -26,6 +26,7 @@ from matplotlib.patches import Patch
 from simulation.report.style import (
     CAPACITY,
     CAPACITY_STYLE,
+    MID_GREY,
     Chart,
     day_numbers,
     figure_legend,
@@ -530,7 +531,7 @@ def equity_chart(runs: Sequence[RunFolder]) -> Chart:
             )
             for i, r in enumerate(runs)
         ]
-        handles.append(Line2D([], [], color="#768692", lw=1.6, label="95% confidence interval"))
+        handles.append(Line2D([], [], color=MID_GREY, lw=1.6, label="95% confidence interval"))
         figure_legend(figure, handles)
         png = to_png(figure)
     years = runs[0].financial_years

@@ -27,6 +27,8 @@ from matplotlib.ticker import FuncFormatter
 
 from simulation.report.style import (
     GRID,
+    MID_GREY,
+    MUTED,
     NHS_BLUE,
     TEXT,
     Chart,
@@ -61,12 +63,6 @@ FOREST_KPIS = (
 
 FOREST_AXIS = (-105.0, 150.0)
 """Axis limits of the forest plot (%); a larger change is drawn as an arrow and given in words."""
-
-UNCLEAR = "#768692"
-"""The report's colour for a difference that is not clear (a clear one is NHS blue)."""
-
-MUTED = "#4C6272"
-"""Secondary text: notes in a panel's corner, figures of an unclear difference."""
 
 
 def signed_percent(value: float, _: object = None) -> str:
@@ -272,7 +268,7 @@ def forest_chart(comparison: ComparisonFolder, alternative: str) -> Chart:
                 low, high = float(row["pct_ci_low"]), float(row["pct_ci_high"])
                 clear = bool(row["clear"])
                 if not math.isnan(pct):
-                    forest_row(ax, y, pct, low, high, clear, NHS_BLUE if clear else UNCLEAR)
+                    forest_row(ax, y, pct, low, high, clear, NHS_BLUE if clear else MID_GREY)
                 ax.text(
                     1.04,
                     y,
