@@ -7,7 +7,8 @@ observed against fitted; the back-test, month by month, of admissions, occupied 
 and patients out of area, with the error stated; and tables of every fitted value with
 its 95% confidence interval and n, the goodness-of-fit statements and the census the
 fitted scenario starts from. The figures are drawn by :mod:`calibration.figures`; the
-numbers behind each table are written beside it as CSV.
+numbers behind each table are written beside it as CSV. The page is laid out in the
+simulation report's house style, with its stylesheet (:data:`simulation.report.html.CSS`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from calibration.figures import (
     survival_figure,
 )
 from calibration.fitting import Fit
+from simulation.report.html import CSS
 from simulation.scenario.schema import PATHWAY_LABELS
 
 
@@ -185,18 +187,11 @@ def backtest_summary(bt: BackTest) -> str:
     return " ".join(parts)
 
 
-_CSS = """
-body { font-family: "DejaVu Sans", Arial, sans-serif; color: #212B32; max-width: 60rem;
-       margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
-h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem; }
-table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.85rem; }
-th, td { border-bottom: 1px solid #D8DDE0; padding: 0.25rem 0.6rem; text-align: right; }
-th:first-child, td:first-child, th:nth-child(2), td:nth-child(2),
-th:nth-child(3), td:nth-child(3) { text-align: left; }
-figure { margin: 1rem 0; } figure img { max-width: 100%; }
-figcaption { font-size: 0.85rem; color: #425563; }
-.note { background: #F0F4F5; padding: 0.6rem 1rem; border-left: 4px solid #005EB8; }
+LABEL_COLUMNS = """
+th:nth-child(2), td:nth-child(2), th:nth-child(3), td:nth-child(3) { text-align: left; }
 """
+"""The one rule of this page's own: its tables name a pathway, a service and what was
+measured in their first three columns. The rest is the simulation report's stylesheet."""
 
 
 def write_report(
@@ -240,22 +235,25 @@ def write_report(
         figures.append(found)
     parameters = parameter_table(fit)
     parameters.to_csv(folder / "parameters.csv", index=False)
-    sections = [
-        f"<h1>Calibration of {html.escape(fitted_path.name)}</h1>",
+    title = f"Calibration of {html.escape(fitted_path.name)}"
+    banner = [
+        "<p class='kicker'>Pathways calibration report</p>",
+        f"<h1>{title}</h1>",
         f"<p>Extract <code>{html.escape(extract.file)}</code>: {len(extract.rows):,} rows, "
         f"period {extract.start:%d %b %Y} to {extract.extract_date:%d %b %Y}"
         + _inferred(extract.start_inferred, extract.extract_date_inferred)
         + f". Base scenario <code>{html.escape(fit.base.name)}</code>. Made by "
         f"<code>{html.escape(command)}</code> on {dt.date.today():%d %b %Y}.</p>",
     ]
+    sections = []
+    if backtest is not None:
+        sections.append(
+            f"<p class='lead'><b>Back-test.</b> {html.escape(backtest_summary(backtest))}</p>"
+        )
     if extract.dropped_rows:
         sections.append(
             f"<p class='note'>{extract.dropped_rows} rows with problems were left out "
             f"(--drop-bad-rows); their {len(extract.dropped)} problems are listed at the end.</p>"
-        )
-    if backtest is not None:
-        sections.append(
-            f"<p class='note'><b>Back-test.</b> {html.escape(backtest_summary(backtest))}</p>"
         )
     sections.append("<h2>Fitted values</h2>")
     sections.append(
@@ -450,13 +448,25 @@ def write_report(
             + "</ul>"
         )
     page = folder / "report.html"
-    page.write_text(
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Calibration: {html.escape(fitted_path.name)}</title><style>{_CSS}</style></head>"
-        f"<body>{''.join(sections)}</body></html>\n",
-        encoding="utf-8",
-    )
+    page.write_text(_page(title, banner, sections), encoding="utf-8")
     return page
+
+
+def _page(title: str, banner: list[str], parts: list[str]) -> str:
+    """The page in the simulation report's house style: a banner, then one section per h2."""
+    sections: list[list[str]] = [[]]
+    for part in parts:
+        if part.startswith("<h2>") and sections[-1]:
+            sections.append([])
+        sections[-1].append(part)
+    body = "".join(f"<section>{''.join(section)}</section>" for section in sections if section)
+    return (
+        "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{title}</title><style>{CSS}{LABEL_COLUMNS}</style></head>"
+        f"<body><header class='banner'><div class='wrap'>{''.join(banner)}</div></header>"
+        f"<main class='wrap'>{body}</main></body></html>\n"
+    )
 
 
 def _inferred(start: bool, end: bool) -> str:

@@ -21,7 +21,8 @@ same functions as the command line and arranges their tables.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -45,8 +46,13 @@ from simulation.scenario.loading import scenario_to_yaml, validate_data
 from simulation.scenario.overrides import apply_overrides
 from simulation.scenario.schema import PATHWAY_LABELS, Scenario
 from simulation.scenario.yamlsource import LocatedData, read_yaml_file
-from simulation.store.reader import read_saved
-from simulation.store.writer import copy_saved, write_comparison, write_results
+from simulation.store.reader import (
+    ComparisonFolder,
+    NotAResultsFolder,
+    RunFolder,
+    read_results_folder,
+)
+from simulation.store.writer import copy_results_folder, write_comparison, write_results
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 """A loaded scenario, the path of a scenario file, or a scenario as plain data."""
@@ -169,6 +175,27 @@ def _scenario_first(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[:, ["scenario", *(c for c in frame.columns if c != "scenario")]]
 
 
+def _stacked(runs: Sequence[RunFolder], part: str) -> pd.DataFrame | None:
+    """One table of every run folder read back, with a ``scenario`` column first."""
+    frames = [
+        getattr(run, part).assign(scenario=run.name)
+        for run in runs
+        if getattr(run, part) is not None
+    ]
+    if not frames:
+        return None
+    return _scenario_first(pd.concat(frames, ignore_index=True))
+
+
+@contextmanager
+def _folder_not_found() -> Iterator[None]:
+    """A folder that is not a complete results folder is, to a user, a file not found."""
+    try:
+        yield
+    except NotAResultsFolder as error:
+        raise FileNotFoundError(str(error)) from None
+
+
 @dataclass(repr=False)
 class Results:
     """Tidy results of one or more scenarios, run here or read from a folder.
@@ -239,32 +266,29 @@ class Results:
 
     @classmethod
     def open(cls, folder: str | Path) -> Results:
-        """Read a folder written by ``pathways run``, ``pathways compare`` or :meth:`save`."""
-        saved = read_saved(folder)
+        """Read a folder written by ``pathways run``, ``pathways compare`` or :meth:`save`.
 
-        def stack(part: str) -> pd.DataFrame | None:
-            frames = [
-                getattr(run, part).assign(scenario=run.name)
-                for run in saved.runs
-                if getattr(run, part) is not None
-            ]
-            if not frames:
-                return None
-            return _scenario_first(pd.concat(frames, ignore_index=True))
-
-        kpis, summary, monthly = stack("kpis"), stack("summary"), stack("monthly")
+        Raises :class:`FileNotFoundError`, in one sentence, for a folder that is not a
+        complete results folder.
+        """
+        with _folder_not_found():
+            read = read_results_folder(folder)
+            runs = read.runs if isinstance(read, ComparisonFolder) else (read,)
+            kpis, summary, monthly = (_stacked(runs, p) for p in ("kpis", "summary", "monthly"))
+            ledger, events = _stacked(runs, "ledger"), _stacked(runs, "events")
         assert kpis is not None and summary is not None and monthly is not None
+        comparison = read if isinstance(read, ComparisonFolder) else None
         return cls(
-            names=[run.name for run in saved.runs],
+            names=[run.name for run in runs],
             kpis=kpis,
             summary=summary,
             monthly=monthly,
-            ledger=stack("ledger"),
-            events=stack("events"),
-            comparison=saved.comparison,
-            notes=saved.notes,
-            scenario_yaml={run.name: run.scenario_yaml for run in saved.runs},
-            path=saved.path,
+            ledger=ledger,
+            events=events,
+            comparison=comparison.table if comparison else None,
+            notes=comparison.notes if comparison else {},
+            scenario_yaml={run.name: run.scenario_yaml for run in runs},
+            path=read.path,
         )
 
     @property
@@ -383,10 +407,11 @@ class Results:
         copied. The folder is written atomically and never overwrites another.
         """
         if not self._runs:
-            saved = read_saved(self.path) if self.path else None
-            if saved is None:
+            if self.path is None:
                 raise ValueError("nothing to save: these results were neither run nor read")
-            self.path = copy_saved(saved, root)
+            with _folder_not_found():
+                read = read_results_folder(self.path)
+            self.path = copy_results_folder(read, root)
             return self.path
         if len(self._runs) == 1:
             run = self._runs[0]

@@ -6,7 +6,8 @@ adjust further. They draw numbers the results already hold: monthly lines are me
 over replications with the 95% t-band of :func:`simulation.report.style.t_band`, waits and
 differences come from the summary and the comparison table, and no KPI is recomputed.
 The look (colours distinct for colour-blind readers, labels in planners' words) is the
-report's, from :mod:`simulation.report.style` and :mod:`simulation.report.wording`.
+report's, from :mod:`simulation.report.style` and :mod:`simulation.report.wording`, and
+the forest plot is the report's own drawing (:mod:`simulation.report.forest`).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
 from simulation.experiment.warmup import MEASURE_LABELS, WarmupAnalysis, welch_average
-from simulation.report.moneyfigures import FOREST_AXIS, FOREST_KPIS
+from simulation.report.forest import FOREST_AXIS, FOREST_KPIS, forest_figure
 from simulation.report.style import (
     CAPACITY,
     GRID,
+    MUTED,
     NHS_BLUE,
     TEXT,
     day_numbers,
@@ -48,6 +50,7 @@ from simulation.report.style import (
 )
 from simulation.report.wording import kpi_label, pathway_label, scenario_label, service_label
 from simulation.results.catalogue import ALL, HORIZON
+from simulation.scenario.schema import PATHWAY_LABELS
 
 if TYPE_CHECKING:
     from simulation.api import Results
@@ -64,7 +67,7 @@ MEASURE_AXIS = {
 
 def _pathways(results: Results, pathways: Sequence[str] | None) -> list[str]:
     present = [p for p in results.summary["pathway"].drop_duplicates() if p != ALL]
-    order = ["adult_secure", "camhs_t4", "adult_ed"]
+    order = list(PATHWAY_LABELS)
     present.sort(key=lambda p: order.index(p) if p in order else len(order))
     return [p for p in present if pathways is None or p in pathways]
 
@@ -155,7 +158,7 @@ def monthly_plot(
             if same:
                 names = ", ".join(scenario_label(results.names[i]) for i in same)
                 text = f"Same as {scenario_label(results.base)}: {names}"
-                ax.set_xlabel(textwrap.fill(text, 48), fontsize=7.5, color="#4C6272")
+                ax.set_xlabel(textwrap.fill(text, 48), fontsize=7.5, color=MUTED)
             _month_axis(ax, rows)
             whole_numbers(ax)
             ax.set_title(pathway_label(pathway))
@@ -275,17 +278,6 @@ def waits_plot(results: Results, pathways: Sequence[str] | None = None) -> Figur
     return figure
 
 
-def _percent(value: float, _: object = None) -> str:
-    sign = "+" if value > 0 else "−" if value < 0 else ""
-    return f"{sign}{abs(value):.0f}%"
-
-
-def _unchanged(table: pd.DataFrame) -> bool:
-    """Whether every KPI in ``table`` is identical in every replication of both scenarios."""
-    values = table[["diff_mean", "diff_sd"]].to_numpy(dtype=float)
-    return bool(len(values)) and bool(np.all(np.nan_to_num(values) == 0.0))
-
-
 def forest_plot(
     results: Results,
     kpis: Sequence[str] = FOREST_KPIS,
@@ -295,11 +287,12 @@ def forest_plot(
 ) -> Figure:
     """Each alternative's paired difference from the base, as % change with its 95% CI.
 
-    One panel per pathway, one row per KPI, one colour per alternative. A filled marker
-    is a clear difference (the interval excludes zero), an open one is not; an interval
-    beyond ``limits`` (%) ends in an arrow. A KPI whose base is zero has no percentage
-    and is left out, and so is an alternative that changes nothing in a pathway (named
-    in the panel's corner).
+    One panel per pathway, one row per KPI, one colour per alternative, drawn as the
+    report's forest plot (:mod:`simulation.report.forest`): a filled square is a clear
+    difference (the interval excludes zero), an open circle is not; an interval beyond
+    ``limits`` (%) ends in an arrow. A KPI whose base is zero has no percentage and is
+    left out, and so is an alternative that changes nothing in a pathway (named in the
+    panel's corner).
 
     >>> from simulation.api import compare, demo_scenario, load
     >>> more = load(demo_scenario("more_beds"), {"units.Unit.beds": 14})
@@ -308,104 +301,8 @@ def forest_plot(
     'Adult eating disorders'
     """
     table = results.differences(period, kpis)
-    alternatives = results.names[1:]
-    panels: list[tuple[str, list[str], list[str], list[str]]] = []
-    for pathway in _pathways(results, pathways):
-        mine = table[table["pathway"] == pathway]
-        same = [a for a in alternatives if _unchanged(mine[mine["alternative"] == a])]
-        moved = [a for a in alternatives if a not in same]
-        rows = mine[mine["alternative"].isin(moved) & mine["pct_change"].notna()]
-        order = [k for k in kpis if k in set(rows["kpi"])]
-        if order:
-            panels.append((pathway, order, moved, same))
-    low_limit, high_limit = limits
-    with house_style():
-        heights = [len(order) * (0.16 * len(moved) + 0.2) for _, order, moved, _ in panels]
-        figure = new_figure(1.3 + sum(h + 0.5 for h in heights))
-        axes = figure.subplots(len(panels), 1, squeeze=False, height_ratios=heights or None)
-        for ax, (pathway, order, moved, same) in zip((r[0] for r in axes), panels, strict=True):
-            mine = table[table["pathway"] == pathway]
-            for j, kpi in enumerate(order):
-                for alt in moved:
-                    i = alternatives.index(alt)
-                    hit = mine[(mine["kpi"] == kpi) & (mine["alternative"] == alt)]
-                    if hit.empty:
-                        continue
-                    pct, low, high = hit[["pct_change", "pct_ci_low", "pct_ci_high"]].to_numpy(
-                        dtype=float
-                    )[0]
-                    k = moved.index(alt)
-                    y = j + (k - (len(moved) - 1) / 2) * 0.7 / len(moved)
-                    _forest_row(ax, y, pct, low, high, bool(hit["clear"].iloc[0]), i + 1, limits)
-            ax.axvline(0, color=TEXT, lw=1)
-            ax.set_yticks(range(len(order)), [kpi_label(k) for k in order])
-            ax.set_ylim(len(order) - 0.5, -0.5)
-            ax.set_xlim(low_limit, high_limit)
-            ax.xaxis.set_major_formatter(FuncFormatter(_percent))
-            ax.grid(True, axis="x", color=GRID)
-            ax.grid(False, axis="y")
-            ax.tick_params(axis="y", length=0)
-            ax.set_title(pathway_label(pathway))
-            if same:
-                text = "Unchanged: " + ", ".join(scenario_label(a) for a in same)
-                ax.set_title(textwrap.fill(text, 64), loc="right", fontsize=7.5,
-                             fontweight="normal", color="#4C6272")  # fmt: skip
-        if panels:
-            axes[-1][0].set_xlabel(
-                f"Change from {scenario_label(results.base)} (paired, with 95% confidence interval)"
-            )
-        handles: list[Line2D | Patch] = [
-            Line2D(
-                [], [], color=scenario_colour(i + 1), marker="o", lw=1.6, label=scenario_label(a)
-            )
-            for i, a in enumerate(alternatives)
-        ]
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=TEXT,
-                marker="o",
-                markerfacecolor="white",
-                ls="",
-                label="no clear difference",
-            )
-        )
-        figure_legend(figure, list(handles))
-    return figure
-
-
-def _forest_row(
-    ax: Axes,
-    y: float,
-    pct: float,
-    low: float,
-    high: float,
-    clear: bool,
-    index: int,
-    limits: tuple[float, float],
-) -> None:
-    """One estimate and its interval; a part beyond the axis becomes an arrow."""
-    colour = scenario_colour(index)
-    lim_low, lim_high = limits
-    lo = pct if math.isnan(low) else low
-    hi = pct if math.isnan(high) else high
-    ax.hlines(y, max(lo, lim_low), min(hi, lim_high), color=colour, lw=1.6)
-    arrow = {"arrowstyle": "-|>", "color": colour, "lw": 1.2, "mutation_scale": 8}
-    span = (lim_high - lim_low) * 0.05
-    if hi > lim_high:
-        ax.annotate("", xy=(lim_high, y), xytext=(lim_high - span, y), arrowprops=arrow)
-    if lo < lim_low:
-        ax.annotate("", xy=(lim_low, y), xytext=(lim_low + span, y), arrowprops=arrow)
-    if lim_low <= pct <= lim_high:
-        ax.plot(
-            [pct],
-            [y],
-            marker="o",
-            color=colour,
-            markerfacecolor=colour if clear else "white",
-            markersize=5.5,
-        )
+    shown = _pathways(results, pathways)
+    return forest_figure(table, results.base, results.names[1:], shown, kpis, limits)
 
 
 def tornado_plot(
@@ -561,7 +458,7 @@ def welch_plot(
     """
     series = analysis.series
     table = analysis.table.set_index(["pathway", "measure"])
-    order = ["adult_secure", "camhs_t4", "adult_ed"]
+    order = list(PATHWAY_LABELS)
     present = list(series["pathway"].drop_duplicates())
     shown = sorted(present, key=lambda p: order.index(p) if p in order else 9)
     shown = [p for p in shown if pathways is None or p in pathways]

@@ -202,6 +202,20 @@ def test_results_survive_save_and_reopen(tiny: sim.Scenario, tmp_path: Path) -> 
     )
 
 
+def test_reopening_a_folder_that_is_not_results_is_file_not_found(
+    tiny: sim.Scenario, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        sim.open_results(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="is not a results folder"):
+        sim.open_results(tmp_path)
+    folder = sim.run(tiny, replications=2, workers=1).save(tmp_path / "results")
+    for name in ("kpis.csv", "kpis.parquet"):
+        (folder / name).unlink()
+    with pytest.raises(FileNotFoundError, match=r"incomplete results folder.*kpis\.csv"):
+        sim.open_results(folder)
+
+
 def test_results_reopen_a_folder_the_cli_wrote(tmp_path: Path) -> None:
     scenario_file = tmp_path / "tiny.yaml"
     scenario_file.write_text(TINY_FILE)

@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulation.report import figures, moneyfigures
+from simulation.report import figures, forest, moneyfigures
 from simulation.report.checklist import Item, checklist
 from simulation.report.narrative import (
     Statement,
@@ -86,7 +86,7 @@ def build_charts(results: ResultsFolder) -> tuple[list[Chart], list[str]]:
     else:
         charts.append(ledger)
     if isinstance(results, ComparisonFolder):
-        charts += [moneyfigures.forest_chart(results, alt.name) for alt in results.alternatives]
+        charts += [forest.forest_chart(results, alt.name) for alt in results.alternatives]
     charts.append(figures.equity_chart(runs))
     return charts, notes
 

@@ -6,8 +6,9 @@ alternatives. Time series come from the per-replication monthly series: each mon
 line is the mean over replications and its shaded band the 95% t-interval of that mean.
 Capacity (beds available, funded community places) is drawn as a dotted line against
 the level it constrains. Equity figures put each home place's waits and out-of-area
-rates side by side, with their 95% intervals from the summary. Money and the paired
-comparison have their own module, :mod:`simulation.report.moneyfigures`.
+rates side by side, with their 95% intervals from the summary. Money has its own
+module, :mod:`simulation.report.moneyfigures`, and the paired comparison's forest plot
+:mod:`simulation.report.forest`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from matplotlib.patches import Patch
 from simulation.report.style import (
     CAPACITY,
     CAPACITY_STYLE,
+    MID_GREY,
     Chart,
     day_numbers,
     figure_legend,
@@ -529,7 +531,7 @@ def equity_chart(runs: Sequence[RunFolder]) -> Chart:
             )
             for i, r in enumerate(runs)
         ]
-        handles.append(Line2D([], [], color="#768692", lw=1.6, label="95% confidence interval"))
+        handles.append(Line2D([], [], color=MID_GREY, lw=1.6, label="95% confidence interval"))
         figure_legend(figure, handles)
         png = to_png(figure)
     years = runs[0].financial_years

@@ -6,7 +6,8 @@ looks the same. The design follows the NHS digital service manual's basics: Aria
 NHS blue (#005EB8) for headings and the banner, dark text (#212B32) on white, one
 column of readable width, tables with row headers, figures with captions and text
 alternatives, ``lang="en-GB"`` and a contents list that works without script. Every
-number in the summary is set in bold so that a reader scanning the page finds it.
+number in the summary is set in bold so that a reader scanning the page finds it. The
+stylesheet, :data:`CSS`, is the one the calibration report's page uses as well.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ import html
 from collections.abc import Iterable
 
 from simulation.report.content import Report
+from simulation.report.style import GRID, MUTED, NHS_BLUE, TEXT
 from simulation.report.tables import Table
 from simulation.report.wording import scenario_label
 
-CSS = """
-:root { --blue: #005EB8; --dark-blue: #003087; --text: #212B32; --grey: #4C6272;
-  --pale: #F0F4F5; --border: #D8DDE0; }
-* { box-sizing: border-box; }
+_PALETTE = (
+    f":root {{ --blue: {NHS_BLUE}; --dark-blue: #003087; --text: {TEXT}; --grey: {MUTED};\n"
+    f"  --pale: #F0F4F5; --border: {GRID}; }}\n"
+)
+
+CSS = (
+    _PALETTE
+    + """* { box-sizing: border-box; }
 body { margin: 0; font-family: Arial, "Helvetica Neue", Helvetica, sans-serif;
   color: var(--text); background: var(--pale); line-height: 1.5; font-size: 17px; }
 .banner { background: var(--blue); color: #fff; padding: 28px 0 24px; }
@@ -64,6 +70,10 @@ footer { color: var(--grey); font-size: 14px; padding: 8px 0 40px; }
   main section { border: 0; padding: 0; margin: 0 0 18pt; }
   figure, table { page-break-inside: avoid; } nav { display: none; } }
 """
+)
+"""The house style of every HTML page the project writes: the banner, one column of
+sections, tables and figures with captions. The chart colours come from
+:mod:`simulation.report.style`; the calibration report uses this stylesheet too."""
 
 
 def _e(text: object) -> str:

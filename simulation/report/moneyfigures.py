@@ -1,33 +1,25 @@
-"""Figures of money and of differences: spend, the reinvestment ledger, the forest plot.
+"""Figures of money: spend by category and the reinvestment ledger.
 
 Spend is drawn per financial year as bars stacked by category (in-area beds,
 out-of-area beds, community places, one-off costs), with a whisker for the 95%
 interval of the total; a comparison puts one bar per scenario side by side, told apart
 by hatching as well as by position. The ledger shows, for each pathway with a budget,
-the budget beside the spend, the saving and the amount reinvested. The forest plot
-shows, for one alternative, the paired difference from the base of each headline KPI
-as a percentage change with its 95% confidence interval, the form a reader of clinical
-trials knows. All numbers come from the results folders' summary, ledger and
-comparison tables.
+the budget beside the spend, the saving and the amount reinvested. All numbers come
+from the results folders' summary and ledger tables; the paired differences of a
+comparison are drawn by :mod:`simulation.report.forest`.
 """
 
 from __future__ import annotations
 
-import math
-import textwrap
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
 
 from simulation.report.figures import summary_value
 from simulation.report.style import (
-    GRID,
     HATCHES,
-    NHS_BLUE,
     TEXT,
     Chart,
     figure_legend,
@@ -39,18 +31,14 @@ from simulation.report.style import (
     to_png,
 )
 from simulation.report.wording import (
-    ADDITIVE_KPIS,
     cost_kinds,
     cost_label,
-    kpi_label,
     money,
     number,
     pathway_label,
-    percent_change,
-    quantity,
     scenario_label,
 )
-from simulation.store.reader import ComparisonFolder, RunFolder
+from simulation.store.reader import RunFolder
 
 COST_COLOURS = {
     "cost_inpatient_gbp": "#0072B2",
@@ -59,22 +47,6 @@ COST_COLOURS = {
     "cost_one_off_gbp": "#E69F00",
 }
 """Spend categories: Okabe-Ito colours that stay distinct in colour-blind vision."""
-
-FOREST_KPIS = (
-    "admissions",
-    "ooa_admissions",
-    "ooa_bed_days",
-    "wait_mean_days",
-    "wait_p90_days",
-    "occupied_beds_mean",
-    "delayed_discharge_days",
-    "community_caseload_mean",
-    "cost_total_gbp",
-)
-"""KPIs in a forest plot, per pathway (relative changes, so every unit shares one axis)."""
-
-FOREST_AXIS = (-105.0, 150.0)
-"""Axis limits of the forest plot (%); a larger change is drawn as an arrow and given in words."""
 
 
 def spend_frame(runs: Sequence[RunFolder]) -> pd.DataFrame:
@@ -345,174 +317,3 @@ def ledger_chart(runs: Sequence[RunFolder]) -> Chart | None:
         png,
         ledger_frame(runs),
     )
-
-
-def forest_frame(comparison: ComparisonFolder, alternative: str) -> pd.DataFrame:
-    """Whole-period paired differences of the forest plot's KPIs, per pathway."""
-    t = comparison.table
-    rows = t[
-        (t["alternative"] == alternative)
-        & (t["period"] == "horizon")
-        & (t["service"] == "all")
-        & (t["unit"] == "all")
-        & (t["place"] == "all")
-        & (t["kpi"].isin(FOREST_KPIS))
-    ]
-    order = {p: i for i, p in enumerate(comparison.base.pathways)}
-    kpi_order = {k: i for i, k in enumerate(FOREST_KPIS)}
-    rows = rows.assign(
-        _p=rows["pathway"].map(lambda p: order.get(p, 99)),
-        _k=rows["kpi"].map(lambda k: kpi_order[k]),
-    ).sort_values(["_p", "_k"])
-    return rows.drop(columns=["_p", "_k"]).reset_index(drop=True)
-
-
-def _difference_text(row: pd.Series, years: float) -> str:
-    pct, low, high = (float(row[c]) for c in ("pct_change", "pct_ci_low", "pct_ci_high"))
-    # As in the summary: a relative change cannot fall below -100%.
-    low, high = max(low, -100.0) if low == low else low, max(high, -100.0) if high == high else high
-    if math.isnan(pct):
-        kpi = str(row["kpi"])
-        factor, per = (1 / years, " a year") if kpi in ADDITIVE_KPIS else (1.0, "")
-        base, alt = float(row["base_mean"]) * factor, float(row["alt_mean"]) * factor
-        return f"from {quantity(kpi, base)} to {quantity(kpi, alt)}{per}"
-    text = percent_change(pct, signed=True)
-    if not (math.isnan(low) or math.isnan(high)):
-        text += f" ({percent_change(low, signed=True)} to {percent_change(high, signed=True)})"
-    if not bool(row["clear"]):
-        text += ": no clear difference"
-    return text
-
-
-def _forest_row(ax: Axes, y: int, pct: float, low: float, high: float, clear: bool) -> None:
-    """One KPI's estimate and interval; a part beyond the axis becomes an arrow."""
-    lim_low, lim_high = FOREST_AXIS
-    colour = NHS_BLUE if clear else "#768692"
-    lo = pct if math.isnan(low) else low
-    hi = pct if math.isnan(high) else high
-    ax.hlines(y, max(lo, lim_low), min(hi, lim_high), color=colour, linewidth=2)
-    arrow = {"arrowstyle": "-|>", "color": colour, "lw": 1.5, "mutation_scale": 9}
-    if hi > lim_high:
-        ax.annotate("", xy=(lim_high, y), xytext=(lim_high - 12, y), arrowprops=arrow)
-    if lo < lim_low:
-        ax.annotate("", xy=(lim_low, y), xytext=(lim_low + 12, y), arrowprops=arrow)
-    if not lim_low <= pct <= lim_high:
-        return
-    ax.plot(
-        [pct],
-        [y],
-        marker="s" if clear else "o",
-        markersize=7,
-        color=colour if clear else "white",
-        markeredgecolor=colour,
-        markeredgewidth=1.5,
-    )
-
-
-def forest_chart(comparison: ComparisonFolder, alternative: str) -> Chart:
-    """Paired differences of headline KPIs from the base, as % change with 95% CIs."""
-    frame = forest_frame(comparison, alternative)
-    base = comparison.base
-    unchanged = [p for p in base.pathways if comparison.unchanged(alternative, p)]
-    shown = frame[~frame["pathway"].isin(unchanged)]
-    groups = [p for p in base.pathways if p in set(shown["pathway"])]
-    n_rows = len(shown) + len(groups)
-    with house_style():
-        height = 1.1 + 0.3 * max(n_rows, 3)
-        figure = new_figure(height)
-        figure.set_layout_engine("none")
-        # Fixed columns: labels on the left, the plot, then the figures in words.
-        ax = figure.add_axes((0.25, 0.7 / height, 0.38, 1 - 1.1 / height))
-        ax.grid(False)
-        ax.set_axisbelow(True)
-        y = 0
-        labels: list[tuple[int, str, bool]] = []
-        for pathway in groups:
-            labels.append((y, pathway_label(pathway), True))
-            y += 1
-            for _, row in shown[shown["pathway"] == pathway].iterrows():
-                kpi = str(row["kpi"])
-                labels.append((y, kpi_label(kpi), False))
-                pct = float(row["pct_change"])
-                low, high = float(row["pct_ci_low"]), float(row["pct_ci_high"])
-                clear = bool(row["clear"])
-                if not math.isnan(pct):
-                    _forest_row(ax, y, pct, low, high, clear)
-                ax.text(
-                    1.04,
-                    y,
-                    _difference_text(row, base.horizon_years),
-                    transform=ax.get_yaxis_transform(),
-                    va="center",
-                    fontsize=8,
-                    color=TEXT if clear else "#4C6272",
-                )
-                y += 1
-        ax.axvline(0, color=TEXT, linewidth=1)
-        ax.set_ylim(y - 0.5, -0.7)
-        ax.set_yticks([t for t, _, _ in labels])
-        ax.set_yticklabels([text for _, text, _ in labels])
-        for tick, (_, _, header) in zip(ax.get_yticklabels(), labels, strict=True):
-            if header:
-                tick.set_fontweight("bold")
-                tick.set_color(NHS_BLUE)
-        ax.tick_params(axis="y", length=0)
-        ax.set_xlim(*FOREST_AXIS)
-        ax.set_xticks([-100, -50, 0, 50, 100, 150])
-        ax.xaxis.set_major_formatter(
-            FuncFormatter(lambda v, _: f"{'+' if v > 0 else '−' if v < 0 else ''}{abs(v):.0f}%")
-        )
-        ax.grid(True, axis="x", color=GRID)
-        ax.text(
-            1.04,
-            -0.7,
-            "Change (95% CI)",
-            transform=ax.get_yaxis_transform(),
-            va="center",
-            fontsize=8.5,
-            fontweight="bold",
-        )
-        ax.set_xlabel(f"Change from {scenario_label(base.name)}, with 95% confidence interval")
-        ax.spines["left"].set_visible(False)
-        png = to_png(figure)
-    name = scenario_label(alternative)
-    caption = (
-        f"Paired differences between {name} and {scenario_label(base.name)} over the whole "
-        "period, as a percentage of the base, with 95% confidence intervals from the "
-        "replication-by-replication differences (common random numbers), cut at −100% like "
-        "the quantities themselves. Filled squares: a "
-        "clear difference (the interval excludes zero); open circles: no clear difference. "
-        f"Changes beyond +{FOREST_AXIS[1]:.0f}% are drawn as arrows; the text on the right "
-        "gives every figure. Where the base is zero no percentage exists, and the text gives "
-        "the two averages instead."
-    )
-    if unchanged:
-        caption += (
-            " Not shown: "
-            + ", ".join(pathway_label(p) for p in unchanged)
-            + ", where every number is identical in every replication of both scenarios."
-        )
-    alt = f"Forest plot for {name}. " + "; ".join(
-        f"{pathway_label(str(r['pathway']))} {kpi_label(str(r['kpi']))}: "
-        + _difference_text(r, base.horizon_years)
-        for _, r in shown.iterrows()
-    )
-    data = pd.DataFrame(
-        {
-            "Alternative": name,
-            "Pathway": [pathway_label(str(p)) for p in frame["pathway"]],
-            "KPI": [kpi_label(str(k)) for k in frame["kpi"]],
-            "Base mean": frame["base_mean"],
-            "Alternative mean": frame["alt_mean"],
-            "Difference": frame["diff_mean"],
-            "Difference 95% CI low": frame["diff_ci_low"],
-            "Difference 95% CI high": frame["diff_ci_high"],
-            "Change (%)": frame["pct_change"],
-            "Change 95% CI low (%)": frame["pct_ci_low"],
-            "Change 95% CI high (%)": frame["pct_ci_high"],
-            "Clear difference": frame["clear"],
-        }
-    )
-    key = "forest_" + "".join(c if c.isalnum() else "_" for c in alternative)
-    title = f"{name} compared with {scenario_label(base.name)}: paired differences"
-    return Chart(key, textwrap.shorten(title, 120), caption, alt, png, data)

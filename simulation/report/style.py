@@ -54,6 +54,10 @@ HATCHES = ("", "///", "...", "xx", "\\\\\\", "++")
 
 NHS_BLUE = "#005EB8"
 TEXT = "#212B32"
+MUTED = "#4C6272"
+"""Secondary text: notes in a panel's corner, captions, an unclear difference in words."""
+MID_GREY = "#768692"
+"""Axis lines, and an estimate whose difference is not clear."""
 GRID = "#D8DDE0"
 CAPACITY = "#425563"
 
@@ -68,7 +72,7 @@ _RC: dict[str, Any] = {
     "axes.titleweight": "bold",
     "axes.titlelocation": "left",
     "axes.labelsize": 9.5,
-    "axes.edgecolor": "#768692",
+    "axes.edgecolor": MID_GREY,
     "axes.labelcolor": TEXT,
     "axes.spines.top": False,
     "axes.spines.right": False,

@@ -15,15 +15,11 @@ from __future__ import annotations
 import math
 import re
 
-from simulation.results.catalogue import COST_KINDS, KPI_INFO
+from simulation.results.catalogue import ALL, COST_KINDS, KPI_INFO
+from simulation.scenario.schema import PATHWAY_LABELS
 
-PATHWAY_LABELS = {
-    "adult_secure": "Adult secure",
-    "camhs_t4": "CAMHS tier 4",
-    "adult_ed": "Adult eating disorders",
-    "all": "All pathways",
-}
-"""Pathway names as a board reads them (``all`` is the collaborative's total)."""
+ALL_PATHWAYS = "All pathways"
+"""The collaborative's total over its pathways (``all`` in a results table)."""
 
 SERVICE_LABELS = {
     ("adult_secure", "medium"): "Medium secure",
@@ -82,7 +78,13 @@ MINUS = "−"
 
 
 def pathway_label(pathway: str) -> str:
-    """``camhs_t4`` -> ``CAMHS tier 4``."""
+    """``camhs_t4`` -> ``CAMHS tier 4``, ``all`` -> ``All pathways``.
+
+    >>> pathway_label("camhs_t4"), pathway_label("all"), pathway_label("camhs_day_unit")
+    ('CAMHS tier 4', 'All pathways', 'CAMHS day unit')
+    """
+    if pathway == ALL:
+        return ALL_PATHWAYS
     return PATHWAY_LABELS.get(pathway, humanise(pathway))
 
 

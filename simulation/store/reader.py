@@ -1,12 +1,16 @@
-"""Reading a results folder back: the only input of a report.
+"""Reading a results folder back: the one reader of what ``pathways run`` and ``compare`` write.
 
-``pathways run`` writes a *run* folder (``summary.csv``, ``monthly``, ``ledger``, the
-resolved ``scenario.yaml`` and ``manifest.json``); ``pathways compare`` writes a
+``pathways run`` (and :meth:`simulation.api.Results.save`) writes a *run* folder
+(``summary.csv``, ``kpis``, ``monthly``, ``ledger``, the resolved ``scenario.yaml``,
+``manifest.json`` and, when asked, ``events``); ``pathways compare`` writes a
 *comparison* folder holding one run folder per scenario beside ``comparison.csv``,
-``comparison_notes.txt`` and its own manifest. This module reads either into plain
-frozen data, checking that what a report needs is there, and says in one sentence what
-is wrong with a folder that is not a results folder. It reads; it never runs the model
-and never recomputes a KPI the folder holds.
+``comparison_notes.txt`` and its own manifest. This module is the only place that knows
+those file names, how a table is read (parquet if present, else CSV, with place and unit
+names kept as text) and what makes a folder a results folder. It reads either kind into
+plain frozen data for the report, the API and the copy of a folder, and says in one
+sentence, as :class:`NotAResultsFolder`, what is wrong with a folder that is not one.
+It reads; it never runs the model and never recomputes a KPI the folder holds, so it
+imports nothing from the rest of the package.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,28 +27,118 @@ import numpy as np
 import pandas as pd
 import yaml
 
-SUMMARY_COLUMNS = ("pathway", "service", "unit", "place", "period", "kpi", "mean", "ci_low")
+MANIFEST = "manifest.json"
+SCENARIO = "scenario.yaml"
+SUMMARY = "summary"
+COMPARISON = "comparison"
+RUN_TABLES = (SUMMARY, "kpis", "monthly")
+"""Tables every run folder holds; ``ledger``, ``ledger_summary`` and ``events`` may be absent."""
+
+KEY_COLUMNS = ("pathway", "service", "unit", "place", "period", "kpi")
+"""The columns that name what a KPI row is about."""
+SUMMARY_COLUMNS = (*KEY_COLUMNS, "mean", "ci_low")
+KPI_COLUMNS = ("replication", *KEY_COLUMNS, "value")
 MONTHLY_COLUMNS = ("replication", "month", "pathway", "service", "resource", "measure", "value")
+LEDGER_COLUMNS = ("pathway", "financial_year", "item", "value")
+LEDGER_SUMMARY_COLUMNS = ("pathway", "financial_year", "item", "mean")
 COMPARISON_COLUMNS = ("alternative", "pathway", "kpi", "period", "diff_mean", "clear")
-_TEXT_COLUMNS = ("pathway", "service", "unit", "place", "period", "kpi", "alternative", "base")
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    SUMMARY: SUMMARY_COLUMNS,
+    "kpis": KPI_COLUMNS,
+    "monthly": MONTHLY_COLUMNS,
+    "ledger": LEDGER_COLUMNS,
+    "ledger_summary": LEDGER_SUMMARY_COLUMNS,
+    COMPARISON: COMPARISON_COLUMNS,
+}
+"""The columns without which a table is not the results table of its name."""
+
+TEXT_COLUMNS = (*KEY_COLUMNS, "resource", "alternative", "base")
+"""Names read as text from CSV: a place called "NA" or "None" must not become missing."""
 
 
 class NotAResultsFolder(Exception):
     """The folder given is missing, not a results folder, or incomplete (one sentence)."""
 
 
+def _table_files(folder: Path, stem: str) -> tuple[Path, Path]:
+    return folder / f"{stem}.parquet", folder / f"{stem}.csv"
+
+
+def has_table(folder: Path, stem: str) -> bool:
+    """Whether ``folder`` holds the table ``stem``, as parquet or as CSV."""
+    return any(path.is_file() for path in _table_files(folder, stem))
+
+
+def read_table(folder: Path, stem: str) -> pd.DataFrame | None:
+    """The table ``stem`` of a folder (``None`` if it has neither file).
+
+    ``<stem>.parquet`` is read if present, else ``<stem>.csv`` with names kept as text
+    (``keep_default_na=False``: only an empty field is missing). The table must have
+    the columns :data:`REQUIRED_COLUMNS` names for it.
+    """
+    parquet, csv = _table_files(folder, stem)
+    path = parquet if parquet.is_file() else csv
+    if not path.is_file():
+        return None
+    try:
+        if path is parquet:
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(
+                path,
+                keep_default_na=False,
+                na_values=[""],
+                dtype={c: str for c in TEXT_COLUMNS},
+            )
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise NotAResultsFolder(f"cannot read {path}: {exc}") from None
+    missing = [c for c in REQUIRED_COLUMNS.get(stem, ()) if c not in frame.columns]
+    if missing:
+        raise NotAResultsFolder(
+            f"{path} is not a results table: it lacks the column(s) {', '.join(missing)}"
+        )
+    return frame
+
+
+def _required_table(folder: Path, stem: str) -> pd.DataFrame:
+    frame = read_table(folder, stem)
+    if frame is None:
+        raise NotAResultsFolder(_incomplete(folder, f"{stem}.csv or {stem}.parquet"))
+    return frame
+
+
+def _incomplete(folder: Path, missing: str) -> str:
+    return f"{folder} is an incomplete results folder: it has no {missing}"
+
+
 @dataclass(frozen=True)
 class RunFolder:
-    """One scenario's results: a ``pathways run`` folder or a comparison's sub-folder."""
+    """One scenario's results: a ``pathways run`` folder or a comparison's sub-folder.
+
+    The per-replication tables that can be large (:attr:`kpis`, :attr:`events`) are
+    read when first asked for; the rest when the folder is read.
+    """
 
     path: Path
     manifest: dict[str, Any]
+    scenario_yaml: str
+    """The resolved scenario as written to ``scenario.yaml``."""
     scenario: dict[str, Any]
-    """The resolved scenario as plain data (as written to ``scenario.yaml``)."""
+    """The same scenario as plain data."""
     summary: pd.DataFrame
     monthly: pd.DataFrame
     ledger: pd.DataFrame | None
     ledger_summary: pd.DataFrame | None
+
+    @cached_property
+    def kpis(self) -> pd.DataFrame:
+        """One row per replication and KPI (``kpis.parquet``, else ``kpis.csv``)."""
+        return _required_table(self.path, "kpis")
+
+    @cached_property
+    def events(self) -> pd.DataFrame | None:
+        """The patient-level event log, if the run kept it."""
+        return read_table(self.path, "events")
 
     @property
     def name(self) -> str:
@@ -101,6 +196,16 @@ class RunFolder:
         }
 
 
+def identical(differences: pd.DataFrame) -> bool:
+    """Whether paired differences are all exactly zero: the same in every replication.
+
+    ``differences`` holds rows of a comparison table (``diff_mean`` and ``diff_sd``); no
+    rows is not "identical".
+    """
+    values = differences[["diff_mean", "diff_sd"]].to_numpy(dtype=float)
+    return bool(len(values)) and bool(np.all(np.nan_to_num(values) == 0.0))
+
+
 @dataclass(frozen=True)
 class ComparisonFolder:
     """A ``pathways compare`` folder: the base, the alternatives and paired differences."""
@@ -121,52 +226,10 @@ class ComparisonFolder:
     def unchanged(self, alternative: str, pathway: str) -> bool:
         """Whether every KPI of a pathway is identical in every replication of both."""
         t = self.table
-        rows = t[(t["alternative"] == alternative) & (t["pathway"] == pathway)]
-        diffs = rows[["diff_mean", "diff_sd"]].to_numpy(dtype=float)
-        return bool(len(rows)) and bool(np.all(np.nan_to_num(diffs) == 0.0))
+        return identical(t[(t["alternative"] == alternative) & (t["pathway"] == pathway)])
 
 
 ResultsFolder = RunFolder | ComparisonFolder
-
-
-def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    # Place and unit names are text: "NA" or "None" must not turn into missing values.
-    try:
-        frame = pd.read_csv(
-            path,
-            keep_default_na=False,
-            na_values=[""],
-            dtype={c: str for c in _TEXT_COLUMNS},
-        )
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise NotAResultsFolder(f"cannot read {path}: {exc}") from None
-    _check_columns(frame, required, path)
-    return frame
-
-
-def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], path: Path) -> None:
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise NotAResultsFolder(
-            f"{path} is not a results table: it lacks the column(s) {', '.join(missing)}"
-        )
-
-
-def _read_monthly(folder: Path) -> pd.DataFrame:
-    parquet = folder / "monthly.parquet"
-    if parquet.is_file():
-        try:
-            frame = pd.read_parquet(parquet)
-        except (OSError, ValueError) as exc:
-            raise NotAResultsFolder(f"cannot read {parquet}: {exc}") from None
-        _check_columns(frame, MONTHLY_COLUMNS, parquet)
-        return frame
-    csv = folder / "monthly.csv"
-    if not csv.is_file():
-        raise NotAResultsFolder(
-            f"{folder} is an incomplete results folder: it has no monthly.csv or monthly.parquet"
-        )
-    return _read_csv(csv, MONTHLY_COLUMNS)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -182,46 +245,44 @@ def _read_json(path: Path) -> dict[str, Any]:
 def _require(folder: Path, *names: str) -> None:
     missing = [n for n in names if not (folder / n).is_file()]
     if missing:
-        raise NotAResultsFolder(
-            f"{folder} is an incomplete results folder: it has no {', '.join(missing)}"
-        )
+        raise NotAResultsFolder(_incomplete(folder, ", ".join(missing)))
 
 
 def read_run(folder: Path) -> RunFolder:
     """Read a run folder (``summary.csv`` and its companions)."""
-    _require(folder, "summary.csv", "manifest.json", "scenario.yaml")
+    _require(folder, MANIFEST, SCENARIO)
+    absent = [f"{stem}.csv or {stem}.parquet" for stem in RUN_TABLES if not has_table(folder, stem)]
+    if absent:
+        raise NotAResultsFolder(_incomplete(folder, ", ".join(absent)))
+    path = folder / SCENARIO
     try:
-        scenario = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        scenario = yaml.safe_load(text)
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise NotAResultsFolder(f"cannot read {folder / 'scenario.yaml'}: {exc}") from None
+        raise NotAResultsFolder(f"cannot read {path}: {exc}") from None
     if not isinstance(scenario, dict):
-        raise NotAResultsFolder(f"{folder / 'scenario.yaml'} does not hold a scenario")
-    ledger = folder / "ledger.csv"
-    ledger_summary = folder / "ledger_summary.csv"
+        raise NotAResultsFolder(f"{path} does not hold a scenario")
     return RunFolder(
         path=folder,
-        manifest=_read_json(folder / "manifest.json"),
+        manifest=_read_json(folder / MANIFEST),
+        scenario_yaml=text,
         scenario=scenario,
-        summary=_read_csv(folder / "summary.csv", SUMMARY_COLUMNS),
-        monthly=_read_monthly(folder),
-        ledger=_read_csv(ledger, ("pathway", "financial_year", "item", "value"))
-        if ledger.is_file()
-        else None,
-        ledger_summary=_read_csv(ledger_summary, ("pathway", "financial_year", "item", "mean"))
-        if ledger_summary.is_file()
-        else None,
+        summary=_required_table(folder, SUMMARY),
+        monthly=_required_table(folder, "monthly"),
+        ledger=read_table(folder, "ledger"),
+        ledger_summary=read_table(folder, "ledger_summary"),
     )
 
 
 def read_comparison(folder: Path) -> ComparisonFolder:
     """Read a comparison folder (``comparison.csv`` and one run folder per scenario)."""
-    _require(folder, "comparison.csv", "manifest.json")
-    manifest = _read_json(folder / "manifest.json")
+    _require(folder, MANIFEST)
+    manifest = _read_json(folder / MANIFEST)
     base_name = manifest.get("base")
     alternatives = manifest.get("alternatives")
     if not isinstance(base_name, str) or not isinstance(alternatives, list):
         raise NotAResultsFolder(
-            f"{folder / 'manifest.json'} does not name the base and alternatives of a comparison"
+            f"{folder / MANIFEST} does not name the base and alternatives of a comparison"
         )
     runs = []
     for name in (base_name, *alternatives):
@@ -240,9 +301,13 @@ def read_comparison(folder: Path) -> ComparisonFolder:
         manifest=manifest,
         base=runs[0],
         alternatives=tuple(runs[1:]),
-        table=_read_csv(folder / "comparison.csv", COMPARISON_COLUMNS),
+        table=_required_table(folder, COMPARISON),
         notes=notes,
     )
+
+
+def _is_results(folder: Path) -> bool:
+    return has_table(folder, SUMMARY) or has_table(folder, COMPARISON)
 
 
 def _results_below(folder: Path) -> Iterator[Path]:
@@ -258,10 +323,6 @@ def _results_below(folder: Path) -> Iterator[Path]:
                 yield grandchild
 
 
-def _is_results(folder: Path) -> bool:
-    return (folder / "summary.csv").is_file() or (folder / "comparison.csv").is_file()
-
-
 def read_results_folder(path: str | Path) -> ResultsFolder:
     """Read a run or comparison folder; raise :class:`NotAResultsFolder` if it is neither."""
     folder = Path(path)
@@ -272,9 +333,9 @@ def read_results_folder(path: str | Path) -> ResultsFolder:
             f"{folder} is a file; give the results folder that `pathways run` or "
             "`pathways compare` wrote"
         )
-    if (folder / "comparison.csv").is_file():
+    if has_table(folder, COMPARISON):
         return read_comparison(folder)
-    if (folder / "summary.csv").is_file():
+    if has_table(folder, SUMMARY):
         return read_run(folder)
     try:
         below = list(_results_below(folder))
@@ -289,96 +350,3 @@ def read_results_folder(path: str | Path) -> ResultsFolder:
         f"{folder} is not a results folder (it has no summary.csv or comparison.csv): give a "
         f"folder written by `pathways run` or `pathways compare`{return_hint}"
     )
-
-
-def read_summary(folder: str | Path) -> pd.DataFrame:
-    """Read a results folder's summary table."""
-    return pd.read_csv(Path(folder) / "summary.csv", keep_default_na=False, na_values=[""])
-
-
-# -- reading a folder back ------------------------------------------------------------
-
-_TEXT = {c: str for c in ("pathway", "service", "unit", "place", "period", "kpi", "resource")}
-
-
-@dataclass(frozen=True)
-class SavedRun:
-    """One scenario's tables as a run folder holds them (see :func:`read_saved`)."""
-
-    name: str
-    path: Path
-    manifest: dict[str, Any]
-    scenario_yaml: str
-    kpis: pd.DataFrame
-    summary: pd.DataFrame
-    monthly: pd.DataFrame
-    ledger: pd.DataFrame | None
-    ledger_summary: pd.DataFrame | None
-    events: pd.DataFrame | None
-
-
-@dataclass(frozen=True)
-class SavedResults:
-    """A run folder, or a comparison folder with one run per scenario (base first)."""
-
-    path: Path
-    manifest: dict[str, Any]
-    runs: list[SavedRun]
-    comparison: pd.DataFrame | None
-    notes: dict[str, str]
-
-
-def _table(folder: Path, stem: str, required: bool = True) -> pd.DataFrame | None:
-    """Read ``stem.parquet`` if present, else ``stem.csv`` (names stay text: no "NA")."""
-    parquet, csv = folder / f"{stem}.parquet", folder / f"{stem}.csv"
-    if parquet.is_file():
-        return pd.read_parquet(parquet)
-    if csv.is_file():
-        return pd.read_csv(csv, keep_default_na=False, na_values=[""], dtype=_TEXT)
-    if required:
-        raise FileNotFoundError(f"{folder} is not a complete results folder: it has no {stem}.csv")
-    return None
-
-
-def read_saved_run(folder: str | Path) -> SavedRun:
-    """Read the tables of a run folder that :func:`write_results` (or ``pathways run``) wrote."""
-    folder = Path(folder)
-    manifest_file = folder / "manifest.json"
-    if not manifest_file.is_file():
-        raise FileNotFoundError(f"{folder} is not a results folder: it has no manifest.json")
-    info = json.loads(manifest_file.read_text(encoding="utf-8"))
-    kpis, summary, monthly = (_table(folder, stem) for stem in ("kpis", "summary", "monthly"))
-    assert kpis is not None and summary is not None and monthly is not None
-    scenario_file = folder / "scenario.yaml"
-    return SavedRun(
-        name=str(info.get("scenario") or folder.name),
-        path=folder,
-        manifest=info,
-        scenario_yaml=scenario_file.read_text(encoding="utf-8") if scenario_file.is_file() else "",
-        kpis=kpis,
-        summary=summary,
-        monthly=monthly,
-        ledger=_table(folder, "ledger", required=False),
-        ledger_summary=_table(folder, "ledger_summary", required=False),
-        events=_table(folder, "events", required=False),
-    )
-
-
-def read_saved(folder: str | Path) -> SavedResults:
-    """Read a folder written by ``pathways run`` or ``pathways compare`` (or ``.save()``).
-
-    Raises :class:`FileNotFoundError` with one sentence if the folder is neither.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder; give a results folder")
-    comparison = folder / "comparison.csv"
-    if not comparison.is_file():
-        run = read_saved_run(folder)
-        return SavedResults(folder, run.manifest, [run], None, {})
-    info = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    names = [str(info["base"]), *(str(a) for a in info.get("alternatives", []))]
-    notes = {str(k): str(v) for k, v in (info.get("notes") or {}).items()}
-    table = pd.read_csv(comparison, keep_default_na=False, na_values=[""], dtype=_TEXT)
-    runs = [read_saved_run(folder / name) for name in names]
-    return SavedResults(folder, info, runs, table, notes)

@@ -46,7 +46,7 @@ from simulation.results.analysis import KEYS, Moments, summary_keys, summary_tab
 from simulation.scenario.loading import scenario_to_yaml
 from simulation.scenario.schema import Scenario
 from simulation.store.manifest import RunTally, comparison_manifest, run_manifest
-from simulation.store.reader import SavedResults
+from simulation.store.reader import ResultsFolder, RunFolder
 from simulation.store.staging import StagedFolder
 
 
@@ -341,11 +341,10 @@ def write_comparison_table(folder: Path, table: pd.DataFrame, notes: Mapping[str
     (folder / "comparison_notes.txt").write_text(text)
 
 
-def copy_saved(saved: SavedResults, root: str | Path = "results") -> Path:
+def copy_results_folder(results: ResultsFolder, root: str | Path = "results") -> Path:
     """Copy a results folder that was read back to a new ``<root>/<name>/<timestamp>/``."""
-    names = [run.name for run in saved.runs]
-    name = names[0] if saved.comparison is None else f"compare-{names[0]}"
+    name = results.name if isinstance(results, RunFolder) else f"compare-{results.base.name}"
     staged = StagedFolder(Path(root), name)
     with staged as folder:
-        shutil.copytree(saved.path, folder, dirs_exist_ok=True)
+        shutil.copytree(results.path, folder, dirs_exist_ok=True)
     return staged.final

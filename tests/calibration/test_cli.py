@@ -25,6 +25,7 @@ import pytest
 
 from simulation import load_scenario
 from simulation.cli.main import main
+from simulation.report.html import CSS
 
 pytestmark = pytest.mark.slow  # one calibration with an 8-replication back-test, ~40 s
 
@@ -91,6 +92,7 @@ def test_every_fitted_value_is_commented_with_estimate_ci_and_n(run: Path) -> No
 def test_report_has_its_figures_and_tables(run: Path) -> None:
     report = run / "fitted-report"
     page = (report / "report.html").read_text()
+    assert CSS in page, "the page is styled by the simulation report's stylesheet"
     images = re.findall(r"<img src='([^']+)'", page)
     assert {
         "length_of_stay.png",

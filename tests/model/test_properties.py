@@ -263,7 +263,7 @@ def test_generated_scenarios_run_summarise_and_save(data: dict[str, Any]) -> Non
     import tempfile
 
     from simulation.experiment.experiment import run_experiment
-    from simulation.store.reader import read_saved
+    from simulation.store.reader import RunFolder, read_results_folder
     from simulation.store.writer import write_results
 
     scenario = load(data)
@@ -271,8 +271,9 @@ def test_generated_scenarios_run_summarise_and_save(data: dict[str, Any]) -> Non
     assert set(result.summary["kpi"]) == set(result.kpis["kpi"])
     with tempfile.TemporaryDirectory() as root:
         folder = write_results(result, root)
-        saved = read_saved(folder)
-        assert len(saved.runs[0].kpis) == len(result.kpis)
+        saved = read_results_folder(folder)
+        assert isinstance(saved, RunFolder)
+        assert len(saved.kpis) == len(result.kpis)
 
 
 @pytest.mark.deep
