@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from simulation.core.distributions import Distribution, Fixed
 
@@ -311,6 +311,11 @@ class ReinvestmentRule(Strict):
         return self
 
 
+def whole_days(years: float) -> float:
+    """A number of years as whole days (365.25 days a year)."""
+    return float(round(years * 365.25))
+
+
 @dataclass(frozen=True, slots=True)
 class CensusPatient:
     """One checked census row; days are counted back from the start date."""
@@ -357,14 +362,15 @@ class Scenario(Strict):
     _budget_scenario: Scenario | None = PrivateAttr(default=None)
     _census: tuple[CensusPatient, ...] = PrivateAttr(default=())
 
-    @model_validator(mode="after")
-    def _horizon_at_least_a_day(self) -> Scenario:
-        if self.horizon_days < 1:
+    @field_validator("horizon_years")
+    @classmethod
+    def _horizon_at_least_a_day(cls, years: float) -> float:
+        if whole_days(years) < 1:
             raise ValueError(
-                f"horizon_years {self.horizon_years:g} is less than a day; "
+                f"{years:g} years is less than a day; "
                 "give a horizon of at least one day (0.003 years)"
             )
-        return self
+        return years
 
     @property
     def budget_scenario(self) -> Scenario | None:
@@ -382,7 +388,7 @@ class Scenario(Strict):
     @property
     def horizon_days(self) -> float:
         """Length of the reported period in days (whole days)."""
-        return float(round(self.horizon_years * 365.25))
+        return whole_days(self.horizon_years)
 
     @property
     def end_date(self) -> dt.date:
