@@ -6,7 +6,8 @@ assessment, diversion, length of stay, step-down, readmission) and how beds are
 managed. These classes are the schema: every field has a type, a unit in its name and
 bounds; unknown fields are refused, so a typo is an error rather than a silent default.
 Instances are frozen. Cross-references between parts (a unit's place, a step-down's
-team) are checked by :mod:`simulation.scenario.loading`, which is the only way to build one.
+team) are checked by :mod:`simulation.scenario.loading`, which is the only way to build
+one, and the only way to make a changed copy (:func:`~simulation.scenario.loading.derive`).
 """
 
 from __future__ import annotations
@@ -316,6 +317,11 @@ def whole_days(years: float) -> float:
     return float(round(years * 365.25))
 
 
+SHARED_WITH_BUDGET = ("seed", "start_date", "horizon_years")
+"""What a ``money.budget_from`` scenario always takes from the scenario that names it:
+the same random numbers and the same financial years, so that each year has a budget."""
+
+
 @dataclass(frozen=True, slots=True)
 class CensusPatient:
     """One checked census row; days are counted back from the start date."""
@@ -374,7 +380,12 @@ class Scenario(Strict):
 
     @property
     def budget_scenario(self) -> Scenario | None:
-        """The loaded ``money.budget_from`` scenario, if any (set by the loader)."""
+        """The ``money.budget_from`` scenario, if any, set by the loader.
+
+        It has this scenario's seed, start date and horizon (:data:`SHARED_WITH_BUDGET`)
+        and, where an override set them, its warm-up too; otherwise it is as its own file
+        says (its own start state: census or warm-up).
+        """
         return self._budget_scenario
 
     @property
