@@ -41,7 +41,7 @@ from simulation.experiment.precision import (
 from simulation.report.wording import ADDITIVE_KPIS, estimate, kpi_label_with_unit, pathway_label
 from simulation.results.catalogue import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 from simulation.scenario.inheritance import resolve
-from simulation.scenario.loading import scenario_to_yaml, validate_data
+from simulation.scenario.loading import derive, scenario_to_yaml, validate_data
 from simulation.scenario.overrides import apply_overrides
 from simulation.scenario.schema import PATHWAY_LABELS, Scenario
 from simulation.scenario.yamlsource import LocatedData, read_yaml_file
@@ -468,9 +468,10 @@ def run(
             ]
         )
     files = {s.name: path for s, path in loaded if path is not None}
-    base = loaded[0][0]
+    base, base_file = loaded[0]
     if seed is not None:
-        base = base.model_copy(update={"seed": seed})
+        where = None if base_file is None else str(base_file)
+        base = derive(base, {"seed": seed}, "the argument seed", where)
     fixed = None if replications == "auto" else replications
     scenarios_run = aligned(base, [s for s, _ in loaded[1:]], fixed)
     if replications == "auto":
