@@ -51,9 +51,6 @@ from simulation.store.writer import copy_saved, write_comparison, write_results
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 """A loaded scenario, the path of a scenario file, or a scenario as plain data."""
 
-TIMING = ("start_date", "horizon_years", "warmup_days")
-"""Run-timing fields; overriding one also changes the ``money.budget_from`` comparator."""
-
 
 def demo_scenario(name: str = "demo") -> dict[str, Any]:
     """A one-unit adult eating disorder service as plain data: runs in a blink.
@@ -130,14 +127,7 @@ def load(
         located = resolve(LocatedData(dict(source), {}, name))
     else:
         located = resolve(read_yaml_file(source))
-    scenario = validate_data(apply_overrides(located, overrides or {}))
-    timing = {key: getattr(scenario, key) for key in TIMING if key in (overrides or {})}
-    budget = scenario.budget_scenario
-    if timing and budget is not None:
-        # The comparator is loaded by the loader from its own file; align its timing
-        # here, as the comparator's seed is aligned when budgets are drawn.
-        scenario._budget_scenario = budget.model_copy(update=timing)
-    return scenario
+    return validate_data(apply_overrides(located, overrides or {}))
 
 
 def _as_scenario(item: ScenarioLike) -> tuple[Scenario, Path | None]:

@@ -307,6 +307,23 @@ def test_budget_from_a_comparator_is_its_spend_replication_by_replication(tmp_pa
             )
 
 
+def test_a_copy_made_past_the_loader_is_refused_budgets(tmp_path):
+    """A copy with another seed made without ``derive`` would draw budgets from other
+    patients: the budget scenario no longer shares its seed, and the run says so."""
+    import yaml
+
+    from simulation import load_scenario
+    from simulation.model.model import comparator_budgets
+
+    base = scenario().model_dump(mode="json")
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    (tmp_path / "alt.yaml").write_text("extends: base.yaml\nmoney: {budget_from: base.yaml}\n")
+    alt = load_scenario(tmp_path / "alt.yaml")
+    assert comparator_budgets(derive(alt, {"seed": 5}), 0)
+    with pytest.raises(ValueError, match="another seed"):
+        comparator_budgets(alt.model_copy(update={"seed": 5}), 0)
+
+
 def test_a_missing_budget_scenario_is_reported_with_its_line(tmp_path):
     import yaml
 
