@@ -110,8 +110,8 @@ def load(
     they are validated with the rest, so a bad value is an
     :class:`~simulation.core.problems.InputError` naming the field, exactly as in a file.
     A dict may ``extends`` a file (relative to the working folder); ``name`` labels it
-    in messages. Overriding the run's timing (``start_date``, ``horizon_years``,
-    ``warmup_days``) also applies it to the ``money.budget_from`` comparator, so that
+    in messages. The ``money.budget_from`` comparator always has the scenario's seed,
+    start date and horizon, and overriding ``warmup_days`` sets its warm-up too, so that
     budgets and spend cover the same years after the same warm-up.
 
     >>> s = load(demo_scenario(), {"warmup_days": 365, "pathways.adult_ed.annual_growth": 0.02})

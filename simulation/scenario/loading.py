@@ -108,10 +108,11 @@ def derive(
     :class:`InputError` naming the field, what was expected and where the value came
     from: ``origin``, one for every change (``"the argument seed"``) or one per key
     (``{"seed": "--seed"}``); ``where`` names the scenario in problems (its file, if
-    known). The copy keeps the budget scenario (loaded again if ``money.budget_from``
-    changed), with the copy's seed, start date and horizon and any timing changed here;
-    and the census patients, read and checked again if the census or anything it is
-    checked against (:data:`~simulation.scenario.census.CHECKED_AGAINST`) changed.
+    known; files named in the changes are relative to its folder). The copy keeps the
+    budget scenario (loaded again if ``money.budget_from`` changed), with the copy's
+    seed, start date and horizon and any timing changed here; and the census patients,
+    read and checked again if the census or anything it is checked against
+    (:data:`~simulation.scenario.census.CHECKED_AGAINST`) changed.
     Without changes the scenario itself is returned.
 
     >>> s = load_scenario("scenarios/baseline.yaml")
