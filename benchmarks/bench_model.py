@@ -55,6 +55,7 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
 import simulation.experiment.experiment as experiment  # noqa: E402
 from simulation import load_scenario, run_experiment  # noqa: E402
 from simulation.model.model import Model  # noqa: E402
+from simulation.scenario.loading import derive  # noqa: E402
 from simulation.scenario.schema import Scenario  # noqa: E402
 
 OUTPUT = ROOT / "benchmarks" / "output"
@@ -275,7 +276,7 @@ def bench_speedup(scenario: Scenario, replications: int) -> dict[str, Any]:
     apart: it is paid once per process, not per run.
     """
     started = time.perf_counter()
-    tiny = scenario.model_copy(update={"horizon_years": 0.1})
+    tiny = derive(scenario, {"horizon_years": 0.1})
     run_experiment(tiny, replications=2, workers=2)
     startup = time.perf_counter() - started
     walls: dict[int, float] = {}
@@ -382,7 +383,7 @@ def profile_model(scenario: Scenario, years: float, top: int) -> str:
     import io
     import pstats
 
-    long = scenario.model_copy(update={"horizon_years": years})
+    long = derive(scenario, {"horizon_years": years})
     Model(long, 0).run()  # warm imports and caches
     profiler = cProfile.Profile()
     profiler.enable()
@@ -582,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pipeline_reps > 0:
         results["pipeline"] = bench_pipeline(scenario, args.pipeline_reps)
     if not args.skip_experiment and args.experiment_reps > 0:
-        long = scenario.model_copy(update={"horizon_years": args.experiment_years})
+        long = derive(scenario, {"horizon_years": args.experiment_years}, "--experiment-years")
         results["experiment"] = bench_experiment(long, args.experiment_reps, args.workers)
         results["experiment"]["years"] = args.experiment_years
     if args.speedup_reps > 0:

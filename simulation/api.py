@@ -42,7 +42,7 @@ from simulation.experiment.precision import (
 from simulation.report.wording import ADDITIVE_KPIS, estimate, kpi_label_with_unit, pathway_label
 from simulation.results.catalogue import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 from simulation.scenario.inheritance import resolve
-from simulation.scenario.loading import scenario_to_yaml, validate_data
+from simulation.scenario.loading import derive, scenario_to_yaml, validate_data
 from simulation.scenario.overrides import apply_overrides
 from simulation.scenario.schema import PATHWAY_LABELS, Scenario
 from simulation.scenario.yamlsource import LocatedData, read_yaml_file
@@ -56,9 +56,6 @@ from simulation.store.writer import copy_results_folder, write_comparison, write
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 """A loaded scenario, the path of a scenario file, or a scenario as plain data."""
-
-TIMING = ("start_date", "horizon_years", "warmup_days")
-"""Run-timing fields; overriding one also changes the ``money.budget_from`` comparator."""
 
 
 def demo_scenario(name: str = "demo") -> dict[str, Any]:
@@ -119,8 +116,8 @@ def load(
     they are validated with the rest, so a bad value is an
     :class:`~simulation.core.problems.InputError` naming the field, exactly as in a file.
     A dict may ``extends`` a file (relative to the working folder); ``name`` labels it
-    in messages. Overriding the run's timing (``start_date``, ``horizon_years``,
-    ``warmup_days``) also applies it to the ``money.budget_from`` comparator, so that
+    in messages. The ``money.budget_from`` comparator always has the scenario's seed,
+    start date and horizon, and overriding ``warmup_days`` sets its warm-up too, so that
     budgets and spend cover the same years after the same warm-up.
 
     >>> s = load(demo_scenario(), {"warmup_days": 365, "pathways.adult_ed.annual_growth": 0.02})
@@ -136,14 +133,7 @@ def load(
         located = resolve(LocatedData(dict(source), {}, name))
     else:
         located = resolve(read_yaml_file(source))
-    scenario = validate_data(apply_overrides(located, overrides or {}))
-    timing = {key: getattr(scenario, key) for key in TIMING if key in (overrides or {})}
-    budget = scenario.budget_scenario
-    if timing and budget is not None:
-        # The comparator is loaded by the loader from its own file; align its timing
-        # here, as the comparator's seed is aligned when budgets are drawn.
-        scenario._budget_scenario = budget.model_copy(update=timing)
-    return scenario
+    return validate_data(apply_overrides(located, overrides or {}))
 
 
 def _as_scenario(item: ScenarioLike) -> tuple[Scenario, Path | None]:
@@ -493,9 +483,10 @@ def run(
             ]
         )
     files = {s.name: path for s, path in loaded if path is not None}
-    base = loaded[0][0]
+    base, base_file = loaded[0]
     if seed is not None:
-        base = base.model_copy(update={"seed": seed})
+        where = None if base_file is None else str(base_file)
+        base = derive(base, {"seed": seed}, "the argument seed", where)
     fixed = None if replications == "auto" else replications
     scenarios_run = aligned(base, [s for s, _ in loaded[1:]], fixed)
     if replications == "auto":

@@ -16,6 +16,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -26,7 +27,7 @@ from simulation import plots
 from simulation.experiment.comparison import compare_kpis
 from simulation.experiment.experiment import run_experiment
 from simulation.results.analysis import summarise
-from simulation.scenario.loading import load_scenario, load_scenario_dict
+from simulation.scenario.loading import derive, load_scenario, load_scenario_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -242,7 +243,7 @@ def test_compare_pairs_scenarios_on_common_random_numbers(tiny: sim.Scenario) ->
     assert results.names == ["tiny", "more"]
     assert results.comparison is not None
     # Run with the base's seed: the same table as comparing the layer below's runs.
-    aligned = more.model_copy(update={"seed": tiny.seed})
+    aligned = derive(more, {"seed": tiny.seed})
     expected = compare_kpis(
         "tiny",
         run_experiment(tiny, replications=4, workers=1).kpis,
@@ -271,6 +272,44 @@ def test_a_comparison_survives_save_and_reopen(tiny: sim.Scenario, tmp_path: Pat
 def test_scenarios_run_together_need_different_names(tiny: sim.Scenario) -> None:
     with pytest.raises(sim.InputError, match="different names"):
         sim.run([tiny, tiny], replications=2, workers=1)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field", "expected"),
+    [
+        ({"seed": -5}, "seed", "expected a whole number of at least 0 and below"),
+        ({"replications": 0}, "replications", "expected a whole number from 1 to 100,000, got 0"),
+        ({"replications": 200_000}, "replications", "expected a whole number from 1 to 100,000"),
+    ],
+)
+def test_a_bad_argument_is_one_problem_naming_the_argument(
+    tiny: sim.Scenario, arguments: dict[str, Any], field: str, expected: str
+) -> None:
+    """Not numpy's error from deep in a replication: the argument, and what it must be."""
+    more = sim.load(sim.demo_scenario("more"))
+    for call in (sim.run, lambda s, **kw: sim.compare(s, more, **kw)):
+        with pytest.raises(sim.InputError) as caught:
+            call(tiny, workers=1, **arguments)
+        [problem] = caught.value.problems
+        assert (problem.file, problem.line, problem.field) == ("scenario tiny", None, field)
+        assert expected in problem.message
+        assert problem.message.endswith(f"(from the argument {field})")
+        assert len(str(caught.value).splitlines()) == 1
+
+
+def test_a_bad_seed_for_a_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_FILE)
+    with pytest.raises(sim.InputError) as caught:
+        sim.run(path, seed=-5, workers=1)
+    assert str(caught.value).startswith(f"{path}: seed: expected a whole number")
+
+
+def test_alternatives_run_with_the_base_seed_and_replications(tiny: sim.Scenario) -> None:
+    more = sim.load(sim.demo_scenario("more"), {"seed": 999, "replications": 9})
+    results = sim.compare(tiny, more, replications=2, workers=1)
+    assert results.replications == 2
+    assert [s.seed for s in results.scenarios.values()] == [tiny.seed, tiny.seed]
 
 
 def test_auto_replications_agree_with_a_fixed_run(tiny: sim.Scenario) -> None:
@@ -389,6 +428,18 @@ def test_cli_warmup_from_empty_ignores_the_census(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "from an empty start" in done.stdout and "MSER-5 recommends" in done.stdout
+
+
+def test_cli_warmup_refuses_a_run_shorter_than_a_day(tmp_path: Path) -> None:
+    scenario_file = tmp_path / "tiny.yaml"
+    scenario_file.write_text(TINY_FILE)
+    done = _pathways("warmup", str(scenario_file), "--years", "0.001", "-q", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: scenario tiny: horizon_years: 0.001 years is less than a day; give a horizon "
+        "of at least one day (0.003 years) (from the years of the warm-up analysis)",
+        "1 problem found; nothing was run.",
+    ]
 
 
 def test_cli_warmup_reports_a_bad_scenario_without_running(tmp_path: Path) -> None:

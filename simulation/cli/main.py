@@ -30,7 +30,7 @@ from simulation.cli.terminal import (
     warmup_table,
 )
 from simulation.core.problems import InputError
-from simulation.scenario.loading import load_scenario, scenario_to_yaml
+from simulation.scenario.loading import derive, load_scenario, scenario_to_yaml
 from simulation.scenario.schema import Scenario
 
 # The model, KPIs and results (pandas, scipy.stats) are imported only once a run is
@@ -79,13 +79,18 @@ def _check_output_root(root: Path) -> str | None:
     return None
 
 
-def _apply_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+OPTIONS = {"replications": "--replications", "seed": "--seed"}
+"""The scenario fields that command-line options set, and the options that set them."""
+
+
+def _apply_overrides(scenario: Scenario, file: str, args: argparse.Namespace) -> Scenario:
+    """The scenario with ``--replications`` and ``--seed``, checked as in its file."""
     update = {}
     if args.replications not in (None, AUTO):
         update["replications"] = args.replications
     if args.seed is not None:
         update["seed"] = args.seed
-    return scenario.model_copy(update=update) if update else scenario
+    return derive(scenario, update, OPTIONS, file)
 
 
 def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -144,7 +149,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
         return EXIT_INPUT
     if _misplaced_auto_options(args, err):
         return EXIT_INPUT
-    scenario = _apply_overrides(load_scenario(args.scenario), args)
+    scenario = _apply_overrides(load_scenario(args.scenario), args.scenario, args)
     root = Path(args.out)
     problem = _check_output_root(root)
     if problem:
@@ -166,7 +171,7 @@ def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
         return EXIT_INPUT
     if _misplaced_auto_options(args, err):
         return EXIT_INPUT
-    base = _apply_overrides(load_scenario(args.base), args)
+    base = _apply_overrides(load_scenario(args.base), args.base, args)
     alternatives = [load_scenario(path) for path in args.alternatives]
     names = [base.name, *(a.name for a in alternatives)]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -288,8 +293,9 @@ def _resume(args: argparse.Namespace, kind: str, out: Console, err: Console) -> 
             "replications": given_count or stored.replications,
             "seed": args.seed if args.seed is not None else stored.seed,
         }
-        loaded = [load_scenario(path) for path in given if path]
-        loaded[0] = loaded[0].model_copy(update=update)
+        files = [path for path in given if path]
+        loaded = [load_scenario(path) for path in files]
+        loaded[0] = derive(loaded[0], update, OPTIONS, files[0])
         if not run.matches(aligned(loaded[0], loaded[1:])):
             err.print(
                 f"error: --resume: {args.resume} was started from different scenarios or "

@@ -16,7 +16,7 @@ lasting at least ``e``, again from one uniform.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -70,6 +70,14 @@ class _Dist(BaseModel):
         """Return the distribution of ``factor`` times a draw from this one."""
         raise NotImplementedError
 
+    def _with(self, **changes: object) -> Self:
+        """A copy with other parameters, checked as the scenario's own are.
+
+        A scale that takes a parameter out of its range (a stay beyond 2,700 years, a
+        zero or negative mean) raises pydantic's ``ValidationError`` naming it.
+        """
+        return self.model_validate({**self.model_dump(), **changes})
+
 
 class Exponential(_Dist):
     """Exponential with the given mean (memoryless: a Poisson process's gaps)."""
@@ -92,7 +100,7 @@ class Exponential(_Dist):
 
     def scaled(self, factor: float) -> Exponential:
         """Return the distribution of ``factor`` times a draw."""
-        return self.model_copy(update={"mean": self.mean * factor})
+        return self._with(mean=self.mean * factor)
 
 
 class LogNormal(_Dist):
@@ -152,11 +160,9 @@ class LogNormal(_Dist):
     def scaled(self, factor: float) -> LogNormal:
         """Return the distribution of ``factor`` times a draw."""
         if self.median is not None and self.p90 is not None:
-            return self.model_copy(
-                update={"median": self.median * factor, "p90": self.p90 * factor}
-            )
+            return self._with(median=self.median * factor, p90=self.p90 * factor)
         assert self.mean is not None and self.sd is not None
-        return self.model_copy(update={"mean": self.mean * factor, "sd": self.sd * factor})
+        return self._with(mean=self.mean * factor, sd=self.sd * factor)
 
 
 class Gamma(_Dist):
@@ -185,7 +191,7 @@ class Gamma(_Dist):
 
     def scaled(self, factor: float) -> Gamma:
         """Return the distribution of ``factor`` times a draw."""
-        return self.model_copy(update={"mean": self.mean * factor, "sd": self.sd * factor})
+        return self._with(mean=self.mean * factor, sd=self.sd * factor)
 
 
 class Weibull(_Dist):
@@ -211,7 +217,7 @@ class Weibull(_Dist):
 
     def scaled(self, factor: float) -> Weibull:
         """Return the distribution of ``factor`` times a draw."""
-        return self.model_copy(update={"scale": self.scale * factor})
+        return self._with(scale=self.scale * factor)
 
 
 class Fixed(_Dist):
@@ -235,7 +241,7 @@ class Fixed(_Dist):
 
     def scaled(self, factor: float) -> Fixed:
         """Return the distribution of ``factor`` times a draw."""
-        return self.model_copy(update={"value": self.value * factor})
+        return self._with(value=self.value * factor)
 
 
 class Empirical(_Dist):
@@ -278,7 +284,7 @@ class Empirical(_Dist):
 
     def scaled(self, factor: float) -> Empirical:
         """Return the distribution of ``factor`` times a draw."""
-        return self.model_copy(update={"values": tuple(v * factor for v in self.values)})
+        return self._with(values=tuple(v * factor for v in self.values))
 
 
 Distribution = Annotated[

@@ -23,6 +23,7 @@ from scipy import stats
 
 from simulation.experiment.experiment import ExperimentResult, Progress, run_experiments
 from simulation.results.analysis import KEYS, Moments
+from simulation.scenario.loading import derive
 from simulation.scenario.schema import Scenario
 
 
@@ -160,11 +161,17 @@ def aligned(
     """The base and alternatives with the base's seed and replications (base first).
 
     Replication ``r`` of each then shares random numbers with the base's replication ``r``.
+    A bad ``replications`` is an :class:`~simulation.core.problems.InputError` naming the
+    argument.
     """
     n = replications if replications is not None else base.replications
-    base = base.model_copy(update={"replications": n})
+    if n != base.replications:
+        base = derive(base, {"replications": n}, "the argument replications")
+    shared = {"seed": base.seed, "replications": n}
+    origin = f"the base scenario {base.name}"
     return [base] + [
-        alt.model_copy(update={"seed": base.seed, "replications": n}) for alt in alternatives
+        derive(alt, {k: v for k, v in shared.items() if getattr(alt, k) != v}, origin)
+        for alt in alternatives
     ]
 
 

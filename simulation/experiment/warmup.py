@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from simulation.experiment.experiment import Progress, run_experiment
+from simulation.scenario.loading import derive
 from simulation.scenario.schema import PATHWAY_LABELS, Scenario
 
 MEASURES = (
@@ -216,19 +217,9 @@ def analysis_scenario(scenario: Scenario, years: float) -> Scenario:
     >>> run.warmup_days, run.horizon_years, run.pathways["adult_ed"].annual_growth
     (0.0, 12.0, 0.0)
     """
-    pathways = {
-        name: spec.model_copy(update={"annual_growth": 0.0})
-        for name, spec in scenario.pathways.items()
-    }
-    return scenario.model_copy(
-        update={
-            "warmup_days": 0.0,
-            "horizon_years": float(years),
-            "pathways": pathways,
-            "changes": (),
-            "reinvestment": (),
-        }
-    )
+    changes: dict[str, Any] = {f"pathways.{name}.annual_growth": 0.0 for name in scenario.pathways}
+    changes.update(warmup_days=0.0, horizon_years=float(years), changes=(), reinvestment=())
+    return derive(scenario, changes, {"horizon_years": "the years of the warm-up analysis"})
 
 
 def default_years(scenario: Scenario) -> float:

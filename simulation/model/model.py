@@ -24,7 +24,7 @@ from simulation.model.finance import Finance
 from simulation.model.pathway import arrivals, panel
 from simulation.model.spend import SpendLevels
 from simulation.model.system import System
-from simulation.scenario.schema import Scenario
+from simulation.scenario.schema import SHARED_WITH_BUDGET, Scenario
 
 
 class Model(System):
@@ -101,17 +101,20 @@ def run_model(scenario: Scenario, replication: int) -> ModelOutput:
 
 
 def comparator_budgets(scenario: Scenario, replication: int) -> dict[tuple[str, str], float]:
-    """Spend of the budget scenario's same replication, by (pathway, financial year)."""
+    """Spend of the budget scenario's same replication, by (pathway, financial year).
+
+    The loader gave the budget scenario this scenario's seed, dates and horizon, so each
+    financial year has its budget; it keeps its own start state (census or warm-up).
+    """
     comparator = scenario.budget_scenario
     if comparator is None:
         return {}
-    # Same seed, dates and horizon, so each financial year has its budget; the comparator
-    # keeps its own start state (census or warm-up).
-    update = {
-        "seed": scenario.seed,
-        "start_date": scenario.start_date,
-        "horizon_years": scenario.horizon_years,
-    }
-    aligned = comparator.model_copy(update=update)
-    output = Model(aligned, replication).run()
+    unshared = [f for f in SHARED_WITH_BUDGET if getattr(comparator, f) != getattr(scenario, f)]
+    if unshared:
+        raise ValueError(
+            f"the budget scenario of {scenario.name} has another {', '.join(unshared)}: a "
+            "changed copy of a scenario is made with simulation.scenario.loading.derive, "
+            "which keeps them the same"
+        )
+    output = Model(comparator, replication).run()
     return {(r.pathway, r.financial_year): r.values["spend_total_gbp"] for r in output.ledger}

@@ -74,6 +74,10 @@ COLUMNS = (
 REQUIRED_COLUMNS = ("pathway", "service", "home_place", "status", "since_date")
 """Columns that must be present; the others may be left out, and are blank if so."""
 
+CHECKED_AGAINST = ("start_date", "places", "units", "community_teams", "pathways")
+"""The scenario fields a census is checked against (its dates, names, beds and places):
+a copy of the scenario that changes one of them has its census checked again."""
+
 HOME = "home"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _IN_A_BED = ("in_bed", "out_of_area")

@@ -6,11 +6,18 @@ step-down's destination, a diversion's team). It collects every problem rather t
 stopping at the first, and reports each with the file, the YAML line and the field
 path, in words a planner can act on. Defaults are filled here, once; the model never
 looks up a missing key.
+
+It is also the only way to change a scenario: :func:`derive` makes a copy with other
+values (a seed, a number of replications, a horizon) by the same checks, so a bad value
+given to a function or on the command line is the same kind of problem as one in a
+file, naming where it came from. The loader alone sets what a scenario holds from other
+files: its ``money.budget_from`` scenario and its census patients.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +28,22 @@ from simulation.core.problems import InputError, Problem
 from simulation.scenario import census, explain
 from simulation.scenario import schema as sc
 from simulation.scenario.inheritance import resolve
+from simulation.scenario.overrides import OVERRIDES, Origin, OverriddenData, apply_overrides
 from simulation.scenario.references import reference_problems
 from simulation.scenario.schema import CensusPatient
 from simulation.scenario.yamlsource import LocatedData, parse_yaml, read_yaml_file
 
+TIMING = ("start_date", "horizon_years", "warmup_days")
+"""Run-timing fields: one set by an override or in a derived copy is set in the
+``money.budget_from`` scenario too, so that budgets and spend cover the same years after
+the same warm-up."""
 
-def validate_data(source: LocatedData) -> sc.Scenario:
-    """Validate located data into a scenario, or raise :class:`InputError` with every problem."""
+
+def _checked(source: LocatedData) -> sc.Scenario:
+    """The scenario of located data, checked against the schema and between its parts.
+
+    Raises :class:`InputError` with every problem. Reads no other file.
+    """
     problems = explain.bool_problems(source)
     census.resolve_census_path(source)
     try:
@@ -41,11 +57,85 @@ def validate_data(source: LocatedData) -> sc.Scenario:
     problems = [source.problem(path, message) for path, message in reference_problems(scenario)]
     if problems:
         raise InputError(explain.sort_problems(problems))
-    # The loader is the only writer of a Scenario: the files it names are read here,
-    # once, and held with it.
-    scenario._budget_scenario = _budget_scenario(scenario, source)
-    scenario._census = _census_patients(scenario, source)
     return scenario
+
+
+def _holding(
+    scenario: sc.Scenario,
+    source: LocatedData,
+    budget: sc.Scenario | None,
+    patients: tuple[CensusPatient, ...],
+) -> sc.Scenario:
+    """The checked scenario holding what the files it names said.
+
+    The loader is the only writer of a Scenario: this is the one place where the budget
+    scenario and the census patients are set, on a scenario no one else holds yet. The
+    budget scenario is given this scenario's seed, start date and horizon, and its
+    timing where an override set it (:data:`TIMING`).
+    """
+    if budget is not None:
+        shared = [*sc.SHARED_WITH_BUDGET, *(f for f in TIMING if f in _overridden(source))]
+        values = {f: getattr(scenario, f) for f in shared}
+        changes = {f: v for f, v in values.items() if getattr(budget, f) != v}
+        budget = derive(budget, changes, f"the scenario {scenario.name} that names it")
+    scenario._budget_scenario = budget
+    scenario._census = patients
+    return scenario
+
+
+def _overridden(source: LocatedData) -> set[str]:
+    return source.fields if isinstance(source, OverriddenData) else set()
+
+
+def validate_data(source: LocatedData) -> sc.Scenario:
+    """Validate located data into a scenario, or raise :class:`InputError` with every problem."""
+    scenario = _checked(source)
+    budget = _budget_scenario(scenario, source)
+    return _holding(scenario, source, budget, _census_patients(scenario, source))
+
+
+def derive(
+    scenario: sc.Scenario,
+    changes: Mapping[str, Any],
+    origin: Origin = OVERRIDES,
+    where: str | None = None,
+) -> sc.Scenario:
+    """A copy of ``scenario`` with ``changes``, checked as the loader checks a file.
+
+    ``changes`` are overrides (:mod:`simulation.scenario.overrides`): top-level fields
+    such as ``{"seed": 5}``, or dotted paths such as ``{"units.Ward.beds": 8}``. The
+    changed data goes through the loader's checks, so a bad value is an
+    :class:`InputError` naming the field, what was expected and where the value came
+    from: ``origin``, one for every change (``"the argument seed"``) or one per key
+    (``{"seed": "--seed"}``); ``where`` names the scenario in problems (its file, if
+    known; files named in the changes are relative to its folder). The copy keeps the
+    budget scenario (loaded again if ``money.budget_from`` changed), with the copy's
+    seed, start date and horizon and any timing changed here; and the census patients,
+    read and checked again if the census or anything it is checked against
+    (:data:`~simulation.scenario.census.CHECKED_AGAINST`) changed.
+    Without changes the scenario itself is returned.
+
+    >>> s = load_scenario("scenarios/baseline.yaml")
+    >>> derive(s, {"seed": 5}).seed
+    5
+    >>> try:
+    ...     derive(s, {"seed": -5}, "the argument seed")
+    ... except InputError as error:
+    ...     print(error.problems[0].field, "|", error.problems[0].message[-24:])
+    seed | (from the argument seed)
+    """
+    if not changes:
+        return scenario
+    plain = LocatedData(scenario.model_dump(mode="json"), {}, where or f"scenario {scenario.name}")
+    source = apply_overrides(plain, changes, origin)
+    copy = _checked(source)
+    budget = scenario.budget_scenario
+    if copy.money.budget_from != scenario.money.budget_from:
+        budget = _budget_scenario(copy, source)
+    patients = scenario.census_patients
+    if any(getattr(copy, f) != getattr(scenario, f) for f in ("census", *census.CHECKED_AGAINST)):
+        patients = _census_patients(copy, source)
+    return _holding(copy, source, budget, patients)
 
 
 def _budget_scenario(scenario: sc.Scenario, source: LocatedData) -> sc.Scenario | None:

@@ -13,9 +13,10 @@ A path's parts are mapping keys; in a list of named things (``places``, ``units`
 (``units.0.beds``). Missing mappings on the way are created, so a section the scenario
 does not have can be given whole or field by field. The changed data is then validated
 by the same loader as a file (:func:`simulation.scenario.loading.validate_data`): a wrong value is
-reported with the field path and ``(from overrides)``, never silently accepted, and a
-misspelt key is an unknown field with a suggestion. This module only rewrites plain data
-before validation; it never touches a validated scenario.
+reported with the field path and where the value came from (``(from overrides)``, or
+``(from --seed)`` for a copy derived with a command-line option), never silently
+accepted, and a misspelt key is an unknown field with a suggestion. This module only
+rewrites plain data before validation; it never touches a validated scenario.
 """
 
 from __future__ import annotations
@@ -30,26 +31,45 @@ from pydantic import BaseModel
 from simulation.core.problems import InputError, Problem
 from simulation.scenario.yamlsource import LocatedData, Path_, format_path
 
-FROM_OVERRIDES = "(from overrides)"
+OVERRIDES = "overrides"
+"""Where overridden values come from, unless the caller names their origin."""
+
+Origin = str | Mapping[str, str]
+"""Where overridden values came from, said after a problem as ``(from ...)``: one
+origin for every override (``"overrides"``), or one per key (``{"seed": "--seed"}``)."""
+
+
+def origin_of(origin: Origin, key: str) -> str:
+    """The origin of the override ``key``: its own, or the one given for all."""
+    if isinstance(origin, str):
+        return origin
+    return origin.get(key, OVERRIDES)
 
 
 class OverriddenData(LocatedData):
     """Located data with some values replaced by overrides.
 
-    A problem at (or below) an overridden path is reported against the override, since
-    no line of the file holds that value; any other problem keeps its file and line.
+    A problem at (or below) an overridden path is reported against the override and its
+    origin, since no line of the file holds that value; any other problem keeps its file
+    and line.
     """
 
-    def __init__(self, data: Any, base: LocatedData, overridden: list[Path_]):
+    def __init__(self, data: Any, base: LocatedData, overridden: list[Path_], origins: list[str]):
         super().__init__(data, base.lines, base.file)
         self.base = base
         self.overridden = overridden
+        self.origins = origins
+
+    @property
+    def fields(self) -> set[str]:
+        """The top-level fields that an override changed (wholly or in part)."""
+        return {str(path[0]) for path in self.overridden if path}
 
     def problem(self, path: Path_, message: str) -> Problem:
         """Build a problem located at ``path``: in the file, or in the overrides."""
-        for changed in self.overridden:
+        for changed, origin in zip(self.overridden, self.origins, strict=True):
             if tuple(path[: len(changed)]) == changed:
-                return Problem(self.file, None, format_path(path), f"{message} {FROM_OVERRIDES}")
+                return Problem(self.file, None, format_path(path), f"{message} (from {origin})")
         return self.base.problem(path, message)
 
 
@@ -125,12 +145,15 @@ def _set(data: dict[str, Any], key: str, value: Any) -> Path_:
     return tuple(path)
 
 
-def apply_overrides(source: LocatedData, overrides: Mapping[str, Any]) -> LocatedData:
+def apply_overrides(
+    source: LocatedData, overrides: Mapping[str, Any], origin: Origin = OVERRIDES
+) -> LocatedData:
     """The source's data with each dotted override applied, ready for validation.
 
     Overrides are applied in order; the source is not changed. A path that cannot be
     followed (a unit that does not exist, a field below a number) is an
-    :class:`~simulation.core.problems.InputError` naming the override.
+    :class:`~simulation.core.problems.InputError` naming the override. ``origin`` says
+    where the values came from, in problems found with them.
 
     >>> from simulation.scenario.yamlsource import LocatedData
     >>> src = LocatedData({"units": [{"name": "A", "beds": 4}]}, {}, "demo.yaml")
@@ -149,11 +172,14 @@ expected one of the names A or a position from 0 to 0 (from overrides)
         return source  # validation reports that the scenario is not a mapping
     problems: list[Problem] = []
     changed: list[Path_] = []
+    origins: list[str] = []
     for key, value in overrides.items():
+        where = origin_of(origin, str(key))
         try:
             changed.append(_set(data, str(key), plain(value)))
+            origins.append(where)
         except ValueError as exc:
-            problems.append(Problem(source.file, None, str(key), f"{exc} {FROM_OVERRIDES}"))
+            problems.append(Problem(source.file, None, str(key), f"{exc} (from {where})"))
     if problems:
         raise InputError(problems)
-    return OverriddenData(data, source, changed)
+    return OverriddenData(data, source, changed, origins)

@@ -6,7 +6,8 @@ assessment, diversion, length of stay, step-down, readmission) and how beds are
 managed. These classes are the schema: every field has a type, a unit in its name and
 bounds; unknown fields are refused, so a typo is an error rather than a silent default.
 Instances are frozen. Cross-references between parts (a unit's place, a step-down's
-team) are checked by :mod:`simulation.scenario.loading`, which is the only way to build one.
+team) are checked by :mod:`simulation.scenario.loading`, which is the only way to build
+one, and the only way to make a changed copy (:func:`~simulation.scenario.loading.derive`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from simulation.core.distributions import Distribution, Fixed
 
@@ -313,6 +314,16 @@ class ReinvestmentRule(Strict):
         return self
 
 
+def whole_days(years: float) -> float:
+    """A number of years as whole days (365.25 days a year)."""
+    return float(round(years * 365.25))
+
+
+SHARED_WITH_BUDGET = ("seed", "start_date", "horizon_years")
+"""What a ``money.budget_from`` scenario always takes from the scenario that names it:
+the same random numbers and the same financial years, so that each year has a budget."""
+
+
 CensusStatus = Literal[
     "assessment", "waiting", "in_bed", "out_of_area", "community", "diverted", "discharged"
 ]
@@ -369,18 +380,24 @@ class Scenario(Strict):
     _budget_scenario: Scenario | None = PrivateAttr(default=None)
     _census: tuple[CensusPatient, ...] = PrivateAttr(default=())
 
-    @model_validator(mode="after")
-    def _horizon_at_least_a_day(self) -> Scenario:
-        if self.horizon_days < 1:
+    @field_validator("horizon_years")
+    @classmethod
+    def _horizon_at_least_a_day(cls, years: float) -> float:
+        if whole_days(years) < 1:
             raise ValueError(
-                f"horizon_years {self.horizon_years:g} is less than a day; "
+                f"{years:g} years is less than a day; "
                 "give a horizon of at least one day (0.003 years)"
             )
-        return self
+        return years
 
     @property
     def budget_scenario(self) -> Scenario | None:
-        """The loaded ``money.budget_from`` scenario, if any (set by the loader)."""
+        """The ``money.budget_from`` scenario, if any, set by the loader.
+
+        It has this scenario's seed, start date and horizon (:data:`SHARED_WITH_BUDGET`)
+        and, where an override set them, its warm-up too; otherwise it is as its own file
+        says (its own start state: census or warm-up).
+        """
         return self._budget_scenario
 
     @property
@@ -394,7 +411,7 @@ class Scenario(Strict):
     @property
     def horizon_days(self) -> float:
         """Length of the reported period in days (whole days)."""
-        return float(round(self.horizon_years * 365.25))
+        return whole_days(self.horizon_years)
 
     @property
     def end_date(self) -> dt.date:

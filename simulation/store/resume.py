@@ -37,7 +37,12 @@ import pandas as pd
 from simulation.experiment.executors import make_executor
 from simulation.experiment.experiment import ReplicationResult, run_replication
 from simulation.experiment.precision import PrecisionReport, PrecisionTracker, to_precision
-from simulation.scenario.loading import load_scenario, load_scenario_text, scenario_to_yaml
+from simulation.scenario.loading import (
+    derive,
+    load_scenario,
+    load_scenario_text,
+    scenario_to_yaml,
+)
 from simulation.scenario.schema import Scenario
 from simulation.store.manifest import code_fingerprint, package_version
 from simulation.store.staging import atomic_write, new_run_folder
@@ -379,7 +384,8 @@ def _reload(entry: dict[str, Any], given: Path) -> Scenario:
     if file and Path(file).is_file():
         fresh = load_scenario(file)
         saved = load_scenario_text(stored, f"{given}/{RESUME_FILE}")
-        fresh = fresh.model_copy(update={"seed": saved.seed, "replications": saved.replications})
+        run = {"seed": saved.seed, "replications": saved.replications}
+        fresh = derive(fresh, run, f"the interrupted run in {given}", str(file))
         if scenario_to_yaml(fresh) != stored:
             raise ResumeError(
                 f"{given} was started from a different scenario: {file} has changed since "

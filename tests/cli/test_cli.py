@@ -186,6 +186,7 @@ def test_a_new_run_folder_never_reuses_an_existing_one(tmp_path: Path):
     [
         ("--replications", "0", "argument -r/--replications: expected a number of at least 1"),
         ("--seed", "-1", "argument --seed: expected a seed from 0 to 9223372036854775807"),
+        ("--seed", "-5", "argument --seed: expected a seed from 0 to 9223372036854775807, got -5"),
         ("--seed", "abc", "argument --seed: expected a whole number, got 'abc'"),
     ],
 )
@@ -196,6 +197,20 @@ def test_a_bad_option_value_is_a_usage_error(tmp_path, small, option, value, mes
     assert done.stdout == ""
     assert done.stderr.startswith("usage: pathways run ")
     assert f"pathways run: error: {message}" in done.stderr
+    assert not out.exists()
+
+
+def test_an_option_value_the_scenario_refuses_is_one_problem(tmp_path, small):
+    """Past the option's own check, the scenario's: the same one line and status 2."""
+    out = tmp_path / "out"
+    done = cli("run", small, "--replications", "200000", "--seed", "3", "--out", out)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"error: {small}: replications: expected a whole number from 1 to 100,000, got 200000 "
+        "(from --replications)",
+        "1 problem found; nothing was run.",
+    ]
     assert not out.exists()
 
 

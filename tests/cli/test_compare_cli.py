@@ -116,3 +116,16 @@ def test_show_reports_a_bad_override_with_its_file_and_line(tmp_path):
     assert done.returncode == 2
     assert "bad.yaml:3" in done.stderr and "units[0].beds" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_compare_refuses_a_replications_count_the_scenario_refuses(tmp_path):
+    write_pair(tmp_path)
+    args = ("compare", "base.yaml", "more.yaml", "-r", "200000", "--out", "out")
+    done = pathways(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: base.yaml: replications: expected a whole number from 1 to 100,000, got 200000 "
+        "(from --replications)",
+        "1 problem found; nothing was run.",
+    ]
+    assert not (tmp_path / "out").exists()

@@ -1,9 +1,17 @@
 """Comparing scenarios: paired differences, common random numbers, honest wording."""
 
 import numpy as np
+import pytest
 
 from simulation import load_scenario_dict, run_experiment
-from simulation.experiment.comparison import compare_kpis, paired_differences, shared_arrivals
+from simulation.core.problems import InputError
+from simulation.experiment.comparison import (
+    aligned,
+    compare_kpis,
+    paired_differences,
+    shared_arrivals,
+)
+from simulation.scenario.loading import derive
 from tests.builders import mmc_scenario
 
 
@@ -36,8 +44,8 @@ def test_a_scenario_compared_with_itself_differs_by_exactly_zero():
 
 def test_common_random_numbers_narrow_the_interval_of_a_capacity_change():
     base = load_scenario_dict(mmc_scenario(beds=9, horizon_years=2, warmup_days=60))
-    more = base.model_copy(update={"units": (base.units[0].model_copy(update={"beds": 10}),)})
-    other_seed = more.model_copy(update={"seed": base.seed + 1})
+    more = derive(base, {"units.0.beds": 10})
+    other_seed = derive(more, {"seed": base.seed + 1})
     base_kpis = run(base, n=12)
     crn = horizon_row(paired_differences(base_kpis, run(more, n=12)), "wait_mean_days")
     independent = horizon_row(
@@ -52,9 +60,8 @@ def test_common_random_numbers_narrow_the_interval_of_a_capacity_change():
 
 def test_shared_arrivals_is_told_apart_from_a_change_of_demand():
     base = load_scenario_dict(mmc_scenario())
-    more_beds = base.model_copy(update={"units": (base.units[0].model_copy(update={"beds": 20}),)})
-    place = base.places[0].model_copy(update={"population": 200_000})
-    more_people = base.model_copy(update={"places": (place,)})
+    more_beds = derive(base, {"units.0.beds": 20})
+    more_people = derive(base, {"places.0.population": 200_000})
     assert shared_arrivals(base, more_beds)[0]
     same, sentence = shared_arrivals(base, more_people)
     assert not same and "do not see the same referrals" in sentence
@@ -68,3 +75,17 @@ def test_percent_change_and_clarity_follow_the_paired_interval():
     assert row["alternative"] == "double"
     assert np.isclose(row["pct_change"], 100.0)
     assert row["clear"] == bool(row["diff_ci_low"] > 0)
+
+
+def test_aligned_gives_alternatives_the_base_seed_and_checks_the_replications():
+    base = load_scenario_dict(mmc_scenario(seed=1))
+    other = load_scenario_dict(mmc_scenario(seed=2, name="other"))
+    first, second = aligned(base, [other], replications=4)
+    assert (first.seed, first.replications) == (second.seed, second.replications) == (1, 4)
+    with pytest.raises(InputError) as caught:
+        aligned(base, [other], replications=0)
+    [problem] = caught.value.problems
+    assert problem.field == "replications"
+    assert problem.message == (
+        "expected a whole number from 1 to 100,000, got 0 (from the argument replications)"
+    )

@@ -16,6 +16,7 @@ import pytest
 import simulation
 from simulation.experiment.experiment import run_replication
 from simulation.model.model import Model
+from simulation.scenario.loading import derive
 from simulation.scenario.schema import Scenario
 from tests.builders import flow_scenario, mmc_scenario
 
@@ -28,7 +29,7 @@ def flow(**overrides: Any) -> Scenario:
 
 def baseline() -> Scenario:
     scenario = simulation.load_scenario("scenarios/baseline.yaml")
-    return scenario.model_copy(update={"horizon_years": 1.0, "warmup_days": 730.0})
+    return derive(scenario, {"horizon_years": 1.0, "warmup_days": 730.0})
 
 
 def with_beds(scenario: Scenario, factor: float, minimum: int = 1) -> Scenario:

@@ -19,7 +19,7 @@ from simulation.experiment.executors import (
     make_executor,
 )
 from simulation.experiment.experiment import ExperimentResult, run_experiment, run_replication
-from simulation.scenario.loading import load_scenario
+from simulation.scenario.loading import derive, load_scenario
 from simulation.scenario.schema import Scenario
 from tests.store.test_resume import scenario_file
 
@@ -28,7 +28,7 @@ REPLICATIONS = 4
 
 def small(tmp_path: Path) -> Scenario:
     scenario = load_scenario(scenario_file(tmp_path))
-    return scenario.model_copy(update={"horizon_years": 2.0, "replications": REPLICATIONS})
+    return derive(scenario, {"horizon_years": 2.0, "replications": REPLICATIONS})
 
 
 def run_on(executor: Executor, scenario: Scenario) -> ExperimentResult:
@@ -74,9 +74,7 @@ def test_a_comparison_on_a_local_cluster_is_the_serial_comparison(tmp_path: Path
     from simulation.experiment.comparison import run_comparison
 
     base = small(tmp_path)
-    more = base.model_copy(
-        update={"name": "more", "units": (base.units[0].model_copy(update={"beds": 8}),)}
-    )
+    more = derive(base, {"name": "more", "units.0.beds": 8})
     serial = run_comparison(base, [more], workers=1)
     assert (serial.table["diff_mean"] != 0).any(), "the alternative must differ"
     on_dask = run_comparison(base, [more], workers=2, cluster="local")
@@ -103,7 +101,7 @@ def test_several_scenarios_share_one_executor(
     import simulation.experiment.experiment as experiment
 
     first = small(tmp_path)
-    second = first.model_copy(update={"name": "second", "seed": 99})
+    second = derive(first, {"name": "second", "seed": 99})
     made: list[int] = []
     original = experiment.make_executor
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulation.core.problems import InputError
 from simulation.experiment.warmup import (
     analyse_warmup,
     analysis_scenario,
@@ -109,6 +110,19 @@ def test_the_analysis_runs_from_empty_with_flat_demand_and_no_dated_changes() ->
     assert run.pathways["adult_ed"].annual_growth == 0.0
     assert run.changes == () and run.reinvestment == ()
     assert scenario.pathways["adult_ed"].annual_growth == 0.05  # the original is untouched
+
+
+def test_the_analysis_scenario_is_checked_like_any_scenario() -> None:
+    """A run shorter than a day is refused with the years it came from, not run."""
+    scenario = load_scenario_dict(mmc_scenario())
+    with pytest.raises(InputError) as caught:
+        analysis_scenario(scenario, 0.001)
+    [problem] = caught.value.problems
+    assert problem.field == "horizon_years" and problem.line is None
+    assert "0.001 years is less than a day" in problem.message
+    assert problem.message.endswith("(from the years of the warm-up analysis)")
+    with pytest.raises(InputError):
+        analyse_warmup(scenario, years=0.001, replications=1, workers=1)
 
 
 def test_warmup_series_sums_services_and_averages_replications() -> None:

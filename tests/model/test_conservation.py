@@ -23,6 +23,7 @@ from simulation.model.model import Model, ModelOutput
 from simulation.model.records import Episode
 from simulation.model.resources import OUT_OF_AREA
 from simulation.results.kpis import kpi_rows, referral_states
+from simulation.scenario.loading import derive
 from tests.builders import flow_scenario
 
 REPLICATIONS = 3
@@ -55,7 +56,7 @@ def episode_timeline(e: Episode) -> list[float]:
 
 def baseline() -> simulation.Scenario:
     scenario = simulation.load_scenario("scenarios/baseline.yaml")
-    return scenario.model_copy(update={"horizon_years": 2.0, "warmup_days": 730.0})
+    return derive(scenario, {"horizon_years": 2.0, "warmup_days": 730.0})
 
 
 def flow(allocation: str = "continuous", changes: bool = False) -> simulation.Scenario:

@@ -16,6 +16,7 @@ from simulation.experiment.experiment import ledger_rows, run_replication
 from simulation.model.model import Model
 from simulation.model.spend import pathway_spend
 from simulation.results.kpis import kpi_rows
+from simulation.scenario.loading import derive
 
 COST_BED = 500.0
 COST_PLACE = 36_525.0  # £100 a place-day
@@ -125,19 +126,7 @@ def test_out_of_area_bed_days_are_priced_at_the_out_of_area_cost():
             }
         ]
     )
-    s = s.model_copy(
-        update={
-            "pathways": {
-                "adult_ed": s.pathways["adult_ed"].model_copy(
-                    update={
-                        "max_wait_days": s.pathways["adult_ed"].max_wait_days.model_copy(
-                            update={"urgent": 0.0, "routine": 0.0}
-                        )
-                    }
-                )
-            }
-        }
-    )
+    s = derive(s, {"pathways.adult_ed.max_wait_days": {"urgent": 0.0, "routine": 0.0}})
     result = run_replication(s, 0)
     assert kpi(result, "bed_days") == pytest.approx(5 * YEAR_DAYS, rel=1e-9)
     assert kpi(result, "ooa_bed_days") == pytest.approx(5 * YEAR_DAYS, rel=1e-9)
@@ -358,11 +347,11 @@ def test_budget_from_a_comparator_is_its_spend_replication_by_replication(tmp_pa
     alt = load_scenario(tmp_path / "alt.yaml")
     assert alt.budget_scenario is not None and alt.budget_scenario.name == "money"
     # A longer run than the comparator's still has a budget in every year.
-    longer = run_replication(alt.model_copy(update={"horizon_years": 3.0}), 0)
+    longer = run_replication(derive(alt, {"horizon_years": 3.0}), 0)
     assert not longer.ledger.query("item == 'budget_gbp'")["value"].isna().any()
     for replication in (0, 1):
         base_run = run_replication(
-            load_scenario(tmp_path / "base.yaml").model_copy(update={"seed": 999}), replication
+            derive(load_scenario(tmp_path / "base.yaml"), {"seed": 999}), replication
         )
         alt_run = run_replication(alt, replication)
         for year in ("2026/27", "2027/28"):
@@ -372,6 +361,23 @@ def test_budget_from_a_comparator_is_its_spend_replication_by_replication(tmp_pa
             assert ledger(alt_run, "savings_gbp", year) == pytest.approx(
                 ledger(alt_run, "budget_gbp", year) - ledger(alt_run, "spend_total_gbp", year)
             )
+
+
+def test_a_copy_made_past_the_loader_is_refused_budgets(tmp_path):
+    """A copy with another seed made without ``derive`` would draw budgets from other
+    patients: the budget scenario no longer shares its seed, and the run says so."""
+    import yaml
+
+    from simulation import load_scenario
+    from simulation.model.model import comparator_budgets
+
+    base = scenario().model_dump(mode="json")
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    (tmp_path / "alt.yaml").write_text("extends: base.yaml\nmoney: {budget_from: base.yaml}\n")
+    alt = load_scenario(tmp_path / "alt.yaml")
+    assert comparator_budgets(derive(alt, {"seed": 5}), 0)
+    with pytest.raises(ValueError, match="another seed"):
+        comparator_budgets(alt.model_copy(update={"seed": 5}), 0)
 
 
 def test_a_missing_budget_scenario_is_reported_with_its_line(tmp_path):

@@ -31,6 +31,7 @@ from simulation.model.resources import OUT_OF_AREA
 from simulation.model.spend import SpendLevels
 from simulation.results.catalogue import ALL, HORIZON
 from simulation.results.kpis import kpi_rows
+from simulation.scenario.loading import derive
 
 KEYS = ["pathway", "service", "unit", "place", "period", "kpi"]
 PW, SVC, PLACE, UNIT = "adult_ed", "inpatient", "Home", "Unit"
@@ -423,8 +424,8 @@ def oracle_rows(output: Any) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def baseline_output() -> Any:
-    scenario = load_scenario("scenarios/baseline.yaml").model_copy(
-        update={"horizon_years": 2.0, "warmup_days": 730.0}
+    scenario = derive(
+        load_scenario("scenarios/baseline.yaml"), {"horizon_years": 2.0, "warmup_days": 730.0}
     )
     return Model(scenario, 3).run()
 

@@ -274,6 +274,13 @@ CASES = {
         "horizon_years",
         ["expected a number greater than 0 and at most 50, got 0"],
     ),
+    "horizon under a day": (
+        "horizon_years: 0.25",
+        "horizon_years: 0.001",
+        "horizon_years",
+        "horizon_years",
+        ["0.001 years is less than a day; give a horizon of at least one day (0.003 years)"],
+    ),
     "NaN": (
         "referral_rate_per_100k_per_year: 2.2",
         "referral_rate_per_100k_per_year: .nan",

@@ -20,7 +20,7 @@ import pytest
 from simulation.cli.main import main
 from simulation.experiment.comparison import aligned, run_comparison
 from simulation.experiment.experiment import ExperimentResult, ReplicationResult, run_experiment
-from simulation.scenario.loading import load_scenario, scenario_to_yaml
+from simulation.scenario.loading import derive, load_scenario, scenario_to_yaml
 from simulation.store import resume
 from simulation.store.resume import StreamedRun
 from simulation.store.writer import write_comparison, write_results
@@ -113,7 +113,7 @@ def test_a_streamed_run_writes_what_the_replications_held_in_memory_say(tmp_path
     assert main([*args, "--out", str(tmp_path / "streamed")]) == 0
     streamed = only_folder(tmp_path / "streamed" / "small")
 
-    scenario = load_scenario(file).model_copy(update={"replications": REPLICATIONS})
+    scenario = derive(load_scenario(file), {"replications": REPLICATIONS})
     result = run_experiment(scenario, workers=1, keep_events=True)
     assert result.events is not None
     assert_run_holds(streamed, result, tmp_path)
@@ -129,7 +129,7 @@ def test_a_streamed_comparison_writes_what_the_comparison_in_memory_says(tmp_pat
     assert main([*args, "--out", str(tmp_path / "streamed")]) == 0
     streamed = only_folder(tmp_path / "streamed" / "compare-small")
 
-    base = load_scenario(base_file).model_copy(update={"replications": REPLICATIONS})
+    base = derive(load_scenario(base_file), {"replications": REPLICATIONS})
     comparison = run_comparison(base, [load_scenario(alt_file)], workers=1)
     names = {"small", "more", "comparison.csv", "comparison_notes.txt", "manifest.json"}
     assert {p.name for p in streamed.iterdir()} == names
@@ -188,7 +188,7 @@ def spy_on_parts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, set[int]]]:
 def test_assembly_holds_one_replication_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alternatives: int
 ) -> None:
-    base = load_scenario(scenario_file(tmp_path)).model_copy(update={"replications": 4})
+    base = derive(load_scenario(scenario_file(tmp_path)), {"replications": 4})
     others = [load_scenario(scenario_file(tmp_path, f"alt{i}", 7 + i)) for i in range(alternatives)]
     scenarios = aligned(base, others)
     run = StreamedRun.create(tmp_path / "out", scenarios, {})

@@ -21,7 +21,7 @@ import pytest
 from simulation.cli.main import main
 from simulation.experiment.comparison import aligned, run_comparison
 from simulation.experiment.experiment import run_experiment
-from simulation.scenario.loading import load_scenario
+from simulation.scenario.loading import derive, load_scenario
 from simulation.store.resume import RESUME_FILE, StreamedRun
 from tests.cli.test_cli import SMALL
 
@@ -203,7 +203,7 @@ def interrupted_after(run: StreamedRun, completions: int) -> None:
 def test_a_comparison_resumes_to_the_uninterrupted_comparison(tmp_path: Path) -> None:
     base_file, alt_file = scenario_file(tmp_path), scenario_file(tmp_path, "other", seed=99)
     base, alt = load_scenario(base_file), load_scenario(alt_file)
-    base = base.model_copy(update={"horizon_years": 2.0, "replications": 3})
+    base = derive(base, {"horizon_years": 2.0, "replications": 3})
     files: dict[str, str | None] = {"small": str(base_file), "other": str(alt_file)}
     run = StreamedRun.create(tmp_path / "out", aligned(base, [alt]), files)
     interrupted_after(run, 4)
@@ -224,7 +224,7 @@ def test_a_comparison_resumes_to_the_uninterrupted_comparison(tmp_path: Path) ->
 
 def partial_run(tmp_path: Path) -> tuple[Path, StreamedRun]:
     file = scenario_file(tmp_path)
-    scenario = load_scenario(file).model_copy(update={"replications": 2})
+    scenario = derive(load_scenario(file), {"replications": 2})
     return file, StreamedRun.create(tmp_path / "out", [scenario], {"small": str(file)})
 
 
@@ -258,6 +258,19 @@ def test_a_different_scenario_given_on_resume_is_refused(
     other = scenario_file(tmp_path, "other")
     assert main(["run", str(other), "--resume", str(run.final)]) == 2
     assert "different scenarios" in capsys.readouterr().err
+
+
+def test_a_bad_option_given_on_resume_is_one_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file, run = partial_run(tmp_path)
+    assert main(["run", str(file), "--resume", str(run.final), "-r", "200000"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {file}: replications: expected a whole number from 1 to 100,000, got 200000 "
+        "(from --replications)",
+        "1 problem found; nothing was run.",
+    ]
+    assert not (run.final / "manifest.json").exists()
 
 
 def test_a_finished_or_unknown_folder_is_refused(
