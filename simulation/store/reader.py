@@ -27,33 +27,20 @@ import numpy as np
 import pandas as pd
 import yaml
 
-MANIFEST = "manifest.json"
-SCENARIO = "scenario.yaml"
-SUMMARY = "summary"
-COMPARISON = "comparison"
-RUN_TABLES = (SUMMARY, "kpis", "monthly")
-"""Tables every run folder holds; ``ledger``, ``ledger_summary`` and ``events`` may be absent."""
-
-KEY_COLUMNS = ("pathway", "service", "unit", "place", "period", "kpi")
-"""The columns that name what a KPI row is about."""
-SUMMARY_COLUMNS = (*KEY_COLUMNS, "mean", "ci_low")
-KPI_COLUMNS = ("replication", *KEY_COLUMNS, "value")
-MONTHLY_COLUMNS = ("replication", "month", "pathway", "service", "resource", "measure", "value")
-LEDGER_COLUMNS = ("pathway", "financial_year", "item", "value")
-LEDGER_SUMMARY_COLUMNS = ("pathway", "financial_year", "item", "mean")
-COMPARISON_COLUMNS = ("alternative", "pathway", "kpi", "period", "diff_mean", "clear")
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    SUMMARY: SUMMARY_COLUMNS,
-    "kpis": KPI_COLUMNS,
-    "monthly": MONTHLY_COLUMNS,
-    "ledger": LEDGER_COLUMNS,
-    "ledger_summary": LEDGER_SUMMARY_COLUMNS,
-    COMPARISON: COMPARISON_COLUMNS,
-}
-"""The columns without which a table is not the results table of its name."""
-
-TEXT_COLUMNS = (*KEY_COLUMNS, "resource", "alternative", "base")
-"""Names read as text from CSV: a place called "NA" or "None" must not become missing."""
+from simulation.store.layout import (
+    COMPARISON,
+    EVENTS,
+    KPIS,
+    LEDGER,
+    LEDGER_SUMMARY,
+    MANIFEST,
+    MONTHLY,
+    REQUIRED_COLUMNS,
+    RUN_TABLES,
+    SCENARIO,
+    SUMMARY,
+    TEXT_COLUMNS,
+)
 
 
 class NotAResultsFolder(Exception):
@@ -133,12 +120,12 @@ class RunFolder:
     @cached_property
     def kpis(self) -> pd.DataFrame:
         """One row per replication and KPI (``kpis.parquet``, else ``kpis.csv``)."""
-        return _required_table(self.path, "kpis")
+        return _required_table(self.path, KPIS)
 
     @cached_property
     def events(self) -> pd.DataFrame | None:
         """The patient-level event log, if the run kept it."""
-        return read_table(self.path, "events")
+        return read_table(self.path, EVENTS)
 
     @property
     def name(self) -> str:
@@ -268,9 +255,9 @@ def read_run(folder: Path) -> RunFolder:
         scenario_yaml=text,
         scenario=scenario,
         summary=_required_table(folder, SUMMARY),
-        monthly=_required_table(folder, "monthly"),
-        ledger=read_table(folder, "ledger"),
-        ledger_summary=read_table(folder, "ledger_summary"),
+        monthly=_required_table(folder, MONTHLY),
+        ledger=read_table(folder, LEDGER),
+        ledger_summary=read_table(folder, LEDGER_SUMMARY),
     )
 
 

@@ -44,6 +44,7 @@ from simulation.scenario.loading import (
     scenario_to_yaml,
 )
 from simulation.scenario.schema import Scenario
+from simulation.store.layout import MANIFEST
 from simulation.store.manifest import code_fingerprint, package_version
 from simulation.store.staging import atomic_write, new_run_folder
 from simulation.store.writer import Assembled, write_streamed_comparison, write_streamed_run
@@ -137,7 +138,7 @@ class StreamedRun:
             final = given
             staging = given.parent / f".{given.name}{SUFFIX}"
         if not staging.is_dir():
-            if (final / "manifest.json").is_file():
+            if (final / MANIFEST).is_file():
                 raise ResumeError(
                     f"{given} is a finished results folder: there is nothing to resume"
                 )
@@ -397,7 +398,7 @@ def _reload(entry: dict[str, Any], given: Path) -> Scenario:
 
 def _add_to_manifest(folder: Path, extra: dict[str, Any]) -> None:
     """Add entries to a written ``manifest.json``."""
-    path = folder / "manifest.json"
+    path = folder / MANIFEST
     info = json.loads(path.read_text(encoding="utf-8"))
     info.update(extra)
     path.write_text(json.dumps(info, indent=2) + "\n")

@@ -45,6 +45,18 @@ from simulation.experiment.experiment import (
 from simulation.results.analysis import KEYS, Moments, summary_keys, summary_table
 from simulation.scenario.loading import scenario_to_yaml
 from simulation.scenario.schema import Scenario
+from simulation.store.layout import (
+    COMPARISON,
+    COMPARISON_NOTES,
+    EVENTS,
+    KPIS,
+    LEDGER,
+    LEDGER_SUMMARY,
+    MANIFEST,
+    MONTHLY,
+    SCENARIO,
+    SUMMARY,
+)
 from simulation.store.manifest import RunTally, comparison_manifest, run_manifest
 from simulation.store.reader import ResultsFolder, RunFolder
 from simulation.store.staging import StagedFolder
@@ -123,16 +135,16 @@ class RunFiles:
 
     def __init__(self, folder: Path, scenario: Scenario, keep_events: bool):
         folder.mkdir(exist_ok=True)  # a resumed run may have begun writing its files
-        (folder / "scenario.yaml").write_text(scenario_to_yaml(scenario))
+        (folder / SCENARIO).write_text(scenario_to_yaml(scenario))
         self.folder = folder
         self.scenario = scenario
         self.replications = 0
         self.events_processed = 0
         self._last = -1
-        self._kpis = TableFiles(folder, "kpis")
-        self._monthly = TableFiles(folder, "monthly")
-        self._ledger = TableFiles(folder, "ledger", parquet=False)
-        self._events = TableFiles(folder, "events", csv=False) if keep_events else None
+        self._kpis = TableFiles(folder, KPIS)
+        self._monthly = TableFiles(folder, MONTHLY)
+        self._ledger = TableFiles(folder, LEDGER, parquet=False)
+        self._events = TableFiles(folder, EVENTS, csv=False) if keep_events else None
         self._summary: Moments | None = None
         self._ledger_summary: Moments | None = None
 
@@ -172,12 +184,12 @@ class RunFiles:
         if self._summary is None or self._ledger_summary is None:
             raise ValueError(f"{self.scenario.name} has no replications to write")
         summary = summary_table(self._summary)
-        summary.to_csv(self.folder / "summary.csv", index=False)
+        summary.to_csv(self.folder / f"{SUMMARY}.csv", index=False)
         ledger_summary = ledger_summary_of(summary_table(self._ledger_summary))
-        ledger_summary.to_csv(self.folder / "ledger_summary.csv", index=False)
+        ledger_summary.to_csv(self.folder / f"{LEDGER_SUMMARY}.csv", index=False)
         tally = RunTally(self.replications, self.events_processed, wall_seconds, workers)
         info = run_manifest(self.scenario, tally, scenario_file, command)
-        (self.folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+        (self.folder / MANIFEST).write_text(json.dumps(info, indent=2) + "\n")
         return summary
 
 
@@ -249,7 +261,7 @@ def write_streamed_comparison(
     info: dict[str, Any] = comparison_manifest(
         base, [a.name for a in alternatives], count, notes, command
     )
-    (folder / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+    (folder / MANIFEST).write_text(json.dumps(info, indent=2) + "\n")
     return Assembled(list(scenarios), summaries, count, table, notes)
 
 
@@ -336,9 +348,9 @@ def write_comparison_files(
 
 def write_comparison_table(folder: Path, table: pd.DataFrame, notes: Mapping[str, str]) -> None:
     """Write ``comparison.csv`` and ``comparison_notes.txt``."""
-    table.to_csv(folder / "comparison.csv", index=False)
+    table.to_csv(folder / f"{COMPARISON}.csv", index=False)
     text = "".join(f"{name}: {note}\n" for name, note in notes.items())
-    (folder / "comparison_notes.txt").write_text(text)
+    (folder / COMPARISON_NOTES).write_text(text)
 
 
 def copy_results_folder(results: ResultsFolder, root: str | Path = "results") -> Path:
