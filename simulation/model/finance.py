@@ -22,7 +22,7 @@ import simpy
 
 from simulation.model.spend import SpendLevels, pathway_spend
 from simulation.model.system import System
-from simulation.scenario.schema import ReinvestmentRule
+from simulation.scenario.schema import MAX_PLACES, ReinvestmentRule
 
 LEDGER_ITEMS = (
     "budget_gbp",
@@ -59,6 +59,8 @@ class Finance:
         self.rules: dict[str, ReinvestmentRule] = {r.pathway: r for r in scenario.reinvestment}
         self.initial_places = {t.name: t.places for t in scenario.community_teams}
         self.added_places: dict[str, int] = {r.pathway: 0 for r in scenario.reinvestment}
+        self.bought: dict[str, int] = {t.name: 0 for t in scenario.community_teams}
+        """Places bought (less those given up) per team so far."""
         self.ledger: list[LedgerRow] = []
         # The recorders' own bins: read at each year end, after the year is closed.
         self.levels = SpendLevels(
@@ -122,12 +124,18 @@ class Finance:
             places = int(abs(amount) * share // team.cost_per_place_per_year_gbp)
             if amount > 0 and rule.cap_places is not None:
                 places = min(places, rule.cap_places - self.added_places[rule.pathway])
+            if amount > 0:
+                # A team never grows past the most places a scenario may give it, however
+                # cheap a place or large a saving: each place arrives as an event.
+                room = MAX_PLACES - self.initial_places[name] - self.bought[name]
+                places = min(places, max(0, room))
             if amount < 0:
                 current = self.system.teams[name].capacity
                 places = -min(places, max(0, current - self.initial_places[name]))
             if places == 0:
                 continue
             self.added_places[rule.pathway] += places
+            self.bought[name] += places
             total_places += places
             money += places * team.cost_per_place_per_year_gbp
             self.system.env.process(self.recruit(name, places, rule))

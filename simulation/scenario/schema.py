@@ -46,7 +46,9 @@ Name = Annotated[str, Field(min_length=1, max_length=80)]
 # 7,300 secure beds), so that a slip of the keyboard is refused instead of running for ever.
 Population = Annotated[int, Field(gt=0, le=100_000_000)]
 BedCount = Annotated[int, Field(ge=0, le=100_000)]
-PlaceCount = Annotated[int, Field(ge=0, le=100_000)]
+MAX_PLACES = 100_000
+"""The most places a community team can have, as given or after reinvestment."""
+PlaceCount = Annotated[int, Field(ge=0, le=MAX_PLACES)]
 RatePer100k = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
 
 

@@ -17,6 +17,7 @@ from simulation.model.model import Model
 from simulation.model.spend import pathway_spend
 from simulation.results.kpis import kpi_rows
 from simulation.scenario.loading import derive
+from simulation.scenario.schema import MAX_PLACES
 
 COST_BED = 500.0
 COST_PLACE = 36_525.0  # £100 a place-day
@@ -186,6 +187,19 @@ def rule_scenario(one_off_costs=(), **rule):
         },
         reinvestment=[base_rule],
     )
+
+
+def test_a_saving_buys_no_more_places_than_a_team_may_have():
+    # A budget of a billion and a place at £1 a year would buy hundreds of millions of
+    # places, each arriving as an event: the team stops at the most places it may have.
+    s = rule_scenario(recruitment_lag_days=0, ramp_up_days=30)
+    money = s.money.model_dump()
+    money["budget_gbp_per_year"] = {"adult_ed": 1e9}
+    s = derive(s, {"money": money, "community_teams.Team.cost_per_place_per_year_gbp": 1.0})
+    output = Model(s, 0).run()
+    added = sum(r.values["places_added"] for r in output.ledger)
+    assert added == MAX_PLACES - 4
+    assert output.end_state["teams"]["Team"]["capacity"] == MAX_PLACES
 
 
 def test_reinvested_places_arrive_after_the_lag_and_the_ledger_balances():
