@@ -100,12 +100,20 @@ class PoolExecutor:
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Cancel queued tasks and end the pool's workers without waiting for running ones."""
     processes = list(getattr(pool, "_processes", {}).values())
+    results = getattr(pool, "_result_queue", None)  # shutdown forgets it
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
             process.terminate()
     for process in processes:
         process.join(timeout=5)
+    # A worker ended while sending its result leaves half a message in the result pipe;
+    # the pool's manager thread would wait for the rest for ever, and the interpreter with
+    # it at exit. Closing this process's end of the pipe, now that no worker is left to
+    # write, ends that wait: the thread reads the end of the pipe and stops.
+    writer = getattr(results, "_writer", None)
+    if writer is not None:
+        writer.close()
 
 
 class DaskExecutor:

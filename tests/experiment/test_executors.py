@@ -6,6 +6,11 @@ over loopback all produce identical per-replication KPIs, monthly series and led
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import struct
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +21,7 @@ from simulation.experiment.executors import (
     Executor,
     PoolExecutor,
     SerialExecutor,
+    _stop,
     make_executor,
 )
 from simulation.experiment.experiment import ExperimentResult, run_experiment, run_replication
@@ -120,3 +126,18 @@ def test_several_scenarios_share_one_executor(
     for scenario, result in zip([first, second], together, strict=True):
         assert [r.replication for r in result.replications] == list(range(REPLICATIONS))
         assert_identical(result, run_on(SerialExecutor(), scenario))
+
+
+def test_stopping_a_pool_never_waits_for_half_a_result() -> None:
+    # A worker that ends while sending its result leaves half a message in the pipe; this
+    # happened when Ctrl-C came as a replication finished, and the run never exited.
+    context = multiprocessing.get_context("forkserver")
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+    pool.submit(time.sleep, 60)
+    header = struct.pack("!i", 1_000)  # a message of 1,000 bytes, of which 10 arrive
+    os.write(pool._result_queue._writer.fileno(), header + b"x" * 10)  # type: ignore[attr-defined]
+    manager = pool._executor_manager_thread  # type: ignore[attr-defined]
+    time.sleep(0.5)  # the manager thread has begun to read the message
+    _stop(pool)
+    manager.join(timeout=20)
+    assert not manager.is_alive()
