@@ -173,9 +173,12 @@ def test_a_run_resumes_as_it_was_started(
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(tmp_path: Path) -> None:
-    file = scenario_file(tmp_path)
+    # Long enough replications, and enough of them, that the run is still going when the
+    # interrupt arrives however fast the machine: it comes after the first part is saved.
+    file = scenario_file(tmp_path, years=50)
+    replications = 2 * REPLICATIONS
     out = tmp_path / "out"
-    args = ["run", str(file), "-r", str(REPLICATIONS), "-w", "2", "--out", str(out), "-q"]
+    args = ["run", str(file), "-r", str(replications), "-w", "2", "--out", str(out), "-q"]
     process = start_and_wait(command(*args), out, at_least=1)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=SECONDS)
@@ -184,7 +187,7 @@ def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(tmp_path: Path) -> N
     (folder,) = [p for p in (out / "small").iterdir() if not p.name.startswith(".")]
     assert f"pathways run --resume {folder}" in stderr
     saved = len(parts(out))
-    assert f"{saved} of {REPLICATIONS} replications are saved" in stderr
+    assert f"{saved} of {replications} replications are saved" in stderr
     assert main(["run", "--resume", str(folder), "-w", "1", "-q"]) == 0
     assert (folder / "kpis.parquet").is_file()
 
