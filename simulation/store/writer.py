@@ -1,17 +1,19 @@
-"""Assembling a results folder from saved replications, one replication at a time.
+"""The one writer of results folders: saved replications in, one at a time.
 
-A streamed run (see :mod:`simulation.store.resume`) keeps each finished replication in a part
-file. Its results folder is written by reading the parts back in replication order, one
-replication at a time, like a clerk who copies each returned form into the ledger and
-keeps a running tally, and then files the form away: every table (``kpis``, ``monthly``,
-``ledger``, ``events``) is appended to its CSV and parquet files, and the summaries and
-paired differences are built up as running counts, means and spreads per key
-(:class:`~simulation.results.analysis.Moments`). Memory holds one replication (one per scenario
-of a comparison) and the tallies, however many replications there are.
+A streamed run (see :mod:`simulation.store.resume`) keeps each finished replication in a
+part file. Its results folder is written by reading the parts back in replication
+order, one replication at a time, like a clerk who copies each returned form into the
+ledger and keeps a running tally, and then files the form away: every table (``kpis``,
+``monthly``, ``ledger``, ``events``) is appended to its CSV and parquet files, and the
+summaries and paired differences are built up as running counts, means and spreads per
+key (:class:`~simulation.results.analysis.Moments`). Memory holds one replication (one
+per scenario of a comparison) and the tallies, however many replications there are.
 
-Replications held in memory (:func:`simulation.store.manifest.write_results`) are written by
-the same code, so a folder is the same whichever way its replications came, and it does
-not depend on how many workers ran them.
+Replications held in memory (:func:`write_results`, :func:`write_comparison`) are
+written by the same code, so a folder is the same whichever way its replications came,
+and it does not depend on how many workers ran them. File and table names come from
+:mod:`simulation.store.layout`; folders appear whole through
+:mod:`simulation.store.staging`.
 """
 
 from __future__ import annotations
