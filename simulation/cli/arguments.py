@@ -29,7 +29,13 @@ def _add_auto_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_executor_options(parser: argparse.ArgumentParser) -> None:
-    """``--cluster`` and ``--resume``, shared by ``run`` and ``compare``."""
+    """``--cluster``, ``--resume`` and ``--csv``, shared by ``run`` and ``compare``."""
+    parser.add_argument(
+        "--csv",
+        action="store_true",
+        help="also write the per-replication tables as CSV (kpis.csv, monthly.csv) beside "
+        "their parquet files",
+    )
     parser.add_argument(
         "--cluster",
         metavar="ADDRESS",

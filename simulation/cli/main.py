@@ -219,7 +219,13 @@ def _start_streamed(
         }
     try:
         run = StreamedRun.create(
-            root, scenarios, files, bool(getattr(args, "events", False)), list(sys.argv), auto
+            root,
+            scenarios,
+            files,
+            bool(getattr(args, "events", False)),
+            list(sys.argv),
+            auto,
+            csv=bool(args.csv),
         )
     except OSError as exc:
         err.print(
@@ -328,8 +334,12 @@ def _run_streamed(
 
     A run to a precision runs batches until its target or cap, and says which.
     """
+    from simulation.store.resume import ResumeError
+
     names = [s.name for s in run.scenarios]
     auto = run.auto
+    for line in run.discarded:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
     if run.resumed:
         of = "" if auto else f" of {run.total}"
         err.print(
@@ -364,6 +374,14 @@ def _run_streamed(
             soft_wrap=True,
         )
         return EXIT_INTERRUPTED
+    except ResumeError as exc:  # a saved part damaged while the run went on
+        err.print(
+            f"error: {exc}; finish with: pathways {kind} --resume {run.final}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_FAILURE
     except RuntimeError as exc:  # Dask asked for but not installed
         err.print(f"error: --cluster: {exc}", markup=False, highlight=False)
         return EXIT_INPUT

@@ -15,6 +15,7 @@ them by replication number.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import multiprocessing
 import os
@@ -54,9 +55,35 @@ class SerialExecutor:
             yield fn(*task)
 
 
-def _ignore_interrupts() -> None:
-    """Pool worker initialiser: Ctrl-C is the parent's to handle, not the workers'."""
+_settled = False
+
+
+def settle_worker() -> None:
+    """Once per worker process: set aside for good what is alive when the worker starts.
+
+    The modules imported, and everything they built, live as long as the worker. Left
+    to the garbage collector, each of its full collections walks them again (some
+    100,000 objects, 0.1 s a time) although none can be freed; frozen once, after a
+    collection, they are never walked again. What a replication creates is collected
+    as before.
+    """
+    global _settled
+    if not _settled:
+        _settled = True
+        gc.collect()
+        gc.freeze()
+
+
+def _start_worker() -> None:
+    """Pool worker initialiser: Ctrl-C is the parent's to handle; freeze the start-up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    settle_worker()
+
+
+def _in_worker(fn: Callable[..., T], *task: Any) -> T:
+    """``fn(*task)`` on a Dask worker, which is settled before its first task."""
+    settle_worker()
+    return fn(*task)
 
 
 class PoolExecutor:
@@ -80,7 +107,7 @@ class PoolExecutor:
             ["simulation.experiment.experiment", "simulation.store.resume"]
         )
         pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=context, initializer=_ignore_interrupts
+            max_workers=self.workers, mp_context=context, initializer=_start_worker
         )
         finished = False
         try:
@@ -151,7 +178,7 @@ class DaskExecutor:
         else:
             client = distributed.Client(self.cluster)
         try:
-            futures = [client.submit(fn, *task, pure=False) for task in tasks]
+            futures = [client.submit(_in_worker, fn, *task, pure=False) for task in tasks]
             try:
                 for future in distributed.as_completed(futures):
                     yield future.result()

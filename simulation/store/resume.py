@@ -3,15 +3,19 @@
 A run (or comparison) that will become ``<root>/<name>/<timestamp>/`` is worked on in
 the hidden sibling ``.<timestamp>.partial/``, which holds ``resume.json`` (the resolved
 scenarios, seed, replications, whether the event log is kept, and a fingerprint of the
-code) and one part file per finished replication, ``parts/<scenario index>/r<NNNNNN>.pkl``.
-A part is written under a temporary name and renamed into place, so it is either
-whole or absent; the replication's tables are dropped from memory once written.
+code) and one part file per finished replication, ``parts/<scenario index>/r<NNNNNN>.part``
+(data, never code: see :mod:`simulation.store.parts`). A part is written under a
+temporary name and renamed into place, so it is either whole or absent.
 
-When every part is present the results files are written into the partial folder from
-the parts, one replication at a time (see :mod:`simulation.store.writer`), the folder is
-renamed to its final name and the parts are removed. If the run is killed,
-``pathways run --resume <root>/<name>/<timestamp>`` (or ``compare --resume``) runs only the
-replications that have no part, so none is lost or repeated. Replication ``r`` depends
+The results files are written into the partial folder while the run goes on: as soon as
+replication ``r`` of every scenario and all before it are saved, round ``r`` is added
+(see :class:`~simulation.store.writer.FolderFiles`), so the files do not depend on the
+order in which replications finish, and the end of a run only writes the summaries.
+The folder is then renamed to its final name and the parts are removed. If the run is
+killed, ``pathways run --resume <root>/<name>/<timestamp>`` (or ``compare --resume``)
+checks every saved part, runs again any that is damaged or not this run's (saying so),
+runs the replications that have no part, and writes the files again from the parts, so
+no replication is lost or repeated. Replication ``r`` depends
 only on (scenario, seed, ``r``), so the resumed result is the uninterrupted one. A run
 to a precision (``--replications auto``) saves its replications the same way; resumed,
 it decides its batches again from the first, from the parts present, and so runs to the
@@ -24,11 +28,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pickle
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +49,15 @@ from simulation.scenario.loading import (
 from simulation.scenario.schema import Scenario
 from simulation.store.layout import MANIFEST
 from simulation.store.manifest import code_fingerprint, package_version
+from simulation.store.parts import DamagedPart, decode_part, encode_part
 from simulation.store.staging import atomic_write, new_run_folder
-from simulation.store.writer import Assembled, write_streamed_comparison, write_streamed_run
+from simulation.store.writer import Assembled, FolderFiles
 
 RESUME_FILE = "resume.json"
 PARTS = "parts"
+PART_SUFFIX = ".part"
 SUFFIX = ".partial"
-FORMAT = 1
+FORMAT = 2
 
 Progress = Callable[[int, int], None]
 
@@ -71,6 +76,11 @@ class StreamedRun:
     scenarios: list[Scenario]
     resumed: int = 0
     """Replications already saved when this session started."""
+    discarded: list[str] = field(default_factory=list)
+    """One line per saved part found damaged or foreign on reopening (run again)."""
+    _files: FolderFiles | None = field(default=None, init=False, repr=False)
+    _next: int = field(default=0, init=False, repr=False)
+    """The first replication not yet added to the results files."""
 
     # -- starting and reopening ------------------------------------------------------
 
@@ -83,6 +93,7 @@ class StreamedRun:
         keep_events: bool = False,
         command: list[str] | None = None,
         auto: dict[str, Any] | None = None,
+        csv: bool = False,
     ) -> StreamedRun:
         """Reserve ``<root>/<name>/<timestamp>`` and start its partial folder.
 
@@ -90,6 +101,7 @@ class StreamedRun:
         must already share the base's seed and replications. ``auto`` (``precision``,
         ``max_replications``, ``initial``, ``level``) makes it a run to a precision: the
         replications are decided batch by batch (see :meth:`execute_to_precision`).
+        ``csv`` writes the per-replication tables as CSV as well as parquet.
         """
         name = scenarios[0].name if len(scenarios) == 1 else f"compare-{scenarios[0].name}"
         info: dict[str, Any] = {
@@ -101,6 +113,7 @@ class StreamedRun:
             "auto": auto,
             "seed": scenarios[0].seed,
             "keep_events": keep_events,
+            "csv": csv,
             "command": command,
             "elapsed_seconds": 0.0,
             "scenarios": [
@@ -164,8 +177,19 @@ class StreamedRun:
         # Left by a kill mid-write, of a part or of resume.json beside the results files.
         for path in [*staging.glob(f"{PARTS}/*/.tmp-*"), *staging.glob(".tmp-*")]:
             path.unlink()
+        run.discarded = run._check_parts()
         run.resumed = len(run.done())
         return run
+
+    def _check_parts(self) -> list[str]:
+        """Remove every saved part that is not whole and this run's; one line for each."""
+        lines = []
+        for index, replication in sorted(self.done()):
+            try:
+                self.part_of(index, replication)
+            except ResumeError as exc:
+                lines.append(str(exc))
+        return lines
 
     # -- state -------------------------------------------------------------------------
 
@@ -187,14 +211,16 @@ class StreamedRun:
 
     def part(self, index: int, replication: int) -> Path:
         """Path of the part file of one scenario's replication."""
-        return self.staging / PARTS / str(index) / f"r{replication:06d}.pkl"
+        return self.staging / PARTS / str(index) / f"r{replication:06d}{PART_SUFFIX}"
 
     def done(self) -> set[tuple[int, int]]:
         """(scenario index, replication) of every saved part."""
         found = set()
         for index in range(len(self.scenarios)):
-            for path in (self.staging / PARTS / str(index)).glob("r*.pkl"):
-                found.add((index, int(path.stem[1:])))
+            for path in (self.staging / PARTS / str(index)).glob(f"r*{PART_SUFFIX}"):
+                number = path.stem[1:]
+                if len(number) == 6 and number.isdigit():
+                    found.add((index, int(number)))
         return found
 
     def matches(self, scenarios: list[Scenario]) -> bool:
@@ -217,10 +243,11 @@ class StreamedRun:
         for a later :meth:`open` and re-raises.
         """
         done = self.done()
+        # Replication-major, so that rounds of a comparison complete as the run goes on.
         todo = [
             (index, r)
-            for index in range(len(self.scenarios))
             for r in range(self.replications)
+            for index in range(len(self.scenarios))
             if (index, r) not in done
         ]
         keep_events = bool(self.info["keep_events"])
@@ -232,18 +259,65 @@ class StreamedRun:
             progress(count, self.total)
         started = time.perf_counter()
         elapsed = float(self.info.get("elapsed_seconds", 0.0))
-        results = executor.map_unordered(_replicate, tasks)
-        with contextlib.closing(results):
-            for name, replication, blob in results:
-                index = index_of[(name, replication)]
-                atomic_write(self.part(index, replication), blob)
-                count += 1
-                self.info["elapsed_seconds"] = elapsed + time.perf_counter() - started
-                atomic_write(self.staging / RESUME_FILE, json.dumps(self.info, indent=1).encode())
-                if progress:
-                    progress(count, self.total)
+        try:
+            self._add_rounds(done)
+            results = executor.map_unordered(_replicate, tasks)
+            with contextlib.closing(results):
+                for name, replication, blob in results:
+                    index = index_of[(name, replication)]
+                    result = _decoded(blob, name, replication, keep_events)
+                    atomic_write(self.part(index, replication), blob)
+                    del blob
+                    done.add((index, replication))
+                    count += 1
+                    self.info["elapsed_seconds"] = elapsed + time.perf_counter() - started
+                    atomic_write(
+                        self.staging / RESUME_FILE, json.dumps(self.info, indent=1).encode()
+                    )
+                    self._add_rounds(done, (index, replication, result))
+                    del result
+                    if progress:
+                        progress(count, self.total)
+        except BaseException:
+            self._abandon_files()
+            raise
         self.info["workers"] = executor.workers
         return executor.workers
+
+    def _add_rounds(
+        self, done: set[tuple[int, int]], fresh: tuple[int, int, ReplicationResult] | None = None
+    ) -> None:
+        """Add to the results files every round whose replications, and all before, are saved.
+
+        ``fresh`` is a replication just received, used as it is rather than read back.
+        """
+        if self._files is None:
+            self._files = FolderFiles(
+                self.staging, self.scenarios, bool(self.info["keep_events"]), self.csv
+            )
+            self._next = 0
+        scenarios = range(len(self.scenarios))
+        while self._next < self.replications and all((i, self._next) in done for i in scenarios):
+            replications = []
+            for index in scenarios:
+                if fresh is not None and fresh[:2] == (index, self._next):
+                    replications.append(fresh[2])
+                else:
+                    replications.append(self.part_of(index, self._next))
+            self._files.add(replications)
+            del replications
+            self._next += 1
+
+    def _abandon_files(self) -> None:
+        """Close the results files as they stand: a resumed run writes them again."""
+        if self._files is not None:
+            self._files.abandon()
+            self._files = None
+
+    @property
+    def csv(self) -> bool:
+        """Whether per-replication tables are written as CSV as well as parquet."""
+        return bool(self.info.get("csv", False))
 
     def execute_to_precision(
         self,
@@ -290,58 +364,40 @@ class StreamedRun:
     def part_of(self, index: int, replication: int) -> ReplicationResult:
         """One scenario's saved replication; :class:`ResumeError` if it has no part."""
         path = self.part(index, replication)
+        name = self.scenarios[index].name
         if not path.is_file():
-            name = self.scenarios[index].name
             raise ResumeError(f"replication {replication} of {name} is missing")
-        return read_part(path)
-
-    def replications_of(self, index: int) -> Iterator[ReplicationResult]:
-        """One scenario's saved replications in order, each read only when it is wanted."""
-        for replication in range(self.replications):
-            yield self.part_of(index, replication)
-
-    def rounds(self) -> Iterator[list[ReplicationResult]]:
-        """Replication ``r`` of every scenario (base first), for each ``r`` in turn."""
-        for replication in range(self.replications):
-            yield [self.part_of(i, replication) for i in range(len(self.scenarios))]
+        try:
+            return read_part(path, name, replication, bool(self.info["keep_events"]))
+        except DamagedPart as exc:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()  # never trusted: the replication is run again
+            raise ResumeError(
+                f"replication {replication} of {name}: its saved part {path.name} is damaged or "
+                f"not this run's ({exc}); it is run again"
+            ) from None
 
     def assemble(self) -> Assembled:
-        """Write the results files into the partial folder, reading one replication at a time.
+        """Finish the results files in the partial folder: the rounds not yet added, the summaries.
 
-        Every part must be saved. The parts stay until :meth:`finish`, so a run killed
-        while its files are written is resumed by writing them again.
+        Every part must be saved. The rounds left are read one replication at a time. The
+        parts stay until :meth:`finish`, so a run killed while its files are written is
+        resumed by writing them again.
         """
         files = {
             e["name"]: e["given_as"] if e["file"] and Path(e["file"]).is_file() else None
             for e in self.info["scenarios"]
         }
         command = self.info.get("command")
-        keep_events = bool(self.info["keep_events"])
         wall = float(self.info.get("elapsed_seconds", 0.0))
         workers = int(self.info.get("workers", 1))
-        if self.info["kind"] == "run":
-            scenario = self.scenarios[0]
-            assembled = write_streamed_run(
-                self.replications_of(0),
-                self.staging,
-                scenario,
-                keep_events,
-                files[scenario.name],
-                command,
-                wall,
-                workers,
-            )
-        else:
-            assembled = write_streamed_comparison(
-                self.rounds(),
-                self.staging,
-                self.scenarios,
-                keep_events,
-                files,
-                command,
-                wall,
-                workers,
-            )
+        try:
+            self._add_rounds(self.done())
+            if self._files is None or self._next != self.replications:
+                raise ResumeError(f"replication {self._next} has no saved part")
+            assembled = self._files.close(files, command, wall, workers)
+        finally:
+            self._abandon_files()
         extra: dict[str, Any] = {"resumed_replications": self.resumed}
         if "precision_report" in self.info:
             extra["replications_to_precision"] = self.info["precision_report"]
@@ -366,16 +422,29 @@ class StreamedRun:
         return self.final
 
 
-def read_part(path: Path) -> ReplicationResult:
-    """A replication saved by :meth:`StreamedRun.execute`."""
-    result: ReplicationResult = pickle.loads(path.read_bytes())
-    return result
+def read_part(path: Path, scenario: str, replication: int, keep_events: bool) -> ReplicationResult:
+    """A replication saved by :meth:`StreamedRun.execute`; :class:`DamagedPart` if not whole."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DamagedPart(f"it cannot be read: {exc.strerror or exc}") from None
+    return decode_part(data, scenario, replication, keep_events)
+
+
+def _decoded(blob: bytes, scenario: str, replication: int, keep_events: bool) -> ReplicationResult:
+    """A replication as a worker sent it, checked as a saved part is."""
+    try:
+        return decode_part(blob, scenario, replication, keep_events)
+    except DamagedPart as exc:
+        raise ResumeError(
+            f"replication {replication} of {scenario} came back damaged from its worker ({exc})"
+        ) from None
 
 
 def _replicate(scenario: Scenario, replication: int, keep_events: bool) -> tuple[str, int, bytes]:
-    """Run one replication and pickle it in the worker, so the parent only writes bytes."""
+    """Run one replication and encode it as a part in the worker: the parent writes bytes."""
     result = run_replication(scenario, replication, keep_events)
-    return scenario.name, replication, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    return scenario.name, replication, encode_part(scenario.name, result)
 
 
 def _reload(entry: dict[str, Any], given: Path) -> Scenario:

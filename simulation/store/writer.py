@@ -3,11 +3,14 @@
 A streamed run (see :mod:`simulation.store.resume`) keeps each finished replication in a
 part file. Its results folder is written by reading the parts back in replication
 order, one replication at a time, like a clerk who copies each returned form into the
-ledger and keeps a running tally, and then files the form away: every table (``kpis``,
-``monthly``, ``ledger``, ``events``) is appended to its CSV and parquet files, and the
-summaries and paired differences are built up as running counts, means and spreads per
-key (:class:`~simulation.results.analysis.Moments`). Memory holds one replication (one
-per scenario of a comparison) and the tallies, however many replications there are.
+ledger and keeps a running tally, and then files the form away: every table is appended
+to its file (``kpis``, ``monthly`` and ``events`` to parquet, ``ledger`` to CSV, and
+``kpis`` and ``monthly`` to CSV as well when asked), and the summaries and paired
+differences are built up as running counts, means and spreads per key
+(:class:`~simulation.results.analysis.Moments`). Memory holds one replication (one per
+scenario of a comparison) and the tallies, however many replications there are. A
+streamed run adds each replication as soon as every earlier one has finished, while
+later ones still run (:class:`FolderFiles`), so little is left to write at the end.
 
 Replications held in memory (:func:`write_results`, :func:`write_comparison`) are
 written by the same code, so a folder is the same whichever way its replications came,
@@ -132,10 +135,12 @@ class RunFiles:
 
     Add replications in increasing order (``0, 1, 2, ...`` for a whole run) with
     :meth:`add`, then :meth:`close` writes the summaries and the manifest and returns
-    the summary.
+    the summary. The per-replication tables are parquet (``kpis``, ``monthly``,
+    ``events``); ``csv`` adds ``kpis.csv`` and ``monthly.csv``. The tables a planner
+    opens (``summary``, ``ledger``, ``ledger_summary``) are CSV.
     """
 
-    def __init__(self, folder: Path, scenario: Scenario, keep_events: bool):
+    def __init__(self, folder: Path, scenario: Scenario, keep_events: bool, csv: bool = False):
         folder.mkdir(exist_ok=True)  # a resumed run may have begun writing its files
         (folder / SCENARIO).write_text(scenario_to_yaml(scenario))
         self.folder = folder
@@ -143,15 +148,18 @@ class RunFiles:
         self.replications = 0
         self.events_processed = 0
         self._last = -1
-        self._kpis = TableFiles(folder, KPIS)
-        self._monthly = TableFiles(folder, MONTHLY)
+        self._kpis = TableFiles(folder, KPIS, csv=csv)
+        self._monthly = TableFiles(folder, MONTHLY, csv=csv)
         self._ledger = TableFiles(folder, LEDGER, parquet=False)
         self._events = TableFiles(folder, EVENTS, csv=False) if keep_events else None
         self._summary: Moments | None = None
         self._ledger_summary: Moments | None = None
+        self._closed = False
 
     def add(self, replication: ReplicationResult) -> None:
         """Append the next replication's tables and add it to the summaries."""
+        if self._closed:
+            raise ValueError(f"the files of {self.scenario.name} are closed")
         if replication.replication <= self._last:
             raise ValueError(
                 f"replication {replication.replication} of {self.scenario.name} came after "
@@ -180,9 +188,7 @@ class RunFiles:
         workers: int,
     ) -> pd.DataFrame:
         """Finish the tables, write the summaries and manifest; return the summary."""
-        for files in (self._kpis, self._monthly, self._ledger, self._events):
-            if files is not None:
-                files.close()
+        self.abandon()
         if self._summary is None or self._ledger_summary is None:
             raise ValueError(f"{self.scenario.name} has no replications to write")
         summary = summary_table(self._summary)
@@ -193,6 +199,15 @@ class RunFiles:
         info = run_manifest(self.scenario, tally, scenario_file, command)
         (self.folder / MANIFEST).write_text(json.dumps(info, indent=2) + "\n")
         return summary
+
+    def abandon(self) -> None:
+        """Close the table files as they stand (they are written again from the start)."""
+        if self._closed:
+            return
+        self._closed = True
+        for files in (self._kpis, self._monthly, self._ledger, self._events):
+            if files is not None:
+                files.close()
 
 
 @dataclass(frozen=True)
@@ -208,6 +223,77 @@ class Assembled:
     """Per alternative, whether it shares the base's referrals (a comparison only)."""
 
 
+class FolderFiles:
+    """A run's or a comparison's folder, written a round at a time as replications come.
+
+    One scenario is a run, written into ``folder``; several are a comparison (base
+    first), each scenario in its own sub-folder, with the paired differences of each
+    alternative from the base. :meth:`add` takes replication ``r`` of every scenario
+    (``r = 0, 1, 2, ...`` in turn), so the folder can be written while later
+    replications are still running; :meth:`close` writes the summaries, the comparison
+    table and the manifests.
+    """
+
+    def __init__(
+        self, folder: Path, scenarios: Sequence[Scenario], keep_events: bool, csv: bool = False
+    ):
+        self.folder = folder
+        self.scenarios = list(scenarios)
+        if len(self.scenarios) == 1:
+            self.runs = [RunFiles(folder, self.scenarios[0], keep_events, csv)]
+        else:
+            self.runs = [RunFiles(folder / s.name, s, keep_events, csv) for s in self.scenarios]
+        self.pairs = [Moments([*KEYS], PAIRED) for _ in self.scenarios[1:]]
+
+    @property
+    def replications(self) -> int:
+        """Rounds added so far."""
+        return self.runs[0].replications
+
+    def add(self, replications: Sequence[ReplicationResult]) -> None:
+        """Add replication ``r`` of every scenario (base first), and its pairs with the base's."""
+        for run, replication in zip(self.runs, replications, strict=True):
+            run.add(replication)
+        base = replications[0].kpis
+        for moments, alternative in zip(self.pairs, replications[1:], strict=True):
+            moments.add(paired_rows(base, alternative.kpis))
+
+    def abandon(self) -> None:
+        """Close every table file as it stands, to be written again from the start."""
+        for run in self.runs:
+            run.abandon()
+
+    def close(
+        self,
+        scenario_files: Mapping[str, str | Path | None] | None = None,
+        command: list[str] | None = None,
+        wall_seconds: float = 0.0,
+        workers: int = 1,
+    ) -> Assembled:
+        """Write the summaries (and a comparison's table and notes) and the manifests."""
+        files = scenario_files or {}
+        summaries = [
+            run.close(files.get(run.scenario.name), command, wall_seconds, workers)
+            for run in self.runs
+        ]
+        if len(self.scenarios) == 1:
+            return Assembled(self.scenarios, summaries, self.replications)
+        base, alternatives = self.scenarios[0], self.scenarios[1:]
+        tables = {
+            alternative.name: difference_table(moments)
+            for alternative, moments in zip(alternatives, self.pairs, strict=True)
+        }
+        table = stack_differences(base.name, tables)
+        notes = {alt.name: shared_arrivals(base, alt)[1] for alt in alternatives}
+        write_comparison_table(self.folder, table, notes)
+        count = self.replications
+        info: dict[str, Any] = comparison_manifest(
+            base, [a.name for a in alternatives], count, notes, command
+        )
+        (self.folder / MANIFEST).write_text(json.dumps(info, indent=2) + "\n")
+        return Assembled(self.scenarios, summaries, count, table, notes)
+
+
 def write_streamed_run(
     replications: Iterable[ReplicationResult],
     folder: Path,
@@ -217,14 +303,14 @@ def write_streamed_run(
     command: list[str] | None = None,
     wall_seconds: float = 0.0,
     workers: int = 1,
+    csv: bool = False,
 ) -> Assembled:
     """Write a run's files into ``folder`` from its replications, taken one at a time."""
-    run = RunFiles(folder, scenario, keep_events)
+    files = FolderFiles(folder, [scenario], keep_events, csv)
     for replication in replications:
-        run.add(replication)
+        files.add([replication])
         del replication  # hold no replication while the next is read
-    summary = run.close(scenario_file, command, wall_seconds, workers)
-    return Assembled([scenario], [summary], run.replications)
+    return files.close({scenario.name: scenario_file}, command, wall_seconds, workers)
 
 
 def write_streamed_comparison(
@@ -236,46 +322,18 @@ def write_streamed_comparison(
     command: list[str] | None = None,
     wall_seconds: float = 0.0,
     workers: int = 1,
+    csv: bool = False,
 ) -> Assembled:
     """Write a comparison's files from rounds of replication ``r`` of every scenario.
 
     Each round holds replication ``r`` of the base and of each alternative (base first),
     so the paired differences are built up a replication at a time.
     """
-    files = scenario_files or {}
-    base, alternatives = scenarios[0], list(scenarios[1:])
-    runs = [RunFiles(folder / s.name, s, keep_events) for s in scenarios]
-    pairs = [Moments([*KEYS], PAIRED) for _ in alternatives]
+    files = FolderFiles(folder, scenarios, keep_events, csv)
     for replications in rounds:
-        _add_round(runs, pairs, replications)
+        files.add(replications)
         del replications  # hold no round while the next is read
-    summaries = [
-        run.close(files.get(run.scenario.name), command, wall_seconds, workers) for run in runs
-    ]
-    tables = {
-        alternative.name: difference_table(moments)
-        for alternative, moments in zip(alternatives, pairs, strict=True)
-    }
-    table = stack_differences(base.name, tables)
-    notes = {alt.name: shared_arrivals(base, alt)[1] for alt in alternatives}
-    write_comparison_table(folder, table, notes)
-    count = runs[0].replications
-    info: dict[str, Any] = comparison_manifest(
-        base, [a.name for a in alternatives], count, notes, command
-    )
-    (folder / MANIFEST).write_text(json.dumps(info, indent=2) + "\n")
-    return Assembled(list(scenarios), summaries, count, table, notes)
-
-
-def _add_round(
-    runs: Sequence[RunFiles], pairs: Sequence[Moments], replications: Sequence[ReplicationResult]
-) -> None:
-    """Add replication ``r`` of every scenario, and its pairs with the base's."""
-    for run, replication in zip(runs, replications, strict=True):
-        run.add(replication)
-    base = replications[0].kpis
-    for moments, alternative in zip(pairs, replications[1:], strict=True):
-        moments.add(paired_rows(base, alternative.kpis))
+    return files.close(scenario_files, command, wall_seconds, workers)
 
 
 # -- replications held in memory --------------------------------------------------------
@@ -284,11 +342,12 @@ def write_results(
     root: str | Path = "results",
     scenario_file: str | Path | None = None,
     command: list[str] | None = None,
+    csv: bool = False,
 ) -> Path:
-    """Write a run's results folder and return its path."""
+    """Write a run's results folder and return its path (``csv``: per-replication CSV too)."""
     staged = StagedFolder(Path(root), result.scenario.name)
     with staged as folder:
-        write_run_files(result, folder, scenario_file, command)
+        write_run_files(result, folder, scenario_file, command, csv)
     return staged.final
 
 
@@ -297,6 +356,7 @@ def write_run_files(
     folder: Path,
     scenario_file: str | Path | None,
     command: list[str] | None,
+    csv: bool = False,
 ) -> None:
     """Write one scenario's files into an existing folder.
 
@@ -312,6 +372,7 @@ def write_run_files(
         command=command,
         wall_seconds=result.wall_seconds,
         workers=result.workers,
+        csv=csv,
     )
 
 
@@ -320,11 +381,12 @@ def write_comparison(
     root: str | Path = "results",
     scenario_files: dict[str, str | Path] | None = None,
     command: list[str] | None = None,
+    csv: bool = False,
 ) -> Path:
     """Write a comparison: one sub-folder per scenario, the comparison table and notes."""
     staged = StagedFolder(Path(root), f"compare-{result.base.scenario.name}")
     with staged as folder:
-        write_comparison_files(result, folder, scenario_files, command)
+        write_comparison_files(result, folder, scenario_files, command, csv)
     return staged.final
 
 
@@ -333,6 +395,7 @@ def write_comparison_files(
     folder: Path,
     scenario_files: Mapping[str, str | Path | None] | None = None,
     command: list[str] | None = None,
+    csv: bool = False,
 ) -> None:
     """Write a comparison's files into an existing folder, as a streamed comparison does."""
     runs = [result.base, *result.alternatives]
@@ -345,6 +408,7 @@ def write_comparison_files(
         command=command,
         wall_seconds=result.base.wall_seconds,
         workers=result.base.workers,
+        csv=csv,
     )
 
 

@@ -23,7 +23,7 @@ from simulation.experiment.experiment import ExperimentResult, ReplicationResult
 from simulation.scenario.loading import derive, load_scenario, scenario_to_yaml
 from simulation.store import resume
 from simulation.store.resume import StreamedRun
-from simulation.store.writer import write_comparison, write_results
+from simulation.store.writer import FolderFiles, write_comparison, write_results
 from tests.store.test_resume import scenario_file as resume_scenario_file
 
 REPLICATIONS = 3
@@ -50,15 +50,22 @@ def as_read_back(frame: pd.DataFrame, tmp_path: Path) -> pd.DataFrame:
     return read_csv(path)
 
 
-def assert_run_holds(folder: Path, result: ExperimentResult, tmp_path: Path) -> None:
-    """A streamed run folder holds the same results as ``result``, held in memory."""
+def assert_run_holds(
+    folder: Path, result: ExperimentResult, tmp_path: Path, csv: bool = False
+) -> None:
+    """A streamed run folder holds the same results as ``result``, held in memory.
+
+    Per-replication tables are parquet, and CSV as well when ``csv`` was asked for.
+    """
     names = {"scenario.yaml", "manifest.json", "summary.csv", "ledger_summary.csv"}
-    names |= {"kpis.csv", "kpis.parquet", "monthly.csv", "monthly.parquet", "ledger.csv"}
+    names |= {"kpis.parquet", "monthly.parquet", "ledger.csv"}
+    if csv:
+        names |= {"kpis.csv", "monthly.csv"}
     if result.events is not None:
         names.add("events.parquet")
     assert {p.name for p in folder.iterdir()} == names
     assert (folder / "scenario.yaml").read_text() == scenario_to_yaml(result.scenario)
-    for stem in ("kpis", "monthly", "ledger"):
+    for stem in ("kpis", "monthly", "ledger") if csv else ("ledger",):
         expected = getattr(result, stem)
         assert (folder / f"{stem}.csv").read_text() == expected.to_csv(index=False), stem
     for stem in ("kpis", "monthly"):
@@ -109,16 +116,16 @@ def assert_same_run(ours: Path, theirs: Path) -> None:
 
 def test_a_streamed_run_writes_what_the_replications_held_in_memory_say(tmp_path: Path) -> None:
     file = scenario_file(tmp_path)
-    args = ["run", str(file), "-r", str(REPLICATIONS), "-w", "1", "--events", "-q"]
+    args = ["run", str(file), "-r", str(REPLICATIONS), "-w", "1", "--events", "--csv", "-q"]
     assert main([*args, "--out", str(tmp_path / "streamed")]) == 0
     streamed = only_folder(tmp_path / "streamed" / "small")
 
     scenario = derive(load_scenario(file), {"replications": REPLICATIONS})
     result = run_experiment(scenario, workers=1, keep_events=True)
     assert result.events is not None
-    assert_run_holds(streamed, result, tmp_path)
+    assert_run_holds(streamed, result, tmp_path, csv=True)
     # The Python API's folder comes from the same writer.
-    memory = write_results(result, tmp_path / "memory", file)
+    memory = write_results(result, tmp_path / "memory", file, csv=True)
     for name in ("kpis.csv", "monthly.csv", "ledger.csv", "summary.csv"):
         assert (memory / name).read_bytes() == (streamed / name).read_bytes(), name
 
@@ -165,38 +172,46 @@ def test_the_files_do_not_depend_on_the_number_of_workers(tmp_path: Path) -> Non
             assert same, f"{name} differs between 1 and 2 workers"
 
 
-def spy_on_parts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, set[int]]]:
-    """Record, at each part read, its replication and the other replications still held."""
+def spy_on_rounds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, set[int]]]:
+    """Record, at each round added to the files, its replication and the others still held."""
     alive: list[weakref.ref[ReplicationResult]] = []
-    reads: list[tuple[int, set[int]]] = []
-    real = resume.read_part
+    rounds: list[tuple[int, set[int]]] = []
+    real = FolderFiles.add
 
-    def read_part(path: Path) -> ReplicationResult:
+    def add(self: FolderFiles, replications: list[ReplicationResult]) -> None:
         gc.collect()
-        replication = int(path.stem[1:])
+        (replication,) = {r.replication for r in replications}
         held = {r.replication for ref in alive if (r := ref()) is not None}
-        reads.append((replication, held - {replication}))
-        result = real(path)
-        alive.append(weakref.ref(result))
-        return result
+        rounds.append((replication, held - {replication}))
+        real(self, replications)
+        alive.extend(weakref.ref(r) for r in replications)
 
-    monkeypatch.setattr(resume, "read_part", read_part)
-    return reads
+    monkeypatch.setattr(FolderFiles, "add", add)
+    return rounds
 
 
 @pytest.mark.parametrize("alternatives", [0, 2])
-def test_assembly_holds_one_replication_at_a_time(
+def test_the_files_are_written_as_replications_finish_holding_one_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alternatives: int
 ) -> None:
     base = derive(load_scenario(scenario_file(tmp_path)), {"replications": 4})
     others = [load_scenario(scenario_file(tmp_path, f"alt{i}", 7 + i)) for i in range(alternatives)]
     scenarios = aligned(base, others)
     run = StreamedRun.create(tmp_path / "out", scenarios, {})
-    run.execute(workers=1)
-    reads = spy_on_parts(monkeypatch)
+    rounds = spy_on_rounds(monkeypatch)
+    added_by_tick: list[int] = []
+    run.execute(workers=1, progress=lambda done, _: added_by_tick.append(len(rounds)))
+    # Replication r of every scenario is added as soon as it is saved, not at the end.
+    assert added_by_tick == [0, *(n // len(scenarios) for n in range(1, 4 * len(scenarios) + 1))]
+    assert [r for r, _ in rounds] == [0, 1, 2, 3], "in order, once"
+    assert all(not held for _, held in rounds), f"earlier replications still held: {rounds}"
+
+    reads: list[Path] = []
+    real = resume.read_part
+    monkeypatch.setattr(resume, "read_part", lambda path, *a: reads.append(path) or real(path, *a))
     assembled = run.assemble()
     folder = run.finish()
-    assert [r for r, _ in reads] == [r for r in range(4) for _ in scenarios], "in order, once"
-    assert all(not held for _, held in reads), f"earlier replications still held: {reads}"
+    assert reads == [], "nothing is left to read back at the end of the run"
+    assert len(rounds) == 4
     assert assembled.replications == 4
     assert json.loads((folder / "manifest.json").read_text())["replications"] == 4

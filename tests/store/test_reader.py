@@ -41,7 +41,8 @@ def result() -> ExperimentResult:
 
 @pytest.fixture
 def folder(result: ExperimentResult, tmp_path: Path) -> Path:
-    return write_results(result, tmp_path / "results")
+    """A folder with the per-replication tables as CSV too, as ``pathways run --csv`` writes."""
+    return write_results(result, tmp_path / "results", csv=True)
 
 
 def read_run(folder: Path) -> RunFolder:
@@ -60,6 +61,22 @@ def test_a_run_folder_reads_back_as_written(folder: Path, result: ExperimentResu
     assert run.events is not None and len(run.events) == len(result.events)  # type: ignore[arg-type]
     assert list(run.summary["kpi"]) == list(result.summary["kpi"])
     assert run.ledger is not None and run.ledger_summary is not None
+
+
+def test_a_folder_without_per_replication_csv_reads_back_the_same(
+    folder: Path, result: ExperimentResult, tmp_path: Path
+) -> None:
+    plain = write_results(result, tmp_path / "plain")
+    assert not list(plain.glob("kpis.csv")) and not list(plain.glob("monthly.csv"))
+    assert {p.name for p in plain.glob("*.csv")} == {
+        "summary.csv",
+        "ledger.csv",
+        "ledger_summary.csv",
+    }
+    ours, theirs = read_run(plain), read_run(folder)
+    pd.testing.assert_frame_equal(ours.kpis, theirs.kpis)
+    pd.testing.assert_frame_equal(ours.monthly, theirs.monthly)
+    pd.testing.assert_frame_equal(ours.summary, theirs.summary)
 
 
 def test_the_large_tables_are_read_only_when_asked_for(folder: Path) -> None:

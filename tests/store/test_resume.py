@@ -59,7 +59,7 @@ def resume_in_subprocess(folder: Path) -> subprocess.CompletedProcess[str]:
 
 
 def parts(out: Path) -> list[Path]:
-    return sorted(out.glob("*/.*.partial/parts/*/r*.pkl"))
+    return sorted(out.glob("*/.*.partial/parts/*/r*.part"))
 
 
 def _interruptible() -> None:
