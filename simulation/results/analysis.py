@@ -77,6 +77,8 @@ class Moments:
         self._compensation = np.zeros(shape)
         self._mean = np.zeros(shape)
         self._squares = np.zeros(shape)
+        self._last_rows: list[_Key] = []
+        self._last_ids = np.zeros(0, dtype=np.int64)
 
     @classmethod
     def of(
@@ -110,11 +112,17 @@ class Moments:
         keys = frame[self.keys]
         if keys.isna().any(axis=None):  # NaN never equals itself: one label for all of them
             keys = keys.astype(object).where(keys.notna(), None)
-        rows = list(keys.itertuples(index=False, name=None))
-        self._register(rows)
-        ids = np.fromiter((self._ids[row] for row in rows), dtype=np.int64, count=len(rows))
-        if len(np.unique(ids)) != len(ids):
-            raise ValueError("a batch of moments holds a key more than once")
+        # Whole columns to Python lists, then zipped: the same labels as walking the rows,
+        # without asking text columns for one element at a time.
+        rows = list(zip(*(keys[key].tolist() for key in self.keys), strict=True))
+        if rows == self._last_rows:  # replications of a scenario list their keys alike
+            ids = self._last_ids
+        else:
+            self._register(rows)
+            ids = np.fromiter((self._ids[row] for row in rows), dtype=np.int64, count=len(rows))
+            if len(np.unique(ids)) != len(ids):
+                raise ValueError("a batch of moments holds a key more than once")
+            self._last_rows, self._last_ids = rows, ids
         self._update(ids, frame[self.columns].to_numpy(dtype=float))
 
     def _register(self, rows: Sequence[_Key]) -> None:

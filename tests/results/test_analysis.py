@@ -69,6 +69,22 @@ def test_moments_give_the_grouped_summary_whole_or_a_replication_at_a_time(
     pd.testing.assert_frame_equal(summary_table(moments), expected, check_exact=True)
 
 
+def test_batches_listing_their_keys_alike_or_not_give_the_grouped_summary() -> None:
+    # Replications of one scenario list their keys in the same order; one here does not,
+    # and the next goes back to the first order.
+    first = replications(4, 1, 30, 1.0)[0]
+    rng = np.random.default_rng(4)
+    alike = [first.assign(replication=r, value=rng.normal(size=len(first))) for r in range(6)]
+    alike[3] = alike[3].iloc[::-1]
+    kpis = pd.concat(alike, ignore_index=True)
+    moments = Moments(KEYS)
+    for frame in alike:
+        moments.add(frame)
+    pd.testing.assert_frame_equal(summary_table(moments), pandas_summary(kpis), check_exact=True)
+    with pytest.raises(ValueError, match="more than once"):
+        moments.add(pd.concat([alike[4].iloc[:1], alike[4].iloc[:1]]))
+
+
 def test_a_key_with_no_value_is_kept_with_n_zero() -> None:
     moments = Moments(["kpi"])
     moments.add(pd.DataFrame({"kpi": ["wait", "beds"], "value": [np.nan, 3.0]}))
