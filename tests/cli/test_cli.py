@@ -56,10 +56,9 @@ MANIFEST_KEYS = {"seed", "replications", "version", "dependencies", "scenario_sh
 RESULT_FILES = {
     "scenario.yaml",
     "manifest.json",
-    "kpis.csv",
     "kpis.parquet",
     "summary.csv",
-    "monthly.csv",
+    "monthly.parquet",
 }
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(-\d+)?$")
 
@@ -150,14 +149,15 @@ def test_two_runs_write_two_complete_results_folders(tmp_path: Path, small: Path
         assert manifest["dependencies"]["simpy"]
         # the resolved scenario reads back as the same scenario
         assert load_scenario(folder / "scenario.yaml").name == "small"
-        kpis = pd.read_csv(folder / "kpis.csv")
+        kpis = pd.read_parquet(folder / "kpis.parquet")
         assert set(kpis["replication"]) == {0, 1}
-        assert len(pd.read_parquet(folder / "kpis.parquet")) == len(kpis)
         assert not pd.read_csv(folder / "summary.csv").empty
-        assert not pd.read_csv(folder / "monthly.csv").empty
+        assert not pd.read_parquet(folder / "monthly.parquet").empty
+        # per-replication CSV only when asked for (--csv)
+        assert not (folder / "kpis.csv").exists() and not (folder / "monthly.csv").exists()
     # the two seeds gave different patients, so the runs are not one folder written twice
-    first_kpis = (first / "kpis.csv").read_bytes()
-    assert first_kpis != (second / "kpis.csv").read_bytes()
+    first_kpis = pd.read_parquet(first / "kpis.parquet")
+    assert not first_kpis.equals(pd.read_parquet(second / "kpis.parquet"))
     # nothing half-written is left behind (folders are staged under hidden names)
     assert [p.name for p in (out / "small").iterdir() if p.name.startswith(".")] == []
 

@@ -65,7 +65,13 @@ def test_compare_prints_paired_differences_and_writes_a_folder(tmp_path):
     }
     for name in ("base", "more_beds", "more_people"):
         files = {p.name for p in (folder / name).iterdir()}
-        assert {"kpis.csv", "summary.csv", "ledger.csv", "manifest.json", "scenario.yaml"} <= files
+        assert {
+            "kpis.parquet",
+            "summary.csv",
+            "ledger.csv",
+            "manifest.json",
+            "scenario.yaml",
+        } <= files
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["alternatives"] == ["more_beds", "more_people"]
     assert manifest["replications"] == 3
