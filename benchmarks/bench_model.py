@@ -1,29 +1,28 @@
-"""Speed of the pathways model, measured against a bare SimPy model in the same process.
+"""Speed of the pathways model, measured against bare SimPy and Ciw in the same process.
 
-Four measurements, printed as a table (and written as JSON to benchmarks/output/):
+Measurements, printed as a table (and written as JSON to benchmarks/output/); every
+figure is a median with its range (lowest to highest) over repeated runs, and every
+ratio is taken between runs interleaved in one process, so that both see the same load:
 
-1. the model alone (``Model(scenario, r).run()``) on the baseline scenario: events
-   processed per second of wall time, for building the model and running it together
-   and for the run alone (building, mostly the census start, is a fixed cost per
-   replication that a longer horizon spreads over more events);
-2. a bare SimPy M/M/c queue (Poisson arrivals, exponential service, ``simpy.Resource``
-   with c servers) sized to a similar number of events per run, interleaved with the
-   model runs so that both see the same machine load; the ratio of the model's cost
-   per event to bare SimPy's is the figure to watch, since it does not depend on how
-   fast the machine is;
-3. the full replication pipeline (``simulation.experiment.experiment.run_replication``) split into
-   model time and KPI time (KPI rows, monthly series);
-4. ``simulation.run_experiment`` with 100 replications of the baseline over 10 years and
-   the default workers (wall time);
-5. the same M/M/c in Ciw (``pip install -e '.[bench]'``), for comparison with another
-   Python DES library: seconds per run of the same horizon as the bare SimPy runs;
-6. parallel speedup: ``run_experiment`` on a process pool of 2 workers against 1;
-7. peak memory of ``pathways run`` (streamed to part files) for 10 against 100
-   replications, each measured in its own subprocess (``resource.getrusage`` peak RSS,
-   and ``tracemalloc``'s peak of Python allocations).
+1. the model alone (``Model(scenario, r).run()``) on the baseline scenario against a
+   bare SimPy M/M/c queue of a similar number of events; events are counted the same
+   way for both (SimPy's count of scheduled events), and the ratio of costs per event
+   is the figure that travels between machines;
+2. the same M/M/c (50 servers, utilisation 0.9) as a pathways scenario, as a bare SimPy
+   model and in Ciw (``pip install -e '.[bench]'``): CPU time per customer;
+3. how the model's cost per event grows with the horizon (the baseline over 5, 10 and
+   20 years) and with the footprint (the baseline's places, beds and teams 1, 4 and 16
+   times over, from empty);
+4. ``run_replication`` split into model and KPI time;
+5. ``pathways run`` as a planner runs it, in a fresh process: 1,000 replications x 10
+   years on 2 workers (wall time and size of the results folder), and 100 replications
+   on 1 worker against 2 (the speedup);
+6. peak memory (the high-water mark of resident memory, ``VmHWM``) of ``pathways run
+   -w 1`` for several replication counts, each in a fresh process.
 
 Run with ``make bench`` or ``.venv/bin/python benchmarks/bench_model.py``; ``--quick``
-for a smoke run in a few seconds. This is not a test: nothing here asserts a time.
+for a smoke run of every measurement at small sizes. This is not a test: nothing here
+asserts a time.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -90,6 +90,30 @@ class MMc:
         env.process(arrivals())
         env.run(until=until)
         return next(env._eid)
+
+    def customers(self, until: float, seed: int) -> int:
+        """Run to ``until`` and return the number of customers that arrived."""
+        env = simpy.Environment()
+        servers = simpy.Resource(env, capacity=self.servers)
+        rng = random.Random(seed)
+        service_rate = 1.0 / self.mean_service
+        count = 0
+
+        def customer() -> Generator[simpy.Event, Any, None]:
+            with servers.request() as request:
+                yield request
+                yield env.timeout(rng.expovariate(service_rate))
+
+        def arrivals() -> Generator[simpy.Event, Any, None]:
+            nonlocal count
+            while True:
+                yield env.timeout(rng.expovariate(self.arrival_rate))
+                count += 1
+                env.process(customer())
+
+        env.process(arrivals())
+        env.run(until=until)
+        return count
 
     def horizon_for(self, events: int) -> float:
         """Run length that gives about ``events`` events (from a pilot run)."""
@@ -221,7 +245,13 @@ def bench_model_vs_simpy(scenario: Scenario, replications: int) -> dict[str, Any
         clock = Clock()
         bare_events = mmc.run(horizon, seed=r)
         bare.add(*clock.read(), bare_events)
+    pairs = zip(whole.cpu_seconds, whole.events, bare.cpu_seconds, bare.events, strict=True)
+    cpu_ratios = [(m / me) / (b / be) for m, me, b, be in pairs]
+    pairs = zip(run.cpu_seconds, run.events, bare.cpu_seconds, bare.events, strict=True)
+    run_ratios = [(m / me) / (b / be) for m, me, b, be in pairs]
     return {
+        "cpu_ratio_spread": spread(cpu_ratios),
+        "run_cpu_ratio_spread": spread(run_ratios),
         "model": whole.summary(),
         "model_run": run.summary(),
         "model_build": build.summary(),
@@ -234,96 +264,239 @@ def bench_model_vs_simpy(scenario: Scenario, replications: int) -> dict[str, Any
     }
 
 
-def bench_ciw(mmc: MMc, horizon: float, replications: int) -> dict[str, Any] | None:
-    """The M/M/c of the SimPy runs, in Ciw, for the same horizon, interleaved with SimPy."""
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, lowest and highest of repeated measurements."""
+    return {"median": statistics.median(values), "low": min(values), "high": max(values)}
+
+
+def text(figure: dict[str, float], digits: int = 2) -> str:
+    """A median with its range, as ``1.23 (1.10-1.40)``."""
+    return f"{figure['median']:.{digits}f} ({figure['low']:.{digits}f}-{figure['high']:.{digits}f})"
+
+
+# -- per customer on one M/M/c, three ways ---------------------------------------------------
+def mmc_pathways(mmc: MMc, days: float) -> Scenario:
+    """The M/M/c as a pathways scenario: one unit, Poisson referrals, exponential stays."""
+    from simulation import load_scenario_dict
+    from tests.builders import mmc_scenario
+
+    data = mmc_scenario(
+        beds=mmc.servers,
+        arrivals_per_day=mmc.arrival_rate,
+        mean_stay_days=mmc.mean_service,
+        horizon_years=days / 365.25,
+        warmup_days=0.0,
+        name="mmc_bench",
+    )
+    return load_scenario_dict(data)
+
+
+def bench_customers(mmc: MMc, days: float, repeats: int) -> dict[str, Any]:
+    """CPU time per customer of one M/M/c in pathways, bare SimPy and Ciw, interleaved."""
     try:
         import ciw  # type: ignore[import-untyped]
     except ImportError:
-        return None
-    network = ciw.create_network(
-        arrival_distributions=[ciw.dists.Exponential(rate=mmc.arrival_rate)],
-        service_distributions=[ciw.dists.Exponential(rate=1.0 / mmc.mean_service)],
-        number_of_servers=[mmc.servers],
-    )
-    ciw_seconds: list[float] = []
-    simpy_seconds: list[float] = []
-    customers: list[int] = []
-    for r in range(replications):
-        ciw.seed(r)
+        ciw = None
+    scenario = mmc_pathways(mmc, days)
+    network = None
+    if ciw is not None:
+        network = ciw.create_network(
+            arrival_distributions=[ciw.dists.Exponential(rate=mmc.arrival_rate)],
+            service_distributions=[ciw.dists.Exponential(rate=1.0 / mmc.mean_service)],
+            number_of_servers=[mmc.servers],
+        )
+    Model(scenario, 0).run()  # warm imports and caches
+    per: dict[str, list[float]] = {"pathways": [], "simpy": [], "ciw": []}
+    customers: dict[str, list[int]] = {"pathways": [], "simpy": [], "ciw": []}
+    for r in range(repeats):
         clock = Clock()
-        sim = ciw.Simulation(network)
-        sim.simulate_until_max_time(horizon)
-        ciw_seconds.append(clock.read()[0])
-        customers.append(len(sim.get_all_records()))
+        output = Model(scenario, r + 1).run()
+        cpu = clock.read()[1]
+        count = len(output.episodes)
+        per["pathways"].append(1e6 * cpu / count)
+        customers["pathways"].append(count)
+
         clock = Clock()
-        mmc.run(horizon, seed=r)
-        simpy_seconds.append(clock.read()[0])
-    return {
-        "ciw": ciw.__version__,
-        "horizon_days": horizon,
-        "runs": replications,
-        "customers_per_run_mean": statistics.fmean(customers),
-        "ciw_seconds_median": statistics.median(ciw_seconds),
-        "simpy_seconds_median": statistics.median(simpy_seconds),
-        "ratio_ciw_to_simpy": statistics.median(ciw_seconds) / statistics.median(simpy_seconds),
+        count = mmc.customers(days, seed=r)
+        per["simpy"].append(1e6 * clock.read()[1] / count)
+        customers["simpy"].append(count)
+
+        if network is not None:
+            ciw.seed(r)
+            clock = Clock()
+            sim = ciw.Simulation(network)
+            sim.simulate_until_max_time(days)
+            cpu = clock.read()[1]
+            count = sim.nodes[0].number_of_individuals  # customers that arrived
+            per["ciw"].append(1e6 * cpu / count)
+            customers["ciw"].append(count)
+    out: dict[str, Any] = {
+        "mmc": asdict(mmc),
+        "days": days,
+        "repeats": repeats,
+        "ciw_version": getattr(ciw, "__version__", None),
     }
+    for engine, values in per.items():
+        if values:
+            out[engine] = {
+                "us_per_customer": spread(values),
+                "customers_per_run": statistics.fmean(customers[engine]),
+                "values": values,
+            }
+    pairs = zip(per["pathways"], per["simpy"], strict=True)
+    out["pathways_over_simpy"] = spread([p / b for p, b in pairs])
+    if per["ciw"]:
+        pairs = zip(per["ciw"], per["pathways"], strict=True)
+        out["ciw_over_pathways"] = spread([c / p for c, p in pairs])
+    return out
 
 
-def bench_speedup(scenario: Scenario, replications: int) -> dict[str, Any]:
-    """``run_experiment`` wall time on a process pool of 2 workers against 1 (in process).
+# -- cost growth with horizon and footprint ---------------------------------------------------
+def footprint(scenario: Scenario, times: int) -> Scenario:
+    """The scenario with every place's population, unit's beds and team's places ``times``
+    over, started empty: as many patients in the same structure."""
+    import yaml
 
-    The pool's fork server (which imports the model once) is started first and timed
-    apart: it is paid once per process, not per run.
-    """
-    started = time.perf_counter()
-    tiny = derive(scenario, {"horizon_years": 0.1})
-    run_experiment(tiny, replications=2, workers=2)
-    startup = time.perf_counter() - started
-    walls: dict[int, float] = {}
-    for workers in (1, 2):
-        started = time.perf_counter()
-        run_experiment(scenario, replications=replications, workers=workers)
-        walls[workers] = time.perf_counter() - started
-    return {
-        "replications": replications,
-        "wall_seconds_1_worker": walls[1],
-        "wall_seconds_2_workers": walls[2],
-        "speedup": walls[1] / walls[2],
-        "first_pool_seconds": startup,
-    }
+    from simulation import load_scenario_dict
+    from simulation.scenario.loading import scenario_to_yaml
+
+    data = yaml.safe_load(scenario_to_yaml(scenario))
+    for place in data["places"]:
+        place["population"] *= times
+    for unit in data["units"]:
+        unit["beds"] *= times
+    for team in data.get("community_teams") or []:
+        team["places"] *= times
+    data["census"] = None
+    data["name"] = f"{scenario.name}_x{times}"
+    return load_scenario_dict(data)
 
 
-MEMORY_PROBE = """
-import json, resource, sys, tracemalloc
+def per_event(scenario: Scenario, repeats: int) -> dict[str, Any]:
+    """CPU microseconds per event of building and running the model, over repeats."""
+    values, events = [], []
+    for r in range(repeats):
+        clock = Clock()
+        output = Model(scenario, r).run()
+        values.append(1e6 * clock.read()[1] / output.events_processed)
+        events.append(output.events_processed)
+    return {"us_per_event": spread(values), "events_per_run": statistics.fmean(events)}
+
+
+def bench_growth(
+    scenario: Scenario, horizons: list[float], footprints: list[int], years: float, repeats: int
+) -> dict[str, Any]:
+    """Cost per event against the horizon, and against the footprint at ``years``."""
+    Model(scenario, 0).run()  # warm imports and caches
+    out: dict[str, Any] = {"horizon": {}, "footprint": {}, "footprint_years": years}
+    for h in horizons:
+        longer = derive(scenario, {"horizon_years": h}, "--growth")
+        out["horizon"][f"{h:g}"] = per_event(longer, repeats)
+    for k in footprints:
+        bigger = derive(footprint(scenario, k), {"horizon_years": years}, "--growth")
+        out["footprint"][str(k)] = per_event(bigger, repeats)
+    return out
+
+
+# -- pathways run as a planner runs it -----------------------------------------------------------
+PEAK_PROBE = """
+import json, sys
 from simulation.cli.main import main
-tracemalloc.start()
 code = main(sys.argv[1:])
-peak = tracemalloc.get_traced_memory()[1]
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"code": code, "tracemalloc_peak_mb": peak / 2**20, "rss_peak_mb": rss / 1024}))
+peak = None
+with open("/proc/self/status") as status:  # this process's own high-water mark
+    for line in status:
+        if line.startswith("VmHWM:"):
+            peak = int(line.split()[1]) / 1024
+print(json.dumps({"code": code, "peak_rss_mb": peak}))
 """
 
 
+def pathways_run(scenario_file: Path, out: Path, args: list[str]) -> dict[str, Any]:
+    """``pathways run`` in a fresh process: its wall time, exit status and peak memory."""
+    started = time.perf_counter()
+    command = ["run", str(scenario_file), "-q", "--out", str(out), *args]
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_PROBE, *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"pathways run {' '.join(args)} failed: {done.stderr.strip()}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall_seconds"] = wall
+    return result
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of every file under ``folder``."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def with_horizon(scenario_file: str, years: float, folder: Path) -> Path:
+    """A scenario file extending ``scenario_file`` with another horizon."""
+    path = folder / f"h{years:g}.yaml"
+    path.write_text(f"extends: {Path(scenario_file).resolve()}\nhorizon_years: {years}\n")
+    return path
+
+
+def bench_cli(
+    scenario_file: str,
+    replications: int,
+    years: float,
+    speedup_reps: int,
+    speedup_years: float,
+    repeats: int,
+) -> dict[str, Any]:
+    """The big run on 2 workers, and the speedup of 2 workers over 1, through the CLI."""
+    import tempfile
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        big = with_horizon(scenario_file, years, folder)
+        run = pathways_run(big, folder / "big", ["-r", str(replications), "-w", "2"])
+        (written,) = [p for p in (folder / "big").glob("*/*") if p.is_dir()]
+        size = folder_bytes(written)
+        out["big"] = {
+            "replications": replications,
+            "years": years,
+            "wall_seconds": run["wall_seconds"],
+            "folder_mb": size / 2**20,
+            "kb_per_replication": size / 1024 / replications,
+            "per_replication_csv": sorted(p.name for p in written.glob("*.csv")),
+        }
+        shutil.rmtree(folder / "big")
+        small = with_horizon(scenario_file, speedup_years, folder)
+        walls: dict[int, list[float]] = {1: [], 2: []}
+        for _ in range(repeats):
+            for workers in (1, 2):
+                args = ["-r", str(speedup_reps), "-w", str(workers)]
+                walls[workers].append(pathways_run(small, folder / "s", args)["wall_seconds"])
+                shutil.rmtree(folder / "s")
+        out["speedup"] = {
+            "replications": speedup_reps,
+            "years": speedup_years,
+            "wall_seconds_1_worker": spread(walls[1]),
+            "wall_seconds_2_workers": spread(walls[2]),
+            "speedup": spread([a / b for a, b in zip(walls[1], walls[2], strict=True)]),
+        }
+    return out
+
+
 def bench_memory(scenario_file: str, years: float, counts: list[int]) -> dict[str, Any]:
-    """Peak memory of ``pathways run -w 1`` for each replication count, in fresh processes."""
+    """Peak resident memory of ``pathways run -w 1`` per replication count, fresh processes."""
     import tempfile
 
     out: dict[str, Any] = {"horizon_years": years, "runs": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        short = Path(tmp) / "short.yaml"
-        short.write_text(
-            f"extends: {Path(scenario_file).resolve()}\nhorizon_years: {years}\n", "utf-8"
-        )
-        options = ["-w", "1", "-q", "--out", str(Path(tmp) / "out")]
+        short = with_horizon(scenario_file, years, Path(tmp))
         for n in counts:
-            done = subprocess.run(
-                [sys.executable, "-c", MEMORY_PROBE, "run", str(short), "-r", str(n), *options],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            out["runs"][str(n)] = json.loads(done.stdout.strip().splitlines()[-1])
+            run = pathways_run(short, Path(tmp) / "out", ["-r", str(n), "-w", "1"])
+            out["runs"][str(n)] = run
     return out
 
 
@@ -467,13 +640,62 @@ def report(results: dict[str, Any]) -> str:
             "ratio model ÷ bare SimPy, cost per event:"
             f" build + run {speed['ratio']:.2f} (wall), {speed['cpu_ratio']:.2f} (CPU);"
             f" run alone {speed['run_ratio']:.2f} (wall), {speed['run_cpu_ratio']:.2f} (CPU)",
+            f"   CPU ratio per interleaved pair, median (range): build + run"
+            f" {text(speed['cpu_ratio_spread'])}, run alone {text(speed['run_cpu_ratio_spread'])}",
             "",
         ]
+    exp = results.get("experiment")
+    if exp:
+        lines += [
+            f"run_experiment (Python API): {exp['replications']} replications x "
+            f"{exp['years']:g} years on {exp['workers']} workers",
+            f"   wall {exp['wall_seconds']:.1f} s"
+            f" ({exp['replications_per_second']:.2f} replications/s;"
+            f" {exp['replication_seconds_mean']:.3f} s per replication in its worker)",
+            "",
+        ]
+    c = results.get("customers")
+    if c:
+        mmc = c["mmc"]
+        rho = mmc["arrival_rate"] * mmc["mean_service"] / mmc["servers"]
+        lines.append(
+            f"2. CPU µs per customer, M/M/{mmc['servers']} (rho {rho:.2f}) over {c['days']:,.0f}"
+            f" days, median (range) of {c['repeats']} interleaved runs"
+        )
+        for engine, label in (
+            ("pathways", "pathways model"),
+            ("simpy", "bare SimPy"),
+            ("ciw", f"Ciw {c['ciw_version']}"),
+        ):
+            if engine in c:
+                e = c[engine]
+                lines.append(
+                    f"   {label:<16} {text(e['us_per_customer'], 1)} µs"
+                    f" ({e['customers_per_run']:,.0f} customers a run)"
+                )
+        lines.append(f"   pathways ÷ bare SimPy: {text(c['pathways_over_simpy'])}")
+        if "ciw_over_pathways" in c:
+            lines.append(f"   Ciw ÷ pathways:      {text(c['ciw_over_pathways'])}")
+        lines.append("")
+    g = results.get("growth")
+    if g:
+        lines.append("3. CPU µs per event (build + run) as the horizon and footprint grow")
+        for h, fig in g["horizon"].items():
+            lines.append(
+                f"   horizon {h:>3} years:   {text(fig['us_per_event'])}"
+                f"  ({fig['events_per_run']:,.0f} events)"
+            )
+        for k, fig in g["footprint"].items():
+            lines.append(
+                f"   footprint x{k:<3} ({g['footprint_years']:g} y, from empty): "
+                f"{text(fig['us_per_event'])}  ({fig['events_per_run']:,.0f} events)"
+            )
+        lines.append("")
     pipeline = results.get("pipeline")
     if pipeline:
         m = pipeline["mean"]
         lines.append(
-            f"2. run_replication time per replication (mean of {pipeline['replications']})"
+            f"4. run_replication time per replication (mean of {pipeline['replications']})"
         )
         for label, prefix in (("wall", ""), ("CPU ", "cpu_")):
             total = m[f"{prefix}total"]
@@ -484,42 +706,27 @@ def report(results: dict[str, Any]) -> str:
                 f" + KPIs {kpis:.3f} s ({share:.0f}%) + other {m[f'{prefix}other']:.3f} s"
             )
         lines.append("")
-    exp = results.get("experiment")
-    if exp:
+    cli = results.get("cli")
+    if cli:
+        big, sp = cli["big"], cli["speedup"]
         lines += [
-            f"3. run_experiment: {exp['replications']} replications x {exp['years']:g} years "
-            f"on {exp['workers']} workers",
-            f"   wall {exp['wall_seconds']:.1f} s"
-            f" ({exp['replications_per_second']:.2f} replications/s;"
-            f" {exp['replication_seconds_mean']:.3f} s per replication in its worker)",
-            "",
-        ]
-    c = results.get("ciw")
-    if c:
-        lines += [
-            f"4. the same M/M/c in Ciw {c['ciw']} ({c['horizon_days']:,.0f} days, "
-            f"{c['customers_per_run_mean']:,.0f} customers a run, median of {c['runs']})",
-            f"   Ciw {c['ciw_seconds_median']:.3f} s, bare SimPy {c['simpy_seconds_median']:.3f} s"
-            f" per run: Ciw takes {c['ratio_ciw_to_simpy']:.1f}x SimPy's time",
-            "",
-        ]
-    sp = results.get("speedup")
-    if sp:
-        lines += [
-            f"5. parallel speedup, {sp['replications']} replications: 1 worker "
-            f"{sp['wall_seconds_1_worker']:.1f} s, 2 workers {sp['wall_seconds_2_workers']:.1f} s:"
-            f" speedup {sp['speedup']:.2f} (the first pool of the process took"
-            f" {sp['first_pool_seconds']:.1f} s to start, not counted)",
+            f"5. pathways run, {big['replications']:,} replications x {big['years']:g} years on"
+            f" 2 workers: {big['wall_seconds']:.0f} s wall ({big['wall_seconds'] / 60:.1f} min);"
+            f" folder {big['folder_mb']:.1f} MB, {big['kb_per_replication']:.0f} KB a"
+            f" replication (CSV: {', '.join(big['per_replication_csv'])})",
+            f"   {sp['replications']} replications x {sp['years']:g} years: 1 worker"
+            f" {text(sp['wall_seconds_1_worker'], 1)} s, 2 workers"
+            f" {text(sp['wall_seconds_2_workers'], 1)} s: speedup {text(sp['speedup'])}",
             "",
         ]
     mem = results.get("memory")
     if mem:
-        lines.append(f"6. peak memory of pathways run -w 1 ({mem['horizon_years']:g}-year horizon)")
+        lines.append(
+            f"6. peak resident memory of pathways run -w 1 ({mem['horizon_years']:g}-year"
+            " horizon), each in a fresh process"
+        )
         for n, m in mem["runs"].items():
-            lines.append(
-                f"   {n:>4} replications: peak RSS {m['rss_peak_mb']:.0f} MB, "
-                f"Python allocations peak {m['tracemalloc_peak_mb']:.1f} MB"
-            )
+            lines.append(f"   {n:>4} replications: {m['peak_rss_mb']:.0f} MB")
         lines.append("")
     return "\n".join(lines)
 
@@ -528,15 +735,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.yaml"))
     parser.add_argument("--model-reps", type=int, default=10, help="model-only replications")
+    parser.add_argument(
+        "--customer-reps", type=int, default=5, help="runs of the M/M/50 per engine (0 to skip)"
+    )
+    parser.add_argument(
+        "--customer-days", type=float, default=3650.0, help="horizon of the M/M/50 runs (days)"
+    )
+    parser.add_argument("--growth-reps", type=int, default=3, help="runs per horizon and footprint")
+    parser.add_argument("--horizons", default="5,10,20", help="horizons (years) for growth")
+    parser.add_argument("--footprints", default="1,4,16", help="footprint multiples for growth")
     parser.add_argument("--pipeline-reps", type=int, default=3, help="run_replication calls")
-    parser.add_argument("--experiment-reps", type=int, default=100, help="run_experiment size")
+    parser.add_argument("--experiment-reps", type=int, default=0, help="run_experiment size")
     parser.add_argument(
         "--experiment-years", type=float, default=10.0, help="run_experiment horizon (years)"
     )
-    parser.add_argument("--ciw-reps", type=int, default=3, help="Ciw runs (0 to skip)")
+    parser.add_argument(
+        "--big-reps", type=int, default=1000, help="replications of the big pathways run (0 skips)"
+    )
+    parser.add_argument("--big-years", type=float, default=10.0, help="its horizon (years)")
     parser.add_argument(
         "--speedup-reps", type=int, default=100, help="replications for 2 against 1 worker"
     )
+    parser.add_argument("--speedup-years", type=float, default=5.0, help="their horizon (years)")
+    parser.add_argument("--speedup-repeats", type=int, default=3, help="pairs of speedup runs")
     parser.add_argument(
         "--memory-reps",
         default="10,100",
@@ -546,9 +767,8 @@ def main(argv: list[str] | None = None) -> int:
         "--memory-years", type=float, default=1.0, help="horizon of the memory runs (years)"
     )
     parser.add_argument("--workers", type=int, default=None, help="default: one per core")
-    parser.add_argument("--skip-experiment", action="store_true", help="skip run_experiment")
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: 2 model reps, 1 pipeline rep, 4 in exp."
+        "--quick", action="store_true", help="smoke run: every measurement, at small sizes"
     )
     parser.add_argument(
         "--profile",
@@ -561,8 +781,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-json", action="store_true", help="do not write JSON")
     args = parser.parse_args(argv)
     if args.quick:
-        args.model_reps, args.pipeline_reps, args.experiment_reps = 2, 1, 4
-        args.experiment_years, args.ciw_reps, args.speedup_reps = 1.0, 1, 2
+        args.model_reps, args.pipeline_reps, args.experiment_reps = 2, 1, 2
+        args.experiment_years, args.customer_reps, args.customer_days = 1.0, 2, 365.0
+        args.growth_reps, args.horizons, args.footprints = 1, "1,2", "1,2"
+        args.big_reps, args.big_years = 20, 1.0
+        args.speedup_reps, args.speedup_years, args.speedup_repeats = 4, 1.0, 1
         args.memory_reps, args.memory_years = "2,4", 0.25
 
     scenario = load_scenario(args.scenario)
@@ -577,20 +800,33 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.model_reps > 0:
         results["model_vs_simpy"] = bench_model_vs_simpy(scenario, args.model_reps)
-        if args.ciw_reps > 0:
-            horizon = results["model_vs_simpy"]["bare_simpy"]["horizon_days"]
-            results["ciw"] = bench_ciw(MMc(), horizon, args.ciw_reps)
+    if args.customer_reps > 0:
+        mmc = MMc(arrival_rate=4.5, mean_service=10.0, servers=50)
+        results["customers"] = bench_customers(mmc, args.customer_days, args.customer_reps)
+    if args.growth_reps > 0:
+        horizons = [float(h) for h in args.horizons.split(",") if h.strip()]
+        footprints = [int(k) for k in args.footprints.split(",") if k.strip()]
+        years = min(horizons) if horizons else 2.0
+        results["growth"] = bench_growth(scenario, horizons, footprints, years, args.growth_reps)
     if args.pipeline_reps > 0:
         results["pipeline"] = bench_pipeline(scenario, args.pipeline_reps)
-    if not args.skip_experiment and args.experiment_reps > 0:
+    if args.experiment_reps > 0:
         long = derive(scenario, {"horizon_years": args.experiment_years}, "--experiment-years")
         results["experiment"] = bench_experiment(long, args.experiment_reps, args.workers)
         results["experiment"]["years"] = args.experiment_years
-    if args.speedup_reps > 0:
-        results["speedup"] = bench_speedup(scenario, args.speedup_reps)
+    if args.big_reps > 0 or args.speedup_reps > 0:
+        results["cli"] = bench_cli(
+            args.scenario,
+            args.big_reps,
+            args.big_years,
+            args.speedup_reps,
+            args.speedup_years,
+            args.speedup_repeats,
+        )
     counts = [int(n) for n in args.memory_reps.split(",") if n.strip()]
     if counts:
         results["memory"] = bench_memory(args.scenario, args.memory_years, counts)
+    results["environment"]["load_average_at_end"] = os.getloadavg()
 
     print(report(results))
     if not args.no_json:
