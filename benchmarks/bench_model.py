@@ -400,15 +400,17 @@ def bench_growth(
 
 # -- pathways run as a planner runs it -----------------------------------------------------------
 PEAK_PROBE = """
-import json, sys
+import json, os, sys
 from simulation.cli.main import main
 code = main(sys.argv[1:])
+times = os.times()
 peak = None
 with open("/proc/self/status") as status:  # this process's own high-water mark
     for line in status:
         if line.startswith("VmHWM:"):
             peak = int(line.split()[1]) / 1024
-print(json.dumps({"code": code, "peak_rss_mb": peak}))
+cpu = times.user + times.system  # this process's own CPU time, not its workers'
+print(json.dumps({"code": code, "peak_rss_mb": peak, "own_cpu_seconds": cpu}))
 """
 
 
@@ -451,40 +453,64 @@ def bench_cli(
     speedup_years: float,
     repeats: int,
 ) -> dict[str, Any]:
-    """The big run on 2 workers, and the speedup of 2 workers over 1, through the CLI."""
+    """The big run on 2 workers, and the speedup of 2 workers over 1, through the CLI.
+
+    A run's manifest says how long its replications took (until the last was saved);
+    the rest of the process's wall time is starting up and finishing the folder.
+    """
     import tempfile
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        big = with_horizon(scenario_file, years, folder)
-        run = pathways_run(big, folder / "big", ["-r", str(replications), "-w", "2"])
-        (written,) = [p for p in (folder / "big").glob("*/*") if p.is_dir()]
-        size = folder_bytes(written)
-        out["big"] = {
-            "replications": replications,
-            "years": years,
-            "wall_seconds": run["wall_seconds"],
-            "folder_mb": size / 2**20,
-            "kb_per_replication": size / 1024 / replications,
-            "per_replication_csv": sorted(p.name for p in written.glob("*.csv")),
-        }
-        shutil.rmtree(folder / "big")
-        small = with_horizon(scenario_file, speedup_years, folder)
-        walls: dict[int, list[float]] = {1: [], 2: []}
-        for _ in range(repeats):
-            for workers in (1, 2):
-                args = ["-r", str(speedup_reps), "-w", str(workers)]
-                walls[workers].append(pathways_run(small, folder / "s", args)["wall_seconds"])
-                shutil.rmtree(folder / "s")
-        out["speedup"] = {
-            "replications": speedup_reps,
-            "years": speedup_years,
-            "wall_seconds_1_worker": spread(walls[1]),
-            "wall_seconds_2_workers": spread(walls[2]),
-            "speedup": spread([a / b for a, b in zip(walls[1], walls[2], strict=True)]),
-        }
+        if replications > 0:
+            big = with_horizon(scenario_file, years, folder)
+            out["big"] = {
+                "replications": replications,
+                "years": years,
+                **cli_run(big, folder / "big", ["-r", str(replications), "-w", "2"]),
+            }
+        if speedup_reps > 0:
+            small = with_horizon(scenario_file, speedup_years, folder)
+            walls: dict[int, list[float]] = {1: [], 2: []}
+            sizes, parent = [], []
+            for _ in range(repeats):
+                for workers in (1, 2):
+                    args = ["-r", str(speedup_reps), "-w", str(workers)]
+                    run = cli_run(small, folder / "s", args)
+                    walls[workers].append(run["wall_seconds"])
+                    sizes.append(run["kb_per_replication"])
+                    if workers == 2:
+                        parent.append(run["parent_cpu_ms_per_replication"])
+            out["speedup"] = {
+                "replications": speedup_reps,
+                "years": speedup_years,
+                "kb_per_replication": statistics.median(sizes),
+                "parent_cpu_ms_per_replication": spread(parent),
+                "wall_seconds_1_worker": spread(walls[1]),
+                "wall_seconds_2_workers": spread(walls[2]),
+                "speedup": spread([a / b for a, b in zip(walls[1], walls[2], strict=True)]),
+            }
     return out
+
+
+def cli_run(scenario_file: Path, out: Path, args: list[str]) -> dict[str, Any]:
+    """One ``pathways run`` into ``out`` (removed after): its times and its folder's size."""
+    run = pathways_run(scenario_file, out, args)
+    (written,) = [p for p in out.glob("*/*") if p.is_dir()]
+    manifest = json.loads((written / "manifest.json").read_text())
+    size = folder_bytes(written)
+    count = int(manifest["replications"])
+    shutil.rmtree(out)
+    return {
+        "wall_seconds": run["wall_seconds"],
+        "replications_seconds": float(manifest["wall_seconds"]),
+        "rest_seconds": run["wall_seconds"] - float(manifest["wall_seconds"]),
+        "parent_cpu_ms_per_replication": 1e3 * run["own_cpu_seconds"] / count,
+        "folder_mb": size / 2**20,
+        "kb_per_replication": size / 1024 / count,
+        "csv_files": sorted(p.name for p in written.glob("*.csv")),
+    }
 
 
 def bench_memory(scenario_file: str, years: float, counts: list[int]) -> dict[str, Any]:
@@ -708,17 +734,27 @@ def report(results: dict[str, Any]) -> str:
         lines.append("")
     cli = results.get("cli")
     if cli:
-        big, sp = cli["big"], cli["speedup"]
-        lines += [
-            f"5. pathways run, {big['replications']:,} replications x {big['years']:g} years on"
-            f" 2 workers: {big['wall_seconds']:.0f} s wall ({big['wall_seconds'] / 60:.1f} min);"
-            f" folder {big['folder_mb']:.1f} MB, {big['kb_per_replication']:.0f} KB a"
-            f" replication (CSV: {', '.join(big['per_replication_csv'])})",
-            f"   {sp['replications']} replications x {sp['years']:g} years: 1 worker"
-            f" {text(sp['wall_seconds_1_worker'], 1)} s, 2 workers"
-            f" {text(sp['wall_seconds_2_workers'], 1)} s: speedup {text(sp['speedup'])}",
-            "",
-        ]
+        big, sp = cli.get("big"), cli.get("speedup")
+        if big:
+            lines += [
+                f"5. pathways run, {big['replications']:,} replications x {big['years']:g} years"
+                f" on 2 workers: {big['wall_seconds']:.0f} s wall"
+                f" ({big['wall_seconds'] / 60:.1f} min), of which"
+                f" {big['rest_seconds']:.1f} s starting and finishing the folder;"
+                f" parent CPU {big['parent_cpu_ms_per_replication']:.0f} ms a replication;"
+                f" folder {big['folder_mb']:.1f} MB, {big['kb_per_replication']:.0f} KB a"
+                f" replication (CSV: {', '.join(big['csv_files'])})",
+            ]
+        if sp:
+            lines += [
+                f"   {sp['replications']} replications x {sp['years']:g} years"
+                f" ({sp['kb_per_replication']:.0f} KB a replication): 1 worker"
+                f" {text(sp['wall_seconds_1_worker'], 1)} s, 2 workers"
+                f" {text(sp['wall_seconds_2_workers'], 1)} s: speedup {text(sp['speedup'])}",
+                "   CPU of the parent process (saving parts, writing the folder) per replication,"
+                f" 2 workers: {text(sp['parent_cpu_ms_per_replication'], 0)} ms",
+            ]
+        lines.append("")
     mem = results.get("memory")
     if mem:
         lines.append(
