@@ -148,7 +148,10 @@ class DaskExecutor:
 
     ``cluster`` is a scheduler address (``tcp://HOST:PORT``) or ``"local"`` to start a
     :class:`distributed.LocalCluster` of ``workers`` single-threaded processes (default
-    one per core) that lives as long as the run.
+    one per core) that lives as long as the run. Arguments other than numbers and text
+    (a scenario) are sent to every worker once, and each task names them; a task's result
+    comes back to this process as the function returned it (for a streamed run, the
+    bytes of a part file).
     """
 
     def __init__(self, cluster: str, workers: int | None = None):
@@ -178,7 +181,21 @@ class DaskExecutor:
         else:
             client = distributed.Client(self.cluster)
         try:
-            futures = [client.submit(_in_worker, fn, *task, pure=False) for task in tasks]
+            shared: dict[int, Any] = {}
+
+            def sent_once(value: Any) -> Any:
+                # A scenario is the same object in thousands of tasks: send it to every
+                # worker once, not with each task.
+                if value is None or isinstance(value, bool | int | float | str):
+                    return value
+                if id(value) not in shared:
+                    shared[id(value)] = client.scatter(value, broadcast=True, hash=False)
+                return shared[id(value)]
+
+            futures = [
+                client.submit(_in_worker, fn, *(sent_once(v) for v in task), pure=False)
+                for task in tasks
+            ]
             try:
                 for future in distributed.as_completed(futures):
                     yield future.result()
