@@ -20,6 +20,8 @@ from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats
 
 from simulation.results.catalogue import DIMENSIONS
@@ -27,6 +29,16 @@ from simulation.results.catalogue import DIMENSIONS
 KEYS = [*DIMENSIONS, "period", "kpi"]
 
 _Key = tuple[Hashable, ...]
+_SEPARATOR = "\x1f"  # the ASCII unit separator (keys holding it are numbered as tuples)
+_JOIN = pa.scalar(_SEPARATOR, type=pa.large_string())
+
+
+def _joined(labels: Sequence[_Key]) -> pa.Array | None:
+    """Keys as one text each (None if a key is not text)."""
+    if not all(isinstance(v, str) for label in labels for v in label):
+        return None
+    texts = [_SEPARATOR.join(label) for label in labels]  # type: ignore[arg-type]
+    return pa.array(texts, type=pa.large_string())
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
@@ -77,8 +89,8 @@ class Moments:
         self._compensation = np.zeros(shape)
         self._mean = np.zeros(shape)
         self._squares = np.zeros(shape)
-        self._last_rows: list[_Key] = []
-        self._last_ids = np.zeros(0, dtype=np.int64)
+        self._known: pa.Array = pa.array([], type=pa.large_string())
+        """The keys joined as text, in number order (see :meth:`_text_ids`)."""
 
     @classmethod
     def of(
@@ -110,20 +122,54 @@ class Moments:
     def add(self, frame: pd.DataFrame) -> None:
         """Add one batch: rows in which no key appears twice, such as one replication's."""
         keys = frame[self.keys]
+        ids = self._text_ids(keys)
+        if ids is None:
+            ids = self._row_ids(keys)
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("a batch of moments holds a key more than once")
+        self._update(ids, frame[self.columns].to_numpy(dtype=float))
+
+    def _row_ids(self, keys: pd.DataFrame) -> np.ndarray:
+        """Each row's key number, the keys taken as tuples of Python values."""
         if keys.isna().any(axis=None):  # NaN never equals itself: one label for all of them
             keys = keys.astype(object).where(keys.notna(), None)
         # Whole columns to Python lists, then zipped: the same labels as walking the rows,
         # without asking text columns for one element at a time.
         rows = list(zip(*(keys[key].tolist() for key in self.keys), strict=True))
-        if rows == self._last_rows:  # replications of a scenario list their keys alike
-            ids = self._last_ids
-        else:
-            self._register(rows)
-            ids = np.fromiter((self._ids[row] for row in rows), dtype=np.int64, count=len(rows))
-            if len(np.unique(ids)) != len(ids):
-                raise ValueError("a batch of moments holds a key more than once")
-            self._last_rows, self._last_ids = rows, ids
-        self._update(ids, frame[self.columns].to_numpy(dtype=float))
+        self._register(rows)
+        return np.fromiter((self._ids[row] for row in rows), dtype=np.int64, count=len(rows))
+
+    def _text_ids(self, keys: pd.DataFrame) -> np.ndarray | None:
+        """Each row's key number when every key is text, looked up a whole column at a time.
+
+        The keys of a row are joined into one text with a separator no key holds, and the
+        joined texts are looked up among the known keys in one step (Arrow's ``index_in``);
+        only keys not seen before become tuples. None when a key is not text, is missing
+        or holds the separator (then :meth:`_row_ids` numbers the rows).
+        """
+        if not all(isinstance(keys[key].dtype, pd.StringDtype) for key in self.keys):
+            return None
+        arrays = [pa.array(keys[key], type=pa.large_string()) for key in self.keys]
+        for array in arrays:
+            if array.null_count or pc.any(pc.match_substring(array, _SEPARATOR)).as_py():
+                return None
+        joined = pc.binary_join_element_wise(*arrays, _JOIN)
+        if len(self._known) != len(self._labels):  # keys numbered another way since
+            known = _joined(self._labels)
+            if known is None:
+                return None
+            self._known = known
+        ids = pc.index_in(joined, value_set=self._known).fill_null(-1).to_numpy()
+        new = np.flatnonzero(ids < 0)
+        if len(new):
+            count = len(self._labels)
+            taken = [array.take(new).to_pylist() for array in arrays]
+            self._register(list(zip(*taken, strict=True)))
+            added = _joined(self._labels[count:])
+            assert added is not None
+            self._known = pa.concat_arrays([self._known, added])
+            ids = pc.index_in(joined, value_set=self._known).to_numpy()
+        return np.asarray(ids, dtype=np.int64)
 
     def _register(self, rows: Sequence[_Key]) -> None:
         """Number the keys not seen before, in the order they come."""

@@ -85,6 +85,21 @@ def test_batches_listing_their_keys_alike_or_not_give_the_grouped_summary() -> N
         moments.add(pd.concat([alike[4].iloc[:1], alike[4].iloc[:1]]))
 
 
+def test_keys_are_numbered_alike_whatever_their_text_holds() -> None:
+    # Text keys are looked up a whole column at a time, joined by a separator; a key that
+    # holds the separator, a missing key or a number is numbered another way, and a key
+    # seen one way is the same key seen the other.
+    frames = replications(5, 4, 12, 1.0)
+    frames[1] = frames[1].assign(unit=frames[1]["unit"].where(frames[1]["unit"] == "all", "U\x1fx"))
+    frames[2] = frames[2].assign(place=frames[2]["place"].astype(object))
+    frames[3] = frames[3].assign(unit=frames[3]["unit"].replace("all", None))
+    kpis = pd.concat(frames, ignore_index=True)
+    moments = Moments(KEYS)
+    for frame in frames:
+        moments.add(frame)
+    pd.testing.assert_frame_equal(summary_table(moments), pandas_summary(kpis), check_exact=True)
+
+
 def test_a_key_with_no_value_is_kept_with_n_zero() -> None:
     moments = Moments(["kpi"])
     moments.add(pd.DataFrame({"kpi": ["wait", "beds"], "value": [np.nan, 3.0]}))
