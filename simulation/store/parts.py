@@ -150,7 +150,7 @@ def _name(entry: object) -> object:
 
 def _table_bytes(frame: pd.DataFrame) -> bytes:
     """A table as a compressed Arrow IPC stream (pandas' dtypes kept in its metadata)."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema, options=_OPTIONS) as writer:
         writer.write_table(table)
@@ -193,7 +193,7 @@ def _read_table(name: str, data: bytes, replication: int) -> pd.DataFrame:
     if numbers and numbers != [replication]:
         raise DamagedPart(f"its {name} table holds rows of replication {numbers[0]}")
     try:
-        frame: pd.DataFrame = table.to_pandas()
+        frame: pd.DataFrame = table.to_pandas(use_threads=False)
     except (pa.ArrowException, ValueError, TypeError):
         raise DamagedPart(f"its {name} table is not readable") from None
     return frame

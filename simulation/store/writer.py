@@ -94,7 +94,7 @@ class TableFiles:
             if self._empty is None:
                 self._empty = frame
             return
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
         if self._parquet is None:
             # A column that is empty in this replication has no type yet; its values are
             # text wherever it has any.
