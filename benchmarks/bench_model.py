@@ -54,6 +54,7 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
 
 import simulation.experiment.experiment as experiment  # noqa: E402
 from simulation import load_scenario, run_experiment  # noqa: E402
+from simulation.experiment.executors import settle_worker  # noqa: E402
 from simulation.model.model import Model  # noqa: E402
 from simulation.scenario.loading import derive  # noqa: E402
 from simulation.scenario.schema import Scenario  # noqa: E402
@@ -824,6 +825,9 @@ def main(argv: list[str] | None = None) -> int:
         args.speedup_reps, args.speedup_years, args.speedup_repeats = 4, 1.0, 1
         args.memory_reps, args.memory_years = "2,4", 0.25
 
+    # As a pool or Dask worker does when it starts (experiment.executors.settle_worker):
+    # what the imports built is set aside from the garbage collector's full collections.
+    settle_worker()
     scenario = load_scenario(args.scenario)
     if args.profile > 0:
         print(profile_model(scenario, 20.0, args.profile))
