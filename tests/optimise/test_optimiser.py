@@ -1,0 +1,135 @@
+"""A whole optimisation on a tiny collaborative: folder, constraints, reported values, resume."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulation.cli.main import main
+from simulation.optimise.optimiser import optimise, reopen
+from simulation.optimise.outcome import open_optimisation
+from simulation.report.publish import write_report
+from simulation.scenario.loading import load_scenario
+from simulation.store.reader import read_results_folder
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory):
+    """One uninterrupted optimisation of the tiny file (in this process)."""
+    from tests.optimise.conftest import OPTIMISATION, write_base
+
+    folder = tmp_path_factory.mktemp("tiny")
+    write_base(folder)
+    (folder / "tiny.yaml").write_text(OPTIMISATION)
+    result = optimise(folder / "tiny.yaml", folder / "results", workers=1)
+    return folder, result
+
+
+def test_the_folder_holds_every_candidate_the_trace_and_the_selection(done):
+    _, result = done
+    folder = result.folder
+    outcome = open_optimisation(folder)
+    candidates = outcome.candidates
+    assert len(candidates) == 10  # every feasible allocation was enumerated
+    for key in candidates["candidate"]:
+        assert (folder / "candidates" / f"{key}.yaml").is_file()
+    assert (candidates["cost_gbp_per_year"] <= 120000 + 1e-6).all()
+    assert (candidates["Day Service"] + 2 * candidates["Unit"] <= 26).all()
+    assert candidates["finalist"].sum() == 3
+    assert list(outcome.finalists["role"]).count("chosen") == 1
+    assert outcome.finalists["role"].iloc[-1] == "today"
+    assert "was chosen from 3 finalists; with probability at least 95% it is within" in (
+        outcome.statement
+    )
+    assert not list(folder.parent.glob(".*partial"))
+
+
+def test_the_recommended_file_is_an_ordinary_scenario_with_the_chosen_values(done):
+    _, result = done
+    outcome = open_optimisation(result.folder)
+    scenario = outcome.recommended()
+    chosen = outcome.selection["chosen"]["allocation"]
+    assert scenario.team("Day Service").places == chosen["Day Service"]
+    assert scenario.units[0].beds == chosen["Unit"]
+    assert scenario.horizon_years == 1  # the base's own horizon, seed and replications
+    assert load_scenario(result.folder / "recommended.yaml").name == "tiny_recommended"
+
+
+def test_reported_values_are_the_clean_up_replications(done):
+    _, result = done
+    folder = result.folder
+    info = json.loads((folder / "selection.json").read_text())
+    cleanup = pd.read_csv(folder / "cleanup_values.csv")
+    chosen = info["chosen"]["candidate"]
+    mine = cleanup[cleanup["candidate"] == chosen].sort_values("replication")
+    assert len(mine) == info["selection"]["replications"]
+    assert info["chosen"]["mean"] == pytest.approx(mine["objective"].mean())
+    # The comparison folder the board report is drawn from reruns exactly those replications.
+    comparison = read_results_folder(folder / "comparison")
+    kpis = comparison.alternatives[0].kpis
+    rows = kpis[
+        (kpis["kpi"] == "ooa_bed_days")
+        & (kpis["service"] == "all")
+        & (kpis["unit"] == "all")
+        & (kpis["place"] == "all")
+        & (kpis["period"] == "2026/27")
+    ].sort_values("replication")
+    assert list(rows["value"]) == pytest.approx(list(mine["objective"]))
+    today = cleanup[cleanup["candidate"] == "today"].sort_values("replication")
+    versus = info["versus_today"]["objective"]
+    assert versus["mean"] == pytest.approx(mine["objective"].mean() - today["objective"].mean())
+
+
+def test_the_board_report_opens_with_the_recommended_allocation(done):
+    _, result = done
+    files = write_report(result.folder)
+    page = files.html.read_text()
+    assert page.index("Recommended allocation") < page.index('id="figures"')
+    assert "was chosen from 3 finalists" in page
+    assert "What the optimisation did not consider" in page
+    assert "Finalists of the optimisation" in page
+
+
+def test_resume_after_a_kill_gives_the_same_selection(done, tmp_path):
+    from tests.optimise.conftest import OPTIMISATION, write_base
+
+    _, uninterrupted = done
+    write_base(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(OPTIMISATION)
+    seen = []
+
+    def kill_midway(stage: str, finished: int, total: int) -> None:
+        seen.append(stage)
+        if stage == "clean-up" and finished >= 3:
+            raise KeyboardInterrupt
+
+    from simulation.optimise.optimiser import start
+
+    pending = start(tmp_path / "tiny.yaml", tmp_path / "results")
+    with pytest.raises(KeyboardInterrupt):
+        pending.run(workers=1, progress=kill_midway)
+    assert not pending.final.exists() or not any(pending.final.iterdir())
+    again = reopen(pending.final).run(workers=1)
+    assert again.evaluations_reused >= 30 + 3  # the search's 30 and the clean-up's first 3
+    first, second = uninterrupted.selection, again.selection
+    for key in ("chosen", "runner_up", "versus_today", "versus_runner_up", "statement"):
+        assert first[key] == second[key]
+    a = pd.read_csv(uninterrupted.folder / "cleanup_values.csv")
+    b = pd.read_csv(again.folder / "cleanup_values.csv")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_the_command_prints_the_choice_and_refuses_a_finished_folder(done, tmp_path, capsys):
+    from tests.optimise.conftest import OPTIMISATION, write_base
+
+    write_base(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(OPTIMISATION)
+    code = main(["optimise", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "r"), "-w", "1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "was chosen from 3 finalists" in out and "against today's plan" in out
+    folder = Path(out.strip().splitlines()[-1].removeprefix("Results written to "))
+    assert folder.is_dir()
+    assert main(["optimise", "--resume", str(folder)]) == 2
+    assert "is a finished optimisation: nothing to resume" in capsys.readouterr().err
