@@ -15,7 +15,7 @@ The public API, for notebooks and scripts (see :mod:`simulation.api`)::
     plots.monthly_plot(results)                  # a matplotlib Figure
     sim.compare(base, more).differences()        # paired differences (common random numbers)
     sim.analyse_warmup(base).message()           # MSER-5 warm-up
-    sim.optimise_budget("scenarios/optimise_reinvestment.yaml").statement  # best split
+    sim.optimise_budget("scenarios/optimise/reinvestment_split.yaml").statement  # best split
 
 The command line (``pathways run``, ``compare``, ``warmup``) is a thin layer over the
 same functions; :func:`load_scenario` and :func:`run_experiment` are the layer below.

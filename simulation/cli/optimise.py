@@ -142,6 +142,16 @@ def optimise(args: argparse.Namespace, out: Console, err: Console) -> int:
         return 0
     info = result.selection
     _say(out, info["statement"])
+    for member in info.get("members", []):
+        effects = "; ".join(
+            f"{e['label']} {e['versus_today']['mean']:+,.1f} {e['unit']} (95% CI "
+            f"{e['versus_today']['low']:+,.1f} to {e['versus_today']['high']:+,.1f})"
+            for e in member["effects"]
+        )
+        _say(out, f"  {member['candidate']} ({member['words']}): against today's plan {effects}")
+    if info.get("recommended_file") is None:
+        _say(out, f"Results written to {result.folder}")
+        return 0
     for key, label in (("versus_today", "today's plan"), ("versus_runner_up", "the runner-up")):
         diff = info[key]["objective"]
         spend = info[key]["spend_gbp"]

@@ -3,7 +3,7 @@
 ::
 
     import simulation as sim
-    result = sim.optimise_budget("scenarios/optimise_reinvestment.yaml")
+    result = sim.optimise_budget("scenarios/optimise/reinvestment_split.yaml")
     print(result.statement)
     result.finalists                       # the clean-up's statistics, one row a finalist
     sim.open_results(result.comparison)    # today's plan, the choice and the runner-up

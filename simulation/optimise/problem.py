@@ -236,7 +236,7 @@ class Search(Strict):
 class Selection(Strict):
     """The clean-up: fresh replications of the finalists and a selection procedure."""
 
-    delta: Positive
+    delta: Positive | None = None
     """The smallest difference worth knowing about, in the objective's units (pounds a
     year for a weighted sum): allocations closer than this count as equally good."""
     confidence: Annotated[float, Field(ge=0.5, le=0.999)] = 0.95
@@ -265,7 +265,7 @@ class OptimisationFile(Strict):
     constraints: tuple[Constraint, ...] = ()
     objective: Objective
     search: Search = Search()
-    selection: Selection
+    selection: Selection = Selection()
 
 
 @dataclass(frozen=True)
@@ -471,6 +471,14 @@ def read_optimisation(path: str | Path) -> OptimisationProblem:
     if len(today) == len(spec.variables):
         # A misspelt team would make every constraint naming it a second problem.
         problems += _check_constraints(spec, source)
+    if spec.objective.kind != "pareto" and spec.selection.delta is None:
+        problems.append(
+            source.problem(
+                ("selection",),
+                "missing 'delta': the smallest difference in the objective worth knowing "
+                "about (in its own units), such as delta: 100",
+            )
+        )
     if spec.takes_effect is not None and not (base.start_date <= spec.takes_effect < base.end_date):
         problems.append(
             source.problem(

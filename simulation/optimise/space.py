@@ -203,6 +203,14 @@ def build_space(problem: OptimisationProblem) -> Space:
                 )
             ]
         )
+    count = int(ok.sum())
+    if spec.objective.kind == "pareto" and count > spec.search.enumerate_up_to:
+        message = (
+            f"a Pareto set is found by running every feasible allocation, and this file has "
+            f"{count:,} (search.enumerate_up_to is {spec.search.enumerate_up_to:,}): narrow "
+            "the bounds, coarsen the steps, or raise enumerate_up_to"
+        )
+        raise InputError([source.problem(("objective", "pareto"), message)])
     return Space(problem=problem, values=values, feasible=grid[ok])
 
 

@@ -96,9 +96,69 @@ def _clear(diff: dict[str, Any]) -> bool:
     return not (low <= 0 <= high)
 
 
+def _question(info: dict[str, Any]) -> str:
+    budget = info["budget"]
+    amount = (
+        _money(float(budget["amount"])) + " a year"
+        if budget["unit"] == "gbp"
+        else f"{float(budget['amount']):,.0f} community places"
+    )
+    return f"how to split {amount} from {_date(info['takes_effect'])}"
+
+
+def _pareto_statements(info: dict[str, Any]) -> list[Statement]:
+    search = info["search"]
+    out = [
+        Statement(
+            HEADING,
+            f"The question: {_question(info)}, judged on {', '.join(info['judged_years'])} "
+            f"by {info['objective']['label']}. {search['feasible']:,} allocations fit the "
+            f"budget and constraints; every one was run, with {search['replications_each']} "
+            "replications each on common random numbers.",
+        ),
+        Statement(
+            HEADING,
+            f"{info['statement']} They were run again with "
+            f"{info['selection']['replications']} fresh replications each; the figures "
+            "below are from those.",
+        ),
+    ]
+    for member in info["members"]:
+        effects = []
+        quantities = []
+        for effect in member["effects"]:
+            unit = str(effect["unit"])
+            text = _interval(effect["versus_today"], unit)
+            effects.append(f"{effect['label']} {text} {unit}")
+            quantities.append(
+                _quantity(
+                    str(info["name"]), str(member["candidate"]), str(effect["label"]),
+                    "diff_mean", effect["versus_today"], text,
+                )
+            )  # fmt: skip
+        spend = _interval(member["spend_gbp"], "£", money=True)
+        quantities.append(
+            _quantity(str(info["name"]), str(member["candidate"]), "cost_total_gbp",
+                      "diff_mean", member["spend_gbp"], spend)
+        )  # fmt: skip
+        out.append(
+            Statement(
+                HEADING,
+                f"Allocation {member['candidate']} ({member['words']}; its places cost "
+                f"{_signed_money(float(member['cost_gbp_per_year']))} a year): against "
+                f"today's plan, {'; '.join(effects)}; total spend {spend} a year.",
+                tuple(quantities),
+            )
+        )
+    out += [Statement(LIMITS, str(note)) for note in info.get("not_considered", [])]
+    return out
+
+
 def optimisation_statements(folder: OptimisationFolder) -> list[Statement]:
     """The section's sentences, each with the numbers it quotes."""
     info = folder.selection
+    if info["objective"]["kind"] == "pareto":
+        return _pareto_statements(info)
     name = str(info["name"])
     objective = info["objective"]
     unit = str(objective["unit"])
@@ -106,12 +166,6 @@ def optimisation_statements(folder: OptimisationFolder) -> list[Statement]:
     selection = info["selection"]
     chosen = info["chosen"]
     runner = info["runner_up"]
-    budget = info["budget"]
-    amount = (
-        _money(float(budget["amount"])) + " a year"
-        if budget["unit"] == "gbp"
-        else f"{float(budget['amount']):,.0f} community places"
-    )
     how = (
         "every one of them was run"
         if search["method"] == "enumeration"
@@ -120,8 +174,7 @@ def optimisation_statements(folder: OptimisationFolder) -> list[Statement]:
     out = [
         Statement(
             HEADING,
-            f"The question: how to split {amount} from {_date(info['takes_effect'])} so as "
-            "to get "
+            f"The question: {_question(info)}, so as to get "
             f"the {objective['label']}, judged on {', '.join(info['judged_years'])}. "
             f"{search['feasible']:,} allocations fit the budget and constraints; {how}, "
             f"with {search['replications_each']} replications each on common random numbers.",
@@ -214,9 +267,51 @@ def optimisation_statements(folder: OptimisationFolder) -> list[Statement]:
     return out
 
 
+def _pareto_table(folder: OptimisationFolder) -> Table:
+    info = folder.selection
+    labels = [str(v) for v in info["today"]["allocation"]]
+    terms = info["objective"]["terms"]
+    rows: list[tuple[Cell, ...]] = []
+    for member in info["members"]:
+        allocation = ", ".join(f"{float(member['allocation'][label]):g}" for label in labels)
+        cells: list[Cell] = [
+            (f"Pareto {member['candidate']}", ""),
+            (allocation, ""),
+            (_signed_money(float(member["cost_gbp_per_year"])), ""),
+        ]
+        for effect in member["effects"]:
+            unit = str(effect["unit"])
+            diff = effect["versus_today"]
+            cells.append(
+                (
+                    _signed(float(diff["mean"]), unit),
+                    f"{_signed(float(diff['low']), unit)} to {_signed(float(diff['high']), unit)}",
+                )
+            )
+        rows.append(tuple(cells))
+    return Table(
+        key="optimisation_pareto",
+        title="The Pareto set, on the clean-up replications",
+        caption=(
+            f"Allocation: {', '.join(labels)}. Each KPI's paired difference against "
+            f"today's plan with its 95% interval. Data: {SELECTION_TABLE}."
+        ),
+        header=(
+            "Allocation",
+            "Values",
+            "Cost against today",
+            *(f"{t['label']} against today ({t['unit']})" for t in terms),
+        ),
+        rows=tuple(rows),
+        data=folder.table.copy(),
+    )
+
+
 def optimisation_table(folder: OptimisationFolder) -> Table:
     """Every finalist (and today's plan) with its clean-up statistics."""
     info = folder.selection
+    if info["objective"]["kind"] == "pareto":
+        return _pareto_table(folder)
     unit = str(info["objective"]["unit"])
     labels = [str(v["label"]) for v in info["variables"]]
     frame = folder.table
