@@ -188,6 +188,8 @@ def write_outputs(
             "replications": obj.shape[1],
         }
     )
+    order = {"chosen": 0, "runner_up": 1, "finalist": 2, "today": 3}
+    table.sort(key=lambda row: (order[str(row["role"])], sign * float(row["mean"])))
     pd.DataFrame(table).to_csv(folder / layout.SELECTION_TABLE, index=False)
 
     label, unit = objective_label(problem)
@@ -219,6 +221,7 @@ def write_outputs(
         "objective": {
             "kind": spec.objective.kind,
             "label": label,
+            "quantity": label.removeprefix("smallest ").removeprefix("largest "),
             "unit": unit,
             "sense": "maximise" if sign < 0 else "minimise",
         },

@@ -88,7 +88,13 @@ def _quantity(
 
 
 def _unit_words(unit: str) -> str:
-    return "pounds a year" if unit.startswith("£") else unit
+    return unit.removeprefix("£").strip() if unit.startswith("£") else unit
+
+
+def _quantity_words(objective: dict[str, Any]) -> str:
+    """What the objective measures: ``out-of-area bed days (all pathways) a year``."""
+    quantity = str(objective.get("quantity") or "the objective")
+    return quantity.removesuffix(" a year").replace(" in pounds a year of ", " in pounds of ")
 
 
 def _clear(diff: dict[str, Any]) -> bool:
@@ -201,7 +207,8 @@ def optimisation_statements(folder: OptimisationFolder) -> list[Statement]:
     out.append(
         Statement(
             HEADING,
-            f"Against today's plan it changes the objective by {effect} {_unit_words(unit)}"
+            f"Against today's plan it changes {_quantity_words(objective)} by {effect} "
+            f"{_unit_words(unit)}"
             f"{verdict}, and total spend by {spend} a year.",
             (
                 _quantity(
@@ -316,9 +323,10 @@ def optimisation_table(folder: OptimisationFolder) -> Table:
     labels = [str(v["label"]) for v in info["variables"]]
     frame = folder.table
     rows: list[tuple[Cell, ...]] = []
-    roles = {"chosen": "Chosen", "runner_up": "Runner-up", "finalist": "Finalist", "today": "Today"}
+    roles = {"chosen": "Chosen", "runner_up": "Runner-up", "finalist": "Finalist"}
     for _, row in frame.iterrows():
         role = roles.get(str(row["role"]), str(row["role"]))
+        name = "Today's plan" if row["role"] == "today" else f"{role} {row['candidate']}"
         allocation = ", ".join(f"{float(row[label]):g}" for label in labels)
         if row["role"] == "today":
             mcb: Cell = ("–", "")
@@ -333,7 +341,7 @@ def optimisation_table(folder: OptimisationFolder) -> Table:
             )
         rows.append(
             (
-                (f"{role} {row['candidate']}", ""),
+                (name, ""),
                 (allocation, ""),
                 (_signed_money(float(row["cost_gbp_per_year"])), ""),
                 (_number(float(row["mean"]), unit), ""),
@@ -356,7 +364,7 @@ def optimisation_table(folder: OptimisationFolder) -> Table:
             "Finalist",
             "Allocation",
             "Cost against today",
-            "Objective",
+            str(info["objective"].get("quantity") or "Objective").capitalize(),
             "Against the best of the others",
             "Against today's plan (95% CI)",
         ),

@@ -133,3 +133,32 @@ def test_the_command_prints_the_choice_and_refuses_a_finished_folder(done, tmp_p
     assert folder.is_dir()
     assert main(["optimise", "--resume", str(folder)]) == 2
     assert "is a finished optimisation: nothing to resume" in capsys.readouterr().err
+
+
+def test_a_maximised_weighted_sum_in_pounds(tiny, tmp_path):
+    text = tiny.read_text()
+    start, end = text.index("objective:"), text.index("search:")
+    objective = (
+        "objective:\n  maximise:\n"
+        "    - {kpi: diversions, pathway: adult_ed, gbp_per_unit: 1000}\n"
+        "    - {kpi: ooa_bed_days, pathway: all, gbp_per_unit: -600}\n"
+    )
+    tiny.write_text(text[:start] + objective + text[end:].replace("delta: 20", "delta: 5000"))
+    result = optimise(tiny, tmp_path / "results", workers=1)
+    info = result.selection
+    assert info["objective"]["unit"] == "£ a year" and info["objective"]["sense"] == "maximise"
+    cleanup = pd.read_csv(result.folder / "cleanup_values.csv")
+    weighted = 1000 * cleanup["diversions:adult_ed"] - 600 * cleanup["ooa_bed_days:all"]
+    assert list(cleanup["objective"]) == pytest.approx(list(weighted))
+    table = pd.read_csv(result.folder / "selection.csv")
+    finalists = table[table["role"] != "today"]
+    chosen = finalists[finalists["role"] == "chosen"].iloc[0]
+    assert chosen["mean"] == pytest.approx(finalists["mean"].max())
+    # Against the best of the others, for a maximised objective, it reaches down at most the
+    # margin the replications support (delta, or wider when the cap stopped the procedure).
+    margin = info["selection"]["delta_achieved"]
+    assert margin >= 5000
+    assert chosen["mcb_low"] == pytest.approx(
+        min(0.0, chosen["mean"] - finalists["mean"].drop(chosen.name).max() - margin)
+    )
+    assert chosen["mcb_low"] >= -margin - 1e-6 and chosen["mcb_high"] >= 0
