@@ -162,3 +162,62 @@ def test_a_maximised_weighted_sum_in_pounds(tiny, tmp_path):
         min(0.0, chosen["mean"] - finalists["mean"].drop(chosen.name).max() - margin)
     )
     assert chosen["mcb_low"] >= -margin - 1e-6 and chosen["mcb_high"] >= 0
+
+
+def test_a_larger_feasible_set_is_searched_by_compass(tiny, tmp_path):
+    tiny.write_text(
+        tiny.read_text().replace(
+            "search: {replications: 3,",
+            "search: {enumerate_up_to: 4, budget_replications: 21,"
+            " samples_per_iteration: 2, replications: 3,",
+        )
+    )
+    result = optimise(tiny, tmp_path / "results", workers=1)
+    info = result.selection
+    assert info["search"]["method"] == "compass"
+    assert info["search"]["replications"] <= 21
+    candidates = pd.read_csv(result.folder / "candidates.csv")
+    assert 2 <= len(candidates) < 10  # it did not run every feasible allocation
+    assert (candidates["cost_gbp_per_year"] <= 120000 + 1e-6).all()
+    trace = pd.read_csv(result.folder / "trace.csv")
+    assert set(trace["event"].str.split(";").str[0]) <= {"incumbent", "sampled"}
+    assert any("The search ran" in note for note in info["not_considered"])
+
+
+def test_resume_after_the_process_is_killed_gives_the_same_selection(done, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.optimise.conftest import OPTIMISATION, write_base
+
+    _, uninterrupted = done
+    write_base(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(OPTIMISATION)
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "simulation.cli.main", "optimise", "tiny.yaml"]
+    process = subprocess.Popen(
+        [*command, "--out", str(out), "-w", "1", "-q"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if len(list(out.glob("optimise-tiny/.*.partial/evals/search/*/r*.json"))) >= 12:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the optimisation finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    (folder,) = [p for p in (out / "optimise-tiny").iterdir() if not p.name.startswith(".")]
+    assert not (folder / "selection.json").exists()
+    assert main(["optimise", "--resume", str(folder), "-w", "1", "-q"]) == 0
+    again = open_optimisation(folder)
+    first = uninterrupted.selection
+    for key in ("chosen", "runner_up", "versus_today", "versus_runner_up", "statement"):
+        assert first[key] == again.selection[key]
+    assert again.selection["evaluations"]["reused"] >= 12
