@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "results",
         metavar="RESULTS_DIR",
-        help="a folder written by `pathways run` or `pathways compare`",
+        help="a folder written by `pathways run`, `pathways compare` or `pathways optimise`",
     )
     report.add_argument("--out", help="folder to write the report to (default: RESULTS_DIR/report)")
     report.add_argument("--pdf", action="store_true", help="also write the report as a PDF")
