@@ -45,6 +45,16 @@ def test_the_folder_holds_every_candidate_the_trace_and_the_selection(done):
     assert not list(folder.parent.glob(".*partial"))
 
 
+def test_the_api_opens_the_folder_and_its_comparison(done):
+    import simulation as sim
+
+    _, result = done
+    outcome = sim.open_optimisation(result.folder)
+    assert outcome.statement == result.selection["statement"]
+    comparison = sim.open_results(outcome.comparison)
+    assert list(comparison.kpis["scenario"].unique()) == ["today", "recommended", "runner_up"]
+
+
 def test_the_recommended_file_is_an_ordinary_scenario_with_the_chosen_values(done):
     _, result = done
     outcome = open_optimisation(result.folder)
