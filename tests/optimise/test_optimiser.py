@@ -231,3 +231,17 @@ def test_resume_after_the_process_is_killed_gives_the_same_selection(done, tmp_p
     for key in ("chosen", "runner_up", "versus_today", "versus_runner_up", "statement"):
         assert first[key] == again.selection[key]
     assert again.selection["evaluations"]["reused"] >= 12
+
+
+def test_the_selection_does_not_depend_on_the_number_of_workers(done, tmp_path):
+    from tests.optimise.conftest import OPTIMISATION, write_base
+
+    _, serial = done
+    write_base(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(OPTIMISATION)
+    pooled = optimise(tmp_path / "tiny.yaml", tmp_path / "results", workers=2)
+    for key in ("chosen", "runner_up", "versus_today", "versus_runner_up", "selection"):
+        assert serial.selection[key] == pooled.selection[key]
+    a = pd.read_csv(serial.folder / "cleanup_values.csv")
+    b = pd.read_csv(pooled.folder / "cleanup_values.csv")
+    pd.testing.assert_frame_equal(a, b)
