@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import platform
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +44,15 @@ from simulation.optimise.selection import (
     nelson_matejcik,
 )
 from simulation.optimise.space import Candidate, Space, build_space, candidate_scenario
-from simulation.scenario.loading import derive, scenario_to_yaml
+from simulation.scenario.loading import derive, file_sha256, scenario_to_yaml
 from simulation.store import optimisation as layout
-from simulation.store.manifest import code_fingerprint, package_version
+from simulation.store.layout import MANIFEST
+from simulation.store.manifest import (
+    DEPENDENCIES,
+    code_fingerprint,
+    code_revision,
+    package_version,
+)
 from simulation.store.staging import atomic_write, new_run_folder
 from simulation.store.writer import write_comparison_files
 
@@ -317,11 +326,52 @@ def _execute(
     info["wall_seconds"] = round(time.perf_counter() - started, 1)
     info["evaluations"] = {"run": evaluations.run, "reused": evaluations.reused}
     (staging / layout.SELECTION).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    state = json.loads((staging / STATE).read_text(encoding="utf-8"))
+    manifest = _manifest(problem, state, info, workers, cluster)
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     shutil.rmtree(staging / "evals", ignore_errors=True)
     (staging / STATE).unlink()
     final.rmdir()
     staging.rename(final)
     return OptimisationResult(final, info, evaluations.run, evaluations.reused)
+
+
+def _manifest(
+    problem: OptimisationProblem,
+    state: dict[str, Any],
+    info: dict[str, Any],
+    workers: int | None,
+    cluster: str | None,
+) -> dict[str, Any]:
+    """Everything needed to reproduce the optimisation and trace its numbers."""
+    versions: dict[str, str | None] = {}
+    for name in DEPENDENCIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "package": "pathways",
+        "kind": "optimisation",
+        "version": package_version(),
+        "code": code_revision(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "dependencies": versions,
+        "optimisation_file": str(Path(problem.file).resolve()),
+        "optimisation_sha256": file_sha256(problem.file),
+        "base_file": str(Path(problem.base_file).resolve()),
+        "base_sha256": file_sha256(problem.base_file),
+        "search_seed": problem.search_seed,
+        "cleanup_seed": problem.cleanup_seed,
+        "workers": workers,
+        "cluster": cluster,
+        "wall_seconds": info["wall_seconds"],
+        "evaluations": info["evaluations"],
+        "started_utc": state.get("started_utc"),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": state.get("command"),
+    }
 
 
 def _single(cleanup: Any, n: int, delta: float) -> SelectionResult:

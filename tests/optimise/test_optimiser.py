@@ -43,6 +43,10 @@ def test_the_folder_holds_every_candidate_the_trace_and_the_selection(done):
         outcome.statement
     )
     assert not list(folder.parent.glob(".*partial"))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["kind"] == "optimisation" and manifest["search_seed"] == 1
+    assert manifest["cleanup_seed"] == outcome.selection["selection"]["seed"] != 1
+    assert len(manifest["optimisation_sha256"]) == 64 and manifest["dependencies"]["simpy"]
 
 
 def test_the_api_opens_the_folder_and_its_comparison(done):
