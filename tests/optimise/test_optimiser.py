@@ -249,3 +249,47 @@ def test_the_selection_does_not_depend_on_the_number_of_workers(done, tmp_path):
     a = pd.read_csv(serial.folder / "cleanup_values.csv")
     b = pd.read_csv(pooled.folder / "cleanup_values.csv")
     pd.testing.assert_frame_equal(a, b)
+
+
+def _interruptible() -> None:
+    """Ctrl-C as at a terminal, even where the tests were started with it ignored."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_keeps_the_finished_replications_and_prints_the_command_to_finish(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.optimise.conftest import OPTIMISATION, write_base
+
+    write_base(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(OPTIMISATION)
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "simulation.cli.main", "optimise", "tiny.yaml"]
+    process = subprocess.Popen(
+        [*command, "--out", str(out), "-w", "1"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_interruptible,
+    )
+    deadline = time.monotonic() + 300
+    while len(list(out.glob("optimise-tiny/.*.partial/evals/search/*/r*.json"))) < 6:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no replication was saved in time"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    (folder,) = [p for p in (out / "optimise-tiny").iterdir() if not p.name.startswith(".")]
+    assert f"pathways optimise --resume {folder}" in err
+    assert "Traceback" not in err
+    assert main(["optimise", "--resume", str(folder), "-w", "1", "-q"]) == 0
+    assert (folder / "selection.json").is_file()
