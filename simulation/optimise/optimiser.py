@@ -34,7 +34,7 @@ import numpy as np
 
 from simulation.core.problems import InputError
 from simulation.experiment.comparison import run_comparison
-from simulation.optimise.evaluate import Evaluations, measures_of
+from simulation.optimise.evaluate import EVALS, Evaluations, measures_of
 from simulation.optimise.output import allocation_words, write_outputs
 from simulation.optimise.pareto import pareto_members, write_pareto
 from simulation.optimise.problem import OptimisationProblem, read_optimisation
@@ -217,6 +217,13 @@ def reopen(results_dir: str | Path) -> Pending:
         )
     for leftover in staging.glob("evals/*/*/.tmp-*"):
         leftover.unlink()
+    # Files of the results folder written before the interruption are written again.
+    for written in staging.iterdir():
+        if written.name not in (STATE, EVALS):
+            if written.is_dir():
+                shutil.rmtree(written)
+            else:
+                written.unlink()
     return Pending(problem, build_space(problem), staging, final)
 
 
@@ -329,7 +336,7 @@ def _execute(
     state = json.loads((staging / STATE).read_text(encoding="utf-8"))
     manifest = _manifest(problem, state, info, workers, cluster)
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    shutil.rmtree(staging / "evals", ignore_errors=True)
+    shutil.rmtree(staging / EVALS, ignore_errors=True)
     (staging / STATE).unlink()
     final.rmdir()
     staging.rename(final)

@@ -293,3 +293,24 @@ def test_ctrl_c_keeps_the_finished_replications_and_prints_the_command_to_finish
     assert "Traceback" not in err
     assert main(["optimise", "--resume", str(folder), "-w", "1", "-q"]) == 0
     assert (folder / "selection.json").is_file()
+
+
+def test_resume_after_an_interruption_while_the_folder_was_being_written(done, tmp_path):
+    from simulation.optimise.optimiser import start
+    from tests.optimise.conftest import OPTIMISATION, write_base
+
+    _, uninterrupted = done
+    write_base(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(OPTIMISATION)
+
+    def stop_in_comparison(stage: str, finished: int, total: int) -> None:
+        if stage == "comparison" and finished >= 2:
+            raise KeyboardInterrupt
+
+    pending = start(tmp_path / "tiny.yaml", tmp_path / "results")
+    with pytest.raises(KeyboardInterrupt):
+        pending.run(workers=1, progress=stop_in_comparison)
+    assert (pending.staging / "candidates.csv").is_file()  # written before the interruption
+    again = reopen(pending.final).run(workers=1)
+    assert again.selection["chosen"] == uninterrupted.selection["chosen"]
+    assert again.evaluations_run == 0  # every search and clean-up replication was saved
