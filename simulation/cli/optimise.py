@@ -152,6 +152,14 @@ def optimise(args: argparse.Namespace, out: Console, err: Console) -> int:
     if info.get("recommended_file") is None:
         _say(out, f"Results written to {result.folder}")
         return 0
+    selection = info["selection"]
+    if selection.get("capped"):
+        _say(
+            out,
+            f"  (the procedure asked for {selection['required']:,} replications of each finalist "
+            f"to separate them by the delta given; max_replications stopped it at "
+            f"{selection['replications']:,}, so the margin stated is wider)",
+        )
     for key, label in (("versus_today", "today's plan"), ("versus_runner_up", "the runner-up")):
         diff = info[key]["objective"]
         spend = info[key]["spend_gbp"]
