@@ -15,6 +15,7 @@ The public API, for notebooks and scripts (see :mod:`simulation.api`)::
     plots.monthly_plot(results)                  # a matplotlib Figure
     sim.compare(base, more).differences()        # paired differences (common random numbers)
     sim.analyse_warmup(base).message()           # MSER-5 warm-up
+    sim.optimise_budget("scenarios/optimise/reinvestment_split.yaml").statement  # best split
 
 The command line (``pathways run``, ``compare``, ``warmup``) is a thin layer over the
 same functions; :func:`load_scenario` and :func:`run_experiment` are the layer below.
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from simulation.experiment.experiment import ExperimentResult, run_experiment, run_replication
     from simulation.experiment.precision import cumulative_intervals, replications_needed
     from simulation.experiment.warmup import analyse_warmup, mser5, welch_average
+    from simulation.optimise.outcome import open_optimisation, optimise_budget
     from simulation.results.analysis import summarise
     from simulation.scenario.loading import load_scenario, load_scenario_dict, load_scenario_text
     from simulation.scenario.schema import Scenario
@@ -45,6 +47,8 @@ _HOMES = {
     "load": "simulation.api",
     "open_results": "simulation.api",
     "run": "simulation.api",
+    "optimise_budget": "simulation.optimise.outcome",
+    "open_optimisation": "simulation.optimise.outcome",
     "cumulative_intervals": "simulation.experiment.precision",
     "replications_needed": "simulation.experiment.precision",
     "analyse_warmup": "simulation.experiment.warmup",
@@ -78,7 +82,9 @@ __all__ = [
     "load_scenario_dict",
     "load_scenario_text",
     "mser5",
+    "open_optimisation",
     "open_results",
+    "optimise_budget",
     "replications_needed",
     "run",
     "run_experiment",

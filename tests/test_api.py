@@ -62,7 +62,7 @@ pathways:
 @pytest.mark.parametrize(
     "module",
     ["simulation.api", "simulation.scenario.overrides", "simulation.experiment.precision",
-     "simulation.experiment.warmup", "simulation.plots"],
+     "simulation.experiment.warmup", "simulation.plots", "simulation.optimise.selection"],
 )  # fmt: skip
 def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from simulation.cli import calibrate, options
+from simulation.cli import calibrate, optimise, options
 
 
 def _add_auto_options(parser: argparse.ArgumentParser) -> None:
@@ -168,12 +168,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "results",
         metavar="RESULTS_DIR",
-        help="a folder written by `pathways run` or `pathways compare`",
+        help="a folder written by `pathways run`, `pathways compare` or `pathways optimise`",
     )
     report.add_argument("--out", help="folder to write the report to (default: RESULTS_DIR/report)")
     report.add_argument("--pdf", action="store_true", help="also write the report as a PDF")
     report.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
 
+    optimise.add_arguments(
+        commands.add_parser(
+            "optimise",
+            help="search for the best split of a reinvestment budget and choose it with a "
+            "stated confidence; write the results and the recommended scenario",
+        )
+    )
     calibrate.add_arguments(
         commands.add_parser(
             "calibrate",

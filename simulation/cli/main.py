@@ -519,6 +519,13 @@ def cmd_calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
     return calibrate(args, out, err)
 
 
+def cmd_optimise(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """``pathways optimise``: see :mod:`simulation.cli.optimise`."""
+    from simulation.cli.optimise import optimise
+
+    return optimise(args, out, err)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pathways`` console command."""
     parser = build_parser()
@@ -534,6 +541,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "show": cmd_show,
         "report": cmd_report,
         "calibrate": cmd_calibrate,
+        "optimise": cmd_optimise,
     }
     try:
         return handlers[args.command](args, out, err)

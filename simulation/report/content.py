@@ -25,10 +25,12 @@ from simulation.report.narrative import (
     comparison_statements,
     run_statements,
 )
+from simulation.report.optimisation import optimisation_statements, optimisation_table
 from simulation.report.provenance import Parameter, differences, parameters, source_file
 from simulation.report.style import Chart
 from simulation.report.tables import Table, comparison_tables, kpi_tables
 from simulation.report.wording import scenario_label
+from simulation.store.optimisation import OptimisationFolder
 from simulation.store.reader import ComparisonFolder, ResultsFolder, RunFolder
 
 REPORT_FOLDER = "report"
@@ -127,8 +129,16 @@ def _provenance(results: ResultsFolder) -> list[tuple[str, str]]:
     return rows
 
 
-def build_report(results: ResultsFolder, search: tuple[Path, ...] = ()) -> Report:
-    """Assemble a report from a results folder (nothing is written)."""
+def build_report(
+    results: ResultsFolder,
+    search: tuple[Path, ...] = (),
+    optimisation: OptimisationFolder | None = None,
+) -> Report:
+    """Assemble a report from a results folder (nothing is written).
+
+    For an optimisation, ``results`` is its comparison folder and the report opens with
+    the optimisation's section (:mod:`simulation.report.optimisation`).
+    """
     runs = _runs(results)
     base = runs[0]
     comparison = isinstance(results, ComparisonFolder)
@@ -159,6 +169,10 @@ def build_report(results: ResultsFolder, search: tuple[Path, ...] = ()) -> Repor
         if isinstance(results, ComparisonFolder)
         else []
     )
+    if optimisation is not None:
+        statements = optimisation_statements(optimisation) + statements
+        tables.insert(0, optimisation_table(optimisation))
+        title = f"Optimisation {optimisation.selection['name']}: {title}"
     return Report(
         title=title,
         subtitle=subtitle,

@@ -1,6 +1,7 @@
 """Publishing the report: how numbers leave the tool, readable and traceable to a run.
 
-``pathways report RESULTS_DIR`` turns a results folder (a run or a comparison) into a
+``pathways report RESULTS_DIR`` turns a results folder (a run, a comparison or an
+optimisation, whose report opens with the recommended allocation) into a
 folder ``report/`` beside the results (or wherever ``--out`` says) holding:
 
 - ``report.html``, self-contained (every image embedded), in a plain NHS style: a
@@ -37,6 +38,7 @@ from simulation.report.html import render_html
 from simulation.report.narrative import statements_frame
 from simulation.report.pdf import render_pdf
 from simulation.report.wording import scenario_label
+from simulation.store.optimisation import is_optimisation_folder, read_optimisation_folder
 from simulation.store.reader import read_results_folder
 from simulation.store.staging import replace_folder
 
@@ -137,8 +139,12 @@ def write_report(
     a results folder and ``OSError`` if the report cannot be written (nothing is left
     half-written either way).
     """
-    results = read_results_folder(results_dir)
-    target = Path(out) if out is not None else results.path / REPORT_FOLDER
+    optimisation = (
+        read_optimisation_folder(results_dir) if is_optimisation_folder(results_dir) else None
+    )
+    results = read_results_folder(optimisation.comparison if optimisation else results_dir)
+    home = optimisation.path if optimisation else results.path
+    target = Path(out) if out is not None else home / REPORT_FOLDER
     if target.exists() and not target.is_dir():
         raise ReportError(f"--out {target} is a file; give a folder for the report")
     if target.is_dir() and any(target.iterdir()) and not (target / "report.json").is_file():
@@ -146,7 +152,7 @@ def write_report(
         raise ReportError(
             f"{target} already exists and is not a report folder; give a new folder with --out"
         )
-    report = build_report(results, search=search)
+    report = build_report(results, search=search, optimisation=optimisation)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-staging-", dir=target.parent))
     try:

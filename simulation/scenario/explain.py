@@ -351,8 +351,13 @@ def _unknown_field(key: str, parent: Slot | None) -> tuple[str, str | None]:
     return f"unknown field {key!r} (fields here: {', '.join(fields)})", None
 
 
-def schema_problems(exc: ValidationError, source: LocatedData) -> list[Problem]:
-    """One problem per schema error, sorted by line; a misspelt field is one problem."""
+def schema_problems(
+    exc: ValidationError, source: LocatedData, root: type[BaseModel] = Scenario
+) -> list[Problem]:
+    """One problem per schema error, sorted by line; a misspelt field is one problem.
+
+    ``root`` is the schema the data was validated against (a scenario by default).
+    """
     data = source.data
     errors = exc.errors()
     meant: set[Loc] = set()
@@ -361,7 +366,7 @@ def schema_problems(exc: ValidationError, source: LocatedData) -> list[Problem]:
         loc = tuple(error["loc"])
         if error["type"] != "extra_forbidden":
             continue
-        message, match = _unknown_field(str(loc[-1]), slot_at(loc[:-1], data))
+        message, match = _unknown_field(str(loc[-1]), slot_at(loc[:-1], data, root))
         if match is not None:
             meant.add((*loc[:-1], match))
         problems.append((loc, source.problem(_data_path(data, loc, True), message)))
@@ -371,17 +376,19 @@ def schema_problems(exc: ValidationError, source: LocatedData) -> list[Problem]:
         if kind == "extra_forbidden" or (kind == "missing" and loc in meant):
             continue
         if kind in ("union_tag_invalid", "union_tag_not_found"):
-            problems.append((loc, _tag_problem(error, loc, source)))
+            problems.append((loc, _tag_problem(error, loc, source, root)))
             continue
-        slot = slot_at(loc, data)
+        slot = slot_at(loc, data, root)
         path = _data_path(data, loc, kind == "missing")
         missing = str(loc[-1]) if kind == "missing" else None
         problems.append((loc, source.problem(path, _message(error, slot, missing))))
     return _unique(problems)
 
 
-def _tag_problem(error: ErrorDetails, loc: Loc, source: LocatedData) -> Problem:
-    slot = slot_at(loc, source.data)
+def _tag_problem(
+    error: ErrorDetails, loc: Loc, source: LocatedData, root: type[BaseModel]
+) -> Problem:
+    slot = slot_at(loc, source.data, root)
     tags = list(slot.tags()) if slot is not None else []
     disc = str((error.get("ctx") or {}).get("discriminator", "")).strip("'\"") or "type"
     noun = _TAG_NOUNS.get(disc, disc)
@@ -411,13 +418,13 @@ def sort_problems(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file, p.line or 0))
 
 
-def bool_problems(source: LocatedData) -> list[Problem]:
+def bool_problems(source: LocatedData, root: type[BaseModel] = Scenario) -> list[Problem]:
     """Numbers written as yes/no/true/false, which the schema would quietly read as 1 or 0."""
     problems: list[Problem] = []
 
     def walk(node: Any, path: Path_) -> None:
         if isinstance(node, bool):
-            slot = slot_at(path, source.data)
+            slot = slot_at(path, source.data, root)
             if slot is not None and slot.tp in (int, float):
                 message = f"expected {expected(slot)}, got {given(node)}; {BOOL_HINT}"
                 problems.append(source.problem(path, message))
