@@ -181,6 +181,44 @@ def build_parser() -> argparse.ArgumentParser:
             "stated confidence; write the results and the recommended scenario",
         )
     )
+
+    serve = commands.add_parser(
+        "serve",
+        help="start the web page: scenario library and editor, runs as jobs, results and reports",
+    )
+    serve.add_argument(
+        "--workspace",
+        default="workspace",
+        help="folder of the page's scenarios, results and job store; created with the shipped "
+        "examples if missing (default: workspace)",
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 exposes the "
+        "page to the network, so put it behind a proxy that signs users in)",
+    )
+    serve.add_argument(
+        "--port", type=options.whole_number(1), default=8000, help="port (default 8000)"
+    )
+    serve.add_argument(
+        "-w",
+        "--workers",
+        type=options.positive_int,
+        help="worker processes per job (default: one per core)",
+    )
+    serve.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run jobs' replications on Dask: tcp://HOST:PORT of a scheduler, or 'local'",
+    )
+    serve.add_argument(
+        "--user-header",
+        metavar="HEADER",
+        help="trust this request header, set by a reverse proxy that signs users in, as the "
+        "user's name; requests without it are refused",
+    )
+
     calibrate.add_arguments(
         commands.add_parser(
             "calibrate",

@@ -512,6 +512,45 @@ def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """``pathways serve``: the web page (see :mod:`simulation.web`)."""
+    if args.port > 65535:
+        err.print("error: --port: expected a port number from 1 to 65535", markup=False)
+        return EXIT_INPUT
+    workspace = Path(args.workspace)
+    problem = _check_output_root(workspace)
+    if problem:
+        err.print(f"error: --workspace: {problem}", markup=False, highlight=False)
+        return EXIT_INPUT
+    try:
+        from simulation.web.server import serve
+    except ImportError as exc:  # the optional web extra is not installed
+        err.print(
+            f"error: the web page needs the web extra ({exc.name} is missing): "
+            "pip install 'pathways[web]'",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_INPUT
+    out.print(
+        f"Serving {workspace.resolve()} on http://{args.host}:{args.port}/ (Ctrl-C stops; "
+        "unfinished jobs resume at the next start)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        serve(workspace, args.host, args.port, args.workers, args.cluster, args.user_header)
+    except OSError as exc:
+        err.print(
+            f"error: could not serve on {args.host}:{args.port}: {exc.strerror or exc}",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_FAILURE
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
     """``pathways calibrate``: see :mod:`simulation.cli.calibrate`."""
     from simulation.cli.calibrate import calibrate
@@ -542,6 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": cmd_report,
         "calibrate": cmd_calibrate,
         "optimise": cmd_optimise,
+        "serve": cmd_serve,
     }
     try:
         return handlers[args.command](args, out, err)

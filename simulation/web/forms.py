@@ -1,0 +1,177 @@
+"""The scenario form: the parameters a planner changes, in planner words and units.
+
+A form is built from a loaded scenario: one field per value a planner changes (beds per
+unit, places per community team, referral growth, longest waits, diversion share, the
+years simulated). Each field carries the path of its value in the scenario (its key is
+the field path ``pathways validate`` names, such as ``units[3].beds``), so a problem the
+loader reports lands next to the field it is about.
+
+Submitted values are written into the scenario file's own data, and only where they
+differ from what the scenario already holds: a scenario made from the baseline stays a
+short file that ``extends`` it. Values are not checked here: text that is not a number
+goes into the file as text, and the loader's message says what was expected, exactly as
+``pathways validate`` would for the file.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from simulation.scenario.schema import PATHWAY_LABELS, Scenario
+from simulation.scenario.yamlsource import format_path
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One form field: a scenario value in the planner's unit."""
+
+    key: str
+    """The field path as the loader names it, e.g. ``units[3].beds``."""
+    group: str
+    label: str
+    unit: str
+    value: str
+    path: Path_
+    """Where the value lives in the scenario's data, with names for named lists."""
+    scale: float = 1.0
+    """Form value = scenario value × scale (100 for a share shown as a percentage)."""
+    whole: bool = False
+
+    @property
+    def dom_id(self) -> str:
+        """The field's HTML id: its key in letters, digits and dashes."""
+        return "f-" + re.sub(r"[^A-Za-z0-9]+", "-", self.key).strip("-")
+
+
+def _number(value: float | None, scale: float, whole: bool) -> str:
+    if value is None:
+        return ""
+    shown = value * scale
+    return str(round(shown)) if whole else f"{shown:g}"
+
+
+def scenario_fields(scenario: Scenario) -> list[Field]:
+    """The planner's fields of a scenario, in the order the form shows them."""
+    fields = [
+        Field("horizon_years", "Run", "Years simulated", "years",
+              _number(scenario.horizon_years, 1, False), ("horizon_years",)),
+        Field("replications", "Run", "Replications", "runs",
+              _number(scenario.replications, 1, True), ("replications",), whole=True),
+    ]  # fmt: skip
+    for i, unit in enumerate(scenario.units):
+        group = f"Beds: {PATHWAY_LABELS.get(unit.pathway, unit.pathway)}"
+        fields.append(
+            Field(f"units[{i}].beds", group, unit.name, "beds", str(unit.beds),
+                  ("units", unit.name, "beds"), whole=True)
+        )  # fmt: skip
+    for i, team in enumerate(scenario.community_teams):
+        fields.append(
+            Field(f"community_teams[{i}].places", "Community team places", team.name,
+                  "places", str(team.places), ("community_teams", team.name, "places"),
+                  whole=True)
+        )  # fmt: skip
+    for name, pathway in scenario.pathways.items():
+        group = PATHWAY_LABELS.get(name, name)
+        base = ("pathways", name)
+        fields.append(
+            Field(f"pathways.{name}.annual_growth", group, "Referral growth a year", "%",
+                  _number(pathway.annual_growth, 100, False), (*base, "annual_growth"), 100)
+        )  # fmt: skip
+        for priority in ("urgent", "routine"):
+            value = getattr(pathway.max_wait_days, priority)
+            fields.append(
+                Field(f"pathways.{name}.max_wait_days.{priority}", group,
+                      f"Longest {priority} wait before placing out of area", "days",
+                      _number(value, 1, False), (*base, "max_wait_days", priority))
+            )  # fmt: skip
+        if pathway.diversion is not None:
+            fields.append(
+                Field(f"pathways.{name}.diversion.share", group,
+                      f"Share diverted to {pathway.diversion.team}", "%",
+                      _number(pathway.diversion.share, 100, False),
+                      (*base, "diversion", "share"), 100)
+            )  # fmt: skip
+    return fields
+
+
+def _parsed(text: str, field: Field) -> Any:
+    """The scenario value of a submitted form value; text that is no number stays text."""
+    text = text.strip().replace(",", "")
+    if text == "":
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    value = number / field.scale
+    if field.whole and value == int(value):
+        return int(value)
+    return value
+
+
+def _set(data: dict[str, Any], path: Path_, value: Any) -> None:
+    """Set ``value`` at ``path`` in a scenario's own data; named lists are found by name.
+
+    A named item missing from the file's own list is added with only its name, so that
+    ``extends`` merges it with the parent's item of that name.
+    """
+    here: Any = data
+    for step in path[:-1]:
+        if isinstance(here, list):
+            match = next((x for x in here if isinstance(x, dict) and x.get("name") == step), None)
+            if match is None:
+                match = {"name": step}
+                here.append(match)
+            here = match
+            continue
+        named_list = step in ("units", "community_teams")
+        if step not in here or not isinstance(here[step], list | dict):
+            here[step] = [] if named_list else {}
+        here = here[step]
+    if isinstance(here, list):  # pragma: no cover - paths end in a field name
+        raise ValueError(f"bad form path {format_path(path)}")
+    here[path[-1]] = value
+
+
+def apply_form(
+    own: Mapping[str, Any], fields: list[Field], submitted: Mapping[str, str]
+) -> dict[str, Any]:
+    """The file's own data with the submitted values that differ from the form's values."""
+    data = copy.deepcopy(dict(own))
+    for field in fields:
+        if field.key not in submitted:
+            continue
+        given = submitted[field.key]
+        if given.strip() == field.value:
+            continue
+        _set(data, field.path, _parsed(given, field))
+    for key in ("name", "description"):
+        if key in submitted and submitted[key].strip() != str(data.get(key, "")).strip():
+            data[key] = submitted[key].strip()
+    return data
+
+
+def to_yaml(data: Mapping[str, Any]) -> str:
+    """A scenario's own data as the text of its file, ``extends`` and ``name`` first."""
+    first = {k: data[k] for k in ("extends", "name", "description") if k in data}
+    rest = {k: v for k, v in data.items() if k not in first}
+    text = yaml.safe_dump(first, sort_keys=False, allow_unicode=True, width=88)
+    if rest:
+        text += yaml.safe_dump(rest, sort_keys=False, allow_unicode=True, width=88)
+    return text
+
+
+def derived_from(base_file: str, name: str, description: str) -> str:
+    """The text of a new scenario that ``extends`` another and changes nothing yet."""
+    data = {"extends": base_file, "name": name}
+    if description:
+        data["description"] = description
+    return to_yaml(data)

@@ -1,0 +1,248 @@
+"""The workspace: the one folder the web page reads and writes.
+
+A workspace holds ordinary files, so that what the page makes runs from the command
+line too::
+
+    <workspace>/examples/    the shipped scenarios, copied in on first start (read only here)
+    <workspace>/scenarios/   the planner's own scenarios, one YAML file each
+    <workspace>/results/     results folders, as ``pathways run --out`` writes them
+    <workspace>/jobs.sqlite  the job store (:mod:`simulation.web.jobs`)
+
+Every file a scenario names (``extends``, ``money.budget_from``, ``census``) must lie
+inside the workspace: a reference that leaves it (``extends: ../../x.yaml``,
+``census: /etc/passwd``) is a problem of that field, found before the file is read.
+Scenario names become file names only when they are plain lower-case words
+(:data:`NAME_PATTERN`), so no name from a form or an upload can reach another folder.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simulation.core.problems import InputError, Problem
+from simulation.scenario.loading import load_scenario, load_scenario_text
+from simulation.scenario.schema import Scenario
+from simulation.scenario.yamlsource import LocatedData, parse_yaml, read_yaml_file
+from simulation.store.staging import atomic_write
+
+EXAMPLES = "examples"
+SCENARIOS = "scenarios"
+RESULTS = "results"
+JOBS = "jobs.sqlite"
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
+"""A scenario name the page accepts: it is also the file's name, so no dots or slashes."""
+
+NAME_RULE = "use 1 to 60 lower-case letters, digits, '-' or '_', starting with a letter or digit"
+
+MAX_SCENARIO_BYTES = 256 * 1024
+"""The largest scenario file accepted from a form or an upload."""
+
+REFERENCES: tuple[tuple[str, ...], ...] = (("extends",), ("money", "budget_from"), ("census",))
+"""The fields that name other files."""
+
+
+def shipped_scenarios() -> Path | None:
+    """The ``scenarios/`` folder beside the package, in a source checkout or image."""
+    folder = Path(__file__).resolve().parents[2] / "scenarios"
+    return folder if folder.is_dir() else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A scenario file in the library."""
+
+    name: str
+    path: Path
+    shipped: bool
+    description: str
+    problem: str | None
+
+
+class Workspace:
+    """The workspace folder (see module doc); created, with the examples, on first use."""
+
+    def __init__(self, root: str | Path, examples: Path | None = None):
+        self.root = Path(root).resolve()
+        self.examples = self.root / EXAMPLES
+        self.scenarios = self.root / SCENARIOS
+        self.results = self.root / RESULTS
+        self.jobs = self.root / JOBS
+        for folder in (self.root, self.scenarios, self.results):
+            folder.mkdir(parents=True, exist_ok=True)
+        source = examples if examples is not None else shipped_scenarios()
+        if not self.examples.is_dir() and source is not None:
+            staging = self.root / f".{EXAMPLES}.copying"
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(
+                source, staging, ignore=shutil.ignore_patterns("*.md", ".*", "__pycache__")
+            )
+            staging.rename(self.examples)
+        self.examples.mkdir(exist_ok=True)
+
+    # -- names and paths -------------------------------------------------------------
+
+    def inside(self, path: Path) -> bool:
+        """Whether ``path`` (symbolic links followed) lies inside the workspace."""
+        return path.resolve().is_relative_to(self.root)
+
+    def scenario_path(self, name: str) -> Path:
+        """The file of a scenario in the library; ``KeyError`` if there is none."""
+        if NAME_PATTERN.match(name):
+            for folder in (self.scenarios, self.examples):
+                path = folder / f"{name}.yaml"
+                if path.is_file() and self.inside(path):
+                    return path
+        raise KeyError(name)
+
+    def is_shipped(self, path: Path) -> bool:
+        """Whether a scenario file is one of the shipped examples (not editable here)."""
+        return path.resolve().parent == self.examples.resolve()
+
+    def relative(self, path: Path) -> str:
+        """A workspace file's path as the page and the job store name it."""
+        return path.resolve().relative_to(self.root).as_posix()
+
+    def library(self) -> list[Entry]:
+        """Every scenario, the planner's own first, each with its first problem if any."""
+        entries = []
+        for folder in (self.scenarios, self.examples):
+            for path in sorted(folder.glob("*.yaml")):
+                if not NAME_PATTERN.match(path.stem) or not self.inside(path):
+                    continue
+                problem, description = None, ""
+                try:
+                    scenario = self.load(path)
+                    description = scenario.description
+                except InputError as error:
+                    problem = str(error.problems[0])
+                entries.append(Entry(path.stem, path, self.is_shipped(path), description, problem))
+        return entries
+
+    # -- checking and loading --------------------------------------------------------
+
+    def reference_problems(self, source: LocatedData) -> list[Problem]:
+        """Problems of references in ``source`` that leave the workspace, or do not exist.
+
+        Follows ``extends`` and ``money.budget_from`` through their files (each checked
+        before it is read), so that no file outside the workspace is ever opened.
+        """
+        problems: list[Problem] = []
+        pending: list[LocatedData] = [source]
+        seen: set[Path] = set()
+        while pending and not problems:
+            current = pending.pop()
+            folder = Path(current.file).parent
+            for field in REFERENCES:
+                value: Any = current.data if isinstance(current.data, dict) else {}
+                for key in field:
+                    value = value.get(key) if isinstance(value, dict) else None
+                if not isinstance(value, str) or not value.strip():
+                    continue
+                target = folder / value
+                if not self.inside(target):
+                    problems.append(
+                        current.problem(
+                            field,
+                            f"{value!r} is outside the workspace; name a file in the "
+                            f"workspace, relative to this file (for example "
+                            f"../{EXAMPLES}/baseline.yaml)",
+                        )
+                    )
+                    continue
+                resolved = target.resolve()
+                if field != ("census",) and resolved.is_file() and resolved not in seen:
+                    seen.add(resolved)
+                    pending.append(read_yaml_file(target))
+        return problems
+
+    def load(self, path: Path) -> Scenario:
+        """Load a workspace scenario file, refusing references that leave the workspace."""
+        if not self.inside(path):
+            raise InputError([Problem(str(path), None, "", "is outside the workspace")])
+        problems = self.reference_problems(read_yaml_file(path))
+        if problems:
+            raise InputError(problems)
+        return load_scenario(path)
+
+    def check_text(self, text: str, path: Path) -> Scenario:
+        """Validate YAML text as if it were the file ``path``; nothing is written.
+
+        Raises :class:`InputError` with the same problems ``pathways validate`` gives,
+        plus any reference that leaves the workspace.
+        """
+        if len(text.encode("utf-8")) > MAX_SCENARIO_BYTES:
+            raise InputError(
+                [
+                    Problem(
+                        path.name,
+                        None,
+                        "",
+                        f"the file is larger than {MAX_SCENARIO_BYTES // 1024} KB; a scenario "
+                        "is a few KB of YAML",
+                    )
+                ]
+            )
+        problems = self.reference_problems(parse_yaml(text, str(path)))
+        if problems:
+            raise InputError(problems)
+        return load_scenario_text(text, str(path))
+
+    def save(self, name: str, text: str) -> Path:
+        """Validate and write the planner's scenario ``name``; nothing is written if invalid.
+
+        The scenario's own ``name`` must be the file's name, so that a results folder
+        and the file it came from share it.
+        """
+        if not NAME_PATTERN.match(name):
+            raise InputError([Problem("name", None, "name", NAME_RULE)])
+        path = self.scenarios / f"{name}.yaml"
+        scenario = self.check_text(text, path)
+        if scenario.name != name:
+            raise InputError(
+                [
+                    Problem(
+                        path.name,
+                        None,
+                        "name",
+                        f"the scenario is named {scenario.name!r} but saved as {name!r}; "
+                        "give both the same name",
+                    )
+                ]
+            )
+        if (self.examples / f"{name}.yaml").is_file():
+            raise InputError(
+                [
+                    Problem(
+                        path.name,
+                        None,
+                        "name",
+                        f"{name!r} is the name of a shipped example; choose another",
+                    )
+                ]
+            )
+        atomic_write(path, text.encode("utf-8"))
+        return path
+
+    def delete(self, name: str) -> None:
+        """Remove one of the planner's scenarios (never a shipped example)."""
+        path = self.scenario_path(name)
+        if self.is_shipped(path):
+            raise KeyError(name)
+        path.unlink()
+
+
+def upload_name(filename: str | None, text: str) -> str:
+    """The library name of an uploaded file: its ``name`` field, else the file's stem."""
+    try:
+        data = parse_yaml(text, filename or "upload").data
+    except InputError:
+        data = None
+    name = data.get("name") if isinstance(data, dict) else None
+    if isinstance(name, str):
+        return name
+    return Path(filename or "").stem
