@@ -12,9 +12,10 @@ and the report's content is the results page.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,8 @@ from simulation.web.security import (
 from simulation.web.workspace import (
     MAX_SCENARIO_BYTES,
     NAME_PATTERN,
-    NAME_RULE,
     Workspace,
+    name_problem,
     upload_name,
 )
 
@@ -91,6 +92,17 @@ class Site:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.templates.tests["number_like"] = _number_like
+        self.templates.filters["where"] = self._where
+
+    def _where(self, problem: Problem) -> str:
+        """A problem as ``pathways validate`` prints it, with workspace files relative."""
+        file = Path(problem.file)
+        if file.is_absolute() and file.resolve().is_relative_to(self.workspace.root):
+            problem = replace(problem, file=self.workspace.relative(file))
+        elif file.is_absolute():
+            problem = replace(problem, file=file.name)
+        return str(problem)
 
     # -- rendering ---------------------------------------------------------------------
 
@@ -110,6 +122,14 @@ class Site:
     def refusal(self, request: Request, status: int, message: str) -> HTMLResponse:
         """A page saying, in one sentence, why a request was refused."""
         return self.page(request, "error.html", status=status, message=message)
+
+
+NUMBER = re.compile(r"^[−+\-]?[£]?[0-9]")
+
+
+def _number_like(value: object) -> bool:
+    """Whether a table cell is a number (right-aligned), such as ``£1.6m`` or ``−25``."""
+    return isinstance(value, str) and bool(NUMBER.match(value.strip()))
 
 
 def _site(request: Request) -> Site:
@@ -164,7 +184,7 @@ async def create_scenario(request: Request) -> Response:
         return site.refusal(request, 404, "There is no scenario of that name to start from.")
     problems: list[Problem] = []
     if not NAME_PATTERN.match(name):
-        problems.append(Problem("name", None, "name", NAME_RULE))
+        problems.append(Problem("name", None, "name", name_problem(name)))
     elif (ws.scenarios / f"{name}.yaml").exists() or (ws.examples / f"{name}.yaml").exists():
         problems.append(Problem("name", None, "name", f"a scenario named {name!r} exists"))
     if not problems:
@@ -234,8 +254,9 @@ async def upload(request: Request) -> Response:
                 except InputError as error:
                     problems = error.problems
     if problems:
+        status = 413 if len(raw) > MAX_SCENARIO_BYTES else 422
         return site.page(
-            request, "upload.html", status=422, filename=file.filename or "", problems=problems
+            request, "upload.html", status=status, filename=file.filename or "", problems=problems
         )
     return RedirectResponse(f"/scenarios/{name}?saved=1", status_code=303)
 
@@ -265,7 +286,8 @@ def _editor_context(
     if submitted is not None and scenario is not None:
         try:
             own = parse_yaml(text, str(path)).data
-            proposed = forms.to_yaml(forms.apply_form(own, fields, submitted))
+            changed = forms.apply_form(own, fields, submitted, scenario.description)
+            proposed = forms.to_yaml(changed)
             ws.check_text(proposed, path)
             problems = []
         except InputError as error:

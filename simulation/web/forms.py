@@ -142,9 +142,16 @@ def _set(data: dict[str, Any], path: Path_, value: Any) -> None:
 
 
 def apply_form(
-    own: Mapping[str, Any], fields: list[Field], submitted: Mapping[str, str]
+    own: Mapping[str, Any],
+    fields: list[Field],
+    submitted: Mapping[str, str],
+    description: str = "",
 ) -> dict[str, Any]:
-    """The file's own data with the submitted values that differ from the form's values."""
+    """The file's own data with the submitted values that differ from the form's values.
+
+    ``description`` is the scenario's current one (perhaps inherited): it is written into
+    the file only when the planner changed it.
+    """
     data = copy.deepcopy(dict(own))
     for field in fields:
         if field.key not in submitted:
@@ -153,9 +160,9 @@ def apply_form(
         if given.strip() == field.value:
             continue
         _set(data, field.path, _parsed(given, field))
-    for key in ("name", "description"):
-        if key in submitted and submitted[key].strip() != str(data.get(key, "")).strip():
-            data[key] = submitted[key].strip()
+    given_description = submitted.get("description", description).strip()
+    if given_description != description.strip():
+        data["description"] = given_description
     return data
 
 
@@ -171,7 +178,6 @@ def to_yaml(data: Mapping[str, Any]) -> str:
 
 def derived_from(base_file: str, name: str, description: str) -> str:
     """The text of a new scenario that ``extends`` another and changes nothing yet."""
-    data = {"extends": base_file, "name": name}
-    if description:
-        data["description"] = description
-    return to_yaml(data)
+    parent = base_file.rsplit("/", 1)[-1].removesuffix(".yaml")
+    described = description or f"{parent} with changes made on the scenario page."
+    return to_yaml({"extends": base_file, "name": name, "description": described})

@@ -285,10 +285,8 @@ class Runner:
     def run(self, job: Job) -> None:
         """Run (or resume) one job to its end: finished, failed or cancelled."""
         store = self.store
-        if (
-            job.folder is not None
-            and (self.workspace.root / job.folder / "manifest.json").is_file()
-        ):
+        folder = None if job.folder is None else self.workspace.root / job.folder
+        if folder is not None and (folder / MANIFEST).is_file():
             store.update(job.id, state="finished", done=job.total)
             return
         store.update(job.id, state="running", message="")
@@ -310,7 +308,7 @@ class Runner:
             run.execute(self.workers, self.cluster, progress)
             store.update(job.id, message="writing the results folder")
             run.assemble()
-            folder = run.finish()
+            finished = run.finish()
         except Cancelled:
             shutil.rmtree(run.staging, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -331,7 +329,7 @@ class Runner:
         store.update(
             job.id,
             state="finished",
-            folder=self.workspace.relative(folder),
+            folder=self.workspace.relative(finished),
             done=run.total,
             total=run.total,
             message="",

@@ -199,7 +199,7 @@ class Workspace:
         and the file it came from share it.
         """
         if not NAME_PATTERN.match(name):
-            raise InputError([Problem("name", None, "name", NAME_RULE)])
+            raise InputError([Problem("name", None, "name", name_problem(name))])
         path = self.scenarios / f"{name}.yaml"
         scenario = self.check_text(text, path)
         if scenario.name != name:
@@ -234,6 +234,12 @@ class Workspace:
         if self.is_shipped(path):
             raise KeyError(name)
         path.unlink()
+
+
+def name_problem(name: str) -> str:
+    """Why ``name`` cannot name a scenario in the library."""
+    shown = name if len(name) <= 80 else name[:77] + "..."
+    return f"{shown!r} cannot be a scenario's name here: {NAME_RULE}"
 
 
 def upload_name(filename: str | None, text: str) -> str:

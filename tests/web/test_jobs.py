@@ -1,0 +1,164 @@
+"""The job store: a killed server resumes its job to the CLI's numbers; cancel leaves nothing.
+
+A server killed (SIGKILL) in the middle of a run and started again finishes the job from
+the replications it had saved, and its results are those of an uninterrupted
+``pathways run`` of the same file, number for number. A cancelled job leaves no partial
+or empty results folder behind, and a queued job cancelled never starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulation.api import open_results
+from simulation.web.jobs import JobStore, Runner
+from simulation.web.workspace import Workspace
+from tests.web.server import ROOT, Server, wait_for
+
+SCENARIO = """\
+extends: ../examples/baseline.yaml
+name: short
+description: The baseline over two years.
+horizon_years: 2
+"""
+
+
+def _workspace(root: Path) -> Workspace:
+    workspace = Workspace(root)
+    (workspace.scenarios / "short.yaml").write_text(SCENARIO)
+    return workspace
+
+
+def _parts(workspace: Workspace, folder: str | None) -> int:
+    if folder is None:
+        return 0
+    final = workspace.root / folder
+    staging = final.parent / f".{final.name}.partial"
+    return len(list(staging.glob("parts/*/r*.pkl")))
+
+
+@pytest.mark.slow
+def test_a_killed_server_resumes_the_job_to_the_uninterrupted_cli_numbers(tmp_path: Path) -> None:
+    workspace = _workspace(tmp_path / "workspace")
+    store = JobStore(workspace.jobs)
+    replications = 12
+    job = store.add(["scenarios/short.yaml"], replications)
+
+    server = Server(workspace.root).start()
+    try:
+
+        def some_saved() -> bool:
+            current = store.get(job.id)
+            assert current is not None and current.state != "finished", "ran before the kill"
+            return _parts(workspace, current.folder) >= 2
+
+        wait_for(some_saved, 120, "two replications saved")
+        server.kill()
+    finally:
+        server.kill()
+    killed = store.get(job.id)
+    assert killed is not None and killed.state == "running"
+    saved = _parts(workspace, killed.folder)
+    assert 2 <= saved < replications, saved
+
+    restarted = Server(workspace.root).start()
+    try:
+
+        def ended() -> bool:
+            current = store.get(job.id)
+            return current is not None and not current.active
+
+        wait_for(ended, 300, "the resumed job to end")
+    finally:
+        restarted.stop()
+    done = store.get(job.id)
+    assert done is not None and done.state == "finished", done.message
+    assert done.folder == killed.folder, "the job finished its own folder, not a new one"
+    folder = workspace.root / done.folder
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["resumed_replications"] >= saved
+
+    cli = subprocess.run(
+        [sys.executable, "-m", "simulation.cli.main", "run",
+         str(workspace.scenarios / "short.yaml"), "--replications", str(replications),
+         "--workers", "1", "--quiet",
+         "--out", str(tmp_path / "cli")],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    served, uninterrupted = open_results(folder), open_results(cli.stdout.strip())
+    for part in ("kpis", "summary", "monthly", "ledger"):
+        pd.testing.assert_frame_equal(getattr(served, part), getattr(uninterrupted, part))
+
+
+def test_cancel_leaves_no_folder_and_a_queued_job_never_starts(tmp_path: Path) -> None:
+    workspace = _workspace(tmp_path / "workspace")
+    store = JobStore(workspace.jobs)
+    running = store.add(["scenarios/short.yaml"], 500)
+    queued = store.add(["scenarios/short.yaml", "examples/baseline.yaml"], 2)
+    runner = Runner(workspace, store, workers=1)
+    runner.start()
+    try:
+
+        def started() -> bool:
+            current = store.get(running.id)
+            return current is not None and current.done >= 1
+
+        wait_for(started, 120, "the first replication")
+        store.request_cancel(queued.id)
+        store.request_cancel(running.id)
+
+        def cancelled() -> bool:
+            current = store.get(running.id)
+            return current is not None and current.state == "cancelled"
+
+        wait_for(cancelled, 120, "the job to stop")
+    finally:
+        runner.stop()
+    never = store.get(queued.id)
+    assert never is not None and never.state == "cancelled" and never.done == 0
+    left = [p.relative_to(workspace.results) for p in workspace.results.rglob("*")]
+    assert left == [], f"a cancelled job left {left}"
+
+
+def test_a_queued_job_waits_its_turn_and_jobs_run_in_order(tmp_path: Path) -> None:
+    workspace = _workspace(tmp_path / "workspace")
+    store = JobStore(workspace.jobs)
+    first = store.add(["scenarios/short.yaml"], 2, owner="ann")
+    second = store.add(["scenarios/short.yaml"], 2, owner="bob")
+    assert store.position(first) == 0 and store.position(second) == 1
+    assert store.next() == first
+    runner = Runner(workspace, store, workers=1)
+    runner.start()
+    try:
+        wait_for(lambda: not any(j.active for j in store.recent()), 240, "both jobs")
+    finally:
+        runner.stop()
+    a, b = store.get(first.id), store.get(second.id)
+    assert a is not None and b is not None
+    assert (a.state, b.state) == ("finished", "finished")
+    assert a.folder != b.folder
+    assert [j.owner for j in store.recent()] == ["bob", "ann"]
+
+
+def test_a_job_whose_scenario_became_invalid_fails_with_the_loader_message(
+    tmp_path: Path,
+) -> None:
+    workspace = _workspace(tmp_path / "workspace")
+    store = JobStore(workspace.jobs)
+    job = store.add(["scenarios/short.yaml"], 2)
+    (workspace.scenarios / "short.yaml").write_text(
+        SCENARIO + "units:\n- name: Ashwood Medium Secure\n  beds: -1\n"
+    )
+    Runner(workspace, store, workers=1).run(job)
+    failed = store.get(job.id)
+    assert failed is not None and failed.state == "failed"
+    assert "units[0].beds: expected a whole number" in failed.message
+    assert list(workspace.results.iterdir()) == []
