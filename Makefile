@@ -4,14 +4,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The web page's browser tests drive Debian's chromium through its chromium-driver; both
+# come from the system's package manager, never downloaded by a Python package.
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 
-.PHONY: run test lint bench lock clean
+.PHONY: run test lint bench lock clean browser
 
 $(STAMP): pyproject.toml requirements.lock
+	test -x $(CHROMIUM) && test -x $(CHROMEDRIVER) || $(MAKE) browser
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
+
+browser:
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y chromium chromium-driver
 
 run: $(STAMP)
 	$(BIN)/pathways run scenarios/baseline.yaml

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -92,7 +92,7 @@ class Site:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.templates.tests["number_like"] = _number_like
+        self.templates.globals["numeric_columns"] = numeric_columns
         self.templates.filters["where"] = self._where
 
     def _where(self, problem: Problem) -> str:
@@ -127,9 +127,16 @@ class Site:
 NUMBER = re.compile(r"^[−+\-]?[£]?[0-9]")
 
 
-def _number_like(value: object) -> bool:
-    """Whether a table cell is a number (right-aligned), such as ``£1.6m`` or ``−25``."""
-    return isinstance(value, str) and bool(NUMBER.match(value.strip()))
+def numeric_columns(rows: Sequence[Sequence[tuple[str, str]]]) -> set[int]:
+    """The columns of a report table that hold mostly numbers (shown right-aligned)."""
+    if not rows:
+        return set()
+    width = len(rows[0])
+    return {
+        i
+        for i in range(width)
+        if sum(bool(NUMBER.match(row[i][0].strip())) for row in rows) * 2 > len(rows)
+    }
 
 
 def _site(request: Request) -> Site:

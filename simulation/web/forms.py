@@ -179,5 +179,5 @@ def to_yaml(data: Mapping[str, Any]) -> str:
 def derived_from(base_file: str, name: str, description: str) -> str:
     """The text of a new scenario that ``extends`` another and changes nothing yet."""
     parent = base_file.rsplit("/", 1)[-1].removesuffix(".yaml")
-    described = description or f"{parent} with changes made on the scenario page."
+    described = description or f"Made from {parent} on the scenario page."
     return to_yaml({"extends": base_file, "name": name, "description": described})
