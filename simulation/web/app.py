@@ -284,6 +284,7 @@ def _editor_context(
     problems: list[Problem] = []
     fields: list[forms.Field] = []
     scenario = None
+    new_index = -1
     try:
         scenario = ws.load(path)
         fields = forms.scenario_fields(scenario)
@@ -293,8 +294,10 @@ def _editor_context(
     if submitted is not None and scenario is not None:
         try:
             own = parse_yaml(text, str(path)).data
-            changed = forms.apply_form(own, fields, submitted, scenario.description)
+            changed = forms.apply_form(own, fields, submitted, scenario)
             proposed = forms.to_yaml(changed)
+            if forms.new_change(submitted, scenario) is not None:
+                new_index = len(changed["changes"]) - 1
             ws.check_text(proposed, path)
             problems = []
         except InputError as error:
@@ -303,7 +306,9 @@ def _editor_context(
     others: list[Problem] = []
     keys = {f.key for f in fields}
     for problem in problems:
-        if problem.field in keys:
+        if problem.field.startswith(f"changes[{new_index}]."):
+            by_field.setdefault("change", []).append(problem.message)
+        elif problem.field in keys:
             by_field.setdefault(problem.field, []).append(problem.message)
         else:
             others.append(problem)
@@ -325,7 +330,13 @@ def _editor_context(
         "description": (submitted or {}).get(
             "description", scenario.description if scenario else ""
         ),
-        "library": [e.name for e in ws.library() if e.name != path.stem and e.problem is None],
+        "kinds": forms.change_kinds(scenario) if scenario else [],
+        "changes": [forms.describe_change(c) for c in scenario.changes] if scenario else [],
+        "change": {k: (submitted or {}).get(f"change.{k}", "") for k in ("date", "what", "to")},
+        "removed": {
+            k for k, v in (submitted or {}).items() if k.startswith("remove_change.") and v
+        },
+        "library": [name for name in ws.names() if name != path.stem],
         "max_replications": MAX_REPLICATIONS,
     }
 

@@ -99,7 +99,83 @@ def scenario_fields(scenario: Scenario) -> list[Field]:
                       _number(pathway.diversion.share, 100, False),
                       (*base, "diversion", "share"), 100)
             )  # fmt: skip
+    for i, rule in enumerate(scenario.reinvestment):
+        group = f"Reinvestment: {PATHWAY_LABELS.get(rule.pathway, rule.pathway)}"
+        fields.append(
+            Field(f"reinvestment[{i}].share_of_savings", group,
+                  "Share of each year's savings reinvested", "%",
+                  _number(rule.share_of_savings, 100, False),
+                  ("reinvestment", i, "share_of_savings"), 100)
+        )  # fmt: skip
+        fields.append(
+            Field(f"reinvestment[{i}].recruitment_lag_days", group,
+                  "Recruitment lag before new places open", "days",
+                  _number(rule.recruitment_lag_days, 1, False),
+                  ("reinvestment", i, "recruitment_lag_days"))
+        )  # fmt: skip
     return fields
+
+
+@dataclass(frozen=True)
+class ChangeKind:
+    """A kind of dated change the form offers: what it sets, on which unit, team or service."""
+
+    value: str
+    """The option's value: the kind and an index, never a name (names may hold any text)."""
+    label: str
+    unit: str
+    scale: float
+    data: dict[str, Any]
+    """The change's fields other than date and ``to``."""
+    whole: bool = False
+
+
+def change_kinds(scenario: Scenario) -> list[ChangeKind]:
+    """The dated changes a planner can add: beds, team places, length of stay, diversion."""
+    kinds = [
+        ChangeKind(f"beds:{i}", f"Beds in {u.name}", "beds", 1,
+                   {"set": "beds", "unit": u.name}, whole=True)
+        for i, u in enumerate(scenario.units)
+    ]  # fmt: skip
+    kinds += [
+        ChangeKind(f"places:{i}", f"Places in {t.name}", "places", 1,
+                   {"set": "places", "team": t.name}, whole=True)
+        for i, t in enumerate(scenario.community_teams)
+    ]  # fmt: skip
+    for p, (name, pathway) in enumerate(scenario.pathways.items()):
+        label = PATHWAY_LABELS.get(name, name)
+        for v, service in enumerate(pathway.services):
+            kinds.append(
+                ChangeKind(f"los:{p}:{v}", f"Length of stay, {label} {service}",
+                           "% of today's", 100,
+                           {"set": "length_of_stay_factor", "pathway": name,
+                            "service": service})
+            )  # fmt: skip
+        if pathway.diversion is not None:
+            kinds.append(
+                ChangeKind(f"diversion:{p}", f"Share diverted, {label}", "%", 100,
+                           {"set": "diversion_share", "pathway": name})
+            )  # fmt: skip
+    return kinds
+
+
+def describe_change(change: Any) -> str:
+    """A dated change in planner words."""
+    data = change.model_dump(mode="json")
+    kind, to = data["set"], data["to"]
+    pathway = PATHWAY_LABELS.get(data.get("pathway", ""), data.get("pathway", ""))
+    what = {
+        "beds": lambda: f"{data.get('unit')}: {to} beds",
+        "places": lambda: f"{data.get('team')}: {to} places",
+        "length_of_stay_factor": lambda: (
+            f"{pathway} {data.get('service')}: stays {to * 100:g}% of today's length"
+        ),
+        "diversion_share": lambda: f"{pathway}: {to * 100:g}% diverted",
+        "max_wait_days": lambda: f"{pathway}: longest {data.get('priority')} wait {to} days",
+        "step_down": lambda: f"{pathway} {data.get('service')}: new step-down routes",
+    }[kind]()
+    note = f" ({data['description']})" if data.get("description") else ""
+    return f"From {data['date']}: {what}{note}"
 
 
 def _parsed(text: str, field: Field) -> Any:
@@ -120,11 +196,16 @@ def _parsed(text: str, field: Field) -> Any:
 def _set(data: dict[str, Any], path: Path_, value: Any) -> None:
     """Set ``value`` at ``path`` in a scenario's own data; named lists are found by name.
 
+    An integer step indexes a list the file holds whole (see :data:`UNNAMED_LISTS`).
+
     A named item missing from the file's own list is added with only its name, so that
     ``extends`` merges it with the parent's item of that name.
     """
     here: Any = data
     for step in path[:-1]:
+        if isinstance(here, list) and isinstance(step, int):
+            here = here[step]
+            continue
         if isinstance(here, list):
             match = next((x for x in here if isinstance(x, dict) and x.get("name") == step), None)
             if match is None:
@@ -141,16 +222,29 @@ def _set(data: dict[str, Any], path: Path_, value: Any) -> None:
     here[path[-1]] = value
 
 
+UNNAMED_LISTS = ("reinvestment", "changes")
+"""Lists a child scenario replaces whole (their items have no names to merge by)."""
+
+
+def _own_list(data: dict[str, Any], key: str, scenario: Scenario) -> list[Any]:
+    """The file's own copy of an unnamed list: the scenario's, copied in on first change."""
+    if not isinstance(data.get(key), list):
+        data[key] = [item.model_dump(mode="json") for item in getattr(scenario, key)]
+    items: list[Any] = data[key]
+    return items
+
+
 def apply_form(
     own: Mapping[str, Any],
     fields: list[Field],
     submitted: Mapping[str, str],
-    description: str = "",
+    scenario: Scenario,
 ) -> dict[str, Any]:
     """The file's own data with the submitted values that differ from the form's values.
 
-    ``description`` is the scenario's current one (perhaps inherited): it is written into
-    the file only when the planner changed it.
+    The description is written only when the planner changed it (it may be inherited).
+    Dated changes ticked for removal are dropped and a new one, if given, is added: the
+    file then holds the whole list, which replaces the parent's.
     """
     data = copy.deepcopy(dict(own))
     for field in fields:
@@ -159,11 +253,38 @@ def apply_form(
         given = submitted[field.key]
         if given.strip() == field.value:
             continue
+        if field.path[0] in UNNAMED_LISTS:
+            _own_list(data, str(field.path[0]), scenario)
         _set(data, field.path, _parsed(given, field))
-    given_description = submitted.get("description", description).strip()
-    if given_description != description.strip():
+    given_description = submitted.get("description", scenario.description).strip()
+    if given_description != scenario.description.strip():
         data["description"] = given_description
+    removed = {
+        int(key.split(".", 1)[1])
+        for key, value in submitted.items()
+        if key.startswith("remove_change.") and key.split(".", 1)[1].isdigit() and value
+    }
+    new = new_change(submitted, scenario)
+    if removed or new is not None:
+        changes = _own_list(data, "changes", scenario)
+        data["changes"] = [c for i, c in enumerate(changes) if i not in removed]
+        if new is not None:
+            data["changes"].append(new)
+        if not data["changes"] and not scenario.changes:
+            del data["changes"]
     return data
+
+
+def new_change(submitted: Mapping[str, str], scenario: Scenario) -> dict[str, Any] | None:
+    """The dated change the form adds, if its date and value are given."""
+    date, to = submitted.get("change.date", "").strip(), submitted.get("change.to", "")
+    kind = next(
+        (k for k in change_kinds(scenario) if k.value == submitted.get("change.what")), None
+    )
+    if not date or not to.strip() or kind is None:
+        return None
+    field = Field("change.to", "", "", "", "", ("to",), kind.scale, kind.whole)
+    return {"date": date, **kind.data, "to": _parsed(to, field)}
 
 
 def to_yaml(data: Mapping[str, Any]) -> str:

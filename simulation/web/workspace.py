@@ -107,6 +107,15 @@ class Workspace:
         """A workspace file's path as the page and the job store name it."""
         return path.resolve().relative_to(self.root).as_posix()
 
+    def names(self) -> list[str]:
+        """Every scenario's name, the planner's own first, without loading any."""
+        return [
+            path.stem
+            for folder in (self.scenarios, self.examples)
+            for path in sorted(folder.glob("*.yaml"))
+            if NAME_PATTERN.match(path.stem) and self.inside(path)
+        ]
+
     def library(self) -> list[Entry]:
         """Every scenario, the planner's own first, each with its first problem if any."""
         entries = []

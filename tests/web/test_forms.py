@@ -48,7 +48,7 @@ def test_only_changed_values_are_written_and_match_dotted_overrides(workspace: W
     submitted["units[2].beds"] = "60"
     submitted["pathways.adult_ed.annual_growth"] = "5"
     submitted["community_teams[1].places"] = "1,000"
-    data = forms.apply_form(own, fields, submitted, scenario.description)
+    data = forms.apply_form(own, fields, submitted, scenario)
     assert set(data) == {"extends", "name", "description", "units", "pathways", "community_teams"}
     assert data["units"] == [{"name": scenario.units[2].name, "beds": 60}]
     saved = workspace.load(workspace.save("mine", forms.to_yaml(data)))
@@ -81,7 +81,7 @@ def test_a_bad_value_is_reported_on_its_own_field(
     path, own = _new(workspace)
     scenario = workspace.load(path)
     fields = forms.scenario_fields(scenario)
-    data = forms.apply_form(own, fields, {key: given}, scenario.description)
+    data = forms.apply_form(own, fields, {key: given}, scenario)
     with pytest.raises(InputError) as caught:
         workspace.check_text(forms.to_yaml(data), path)
     problems = caught.value.problems
@@ -103,3 +103,56 @@ def test_names_that_are_not_plain_words_never_become_files(workspace: Workspace)
         with pytest.raises(InputError):
             workspace.save(name, forms.derived_from("../examples/baseline.yaml", name, ""))
     assert list(workspace.scenarios.iterdir()) == []
+
+
+def _from(workspace: Workspace, parent: str) -> tuple[Path, dict[str, object]]:
+    text = forms.derived_from(f"../examples/{parent}.yaml", "mine", "")
+    return workspace.save("mine", text), yaml.safe_load(text)
+
+
+def test_a_dated_change_is_added_after_the_parents_and_one_can_be_removed(
+    workspace: Workspace,
+) -> None:
+    path, own = _from(workspace, "close_beds_reinvest")
+    scenario = workspace.load(path)
+    assert scenario.changes, "the example has dated changes of its own"
+    kinds = {k.label: k for k in forms.change_kinds(scenario)}
+    los = kinds["Length of stay, Adult eating disorders inpatient"]
+    submitted = {"change.date": "2027-10-01", "change.what": los.value, "change.to": "80"}
+    data = forms.apply_form(own, forms.scenario_fields(scenario), submitted, scenario)
+    saved = workspace.load(workspace.save("mine", forms.to_yaml(data)))
+    assert saved.changes[:-1] == scenario.changes
+    added = saved.changes[-1]
+    assert (added.set, added.to, str(added.date)) == ("length_of_stay_factor", 0.8, "2027-10-01")
+    assert forms.describe_change(added) == (
+        "From 2027-10-01: Adult eating disorders inpatient: stays 80% of today's length"
+    )
+    own = yaml.safe_load(path.read_text())
+    data = forms.apply_form(own, forms.scenario_fields(saved), {"remove_change.0": "yes"}, saved)
+    again = workspace.load(workspace.save("mine", forms.to_yaml(data)))
+    assert again.changes == saved.changes[1:]
+
+
+def test_a_dated_change_outside_the_run_is_the_loaders_problem_of_that_change(
+    workspace: Workspace,
+) -> None:
+    path, own = _from(workspace, "baseline")
+    scenario = workspace.load(path)
+    beds = forms.change_kinds(scenario)[0]
+    submitted = {"change.date": "2040-01-01", "change.what": beds.value, "change.to": "50"}
+    data = forms.apply_form(own, forms.scenario_fields(scenario), submitted, scenario)
+    with pytest.raises(InputError) as caught:
+        workspace.check_text(forms.to_yaml(data), path)
+    assert [p.field for p in caught.value.problems] == [f"changes[{len(scenario.changes)}].date"]
+
+
+def test_reinvestment_share_is_shown_and_changed_in_percent(workspace: Workspace) -> None:
+    path, own = _from(workspace, "adult_secure_community_reinvestment")
+    scenario = workspace.load(path)
+    fields = {f.key: f for f in forms.scenario_fields(scenario)}
+    share = fields["reinvestment[0].share_of_savings"]
+    assert share.value == f"{scenario.reinvestment[0].share_of_savings * 100:g}"
+    data = forms.apply_form(own, list(fields.values()), {share.key: "25"}, scenario)
+    saved = workspace.load(workspace.save("mine", forms.to_yaml(data)))
+    assert saved.reinvestment[0].share_of_savings == 0.25
+    assert saved.reinvestment[0].teams == scenario.reinvestment[0].teams

@@ -1,0 +1,92 @@
+"""The editor's requests as the page sends them: checked as typed, saved only when valid."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from simulation.web.app import Settings, create_app
+from simulation.web.security import CSRF_COOKIE
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(workspace=tmp_path / "workspace", run_jobs=False))
+    with TestClient(app) as client:
+        client.get("/")
+        token = client.cookies.get(CSRF_COOKIE)
+        made = client.post("/scenarios", data={"csrf": token, "from": "baseline", "name": "mine"})
+        assert made.status_code == 200 and made.url.path == "/scenarios/mine"
+        yield client
+
+
+def _post(client: TestClient, path: str, **fields: str) -> object:
+    return client.post(path, data={"csrf": client.cookies.get(CSRF_COOKIE), **fields})
+
+
+def _file(tmp_path: Path) -> dict[str, object]:
+    data = yaml.safe_load((tmp_path / "workspace" / "scenarios" / "mine.yaml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_a_dated_change_out_of_the_run_is_shown_by_the_change_and_not_saved(
+    client: TestClient, tmp_path: Path
+) -> None:
+    before = _file(tmp_path)
+    fields = {"change.date": "2040-01-01", "change.what": "beds:2", "change.to": "60"}
+    checked = _post(client, "/scenarios/mine/check", **fields)
+    problem = re.search(r'id="change-problem"[^>]*>([^<]*)', checked.text)  # type: ignore[attr-defined]
+    assert problem and "2040-01-01" in problem.group(1)
+    saved = _post(client, "/scenarios/mine/save", **fields)
+    assert saved.status_code == 422  # type: ignore[attr-defined]
+    assert _file(tmp_path) == before
+
+
+def test_a_valid_dated_change_is_saved_and_listed_in_planner_words(
+    client: TestClient, tmp_path: Path
+) -> None:
+    fields = {"change.date": "2027-04-01", "change.what": "beds:2", "change.to": "60"}
+    saved = _post(client, "/scenarios/mine/save", **fields)
+    assert saved.status_code == 200 and "Saved" in saved.text  # type: ignore[attr-defined]
+    changes = _file(tmp_path)["changes"]
+    assert changes == [{"date": "2027-04-01", "set": "beds", "unit": "Beacon Low Secure", "to": 60}]
+    assert "From 2027-04-01: Beacon Low Secure: 60 beds" in saved.text  # type: ignore[attr-defined]
+
+
+def test_the_check_never_writes_and_shows_the_yaml_to_be_saved(
+    client: TestClient, tmp_path: Path
+) -> None:
+    before = _file(tmp_path)
+    checked = _post(client, "/scenarios/mine/check", **{"pathways.adult_ed.annual_growth": "4"})
+    assert "annual_growth: 0.04" in checked.text  # type: ignore[attr-defined]
+    assert "Unsaved changes" in checked.text  # type: ignore[attr-defined]
+    assert _file(tmp_path) == before
+
+
+def test_yaml_typed_in_the_editor_is_validated_before_it_is_saved(
+    client: TestClient, tmp_path: Path
+) -> None:
+    before = _file(tmp_path)
+    bad = "extends: ../examples/baseline.yaml\nname: mine\nhorizon_years: -1\n"
+    refused = _post(client, "/scenarios/mine/yaml", yaml=bad)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert "horizon_years" in refused.text  # type: ignore[attr-defined]
+    assert _file(tmp_path) == before
+    good = "extends: ../examples/baseline.yaml\nname: mine\nhorizon_years: 2\n"
+    assert _post(client, "/scenarios/mine/yaml", yaml=good).status_code == 200  # type: ignore[attr-defined]
+    assert _file(tmp_path)["horizon_years"] == 2
+
+
+def test_shipped_examples_are_not_changed_from_the_page(client: TestClient, tmp_path: Path) -> None:
+    example = tmp_path / "workspace" / "examples" / "baseline.yaml"
+    before = example.read_text()
+    refused = _post(client, "/scenarios/baseline/save", **{"units[0].beds": "1"})
+    assert refused.status_code == 403  # type: ignore[attr-defined]
+    assert _post(client, "/scenarios/baseline/delete").status_code == 404  # type: ignore[attr-defined]
+    assert example.read_text() == before
