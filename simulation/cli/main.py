@@ -520,10 +520,12 @@ def cmd_serve(args: argparse.Namespace, out: Console, err: Console) -> int:
     workspace = Path(args.workspace)
     problem = _check_output_root(workspace)
     if problem:
+        problem = problem.replace("--out", "--workspace")
         err.print(f"error: --workspace: {problem}", markup=False, highlight=False)
         return EXIT_INPUT
     try:
         from simulation.web.server import serve
+        from simulation.web.workspace import Workspace, WorkspaceBusy
     except ImportError as exc:  # the optional web extra is not installed
         err.print(
             f"error: the web page needs the web extra ({exc.name} is missing): "
@@ -531,6 +533,11 @@ def cmd_serve(args: argparse.Namespace, out: Console, err: Console) -> int:
             markup=False,
             highlight=False,
         )
+        return EXIT_INPUT
+    try:
+        Workspace(workspace).hold().close()
+    except WorkspaceBusy as exc:
+        err.print(f"error: --workspace: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_INPUT
     out.print(
         f"Serving {workspace.resolve()} on http://{args.host}:{args.port}/ (Ctrl-C stops; "
@@ -541,6 +548,19 @@ def cmd_serve(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     try:
         serve(workspace, args.host, args.port, args.workers, args.cluster, args.user_header)
+    except WorkspaceBusy as exc:
+        err.print(f"error: --workspace: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_INPUT
+    except SystemExit as exc:  # uvicorn could not listen, and has said why
+        if not exc.code:
+            return 0
+        err.print(
+            f"error: could not serve on {args.host}:{args.port}; if another program uses the "
+            "port, choose another with --port",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_FAILURE
     except OSError as exc:
         err.print(
             f"error: could not serve on {args.host}:{args.port}: {exc.strerror or exc}",

@@ -28,13 +28,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from simulation.core.problems import InputError
 from simulation.experiment.comparison import aligned
 from simulation.scenario.loading import derive
 from simulation.store.layout import MANIFEST
-from simulation.store.resume import ResumeError, StreamedRun
+from simulation.store.resume import SUFFIX, ResumeError, StreamedRun
 from simulation.web.workspace import Workspace
 
 log = logging.getLogger("pathways.web")
@@ -238,9 +238,15 @@ class Runner:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="pathways-jobs", daemon=True)
+        self.lock: TextIO | None = None
 
     def start(self) -> None:
-        """Start the background thread; it resumes a job left running first."""
+        """Start the background thread; it resumes a job left running first.
+
+        Raises :class:`~simulation.web.workspace.WorkspaceBusy` if another server runs
+        this workspace's jobs.
+        """
+        self.lock = self.workspace.hold()
         self.thread.start()
 
     def stop(self) -> None:
@@ -248,6 +254,9 @@ class Runner:
         self.stopping.set()
         self.wake.set()
         self.thread.join(timeout=30)
+        if self.lock is not None:
+            self.lock.close()
+            self.lock = None
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
@@ -267,8 +276,15 @@ class Runner:
         ws = self.workspace
         if job.folder is not None:
             folder = ws.root / job.folder
-            with contextlib.suppress(ResumeError):
+            try:
                 return StreamedRun.open(folder)
+            except ResumeError as error:
+                # Started by other code, say: its parts cannot be trusted. They are this
+                # job's own, so they go, and the job starts again from its files.
+                log.warning("job %s starts again: %s", job.id, error)
+                shutil.rmtree(folder.parent / f".{folder.name}{SUFFIX}", ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
         paths = [ws.root / s for s in job.scenarios]
         loaded = [ws.load(p) for p in paths]
         base = derive(loaded[0], {"replications": job.replications}, "the job", str(paths[0]))

@@ -26,7 +26,11 @@ def serve(
     user_header: str | None = None,
     examples: Path | None = None,
 ) -> None:
-    """Run the web application until interrupted (Ctrl-C stops it; jobs resume next time)."""
+    """Run the web application until interrupted (Ctrl-C stops it; jobs resume next time).
+
+    Raises :class:`~simulation.web.workspace.WorkspaceBusy` if another server runs the
+    workspace's jobs.
+    """
     app = create_app(
         Settings(
             workspace=workspace,
@@ -36,4 +40,5 @@ def serve(
             examples=examples,
         )
     )
+    app.state.site.workspace.hold().close()  # refuse before listening if another server runs
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)

@@ -17,11 +17,12 @@ Scenario names become file names only when they are plain lower-case words
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from simulation.core.problems import InputError, Problem
 from simulation.scenario.loading import load_scenario, load_scenario_text
@@ -33,6 +34,7 @@ EXAMPLES = "examples"
 SCENARIOS = "scenarios"
 RESULTS = "results"
 JOBS = "jobs.sqlite"
+LOCK = ".serve.lock"
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 """A scenario name the page accepts: it is also the file's name, so no dots or slashes."""
@@ -50,6 +52,10 @@ def shipped_scenarios() -> Path | None:
     """The ``scenarios/`` folder beside the package, in a source checkout or image."""
     folder = Path(__file__).resolve().parents[2] / "scenarios"
     return folder if folder.is_dir() else None
+
+
+class WorkspaceBusy(Exception):
+    """Another ``pathways serve`` is running jobs from this workspace."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,23 @@ class Workspace:
             )
             staging.rename(self.examples)
         self.examples.mkdir(exist_ok=True)
+
+    def hold(self) -> TextIO:
+        """Hold the workspace's lock while jobs run from it; :class:`WorkspaceBusy` if held.
+
+        Two servers over one workspace would run the same job twice. The lock is the
+        operating system's: it goes with the process, however that ends.
+        """
+        handle = open(self.root / LOCK, "w", encoding="utf-8")  # noqa: SIM115 - held open
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise WorkspaceBusy(
+                f"another pathways serve is running jobs from {self.root}; stop it first, "
+                "or give another --workspace"
+            ) from None
+        return handle
 
     # -- names and paths -------------------------------------------------------------
 
