@@ -21,6 +21,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -167,7 +168,7 @@ def _too_large(request: Request, limit: int) -> bool:
 async def library(request: Request) -> Response:
     """The scenario library, the upload form and the latest jobs."""
     site = _site(request)
-    entries = site.workspace.library()
+    entries = await run_in_threadpool(site.workspace.library)
     return site.page(
         request,
         "library.html",
@@ -198,7 +199,7 @@ async def create_scenario(request: Request) -> Response:
         relative = Path(os.path.relpath(parent, ws.scenarios)).as_posix()
         text = forms.derived_from(relative, name, form.get("description", "").strip())
         try:
-            ws.save(name, text)
+            await run_in_threadpool(ws.save, name, text)
         except InputError as error:
             problems = error.problems
     if problems:
@@ -257,7 +258,7 @@ async def upload(request: Request) -> Response:
                 )  # fmt: skip
             else:
                 try:
-                    site.workspace.save(name, text)
+                    await run_in_threadpool(site.workspace.save, name, text)
                 except InputError as error:
                     problems = error.problems
     if problems:
@@ -353,7 +354,7 @@ async def scenario_page(request: Request) -> Response:
     site = _site(request)
     path = _scenario_file(site, request.path_params["name"])
     text = path.read_text(encoding="utf-8")
-    context = _editor_context(site, path, text, None)
+    context = await run_in_threadpool(_editor_context, site, path, text, None)
     return site.page(request, "scenario.html", saved=request.query_params.get("saved"), **context)
 
 
@@ -363,7 +364,8 @@ async def check_form(request: Request) -> Response:
     path = _scenario_file(site, request.path_params["name"])
     form = await _form(request)
     text = path.read_text(encoding="utf-8")
-    return site.page(request, "_editor.html", **_editor_context(site, path, text, form))
+    context = await run_in_threadpool(_editor_context, site, path, text, form)
+    return site.page(request, "_editor.html", **context)
 
 
 async def save_form(request: Request) -> Response:
@@ -374,10 +376,10 @@ async def save_form(request: Request) -> Response:
         return site.refusal(request, 403, "Shipped examples are not changed here; make a copy.")
     form = await _form(request)
     text = path.read_text(encoding="utf-8")
-    context = _editor_context(site, path, text, form)
+    context = await run_in_threadpool(_editor_context, site, path, text, form)
     if context["others"] or context["by_field"] or context["scenario"] is None:
         return site.page(request, "scenario.html", status=422, saved=None, **context)
-    site.workspace.save(path.stem, context["yaml"])
+    await run_in_threadpool(site.workspace.save, path.stem, context["yaml"])
     return RedirectResponse(f"/scenarios/{path.stem}?saved=1", status_code=303)
 
 
@@ -390,7 +392,7 @@ async def save_yaml(request: Request) -> Response:
     form = await _form(request)
     text = form.get("yaml", "").replace("\r\n", "\n")
     try:
-        site.workspace.save(path.stem, text)
+        await run_in_threadpool(site.workspace.save, path.stem, text)
     except InputError as error:
         context = _editor_context(site, path, path.read_text(encoding="utf-8"), None)
         context.update(yaml=text, others=error.problems, by_field={})
@@ -437,7 +439,7 @@ async def start_job(request: Request) -> Response:
         )
     for item in paths:
         try:
-            site.workspace.load(item)
+            await run_in_threadpool(site.workspace.load, item)
         except InputError as error:
             return site.refusal(request, 422, f"{item.stem} has problems: {error.problems[0]}")
     job = site.store.add(
@@ -471,7 +473,7 @@ async def job_page(request: Request) -> Response:
     problem = None
     if job.state == "finished":
         try:
-            report = site.views.content(_finished_folder(site, job))
+            report = await run_in_threadpool(site.views.content, _finished_folder(site, job))
         except (HTTPException, NotAResultsFolder) as exc:
             problem = str(getattr(exc, "detail", exc))
     position = site.store.position(job) if job.state == "queued" else 0
@@ -503,7 +505,8 @@ async def cancel_job(request: Request) -> Response:
 async def job_figure(request: Request) -> Response:
     """One figure of a finished job's results, as PNG."""
     site = _site(request)
-    report = site.views.content(_finished_folder(site, _job(site, request)))
+    folder = _finished_folder(site, _job(site, request))
+    report = await run_in_threadpool(site.views.content, folder)
     key = request.path_params["key"]
     for chart in report.charts:
         if chart.key == key:
@@ -515,7 +518,7 @@ async def job_report(request: Request) -> Response:
     """The board report, as HTML (shown) or PDF (downloaded)."""
     site = _site(request)
     job = _job(site, request)
-    files = site.views.report_files(_finished_folder(site, job))
+    files = await run_in_threadpool(site.views.report_files, _finished_folder(site, job))
     if request.url.path.endswith(".pdf"):
         assert files.pdf is not None
         return FileResponse(files.pdf, media_type="application/pdf",

@@ -33,6 +33,8 @@ class ResultsViews:
         self._contents: OrderedDict[Path, Report] = OrderedDict()
         self._lock = threading.Lock()
         self._writing: dict[Path, threading.Lock] = {}
+        self._building = threading.Lock()
+        """One report is built at a time: the figures are drawn with matplotlib."""
 
     def content(self, folder: Path) -> Report:
         """The report content of a results folder (built on first use)."""
@@ -40,7 +42,11 @@ class ResultsViews:
             if folder in self._contents:
                 self._contents.move_to_end(folder)
                 return self._contents[folder]
-        report = build_report(read_results_folder(folder))
+        with self._building:
+            with self._lock:
+                if folder in self._contents:  # built while this request waited
+                    return self._contents[folder]
+            report = build_report(read_results_folder(folder))
         with self._lock:
             self._contents[folder] = report
             while len(self._contents) > KEEP:
@@ -56,7 +62,8 @@ class ResultsViews:
             html, pdf = target / "report.html", target / "report.pdf"
             if html.is_file() and pdf.is_file():
                 return ReportFiles(target, html, pdf)
-            return write_report(folder, pdf=True)
+            with self._building:
+                return write_report(folder, pdf=True)
 
 
 class _Sink:

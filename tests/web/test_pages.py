@@ -90,3 +90,49 @@ def test_shipped_examples_are_not_changed_from_the_page(client: TestClient, tmp_
     assert refused.status_code == 403  # type: ignore[attr-defined]
     assert _post(client, "/scenarios/baseline/delete").status_code == 404  # type: ignore[attr-defined]
     assert example.read_text() == before
+
+
+@pytest.mark.slow
+def test_a_finished_comparison_shows_and_downloads_its_results(
+    client: TestClient, tmp_path: Path
+) -> None:
+    import io
+    import zipfile
+
+    from simulation.web.jobs import JobStore, Runner
+    from simulation.web.workspace import Workspace
+
+    short = "extends: ../examples/baseline.yaml\nname: mine\nhorizon_years: 1\n"
+    assert _post(client, "/scenarios/mine/yaml", yaml=short).status_code == 200  # type: ignore[attr-defined]
+    base = "extends: ../examples/baseline.yaml\nname: base\nhorizon_years: 1\n"
+    (tmp_path / "workspace" / "scenarios" / "base.yaml").write_text(base)
+    started = _post(client, "/jobs", scenario="mine", base="base", replications="2")
+    job_path = started.url.path  # type: ignore[attr-defined]
+    workspace = Workspace(tmp_path / "workspace")
+    store = JobStore(workspace.jobs)
+    job = store.get(job_path.rsplit("/", 1)[1])
+    assert job is not None and job.state == "queued"
+    Runner(workspace, store, workers=1).run(job)
+
+    page = client.get(job_path)
+    assert page.status_code == 200 and "mine compared with base" in page.text
+    assert "Difference (95% CI)" in page.text
+    figures = re.findall(r'src="(/jobs/[^"]+/figures/([^"]+)\.png)"', page.text)
+    keys = [key for _, key in figures]
+    assert any(k.startswith("forest") for k in keys) and "equity" in keys
+    png = client.get(figures[0][0])
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert client.get(job_path + "/figures/nothing.png").status_code == 404
+
+    report = client.get(job_path + "/report.html")
+    assert report.status_code == 200 and "<html" in report.text
+    assert "script-src" not in report.headers["content-security-policy"]
+    pdf = client.get(job_path + "/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    archive = zipfile.ZipFile(io.BytesIO(client.get(job_path + "/results.zip").content))
+    names = archive.namelist()
+    assert any(n.endswith("/manifest.json") for n in names)
+    assert all(n.startswith("compare-base/") for n in names)
+
+    listing = client.get("/jobs")
+    assert listing.status_code == 200 and job_path in listing.text
