@@ -62,6 +62,8 @@ from simulation.web.workspace import (
 STATIC = Path(__file__).parent / "static"
 MAX_FORM_BYTES = MAX_SCENARIO_BYTES + 64 * 1024
 """The largest request body accepted: a scenario file and a few fields."""
+MAX_USER = 200
+"""The longest user name kept from the trusted header."""
 
 
 @dataclass
@@ -558,7 +560,7 @@ def _guarded(handler: Handler, site: Site) -> Handler:
 
     async def guarded(request: Request) -> Response:
         header = site.settings.user_header
-        user = request.headers.get(header, "").strip() if header else ""
+        user = request.headers.get(header, "").strip()[:MAX_USER] if header else ""
         request.state.user = user
         request.state.csrf = request.cookies.get(CSRF_COOKIE) or new_token()
         if header and not user:

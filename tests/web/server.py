@@ -44,7 +44,7 @@ class Server:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
-        wait_for(self._answers, 60, "the server to answer")
+        wait_for(self._answers, 180, "the server to answer")
         return self
 
     def _answers(self) -> bool:

@@ -20,6 +20,7 @@ from tests.web.server import Server
 selenium = pytest.importorskip("selenium")
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -72,8 +73,12 @@ def server(tmp_path: Path) -> Iterator[Server]:
         running.stop()
 
 
-def _wait(driver: webdriver.Chrome, seconds: float = 120) -> WebDriverWait[webdriver.Chrome]:
-    return WebDriverWait(driver, seconds, poll_frequency=0.1)
+def _wait(driver: webdriver.Chrome, seconds: float = 180) -> WebDriverWait[webdriver.Chrome]:
+    # The progress bar is swapped every second: an element read as it is replaced is
+    # simply read again.
+    return WebDriverWait(
+        driver, seconds, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    )
 
 
 def _finished(driver: webdriver.Chrome) -> bool:
