@@ -298,7 +298,8 @@ def _editor_context(
         try:
             own = parse_yaml(text, str(path)).data
             changed = forms.apply_form(own, fields, submitted, scenario)
-            proposed = forms.to_yaml(changed)
+            # Unchanged, the file keeps its own text (and comments); changed, it is rewritten.
+            proposed = text if changed == own else forms.to_yaml(changed)
             if forms.new_change(submitted, scenario) is not None:
                 new_index = len(changed["changes"]) - 1
             ws.check_text(proposed, path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,3 +137,19 @@ def test_a_finished_comparison_shows_and_downloads_its_results(
 
     listing = client.get("/jobs")
     assert listing.status_code == 200 and job_path in listing.text
+
+
+def test_saving_the_form_unchanged_keeps_the_files_own_text(
+    client: TestClient, tmp_path: Path
+) -> None:
+    text = "# Our winter plan\nextends: ../examples/baseline.yaml\nname: mine  # kept\n"
+    assert _post(client, "/scenarios/mine/yaml", yaml=text).status_code == 200  # type: ignore[attr-defined]
+    page = client.get("/scenarios/mine").text
+    found = re.findall(r'name="([^"]+)" value="([^"]*)"', page)
+    values = {html.unescape(k): html.unescape(v) for k, v in found}
+    values.pop("csrf", None)
+    values.pop("scenario", None)
+    values.pop("replications", None)
+    saved = _post(client, "/scenarios/mine/save", **values)
+    assert saved.status_code == 200  # type: ignore[attr-defined]
+    assert (tmp_path / "workspace" / "scenarios" / "mine.yaml").read_text() == text
