@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from simulation.api import open_results
+from simulation.store.resume import PART_SUFFIX
 from simulation.web.jobs import JobStore, Runner
 from simulation.web.workspace import Workspace
 from tests.web.server import ROOT, Server, wait_for
@@ -41,7 +42,7 @@ def _parts(workspace: Workspace, folder: str | None) -> int:
         return 0
     final = workspace.root / folder
     staging = final.parent / f".{final.name}.partial"
-    return len(list(staging.glob("parts/*/r*.pkl")))
+    return len(list(staging.glob(f"parts/*/r*{PART_SUFFIX}")))
 
 
 @pytest.mark.slow
