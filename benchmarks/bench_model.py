@@ -502,6 +502,7 @@ def cli_run(scenario_file: Path, out: Path, args: list[str]) -> dict[str, Any]:
     manifest = json.loads((written / "manifest.json").read_text())
     size = folder_bytes(written)
     count = int(manifest["replications"])
+    csv_files = sorted(p.name for p in written.glob("*.csv"))
     shutil.rmtree(out)
     return {
         "wall_seconds": run["wall_seconds"],
@@ -510,7 +511,7 @@ def cli_run(scenario_file: Path, out: Path, args: list[str]) -> dict[str, Any]:
         "parent_cpu_ms_per_replication": 1e3 * run["own_cpu_seconds"] / count,
         "folder_mb": size / 2**20,
         "kb_per_replication": size / 1024 / count,
-        "csv_files": sorted(p.name for p in written.glob("*.csv")),
+        "csv_files": csv_files,
     }
 
 
