@@ -6,6 +6,7 @@ over loopback all produce identical per-replication KPIs, monthly series and led
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import struct
@@ -141,3 +142,16 @@ def test_stopping_a_pool_never_waits_for_half_a_result() -> None:
     _stop(pool)
     manager.join(timeout=20)
     assert not manager.is_alive()
+
+
+def frozen_objects() -> int:
+    """Objects the garbage collector of this process has set aside for good."""
+    return gc.get_freeze_count()
+
+
+def test_pool_workers_freeze_their_start_up_and_this_process_does_not() -> None:
+    before = gc.get_freeze_count()
+    (count,) = PoolExecutor(1).map_unordered(frozen_objects, [()])
+    assert count > 10_000, "the worker's imports are set aside once it starts"
+    (serial,) = SerialExecutor().map_unordered(frozen_objects, [()])
+    assert serial == before, "in this process (a notebook, say) nothing is frozen"
