@@ -743,7 +743,8 @@ def report(results: dict[str, Any]) -> str:
                 f" on 2 workers: {big['wall_seconds']:.0f} s wall"
                 f" ({big['wall_seconds'] / 60:.1f} min), of which"
                 f" {big['rest_seconds']:.1f} s starting and finishing the folder;"
-                f" parent CPU {big['parent_cpu_ms_per_replication']:.0f} ms a replication;"
+                f" parent CPU {big['parent_cpu_ms_per_replication']:.0f} ms a replication"
+                " (start-up included);"
                 f" folder {big['folder_mb']:.1f} MB, {big['kb_per_replication']:.0f} KB a"
                 f" replication (CSV: {', '.join(big['csv_files'])})",
             ]
@@ -753,8 +754,8 @@ def report(results: dict[str, Any]) -> str:
                 f" ({sp['kb_per_replication']:.0f} KB a replication): 1 worker"
                 f" {text(sp['wall_seconds_1_worker'], 1)} s, 2 workers"
                 f" {text(sp['wall_seconds_2_workers'], 1)} s: speedup {text(sp['speedup'])}",
-                "   CPU of the parent process (saving parts, writing the folder) per replication,"
-                f" 2 workers: {text(sp['parent_cpu_ms_per_replication'], 0)} ms",
+                "   CPU of the parent process (start-up, saving parts, writing the folder)"
+                f" per replication, 2 workers: {text(sp['parent_cpu_ms_per_replication'], 0)} ms",
             ]
         lines.append("")
     mem = results.get("memory")
