@@ -129,11 +129,14 @@ def decode_part(
         offset += size
     if offset != len(data):
         raise DamagedPart("it has bytes after its last table")
+    end_state = _unplain(header.get("end_state"))
+    if not isinstance(end_state, dict):
+        raise DamagedPart("its end state is malformed")
     return ReplicationResult(
         replication=replication,
         kpis=frames[KPIS],
         monthly=frames[MONTHLY],
-        end_state=_unplain(header.get("end_state")),
+        end_state=end_state,
         events_processed=events_processed,
         wall_seconds=wall,
         ledger=frames[LEDGER],

@@ -57,6 +57,7 @@ def damaged(data: bytes) -> dict[str, bytes]:
         "trailing bytes": data + b"\x00",
         "a flipped table byte": data[:-40] + bytes([data[-40] ^ 0xFF]) + data[-39:],
         "another format": data.replace(b'"format":1', b'"format":9', 1),
+        "no end state": data.replace(b'"end_state":{"dict"', b'"end_stats":{"dict"', 1),
         "a header not JSON": data[:header] + b"X" + data[header + 1 :],
     }
 
@@ -71,6 +72,7 @@ def damaged(data: bytes) -> dict[str, bytes]:
         "trailing bytes",
         "a flipped table byte",
         "another format",
+        "no end state",
         "a header not JSON",
     ],
 )
