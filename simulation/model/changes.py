@@ -1,7 +1,8 @@
 """Dated changes: the scenario's choices that take effect on a date while the model runs.
 
 Open or close beds (a closure takes effect as beds empty; nobody is moved out to make it
-happen), add or remove community places, scale length of stay, change the diversion
+happen), staff fewer or more of a unit's funded beds (money follows the funded beds),
+add or remove community places, scale length of stay, change the diversion
 share, the maximum wait before out of area or a service's step-down routes. Each
 change acts on the :class:`~simulation.model.system.System` in force on its date; the
 scenario itself is never written.
@@ -22,6 +23,7 @@ from simulation.scenario.schema import (
     SetLengthOfStay,
     SetMaxWait,
     SetPlaces,
+    SetStaffedBeds,
     SetStepDown,
 )
 
@@ -31,6 +33,12 @@ def apply_change(system: System, change: Change) -> None:
     if isinstance(change, SetBeds):
         unit = system.units[change.unit]
         unit.set_beds(system.env.now, change.to)
+        beds = system.beds[(unit.spec.pathway, unit.spec.service)]
+        if beds.continuous:
+            beds.allocate()
+    elif isinstance(change, SetStaffedBeds):
+        unit = system.units[change.unit]
+        unit.set_staffed(change.to)
         beds = system.beds[(unit.spec.pathway, unit.spec.service)]
         if beds.continuous:
             beds.allocate()

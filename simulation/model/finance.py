@@ -68,6 +68,9 @@ class Finance:
             open={name: u.bed_level.bins for name, u in system.units.items()},
             out_of_area={key: b.ooa_census.bins for key, b in system.beds.items()},
             places={name: t.places.bins for name, t in system.teams.items()},
+            out_of_area_cost={
+                key: b.ooa_cost.bins for key, b in system.beds.items() if b.ooa_cost is not None
+            },
         )
         cal = system.calendar
         self.year_ends: list[tuple[str, float, list[int]]] = []

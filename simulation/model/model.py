@@ -82,8 +82,15 @@ class ModelOutput:
         self.delayed = {key: np.array(b.delayed.bins) for key, b in model.beds.items()}
         self.caseload = {name: np.array(t.caseload.bins) for name, t in model.teams.items()}
         self.places = {name: np.array(t.places.bins) for name, t in model.teams.items()}
+        self.searching = {key: np.array(b.searching.bins) for key, b in model.beds.items()}
+        """Patient days waiting for an out-of-area bed to be found, per service per month."""
+        ooa_cost = {
+            key: np.array(b.ooa_cost.bins)
+            for key, b in model.beds.items()
+            if b.ooa_cost is not None
+        }
         self.spend_levels = SpendLevels(
-            self.unit_occupancy, self.unit_bed_days, self.ooa_census, self.places
+            self.unit_occupancy, self.unit_bed_days, self.ooa_census, self.places, ooa_cost
         )
         """The monthly integrals :func:`~simulation.model.spend.pathway_spend` prices."""
         self.end_state: dict[str, Any] = {

@@ -23,9 +23,10 @@ from typing import Any
 
 import simpy
 
+from simulation.model.market import Market
 from simulation.model.patients import Referral
-from simulation.model.records import Episode, ExitTo
-from simulation.model.resources import OUT_OF_AREA, Caseload, ServiceBeds, Stay, UnitState
+from simulation.model.records import Episode, ExitTo, OutOfAreaReason
+from simulation.model.resources import Caseload, ServiceBeds, Stay, UnitState
 from simulation.model.system import System
 from simulation.scenario.schema import WEEKDAYS, Pathway
 
@@ -113,57 +114,172 @@ def referral(system: System, ref: Referral, referral_day: float | None = None) -
 
 
 # -- waiting and admission -------------------------------------------------------------------
+class _Search:
+    """A search for an out-of-area bed on a patient's behalf, while they keep waiting.
+
+    It runs in rounds (:class:`~simulation.model.market.Market`); when a round finds a
+    bed it calls ``on_found``. A search that is no longer needed (the patient got a
+    footprint bed or withdrew) stops at the end of its round.
+    """
+
+    def __init__(self, system: System, beds: ServiceBeds, market: Market, reason: OutOfAreaReason):
+        self.system = system
+        self.beds = beds
+        self.market = market
+        self.reason = reason
+        self.start_day = system.env.now
+        self.active = True
+        self.found = False
+        self.price: float | None = None
+        self.miles = market.fixed_distance_miles
+        beds.searching.add(self.start_day, 1)
+
+    def stop(self) -> None:
+        """The patient no longer waits for an out-of-area bed."""
+        if self.active:
+            self.active = False
+            self.beds.searching.add(self.system.env.now, -1)
+
+    def rounds(self, on_found: simpy.Event) -> ProcessGen:
+        """Search round after round until a bed is found (then ``on_found`` succeeds)."""
+        env = self.system.env
+        while self.active:
+            yield env.timeout(self.market.round_end(env.now) - env.now)
+            if not self.active:
+                return
+            if self.market.found():
+                self.found = True
+                self.price, self.miles = self.market.bed()
+                self.stop()
+                if not on_found.triggered:
+                    on_found.succeed()
+                return
+
+
 def wait_for_bed(
     system: System, ref: Referral, episode: Episode, spec: Pathway, waited_days: float = 0.0
 ) -> Generator[simpy.Event, Any, Stay | None]:
     """Queue for a footprint bed; out of area past the maximum wait; or withdraw.
+
+    Only units that take the patient (and that the bed management's scope allows) are
+    offered; a patient no such unit takes is placed out of area at once. Under a weekly
+    panel an urgent patient, and any patient at the maximum wait, takes a free bed that
+    takes them between panels (if the scenario says so). Where the out-of-area market
+    searches, the patient keeps waiting for a footprint bed until the search finds one.
 
     ``waited_days``: time already waited before the run (a census patient), which
     counts towards the maximum wait and the patience.
     """
     env = system.env
     beds = system.beds[(ref.pathway, ref.service)]
+    market = system.markets.get((ref.pathway, ref.service))
+    if not beds.preference(ref.home_place, ref.kind):
+        return (yield from _no_compatible_unit(system, ref, episode, beds, market))
     request = beds.request(episode, ref.urgent)
     max_wait = system.policy.max_wait[(ref.pathway, ref.urgent)]
     if max_wait is not None:
         max_wait = max(0.0, max_wait - waited_days)
     wait_timer = patience_timer = None
+    search: _Search | None = None
+    reason: OutOfAreaReason | None = None
     if request.triggered:
         unit = request.value
-    elif max_wait == 0:
+    elif max_wait == 0 and market is None and not beds.between_panels:
         unit = None
     else:
         # A timer that fires first takes the request out of the queue and resolves it
         # with no bed; the process waits on the request alone (no AnyOf condition).
-        def expire(_: simpy.Event) -> None:
+        def expire(_: simpy.Event | None) -> None:
             if not request.triggered:
                 beds.cancel(request)
                 request.succeed(None)
 
-        if max_wait is not None:
+        def wait_over(event: simpy.Event | None) -> None:
+            nonlocal search, reason
+            if request.triggered:
+                return
+            if beds.between_panels:
+                free = beds.take_free_bed(request)
+                if free is not None:
+                    request.succeed(free)
+                    return
+            reason = beds.out_of_area_reason(ref.home_place, ref.kind)
+            if market is None:
+                expire(event)
+                return
+            found = env.event()
+            found.callbacks.append(expire)
+            search = _Search(system, beds, market, reason)
+            env.process(search.rounds(found))
+
+        if max_wait == 0:
+            wait_over(None)
+        elif max_wait is not None:
             wait_timer = env.timeout(max_wait)
-            wait_timer.callbacks.append(expire)
-        if ref.patience_days is not None:
+            wait_timer.callbacks.append(wait_over)
+        if ref.patience_days is not None and not request.triggered:
             patience_timer = env.timeout(max(0.0, ref.patience_days - waited_days))
             patience_timer.callbacks.append(expire)
         unit = yield request
+    if search is not None:
+        search.stop()
     if unit is not None:
         assert isinstance(unit, UnitState)
         episode.admit(env.now, unit.name, unit.distance_from(ref.home_place))
         return Stay(episode, unit)
     beds.cancel(request)
-    if (
+    if (search is not None and not search.found) or (
         patience_timer is not None
         and patience_timer.processed
         and not (wait_timer is not None and wait_timer.processed)
     ):
         episode.withdraw(env.now)
         return None
-    stay = Stay(episode, None)
+    if reason is None:
+        reason = beds.out_of_area_reason(ref.home_place, ref.kind)
+    if search is not None:
+        return _admit_out_of_area(system, episode, beds, reason, search.start_day, search)
     svc = system.scenario.pathways[ref.pathway].services[ref.service]
-    episode.admit(env.now, OUT_OF_AREA, svc.out_of_area.distance_miles)
+    stay = Stay(episode, None)
+    episode.place_out_of_area(env.now, svc.out_of_area.distance_miles, reason, env.now)
     beds.place_out_of_area(stay)
     return stay
+
+
+def _admit_out_of_area(
+    system: System,
+    episode: Episode,
+    beds: ServiceBeds,
+    reason: OutOfAreaReason,
+    search_day: float,
+    search: _Search,
+) -> Stay:
+    """Admit the patient to the out-of-area bed the search found."""
+    stay = Stay(episode, None, search.price)
+    episode.place_out_of_area(system.env.now, search.miles, reason, search_day)
+    beds.place_out_of_area(stay)
+    return stay
+
+
+def _no_compatible_unit(
+    system: System, ref: Referral, episode: Episode, beds: ServiceBeds, market: Market | None
+) -> Generator[simpy.Event, Any, Stay | None]:
+    """No unit the bed manager may use takes the patient: out of area, after any search."""
+    env = system.env
+    if market is None:
+        svc = system.scenario.pathways[ref.pathway].services[ref.service]
+        stay = Stay(episode, None)
+        episode.place_out_of_area(
+            env.now, svc.out_of_area.distance_miles, "no_compatible_unit", env.now
+        )
+        beds.place_out_of_area(stay)
+        return stay
+    search = _Search(system, beds, market, "no_compatible_unit")
+    beds.waiting.add(env.now, 1)  # on the waiting list until a bed is found
+    found = env.event()
+    yield env.process(search.rounds(found))
+    beds.waiting.add(env.now, -1)
+    return _admit_out_of_area(system, episode, beds, "no_compatible_unit", search.start_day, search)
 
 
 # -- stay, ready for discharge, step-down ----------------------------------------------------

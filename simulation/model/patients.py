@@ -3,9 +3,11 @@
 A :class:`Referral` carries the whole of one patient's future as drawn on arrival:
 priority, assessment, acceptance, diversion, patience, the route through beds
 (:class:`Stage` by stage, each with its length of stay and where it leads) and any
-readmission. :class:`PatientDraws` draws them from streams named by purpose, always in
-the same order, so two scenarios that differ only in capacity or policy see the same
-patients (common random numbers). Reads the scenario; no SimPy here.
+readmission, and who the patient is (sex, clinical stream, age band, where the pathway's
+patient mix models them). :class:`PatientDraws` draws them from streams named by purpose,
+always in the same order, so two scenarios that differ only in capacity or policy see the
+same patients (common random numbers): a ward that changes whom it takes changes where
+patients go, never who they are. Reads the scenario; no SimPy here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
+from simulation.core.distributions import Distribution
 from simulation.core.streams import Stream, StreamFactory
 from simulation.model.records import Source
 from simulation.scenario.schema import Pathway, Scenario
@@ -50,6 +55,70 @@ class Referral:
     stages: list[Stage]
     readmit: bool
     readmission_delay_days: float
+    sex: str | None = None
+    stream: str | None = None
+    age_band: str | None = None
+
+    @property
+    def kind(self) -> tuple[str | None, str | None, str | None]:
+        """Whom a unit must take to take this patient: sex, stream and age band."""
+        return (self.sex, self.stream, self.age_band)
+
+
+def _cumulative(shares: dict[str, float]) -> list[tuple[float, str]]:
+    """Running totals of shares, for drawing a value with one uniform."""
+    total = 0.0
+    table: list[tuple[float, str]] = []
+    for name, share in shares.items():
+        total += share
+        table.append((total, name))
+    return table
+
+
+def _pick(table: list[tuple[float, str]], u: float) -> str:
+    for cumulative, name in table:
+        if u < cumulative:
+            return name
+    return table[-1][1]
+
+
+class _Mix:
+    """A pathway's patient mix as cumulative share tables, by place.
+
+    Each attribute has its own stream (``<prefix>.mix.sex``, ``.stream``, ``.age_band``),
+    drawn once per referral whose pathway models it, so the draws of every other purpose
+    are the same whether or not a mix is given.
+    """
+
+    ATTRIBUTES = ("sex", "streams", "age_bands")
+
+    def __init__(self, streams: StreamFactory, prefix: str, spec: Pathway):
+        mix = spec.patient_mix
+        self.tables: dict[str, dict[str | None, list[tuple[float, str]]]] = {}
+        self.streams: dict[str, Stream] = {}
+        for attribute in self.ATTRIBUTES:
+            shares: dict[str, float] = dict(getattr(mix, attribute))
+            if not shares:
+                continue
+            table: dict[str | None, list[tuple[float, str]]] = {None: _cumulative(shares)}
+            for place, own in mix.places.items():
+                given: dict[str, float] = dict(getattr(own, attribute))
+                if given:
+                    table[place] = _cumulative(given)
+            self.tables[attribute] = table
+            self.streams[attribute] = streams.uniform(f"{prefix}.mix.{attribute}")
+
+    def draw(self, home: str) -> tuple[str | None, str | None, str | None]:
+        """Sex, stream and age band of a referral from ``home`` (None: not modelled)."""
+        drawn: list[str | None] = []
+        for attribute in self.ATTRIBUTES:
+            table = self.tables.get(attribute)
+            if table is None:
+                drawn.append(None)
+                continue
+            u = self.streams[attribute]()
+            drawn.append(_pick(table.get(home) or table[None], u))
+        return drawn[0], drawn[1], drawn[2]
 
 
 class PatientDraws:
@@ -75,10 +144,22 @@ class PatientDraws:
         self.patience: Stream | None = None
         if spec.withdrawal is not None:
             self.patience = streams.values(f"{prefix}.patience", spec.withdrawal.patience.ppf)
+        mix = spec.patient_mix
+        self.mix = _Mix(streams, prefix, spec) if mix.used else None
+        # A service whose stay differs by stream draws plain uniforms and applies the
+        # stream's quantile function, so each patient keeps the same uniform either way.
+        self.stream_los: dict[str, dict[str, Distribution]] = {}
+        for stream, services in mix.length_of_stay.items():
+            for name, distribution in services.items():
+                self.stream_los.setdefault(name, {})[stream] = distribution
         self.los = {
-            name: streams.values(f"{prefix}.los.{name}", svc.length_of_stay.ppf)
+            name: streams.values(
+                f"{prefix}.los.{name}",
+                None if name in self.stream_los else svc.length_of_stay.ppf,
+            )
             for name, svc in spec.services.items()
         }
+        self.service_los = {name: svc.length_of_stay for name, svc in spec.services.items()}
         self.route = {name: u(f"{prefix}.route.{name}") for name in spec.services}
         teams = [t for t in scenario.community_teams if t.pathway in scenario.pathways]
         self.episode = {
@@ -89,6 +170,12 @@ class PatientDraws:
         self.routes: dict[str, list[tuple[float, str, NextKind]]] = {}
         for name, svc in spec.services.items():
             self.set_routes(name, [(r.probability, r.to) for r in svc.step_down])
+        self.stream_routes: dict[tuple[str, str], list[tuple[float, str, NextKind]]] = {}
+        for stream, by_service in mix.step_down.items():
+            for name, routes in by_service.items():
+                self.stream_routes[(stream, name)] = self._table(
+                    [(r.probability, r.to) for r in routes]
+                )
         diversion = spec.diversion
         self.diversion_share = diversion.share if diversion is not None else 0.0
         self.diversion_team = diversion.team if diversion is not None else None
@@ -97,23 +184,36 @@ class PatientDraws:
         self.readmission_probability = spec.readmission.probability
         self.readmission_window = spec.readmission.window_days
 
-    def set_routes(self, service: str, routes: list[tuple[float, str]]) -> None:
-        """Where patients go from ``service``: (probability, destination) in order."""
+    def _table(self, routes: list[tuple[float, str]]) -> list[tuple[float, str, NextKind]]:
         cumulative = 0.0
         table: list[tuple[float, str, NextKind]] = []
         for probability, to in routes:
             cumulative += probability
             table.append((cumulative, to, "team" if to in self.team_names else "service"))
-        self.routes[service] = table
+        return table
 
-    def plan_stages(self, service: str) -> list[Stage]:
+    def set_routes(self, service: str, routes: list[tuple[float, str]]) -> None:
+        """Where patients go from ``service``: (probability, destination) in order.
+
+        A clinical stream's own routes (the patient mix's ``step_down``) stay in force.
+        """
+        self.routes[service] = self._table(routes)
+
+    def plan_stages(self, service: str, stream: str | None = None) -> list[Stage]:
         """Draw the route through beds: each stay's length and where it leads."""
         stages: list[Stage] = []
         while True:
             los = self.los[service]()
+            by_stream = self.stream_los.get(service)
+            if by_stream is not None:
+                own = by_stream.get(stream) if stream is not None else None
+                los = float((own or self.service_los[service]).ppf(np.asarray(los)))
             u = self.route[service]()
             route = None
-            for entry in self.routes[service]:
+            table = self.routes[service]
+            if stream is not None and self.stream_routes:
+                table = self.stream_routes.get((stream, service), table)
+            for entry in table:
                 if u < entry[0]:
                     route = entry
                     break
@@ -141,6 +241,9 @@ class PatientDraws:
         diversion_days = 0.0
         if self.diversion_team is not None:
             diversion_days = self.episode[self.diversion_team]()
+        sex = stream = age_band = None
+        if self.mix is not None:
+            sex, stream, age_band = self.mix.draw(home)
         return Referral(
             patient_id,
             self.pathway,
@@ -153,7 +256,10 @@ class PatientDraws:
             divert,
             diversion_days,
             self.patience() if self.patience is not None else None,
-            self.plan_stages(service),
+            self.plan_stages(service, stream),
             self.readmission() < self.readmission_probability,
             self.readmission_delay() * self.readmission_window,
+            sex,
+            stream,
+            age_band,
         )

@@ -23,6 +23,10 @@ Decision = Literal["pending", "not_accepted", "diverted", "accepted"]
 """Assessment's outcome; ``pending`` until the patient has been assessed."""
 ExitTo = Literal["home", "step_down_bed", "community"]
 """Where a patient went on leaving a bed."""
+OutOfAreaReason = Literal["no_compatible_unit", "compatible_units_full", "max_wait_passed"]
+"""Why a patient was placed out of area: no unit the bed manager may use takes them; the
+maximum wait passed while beds stood free only in units that could not take them; the
+maximum wait passed with no free bed they could have had."""
 
 
 class Level:
@@ -121,6 +125,12 @@ class Episode:
     community_team: str | None = None
     community_start_day: float | None = None
     community_end_day: float | None = None
+    sex: str | None = None
+    stream: str | None = None
+    age_band: str | None = None
+    ooa_reason: OutOfAreaReason | None = None
+    ooa_search_day: float | None = None
+    """When the search for an out-of-area bed began (an out-of-area admission only)."""
 
     # -- what happens to the patient, in the pathway's order ---------------------------
     def decide(self, decision: Decision, day: float) -> None:
@@ -137,6 +147,14 @@ class Episode:
         self.admission_day = day
         self.admitted_to = admitted_to
         self.distance_miles = distance_miles
+
+    def place_out_of_area(
+        self, day: float, distance_miles: float, reason: OutOfAreaReason, search_day: float
+    ) -> None:
+        """Admitted out of area on ``day`` for ``reason``, after a search from ``search_day``."""
+        self.admit(day, "out_of_area", distance_miles)
+        self.ooa_reason = reason
+        self.ooa_search_day = search_day
 
     def ready(self, day: float) -> None:
         """The clinical stay is over: ready for discharge (delayed while there is no room)."""

@@ -1,51 +1,106 @@
 """Capacity the model's patients compete for: beds and community caseload places.
 
 Beds are not SimPy ``Resource`` objects because placing a patient is a decision, not a
-first-come queue: the bed manager offers the patient at the head of a service's queue
-(urgent first, then longest wait) a bed in the unit linked to their home place, else
-the nearest unit of that service with a free bed. :class:`ServiceBeds` holds one
-service's units, its queue and its out-of-area patients; :class:`Caseload` is a
-community team's finite caseload with a first-come queue for step-downs. Both record
-their levels as they change. Running state only: nothing here writes to the scenario.
+first-come queue: the bed manager goes down a service's queue (urgent first, then
+longest wait) and offers each patient a bed in the unit linked to their home place, else
+the nearest unit of that service with a free bed; under ``linked_units`` scope only linked
+units. Beds are not interchangeable: a unit takes patients of one sex, some clinical
+streams or age bands, so a patient is offered only units that take them, and a patient
+no free unit takes does not hold up the next one who fits a free bed. A unit admits up to
+the beds it can staff, and, under an occupancy ceiling, only while below it.
+:class:`ServiceBeds` holds one service's units, its queue and its out-of-area patients;
+:class:`Caseload` is a community team's finite caseload with a first-come queue for
+step-downs. Both record their levels as they change. Running state only: nothing here
+writes to the scenario.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from typing import Any
+from typing import Any, Literal
 
 import simpy
 
 from simulation.core.calendar import Calendar
-from simulation.model.records import Episode, Level
+from simulation.model.records import Episode, Level, OutOfAreaReason
 from simulation.scenario.schema import Unit
 
 OUT_OF_AREA = "out_of_area"
+
+Kind = tuple[str | None, str | None, str | None]
+"""Whom a patient is, as units choose: sex, clinical stream, age band (None: not modelled)."""
+ANYONE: Kind = (None, None, None)
+"""The kind of a patient of a pathway without a patient mix: every unit takes them."""
+
+
+def admission_limit(beds: int, staffed: int | None, ceiling: float | None) -> int:
+    """The most patients a unit admits up to: its staffed beds, under its occupancy ceiling.
+
+    Under a ceiling ``c`` the unit admits while occupied / beds < ``c``, so it fills to
+    ``ceil(c x beds)``.
+    """
+    limit = beds if staffed is None else min(beds, staffed)
+    if ceiling is not None and ceiling < 1:
+        limit = min(limit, math.ceil(ceiling * limit - 1e-9))
+    return limit
 
 
 class UnitState:
     """An inpatient unit while the model runs."""
 
-    __slots__ = ("bed_level", "beds", "linked", "name", "occupancy", "occupied", "spec")
+    __slots__ = (
+        "bed_level",
+        "beds",
+        "limit",
+        "linked",
+        "name",
+        "occupancy",
+        "occupied",
+        "spec",
+        "staffed",
+        "takes_all",
+    )
 
     def __init__(self, spec: Unit, calendar: Calendar, start: float):
         self.spec = spec
         self.name = spec.name
         self.beds = spec.beds
+        self.staffed = spec.staffed_beds
+        self.limit = admission_limit(spec.beds, spec.staffed_beds, spec.occupancy_ceiling)
         self.occupied = 0
         self.linked = frozenset(spec.linked_places)
         self.occupancy = Level(calendar, start)
         self.bed_level = Level(calendar, start, level=spec.beds)
+        self.takes_all = spec.sex == "any" and not spec.streams and not spec.age_bands
 
     def set_beds(self, t: float, beds: int) -> None:
         """Open or close beds; a closure below occupancy takes effect as patients leave."""
         self.beds = beds
+        self.limit = admission_limit(beds, self.staffed, self.spec.occupancy_ceiling)
         self.bed_level.set(t, beds)
+
+    def set_staffed(self, staffed: int | None) -> None:
+        """Change the beds the unit can staff; the funded beds (and money) are unchanged."""
+        self.staffed = staffed
+        self.limit = admission_limit(self.beds, staffed, self.spec.occupancy_ceiling)
 
     @property
     def free(self) -> int:
         """Beds free now (zero while a closure is still waiting for beds to empty)."""
-        return max(0, self.beds - self.occupied)
+        return max(0, self.limit - self.occupied)
+
+    def takes(self, kind: Kind) -> bool:
+        """Whether the unit takes a patient of this sex, stream and age band."""
+        if self.takes_all:
+            return True
+        sex, stream, age_band = kind
+        spec = self.spec
+        if spec.sex != "any" and sex is not None and sex != spec.sex:
+            return False
+        if spec.streams and stream is not None and stream not in spec.streams:
+            return False
+        return not (spec.age_bands and age_band is not None and age_band not in spec.age_bands)
 
     def distance_from(self, place: str) -> float:
         """Miles from a home place to this unit."""
@@ -56,20 +111,25 @@ class UnitState:
 
 
 class Stay:
-    """Where one patient is staying; the bed manager may move it (repatriation)."""
+    """Where one patient is staying; the bed manager may move it (repatriation).
 
-    __slots__ = ("episode", "ready", "unit")
+    ``price`` is the cost per bed day of an out-of-area bed found by a search that prices
+    each bed (None: the service's out-of-area cost).
+    """
 
-    def __init__(self, episode: Episode, unit: UnitState | None):
+    __slots__ = ("episode", "price", "ready", "unit")
+
+    def __init__(self, episode: Episode, unit: UnitState | None, price: float | None = None):
         self.episode = episode
         self.unit = unit
         self.ready = False
+        self.price = price
 
 
 class BedRequest(simpy.Event):
     """A patient's place in a service's queue; succeeds with the unit allocated."""
 
-    __slots__ = ("episode", "listed", "since", "urgent")
+    __slots__ = ("episode", "kind", "listed", "since", "urgent")
 
     def __init__(self, env: simpy.Environment, episode: Episode, urgent: bool, listed: bool):
         super().__init__(env)
@@ -77,6 +137,10 @@ class BedRequest(simpy.Event):
         self.urgent = urgent
         self.since = env.now
         self.listed = listed  # counts on the waiting list (not a step-down holding a bed)
+        self.kind: Kind = (episode.sex, episode.stream, episode.age_band)
+
+
+Scope = Literal["footprint", "linked_units"]
 
 
 class ServiceBeds:
@@ -89,11 +153,20 @@ class ServiceBeds:
         calendar: Calendar,
         continuous: bool,
         repatriation: bool,
+        scope: Scope = "footprint",
+        urgent_between_panels: bool = False,
+        priced: bool = False,
+        default_price: float = 0.0,
     ):
         self.env = env
         self.units = units
         self.continuous = continuous
         self.repatriation = repatriation
+        self.scope = scope
+        self.between_panels = urgent_between_panels and not continuous
+        # Every unit takes everyone, anywhere in the footprint: the head of the queue
+        # stands for all of it (if it finds no bed, nobody does).
+        self.uniform = scope == "footprint" and all(u.takes_all for u in units)
         start = env.now
         self.urgent: dict[int, BedRequest] = {}
         self.routine: dict[int, BedRequest] = {}
@@ -101,18 +174,30 @@ class ServiceBeds:
         self.waiting = Level(calendar, start)
         self.ooa_census = Level(calendar, start)
         self.delayed = Level(calendar, start)
+        self.searching = Level(calendar, start)
+        """Patients waiting for an out-of-area bed to be found."""
+        self.ooa_cost: Level | None = Level(calendar, start) if priced else None
+        """Out-of-area beds' cost per day, summed over the patients in them (priced beds)."""
+        self.default_price = default_price
+        """The service's out-of-area cost per bed day, for a bed found without a price."""
         self.repatriations = 0
-        self._preference: dict[str, tuple[UnitState, ...]] = {}
+        self._preference: dict[tuple[str, Kind], tuple[UnitState, ...]] = {}
 
     # -- the queue ---------------------------------------------------------------------
     def request(self, episode: Episode, urgent: bool, listed: bool = True) -> BedRequest:
-        """Join the queue; in continuous allocation a free bed is given at once."""
+        """Join the queue; in continuous allocation a free bed is given at once.
+
+        Under a weekly panel with placement between panels, an urgent patient is given
+        a free bed that takes them at once too.
+        """
         req = BedRequest(self.env, episode, urgent, listed)
         (self.urgent if urgent else self.routine)[episode.episode_id] = req
         if listed:
             self.waiting.add(self.env.now, 1)
         if self.continuous:
             self.allocate()
+        elif urgent and self.between_panels:
+            self.allocate(urgent_only=True)
         return req
 
     def cancel(self, req: BedRequest) -> None:
@@ -126,56 +211,115 @@ class ServiceBeds:
         reqs = [*self.urgent.values(), *self.routine.values()]
         return sum(1 for r in reqs if r.listed or not listed_only)
 
-    def preference(self, home: str) -> tuple[UnitState, ...]:
-        """The service's units in the order a patient from ``home`` is offered them.
+    def preference(self, home: str, kind: Kind = ANYONE) -> tuple[UnitState, ...]:
+        """The units a patient from ``home`` may be offered, in the order offered.
 
-        Linked units first, then by distance, then in the scenario's order. Distances
-        and links do not change during a run, so each home's order is worked out once.
+        Only units that take the patient, and under ``linked_units`` scope only units
+        linked to ``home``; linked units first, then by distance, then in the scenario's
+        order. Distances, links and whom a unit takes do not change during a run, so each
+        order is worked out once.
         """
-        order = self._preference.get(home)
+        key = (home, kind)
+        order = self._preference.get(key)
         if order is None:
             ranked = sorted(
-                enumerate(self.units),
+                (
+                    (i, unit)
+                    for i, unit in enumerate(self.units)
+                    if unit.takes(kind) and (self.scope == "footprint" or home in unit.linked)
+                ),
                 key=lambda item: (
                     0 if home in item[1].linked else 1,
                     item[1].distance_from(home),
                     item[0],
                 ),
             )
-            order = self._preference[home] = tuple(unit for _, unit in ranked)
+            order = self._preference[key] = tuple(unit for _, unit in ranked)
         return order
 
-    def choose_unit(self, home: str) -> UnitState | None:
+    def choose_unit(self, home: str, kind: Kind = ANYONE) -> UnitState | None:
         """A unit linked to ``home`` with a free bed, else the nearest unit with one."""
-        for unit in self._preference.get(home) or self.preference(home):
-            if unit.beds > unit.occupied:
+        for unit in self._preference.get((home, kind)) or self.preference(home, kind):
+            if unit.limit > unit.occupied:
                 return unit
         return None
 
-    def allocate(self) -> None:
+    def out_of_area_reason(self, home: str, kind: Kind) -> OutOfAreaReason:
+        """Why a patient waiting now is placed out of area (see :data:`OutOfAreaReason`)."""
+        if not self.preference(home, kind):
+            return "no_compatible_unit"
+        usable = set(map(id, self.preference(home, kind)))
+        if any(u.limit > u.occupied and id(u) not in usable for u in self.units):
+            return "compatible_units_full"
+        return "max_wait_passed"
+
+    def allocate(self, urgent_only: bool = False) -> None:
         """Give free beds to the queue in priority order, then repatriate if enabled."""
         urgent, routine = self.urgent, self.routine
-        while urgent or routine:
-            req = next(iter((urgent or routine).values()))  # urgent first, then longest wait
-            unit = self.choose_unit(req.episode.home_place)
-            if unit is None:
-                return
-            self.cancel(req)
-            self.occupy(unit)
-            req.succeed(unit)
-        if self.repatriation and self.out_of_area:
-            now = self.env.now
-            for stay in list(self.out_of_area.values()):
-                unit = self.choose_unit(stay.episode.home_place)
+        if self.uniform:
+            while urgent or (routine and not urgent_only):
+                req = next(iter((urgent or routine).values()))  # urgent first, then longest
+                unit = self.choose_unit(req.episode.home_place)
                 if unit is None:
                     return
-                del self.out_of_area[stay.episode.episode_id]
-                self.ooa_census.add(now, -1)
+                self.cancel(req)
                 self.occupy(unit)
-                stay.unit = unit
-                stay.episode.repatriation_day = now
-                stay.episode.repatriated_to = unit.name
-                self.repatriations += 1
+                req.succeed(unit)
+        else:
+            self._allocate_by_kind((urgent,) if urgent_only else (urgent, routine))
+        if self.repatriation and self.out_of_area and not urgent_only:
+            self._repatriate()
+
+    def _allocate_by_kind(self, queues: tuple[dict[int, BedRequest], ...]) -> None:
+        """Go down the queues in order; a patient no free unit takes waits on."""
+        no_bed: set[tuple[str, Kind]] = set()
+        for queue in queues:
+            for req in list(queue.values()):
+                if not any(u.limit > u.occupied for u in self.units):
+                    return
+                key = (req.episode.home_place, req.kind)
+                if key in no_bed:
+                    continue
+                unit = self.choose_unit(*key)
+                if unit is None:
+                    no_bed.add(key)
+                    continue
+                self.cancel(req)
+                self.occupy(unit)
+                req.succeed(unit)
+
+    def _repatriate(self) -> None:
+        """Bring out-of-area patients back to free beds that take them."""
+        now = self.env.now
+        no_bed: set[tuple[str, Kind]] = set()
+        for stay in list(self.out_of_area.values()):
+            episode = stay.episode
+            key = (episode.home_place, (episode.sex, episode.stream, episode.age_band))
+            if key in no_bed:
+                continue
+            unit = self.choose_unit(*key)
+            if unit is None:
+                if self.uniform:
+                    return
+                no_bed.add(key)
+                continue
+            del self.out_of_area[episode.episode_id]
+            self.ooa_census.add(now, -1)
+            if self.ooa_cost is not None:
+                self.ooa_cost.add(now, -self._price(stay))
+            self.occupy(unit)
+            stay.unit = unit
+            episode.repatriation_day = now
+            episode.repatriated_to = unit.name
+            self.repatriations += 1
+
+    def take_free_bed(self, req: BedRequest) -> UnitState | None:
+        """Give a waiting patient a free bed that takes them now, if there is one."""
+        unit = self.choose_unit(req.episode.home_place, req.kind)
+        if unit is not None:
+            self.cancel(req)
+            self.occupy(unit)
+        return unit
 
     # -- beds --------------------------------------------------------------------------
     def occupy(self, unit: UnitState) -> None:
@@ -186,7 +330,12 @@ class ServiceBeds:
     def place_out_of_area(self, stay: Stay) -> None:
         """Record a patient as placed out of area; a candidate for repatriation."""
         self.ooa_census.add(self.env.now, 1)
+        if self.ooa_cost is not None:
+            self.ooa_cost.add(self.env.now, self._price(stay))
         self.out_of_area[stay.episode.episode_id] = stay
+
+    def _price(self, stay: Stay) -> float:
+        return self.default_price if stay.price is None else stay.price
 
     def mark_ready(self, stay: Stay) -> None:
         """The clinical stay is over: no longer repatriated; delayed until it leaves."""
@@ -203,16 +352,22 @@ class ServiceBeds:
         if stay.unit is None:
             self.out_of_area.pop(stay.episode.episode_id, None)
             self.ooa_census.add(now, -1)
+            if self.ooa_cost is not None:
+                self.ooa_cost.add(now, -self._price(stay))
             return
         stay.unit.occupied -= 1
         stay.unit.occupancy.add(now, -1)
         if self.continuous:
             self.allocate()
+        elif self.between_panels and self.urgent:
+            self.allocate(urgent_only=True)
 
     def close(self, t: float) -> None:
         """Bring every level up to the end time."""
-        for level in (self.waiting, self.ooa_census, self.delayed):
+        for level in (self.waiting, self.ooa_census, self.delayed, self.searching):
             level.close(t)
+        if self.ooa_cost is not None:
+            self.ooa_cost.close(t)
         for unit in self.units:
             unit.occupancy.close(t)
             unit.bed_level.close(t)

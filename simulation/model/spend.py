@@ -6,7 +6,8 @@ The one definition of spend, shared by the year-end ledger
 
 - in-area beds: each unit's bed days at its cost per bed day, where a block-funded unit
   pays for its open beds and a spot-purchased one for the beds used;
-- out of area: each service's out-of-area bed days at its out-of-area cost per bed day;
+- out of area: each service's out-of-area bed days at its out-of-area cost per bed day,
+  or, where its market prices each bed found, the sum of those prices over the days;
 - community: each team's funded place days at its cost per place-year / 365.25;
 - one-off costs dated in the financial years asked for.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +47,8 @@ class SpendLevels:
     """Out-of-area bed days per (pathway, service)."""
     places: Mapping[str, Bins]
     """Funded place days per community team."""
+    out_of_area_cost: Mapping[tuple[str, str], Bins] = field(default_factory=dict)
+    """Out-of-area spend per (pathway, service) whose market prices each bed found."""
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,12 @@ def pathway_spend(
         for unit in scenario.units_of(pathway, service):
             paid = levels.open if unit.funding == "block" else levels.occupied
             inpatient += _days(paid[unit.name], months) * unit.cost_per_bed_day_gbp
-        ooa_days = _days(levels.out_of_area[(pathway, service)], months)
-        out_of_area += ooa_days * spec.out_of_area.cost_per_bed_day_gbp
+        priced = levels.out_of_area_cost.get((pathway, service))
+        if priced is not None:
+            out_of_area += _days(priced, months)
+        else:
+            ooa_days = _days(levels.out_of_area[(pathway, service)], months)
+            out_of_area += ooa_days * spec.out_of_area.cost_per_bed_day_gbp
     for team in scenario.community_teams:
         if team.pathway == pathway:
             price = team.cost_per_place_per_year_gbp / DAYS_PER_YEAR

@@ -20,6 +20,7 @@ import simpy
 
 from simulation.core.calendar import Calendar
 from simulation.core.streams import StreamFactory
+from simulation.model.market import Market
 from simulation.model.patients import PatientDraws, Referral
 from simulation.model.records import Episode, Source
 from simulation.model.resources import Caseload, ServiceBeds, UnitState
@@ -54,18 +55,33 @@ class System:
         self.continuous = scenario.bed_management.allocation == "continuous"
         self.units: dict[str, UnitState] = {}
         self.beds: dict[tuple[str, str], ServiceBeds] = {}
+        management = scenario.bed_management
         for pathway, service in scenario.services():
             units = [
                 UnitState(u, self.calendar, self.start) for u in scenario.units_of(pathway, service)
             ]
             self.units.update({u.name: u for u in units})
+            ooa = scenario.pathways[pathway].services[service].out_of_area
             self.beds[(pathway, service)] = ServiceBeds(
                 self.env,
                 units,
                 self.calendar,
                 self.continuous,
-                scenario.bed_management.repatriation,
+                management.repatriation,
+                scope=management.scope,
+                urgent_between_panels=management.urgent_between_panels,
+                priced=ooa.search is not None and ooa.search.cost_per_bed_day_gbp is not None,
+                default_price=ooa.cost_per_bed_day_gbp,
             )
+        self.markets = {
+            (pathway, service): Market(
+                self.streams, pathway, service, svc.out_of_area, scenario.start_date
+            )
+            for pathway, spec in scenario.pathways.items()
+            for service, svc in spec.services.items()
+            if svc.out_of_area.search is not None
+        }
+        """The out-of-area market of each service that searches (others find at once)."""
         self.teams = {
             t.name: Caseload(self.env, t.name, t.places, self.calendar)
             for t in scenario.community_teams
@@ -106,6 +122,9 @@ class System:
             source,
             "urgent" if ref.urgent else "routine",
             self.env.now,
+            sex=ref.sex,
+            stream=ref.stream,
+            age_band=ref.age_band,
         )
         self.episodes.append(episode)
         return episode

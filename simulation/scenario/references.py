@@ -24,6 +24,7 @@ from simulation.scenario.schema import (
     SetLengthOfStay,
     SetMaxWait,
     SetPlaces,
+    SetStaffedBeds,
     SetStepDown,
 )
 from simulation.scenario.yamlsource import Path_
@@ -168,9 +169,81 @@ def _part_problems(s: Scenario) -> Iterator[tuple[Path_, str]]:
                     f"services{_suggest(unit.service, valid)} (described: {', '.join(known)})"
                 ),
             )
+        yield from _takes_problems(s, i)
     for i, team in enumerate(s.community_teams):
         if team.pathway not in s.pathways and team.pathway not in misspelt:
             yield ("community_teams", i, "pathway"), _not_described(team.pathway, s)
+    for pathway in s.pathways:
+        if pathway in PATHWAY_SERVICES:
+            yield from _mix_problems(s, pathway, places)
+
+
+def _takes_problems(s: Scenario, i: int) -> Iterator[tuple[Path_, str]]:
+    """Whom a unit takes must be whom its pathway's patient mix draws."""
+    unit = s.units[i]
+    mix = s.pathways[unit.pathway].patient_mix
+    base: Path_ = ("units", i)
+    if unit.sex != "any" and not mix.sex:
+        yield (
+            (*base, "sex"),
+            f"the unit takes {unit.sex} patients only, but pathways.{unit.pathway}."
+            "patient_mix gives no sex shares; give them (for example {male: 0.8, female: 0.2})",
+        )
+    for field, named, drawn in (
+        ("streams", unit.streams, mix.streams),
+        ("age_bands", unit.age_bands, mix.age_bands),
+    ):
+        for j, name in enumerate(named):
+            if name not in drawn:
+                listed = ", ".join(drawn) if drawn else f"none: give patient_mix.{field}"
+                yield (
+                    (*base, field, j),
+                    f"unknown {field[:-1].replace('_', ' ')} {name!r}{_suggest(name, drawn)} "
+                    f"(pathways.{unit.pathway}.patient_mix.{field}: {listed})",
+                )
+
+
+def _mix_problems(s: Scenario, pathway: str, places: list[str]) -> Iterator[tuple[Path_, str]]:
+    """A patient mix's places, streams and services must exist."""
+    spec = s.pathways[pathway]
+    mix = spec.patient_mix
+    base: Path_ = ("pathways", pathway, "patient_mix")
+    for place, shares in mix.places.items():
+        if place not in places:
+            yield (*base, "places", place), f"unknown place {place!r}{_suggest(place, places)}"
+        for field in ("streams", "age_bands"):
+            given, own = getattr(shares, field), getattr(mix, field)
+            if given and set(given) != set(own):
+                yield (
+                    (*base, "places", place, field),
+                    f"a place's {field} must name the pathway's ({', '.join(own) or 'none'})",
+                )
+    for field in ("length_of_stay", "step_down"):
+        for stream, services in getattr(mix, field).items():
+            if stream not in mix.streams:
+                yield (
+                    (*base, field, stream),
+                    f"unknown stream {stream!r}{_suggest(stream, mix.streams)} "
+                    f"(patient_mix.streams: {', '.join(mix.streams) or 'none'})",
+                )
+            for service in services:
+                if service not in spec.services:
+                    yield (
+                        (*base, field, stream, service),
+                        f"service {service!r} is not described for {pathway} "
+                        f"(described: {', '.join(spec.services)})",
+                    )
+    teams = [t.name for t in s.community_teams if t.pathway == pathway]
+    for stream, services in mix.step_down.items():
+        for service, routes in services.items():
+            for j, route in enumerate(routes):
+                if route.to == service or (route.to not in spec.services and route.to not in teams):
+                    yield (
+                        (*base, "step_down", stream, service, j, "to"),
+                        f"step-down destination {route.to!r} is not another service of "
+                        f"{pathway} or one of its community teams "
+                        f"({', '.join([*spec.services, *teams])})",
+                    )
 
 
 def _misspelt(described: Iterable[str], known: Iterable[str]) -> set[str]:
@@ -207,7 +280,7 @@ def _dated_problems(s: Scenario) -> Iterator[tuple[Path_, str]]:
         base: Path_ = ("changes", i)
         if not first <= change.date < s.end_date:
             yield (*base, "date"), _outside(s, change.date, first)
-        if isinstance(change, SetBeds) and change.unit not in units:
+        if isinstance(change, SetBeds | SetStaffedBeds) and change.unit not in units:
             yield (*base, "unit"), f"unknown unit {change.unit!r}"
         elif isinstance(change, SetPlaces) and change.team not in teams:
             yield (*base, "team"), f"unknown community team {change.team!r}"

@@ -66,8 +66,21 @@ class Place(Strict):
     deprivation_quintile: Annotated[int, Field(ge=1, le=5)] | None = None
 
 
+Sex = Literal["male", "female"]
+"""A patient's sex as wards are split by it."""
+UnitSex = Literal["any", "male", "female"]
+"""Whom a unit takes by sex: ``any`` for a mixed unit."""
+
+
 class Unit(Strict):
-    """An inpatient unit in the footprint: beds of one service of one pathway."""
+    """An inpatient unit in the footprint: beds of one service of one pathway.
+
+    A unit takes patients of its ``sex`` (``any``: both), of its clinical ``streams`` and
+    its ``age_bands`` (empty: every one); a patient is offered only units that take them.
+    ``staffed_beds`` (at most ``beds``) are the beds it can open with its staff; money
+    follows the funded ``beds``. With an ``occupancy_ceiling`` the unit admits only while
+    its occupancy (of the beds it can open) is below that share.
+    """
 
     name: Name
     pathway: Literal["adult_secure", "camhs_t4", "adult_ed"]
@@ -82,13 +95,49 @@ class Unit(Strict):
     linked_places: tuple[Name, ...] = ()
     distance_miles: dict[Name, NonNegative] = Field(default_factory=dict)
     default_distance_miles: NonNegative = 20.0
+    sex: UnitSex = "any"
+    streams: tuple[Name, ...] = ()
+    age_bands: tuple[Name, ...] = ()
+    staffed_beds: BedCount | None = None
+    occupancy_ceiling: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _staffed_within_funded(self) -> Unit:
+        if self.staffed_beds is not None and self.staffed_beds > self.beds:
+            raise ValueError(
+                f"staffed_beds ({self.staffed_beds}) is more than beds ({self.beds}); "
+                "staffed beds are the funded beds that can be opened, so at most beds"
+            )
+        return self
+
+
+class OutOfAreaSearch(Strict):
+    """The search for an out-of-area bed: it takes time and may fail.
+
+    A search goes in rounds (ringing round providers); each round takes ``round_days``
+    (counted in working days, Monday to Friday, if ``working_days_only``) and finds a bed
+    with ``probability_found``. Until one is found the patient keeps waiting (a footprint
+    bed that frees first is still theirs). The bed found costs ``cost_per_bed_day_gbp`` and
+    is ``distance_miles`` from home, each drawn from its distribution where given, else
+    the service's fixed out-of-area values.
+    """
+
+    round_days: Distribution
+    working_days_only: bool = False
+    probability_found: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    cost_per_bed_day_gbp: Distribution | None = None
+    distance_miles: Distribution | None = None
 
 
 class OutOfArea(Strict):
-    """What a placement outside the footprint costs and how far from home it is."""
+    """What a placement outside the footprint costs, how far from home, how it is found.
+
+    Without a ``search`` an out-of-area bed is found at once, always.
+    """
 
     cost_per_bed_day_gbp: NonNegative
     distance_miles: NonNegative
+    search: OutOfAreaSearch | None = None
 
 
 class StepDown(Strict):
@@ -156,6 +205,60 @@ class Readmission(Strict):
     window_days: Positive = 365.0
 
 
+def _shares_sum_to_one(shares: dict[str, float], what: str) -> None:
+    total = sum(shares.values())
+    if shares and abs(total - 1) > 1e-9:
+        raise ValueError(f"{what} shares must add up to 1; they add up to {total:g}")
+
+
+class MixShares(Strict):
+    """Shares of referrals by sex, clinical stream and age band (each adding up to 1).
+
+    An empty mapping means the attribute is not modelled: every unit takes every value.
+    """
+
+    sex: dict[Sex, Share] = Field(default_factory=dict)
+    streams: dict[Name, Share] = Field(default_factory=dict)
+    age_bands: dict[Name, Share] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _each_sums_to_one(self) -> MixShares:
+        _shares_sum_to_one({str(k): v for k, v in self.sex.items()}, "sex")
+        _shares_sum_to_one(self.streams, "streams")
+        _shares_sum_to_one(self.age_bands, "age_bands")
+        return self
+
+
+class PatientMix(MixShares):
+    """Who a pathway's referrals are: attributes drawn on arrival, and what differs by stream.
+
+    ``places`` gives a place its own shares (an attribute it does not give keeps the
+    pathway's). ``length_of_stay`` and ``step_down`` give a clinical stream its own
+    distribution or routes for a service; the rest inherit the service's.
+    """
+
+    places: dict[Name, MixShares] = Field(default_factory=dict)
+    length_of_stay: dict[Name, dict[Name, Distribution]] = Field(default_factory=dict)
+    step_down: dict[Name, dict[Name, tuple[StepDown, ...]]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _routes_sum_to_at_most_one(self) -> PatientMix:
+        for stream, services in self.step_down.items():
+            for service, routes in services.items():
+                total = sum(route.probability for route in routes)
+                if total > 1 + 1e-9:
+                    raise ValueError(
+                        f"step_down of {stream} from {service}: probabilities add up to "
+                        f"{total:g}; they must add up to at most 1"
+                    )
+        return self
+
+    @property
+    def used(self) -> bool:
+        """Whether any attribute is modelled."""
+        return bool(self.sex or self.streams or self.age_bands or self.places)
+
+
 class Withdrawal(Strict):
     """Referrals closed while waiting for a bed after a patience time."""
 
@@ -178,6 +281,7 @@ class Pathway(Strict):
     max_wait_days: MaxWait = MaxWait()
     readmission: Readmission = Readmission()
     withdrawal: Withdrawal | None = None
+    patient_mix: PatientMix = PatientMix()
 
 
 class CommunityTeam(Strict):
@@ -198,6 +302,15 @@ class BedManagement(Strict):
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
     ] = "wednesday"
     repatriation: bool = True
+    scope: Literal["footprint", "linked_units"] = "footprint"
+    """Where the bed manager may place a patient: ``footprint``, the unit linked to the
+    home place if it can, else the nearest unit in the footprint that takes the patient
+    (regional bed management); ``linked_units``, only units linked to the home place (each
+    provider placing in its own units), the rest out of area."""
+    urgent_between_panels: bool = True
+    """Under a weekly panel: an urgent patient takes a free bed that will take them at
+    once, between panels, and a patient at the maximum wait takes a free bed before an
+    out-of-area one, as a bed manager would."""
 
 
 class OneOffCost(Strict):
@@ -231,6 +344,14 @@ class SetBeds(_Change):
     set: Literal["beds"]
     unit: Name
     to: BedCount
+
+
+class SetStaffedBeds(_Change):
+    """Change the beds a unit can staff (``null``: all its funded beds); money is unchanged."""
+
+    set: Literal["staffed_beds"]
+    unit: Name
+    to: BedCount | None
 
 
 class SetPlaces(_Change):
@@ -284,7 +405,13 @@ class SetStepDown(_Change):
 
 
 Change = Annotated[
-    SetBeds | SetPlaces | SetLengthOfStay | SetDiversion | SetMaxWait | SetStepDown,
+    SetBeds
+    | SetStaffedBeds
+    | SetPlaces
+    | SetLengthOfStay
+    | SetDiversion
+    | SetMaxWait
+    | SetStepDown,
     Field(discriminator="set"),
 ]
 """A change to capacity or policy that takes effect on a date."""

@@ -561,7 +561,7 @@ CASES = {
         "changes[0].set",
         [
             "unknown kind of change 'bedz'; did you mean 'beds'?",
-            "(expected one of beds, places, length_of_stay_factor, diversion_share",
+            "(expected one of beds, staffed_beds, places, length_of_stay_factor, diversion_share",
         ],
     ),
     "duplicate key": (
