@@ -65,7 +65,49 @@ KPI_INFO: dict[str, KpiInfo] = {
     "cost_total_gbp": KpiInfo(
         "Total spend", "£", "in-area beds, out-of-area beds, community places and one-off costs"
     ),
+    "ooa_no_compatible_unit": KpiInfo(
+        "Out of area: no compatible unit",
+        "count",
+        "out-of-area admissions because no unit the bed manager may use takes the patient",
+    ),
+    "ooa_compatible_units_full": KpiInfo(
+        "Out of area: compatible units full",
+        "count",
+        "out-of-area admissions at the maximum wait while beds were free only in units "
+        "that could not take the patient",
+    ),
+    "ooa_max_wait_passed": KpiInfo(
+        "Out of area: maximum wait passed",
+        "count",
+        "out-of-area admissions at the maximum wait with no free bed the patient could use",
+    ),
+    "ooa_search_days_mean": KpiInfo(
+        "Mean search for an out-of-area bed",
+        "days",
+        "from the decision to place out of area to admission there",
+    ),
+    "ooa_searching_mean": KpiInfo(
+        "Waiting for an out-of-area bed", "patients", "time-average, while a search goes on"
+    ),
+    "waited_week_pct": KpiInfo(
+        "Admissions that waited a week or more", "%", "from acceptance to admission"
+    ),
+    "ooa_admissions_female": KpiInfo(
+        "Out-of-area admissions, women", "count", "admitted outside the footprint"
+    ),
+    "ooa_admissions_male": KpiInfo(
+        "Out-of-area admissions, men", "count", "admitted outside the footprint"
+    ),
+    "wait_mean_days_female": KpiInfo(
+        "Mean wait for admission, women", "days", "from acceptance to admission"
+    ),
+    "wait_mean_days_male": KpiInfo(
+        "Mean wait for admission, men", "days", "from acceptance to admission"
+    ),
 }
+
+OOA_REASONS = ("no_compatible_unit", "compatible_units_full", "max_wait_passed")
+"""Why a patient is placed out of area; ``ooa_<reason>`` counts each."""
 
 COST_KINDS = ("cost_inpatient_gbp", "cost_ooa_gbp", "cost_community_gbp", "cost_one_off_gbp")
 """The categories that add up to ``cost_total_gbp``."""

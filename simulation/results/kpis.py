@@ -13,7 +13,7 @@ the confidence intervals. Only events on or after day 0 (after the warm-up) coun
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 
 import numpy as np
@@ -23,7 +23,7 @@ from simulation.model.model import ModelOutput
 from simulation.model.records import EPISODE_FIELDS, Episode
 from simulation.model.resources import OUT_OF_AREA
 from simulation.model.spend import pathway_spend
-from simulation.results.catalogue import ALL, COST_KINDS, DIMENSIONS, HORIZON
+from simulation.results.catalogue import ALL, COST_KINDS, DIMENSIONS, HORIZON, OOA_REASONS
 
 _GROUPINGS = (
     ("pathway", "service", "place"),
@@ -92,7 +92,7 @@ class _Episodes:
     (pathway, service, home place) cell.
     """
 
-    _TEXT = ("source", "decision", "admitted_to", "exit_to")
+    _TEXT = ("source", "decision", "admitted_to", "exit_to", "sex", "ooa_reason")
     _DAYS = (
         "referral_day",
         "decision_day",
@@ -101,6 +101,7 @@ class _Episodes:
         "repatriation_day",
         "exit_day",
         "distance_miles",
+        "ooa_search_day",
     )
 
     def __init__(self, episodes: Sequence[Episode], cells: dict[Cell, int]):
@@ -110,14 +111,17 @@ class _Episodes:
         self.cell = np.fromiter(
             (cells[c] for c in zip(*columns[:3], strict=True)), dtype=np.intp, count=len(rows)
         )
-        text = dict(zip(self._TEXT, columns[3:7], strict=True))
+        n_text = 3 + len(self._TEXT)
+        text = dict(zip(self._TEXT, columns[3:n_text], strict=True))
         self.source = np.array(text["source"], dtype=object)
         self.decision = np.array(text["decision"], dtype=object)
         self.admitted_to = np.array(text["admitted_to"], dtype=object)
         self.exit_to = np.array(text["exit_to"], dtype=object)
+        self.sex = np.array(text["sex"], dtype=object)
+        self.ooa_reason = np.array(text["ooa_reason"], dtype=object)
         days = {
             name: np.array(col, dtype=float)
-            for name, col in zip(self._DAYS, columns[7:], strict=True)
+            for name, col in zip(self._DAYS, columns[n_text:], strict=True)
         }
         self.referral_day = days["referral_day"]
         self.decision_day = days["decision_day"]
@@ -126,6 +130,7 @@ class _Episodes:
         self.repatriation_day = days["repatriation_day"]
         self.exit_day = days["exit_day"]
         self.distance_miles = days["distance_miles"]
+        self.ooa_search_day = days["ooa_search_day"]
 
 
 class _Builder:
@@ -252,6 +257,8 @@ class _Builder:
         self.statistic("ooa_admission_pct", cell, year, away[keep].astype(float), "pct")
         self.statistic("distance_mean_miles", cell, year, ep.distance_miles[keep], "mean")
 
+        self._mix_kpis(ep, count, admitted, away)
+
         # Stays that ended in the period, in every service.
         year = year_of(ep.exit_day)
         keep = ~np.isnan(ep.admission_day) & (year >= 0)
@@ -269,6 +276,32 @@ class _Builder:
         ooa_days = np.zeros((len(self.cells), n))
         np.add.at(ooa_days, ep.cell[keep], days)
         self.totals("ooa_bed_days", ooa_days)
+
+    def _mix_kpis(
+        self,
+        ep: _Episodes,
+        count: Callable[[str, np.ndarray, np.ndarray], None],
+        admitted: np.ndarray,
+        away: np.ndarray,
+    ) -> None:
+        """Out-of-area admissions by reason and by sex, searches, waits of a week or more."""
+        for reason in OOA_REASONS:
+            count(f"ooa_{reason}", admitted & away & (ep.ooa_reason == reason), ep.admission_day)
+        for sex in ("female", "male"):
+            count(f"ooa_admissions_{sex}", admitted & away & (ep.sex == sex), ep.admission_day)
+        year = self.periods.index(ep.admission_day)
+        keep = admitted & (year >= 0)
+        wait = (ep.admission_day - ep.decision_day)[keep]
+        with np.errstate(invalid="ignore"):
+            week = (wait >= 7.0).astype(float)
+        self.statistic("waited_week_pct", ep.cell[keep], year[keep], week, "pct")
+        for sex in ("female", "male"):
+            mine = keep & (ep.sex == sex)
+            wait_sex = (ep.admission_day - ep.decision_day)[mine]
+            self.statistic(f"wait_mean_days_{sex}", ep.cell[mine], year[mine], wait_sex, "mean")
+        found = keep & away
+        search = (ep.admission_day - ep.ooa_search_day)[found]
+        self.statistic("ooa_search_days_mean", ep.cell[found], year[found], search, "mean")
 
     # -- KPIs from level recorders ------------------------------------------------------
     def _by_period(self, bins: Sequence[float] | np.ndarray) -> dict[str, float]:
@@ -329,6 +362,8 @@ class _Builder:
             ooa_days = self._by_period(out.ooa_census[(pathway, service)])
             add("ooa_census_mean", mean(ooa_days), **dims)
             add("waiting_list_mean", mean(self._by_period(out.waiting[(pathway, service)])), **dims)
+            searching = self._by_period(out.searching[(pathway, service)])
+            add("ooa_searching_mean", mean(searching), **dims)
             add("delayed_discharge_days", self._by_period(out.delayed[(pathway, service)]), **dims)
 
         for team in scenario.community_teams:
@@ -380,6 +415,7 @@ class _Builder:
             "occupied_beds_mean",
             "ooa_census_mean",
             "waiting_list_mean",
+            "ooa_searching_mean",
         ):
             totals[kpi] = pathway_totals(kpi, unit_level=False)
         occupancy: dict[tuple[str, str], float] = {}
@@ -426,6 +462,11 @@ _COUNTS = (
     "repatriations",
     "transfers_in",
     "step_downs",
+    "ooa_no_compatible_unit",
+    "ooa_compatible_units_full",
+    "ooa_max_wait_passed",
+    "ooa_admissions_female",
+    "ooa_admissions_male",
 )
 """Episode counts, in report order (zero-filled for every service and place)."""
 
@@ -436,6 +477,10 @@ _STATISTICS = {
     "ooa_admission_pct": "pct",
     "distance_mean_miles": "mean",
     "los_mean_days": "mean",
+    "waited_week_pct": "pct",
+    "wait_mean_days_female": "mean",
+    "wait_mean_days_male": "mean",
+    "ooa_search_days_mean": "mean",
 }
 """Episode statistics and how each is computed, in report order (only where defined)."""
 

@@ -103,6 +103,7 @@ def hand_built_output() -> SimpleNamespace:
             ready_day=40.0,
             exit_day=40.0,
             exit_to="step_down_bed",
+            sex="female",
         ),
         # 2: referred and admitted in the warm-up; only its exit (day 20) is reported.
         episode(
@@ -127,6 +128,9 @@ def hand_built_output() -> SimpleNamespace:
             admission_day=370.0,
             admitted_to=OUT_OF_AREA,
             distance_miles=100.0,
+            sex="female",
+            ooa_reason="max_wait_passed",
+            ooa_search_day=365.0,  # the search took 5 days
             repatriation_day=380.0,
             repatriated_to=UNIT,
             ready_day=400.0,
@@ -146,6 +150,9 @@ def hand_built_output() -> SimpleNamespace:
             admission_day=300.0,
             admitted_to=OUT_OF_AREA,
             distance_miles=100.0,
+            sex="male",
+            ooa_reason="no_compatible_unit",
+            ooa_search_day=300.0,
         ),
         # 6: a readmission referral that withdraws while waiting.
         episode(
@@ -189,6 +196,7 @@ def hand_built_output() -> SimpleNamespace:
         waiting={key: zeros.copy()},
         ooa_census=levels.out_of_area,
         delayed={key: zeros.copy()},
+        searching={key: zeros.copy()},
         caseload={},
         places=levels.places,
         spend_levels=levels,
@@ -232,6 +240,17 @@ def test_kpis_of_hand_built_episodes_and_levels() -> None:
         "beds": (2, 2, 2),
         "occupancy_pct": (75, 75, 75),
         "ooa_census_mean": (0.5, 1.0, 0.75),
+        "ooa_searching_mean": (0, 0, 0),
+        # Out of area by reason and sex: 5 (a man, no compatible unit) | 3 (a woman,
+        # after the maximum wait, found after a 5-day search).
+        "ooa_no_compatible_unit": (1, 0, 1),
+        "ooa_compatible_units_full": (0, 0, 0),
+        "ooa_max_wait_passed": (0, 1, 1),
+        "ooa_admissions_female": (0, 1, 1),
+        "ooa_admissions_male": (1, 0, 1),
+        "ooa_search_days_mean": (0, 5, 2.5),
+        "waited_week_pct": (0, 100, 100 / 3),  # waits 2 and 0 | 10
+        "wait_mean_days_female": (2, 10, 6),  # 1 | 3
         "waiting_list_mean": (0, 0, 0),
         "delayed_discharge_days": (0, 0, 0),
         "cost_inpatient_gbp": (500 * 547.5, 500 * 547.5, 500 * 1095),
@@ -268,7 +287,12 @@ def test_kpis_of_hand_built_episodes_and_levels() -> None:
 
 
 _UNIT_KPIS = {"bed_days", "occupied_beds_mean", "beds", "occupancy_pct"}
-_LEVEL_KPIS = _UNIT_KPIS | {"ooa_census_mean", "waiting_list_mean", "delayed_discharge_days"}
+_LEVEL_KPIS = _UNIT_KPIS | {
+    "ooa_census_mean",
+    "waiting_list_mean",
+    "delayed_discharge_days",
+    "ooa_searching_mean",
+}
 
 
 # -- a naive oracle for the episode KPIs on a real run ----------------------------------
