@@ -85,6 +85,49 @@ def split(draw: st.DrawFn, n: int, total: float) -> list[float]:
 
 
 @st.composite
+def searches(draw: st.DrawFn) -> dict[str, Any]:
+    """A search for an out-of-area bed: rounds of any length, any chance of finding one."""
+    search: dict[str, Any] = {
+        "round_days": draw(distributions(scale=3)),
+        "working_days_only": draw(st.booleans()),
+        "probability_found": draw(st.sampled_from([1.0, 0.5, 0.05])),
+    }
+    if draw(st.booleans()):
+        search["distance_miles"] = draw(distributions(scale=100))
+    return search
+
+
+def _shares_of(draw: st.DrawFn, names_: list[str]) -> dict[str, float]:
+    weights = [draw(st.sampled_from([0.0, 0.2, 1.0])) for _ in names_]
+    if not sum(weights):
+        weights[0] = 1.0
+    total = sum(weights)
+    shares_ = [w / total for w in weights]
+    shares_[-1] = 1.0 - sum(shares_[:-1])
+    return dict(zip(names_, shares_, strict=True))
+
+
+@st.composite
+def patient_mixes(draw: st.DrawFn, place_names: list[str]) -> dict[str, Any]:
+    """A patient mix by sex and, perhaps, clinical stream, perhaps one place its own."""
+    mix: dict[str, Any] = {"sex": _shares_of(draw, ["male", "female"])}
+    if draw(st.booleans()):
+        mix["streams"] = _shares_of(draw, ["mi", "pd", "ld"])
+    if draw(st.booleans()):
+        mix["places"] = {place_names[0]: {"sex": _shares_of(draw, ["male", "female"])}}
+    return mix
+
+
+@st.composite
+def takes(draw: st.DrawFn, mix: dict[str, Any]) -> dict[str, Any]:
+    """Whom a unit takes, among the values its pathway's mix draws."""
+    out: dict[str, Any] = {"sex": draw(st.sampled_from(["any", "male", "female"]))}
+    if "streams" in mix and draw(st.booleans()):
+        out["streams"] = draw(st.lists(st.sampled_from(["mi", "pd", "ld"]), unique=True))
+    return out
+
+
+@st.composite
 def scenarios(draw: st.DrawFn, changes: bool = True) -> dict[str, Any]:
     """A valid scenario dict: small and quick to run, otherwise anything the schema allows."""
     start = dt.date(2026, 1, 1) + dt.timedelta(days=draw(st.integers(0, 730)))
@@ -144,6 +187,7 @@ def scenarios(draw: st.DrawFn, changes: bool = True) -> dict[str, Any]:
                 "out_of_area": {
                     "cost_per_bed_day_gbp": draw(st.sampled_from([0.0, 650.25, 1e6])),
                     "distance_miles": draw(st.floats(0, 500)),
+                    **({"search": draw(searches())} if draw(st.booleans()) else {}),
                 },
                 "step_down": [
                     {"to": to, "probability": p}
@@ -183,7 +227,18 @@ def scenarios(draw: st.DrawFn, changes: bool = True) -> dict[str, Any]:
         }
         if draw(st.booleans()):
             spec["withdrawal"] = {"patience": draw(distributions(scale=20))}
+        if draw(st.booleans()):
+            spec["patient_mix"] = draw(patient_mixes(place_names))
+            mix = spec["patient_mix"]
+            for unit in units:
+                if unit["pathway"] == pathway:
+                    unit.update(draw(takes(mix)))
         pathways[pathway] = spec
+    for unit in units:
+        if draw(st.booleans()):
+            unit["staffed_beds"] = draw(st.integers(0, unit["beds"]))
+        if draw(st.booleans()):
+            unit["occupancy_ceiling"] = draw(st.sampled_from([0.5, 0.9, 1.0]))
 
     data: dict[str, Any] = {
         "name": "generated",
@@ -200,6 +255,8 @@ def scenarios(draw: st.DrawFn, changes: bool = True) -> dict[str, Any]:
             "allocation": draw(st.sampled_from(["continuous", "weekly_panel"])),
             "panel_weekday": draw(st.sampled_from(WEEKDAYS)),
             "repatriation": draw(st.booleans()),
+            "scope": draw(st.sampled_from(["footprint", "linked_units"])),
+            "urgent_between_panels": draw(st.booleans()),
         },
     }
     if changes:

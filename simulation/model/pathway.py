@@ -276,8 +276,10 @@ def _no_compatible_unit(
         return stay
     search = _Search(system, beds, market, "no_compatible_unit")
     beds.waiting.add(env.now, 1)  # on the waiting list until a bed is found
+    beds.unqueued += 1
     found = env.event()
     yield env.process(search.rounds(found))
+    beds.unqueued -= 1
     beds.waiting.add(env.now, -1)
     return _admit_out_of_area(system, episode, beds, "no_compatible_unit", search.start_day, search)
 
@@ -298,6 +300,16 @@ def inpatient_stays(system: System, ref: Referral, stay: Stay) -> ProcessGen:
             nxt.priority = "routine"
             nxt.decide("accepted", env.now)
             target = system.beds[(ref.pathway, stage.next_name)]
+            if not target.preference(ref.home_place, ref.kind):
+                # No unit of the next service takes the patient: an out-of-area bed.
+                leave(system, beds, stay, "step_down_bed", stage.next_name)
+                miles = system.scenario.pathways[ref.pathway].services[stage.next_name]
+                nxt.place_out_of_area(
+                    env.now, miles.out_of_area.distance_miles, "no_compatible_unit", env.now
+                )
+                stay = Stay(nxt, None)
+                target.place_out_of_area(stay)
+                continue
             bed_request = target.request(nxt, urgent=False, listed=False)
             if not bed_request.triggered:
                 yield bed_request

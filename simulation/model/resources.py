@@ -176,6 +176,9 @@ class ServiceBeds:
         self.delayed = Level(calendar, start)
         self.searching = Level(calendar, start)
         """Patients waiting for an out-of-area bed to be found."""
+        self.unqueued = 0
+        """Patients on the waiting list outside the queue: no unit here takes them, and
+        the out-of-area search for them goes on."""
         self.ooa_cost: Level | None = Level(calendar, start) if priced else None
         """Out-of-area beds' cost per day, summed over the patients in them (priced beds)."""
         self.default_price = default_price
@@ -209,7 +212,7 @@ class ServiceBeds:
     def queue_length(self, listed_only: bool = True) -> int:
         """Patients waiting now (by default only those on the waiting list)."""
         reqs = [*self.urgent.values(), *self.routine.values()]
-        return sum(1 for r in reqs if r.listed or not listed_only)
+        return sum(1 for r in reqs if r.listed or not listed_only) + self.unqueued
 
     def preference(self, home: str, kind: Kind = ANYONE) -> tuple[UnitState, ...]:
         """The units a patient from ``home`` may be offered, in the order offered.

@@ -30,6 +30,7 @@ from simulation.core.distributions import Exponential, Gamma, LogNormal, Weibull
 from simulation.experiment.experiment import ledger_rows
 from simulation.model.model import Model, ModelOutput
 from simulation.results.catalogue import ALL, HORIZON
+from simulation.results.kpis import episodes_frame as events_frame
 from simulation.results.kpis import kpi_rows, monthly_rows, referral_states
 from simulation.scenario.schema import Scenario, SetBeds
 from tests.model.test_conservation import STATES, bed_intervals, episode_timeline, own_states
@@ -131,6 +132,28 @@ def check_nothing_negative(output: ModelOutput, kpis: pd.DataFrame) -> None:
         assert (defined[defined["kpi"] == kpi]["value"] >= 0).all(), kpi
 
 
+def check_every_patient_in_a_unit_that_takes_them(output: ModelOutput) -> None:
+    """From the event log: nobody is admitted or repatriated to a unit that would not take
+    them, nor, under ``linked_units`` scope, to a unit not linked to their home place."""
+    scenario = output.scenario
+    units = {u.name: u for u in scenario.units}
+    linked_only = scenario.bed_management.scope == "linked_units"
+    events = events_frame(output)
+    for row in events.itertuples():
+        for unit_name in (row.admitted_to, row.repatriated_to):
+            if not isinstance(unit_name, str) or unit_name == "out_of_area":
+                continue
+            unit = units[unit_name]
+            assert unit.sex == "any" or not isinstance(row.sex, str) or unit.sex == row.sex, row
+            if unit.streams and isinstance(row.stream, str):
+                assert row.stream in unit.streams, row
+            if linked_only and row.source != "step_down":
+                assert row.home_place in unit.linked_places, row
+    away = events[events["admitted_to"] == "out_of_area"]
+    assert away["ooa_reason"].notna().all()
+    assert (away["ooa_search_day"] <= away["admission_day"] + EPS).all()
+
+
 def expected_spend(output: ModelOutput) -> dict[tuple[str, str, str], float]:
     """Spend by (pathway, kind, period) from bed days and places times their prices."""
     scenario = output.scenario
@@ -204,6 +227,7 @@ def keeps_every_invariant(data: dict[str, Any]) -> None:
     check_beds_never_over_occupied(output)
     check_nothing_negative(output, kpis)
     check_spend(output, kpis)
+    check_every_patient_in_a_unit_that_takes_them(output)
     assert scenario.model_dump() == before  # running a scenario leaves it as it was
 
 
