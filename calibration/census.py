@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calibration.extract import Extract
+from calibration.extract import MIX_COLUMNS, Extract
 from simulation.model.records import Episode
 from simulation.model.resources import OUT_OF_AREA
 from simulation.scenario.census import HOME
@@ -97,6 +97,9 @@ def census_from_extract(
             "home_place": str(row["home_place"]),
             "priority": str(row["priority"]),
         }
+        for column in MIX_COLUMNS:
+            if column in frame.columns:
+                entry[column] = str(row[column])
         if in_bed[i]:
             where = str(row["admitted_to"])
             if before(repatriated[i : i + 1])[0]:
@@ -306,6 +309,7 @@ def census_from_episodes(
                         "home_place": e.home_place,
                         "status": "discharged",
                         "since_date": _date(left, start),
+                        **_mix_of(e),
                     }
                 )
             continue
@@ -315,6 +319,7 @@ def census_from_episodes(
             "service": e.service,
             "home_place": e.home_place,
             "priority": e.priority,
+            **_mix_of(e),
         }
         ended = e.exit_day is not None and e.exit_day < day
         if e.decision == "pending" or (e.decision_day is not None and e.decision_day >= day):
@@ -361,6 +366,11 @@ def census_from_episodes(
                 row["discharge_to"] = to
         rows.append(row)
     return rows
+
+
+def _mix_of(e: Episode) -> dict[str, str]:
+    """The patient mix's attributes of an episode, as census cells (blank: not modelled)."""
+    return {"sex": e.sex or "", "stream": e.stream or "", "age_band": e.age_band or ""}
 
 
 def _left_pathway(e: Episode, day: float) -> float | None:

@@ -64,6 +64,9 @@ COLUMNS = (
     Column("ready_date", True, "date clinically ready for discharge"),
     Column("discharge_date", True, "date discharged from the bed"),
     Column("discharge_to", True, "home, a service of the pathway (step-down bed) or a team"),
+    Column("sex", False, "male or female; blank: unknown"),
+    Column("stream", False, "clinical stream (e.g. mental_illness); blank: unknown"),
+    Column("age_band", False, "age band where the pathway splits by age; blank: unknown"),
 )
 """The extract's columns, in order. Dates are written YYYY-MM-DD."""
 
@@ -81,6 +84,9 @@ DATE_COLUMNS = (
 SOURCES: tuple[Source, ...] = get_args(Source)
 DECISIONS: tuple[Decision, ...] = ("accepted", "not_accepted", "diverted")
 HOME = "home"
+MIX_COLUMNS = ("sex", "stream", "age_band")
+"""The patient mix's columns: optional, blank where unknown."""
+SEXES = ("male", "female")
 
 
 @dataclass
@@ -206,6 +212,8 @@ class _Checker:
         self.one_of(line, "source", source, list(SOURCES), "source")
         if row.get("priority", ""):
             self.one_of(line, "priority", row["priority"], list(PRIORITIES), "priority")
+        if row.get("sex", ""):
+            self.one_of(line, "sex", row["sex"], list(SEXES), "sex")
         decision = row.get("decision", "")
         if decision:
             self.one_of(line, "decision", decision, list(DECISIONS), "decision")

@@ -116,6 +116,8 @@ class ServiceFit:
     out_of_area: Share
     delay: DelaySummary
     notes: list[str] = field(default_factory=list)
+    stream_los: dict[str, DurationFit] = field(default_factory=dict)
+    """Length of stay of each clinical stream with enough stays in the extract."""
 
 
 @dataclass
@@ -131,6 +133,9 @@ class PathwayFit:
     assessment: DurationFit | None
     max_wait: dict[str, MaxWait]
     notes: list[str] = field(default_factory=list)
+    mix: dict[str, dict[str, Share]] = field(default_factory=dict)
+    """Shares of new referrals by sex, stream and age band (the patient mix's fields),
+    among those whose value the extract gives."""
 
 
 @dataclass
@@ -214,6 +219,17 @@ def fit_service(extract: Extract, pathway: str, service: str) -> ServiceFit:
     first = admitted[admitted["source"] != "step_down"]
     first = first[extract.day("admission_date")[first.index] >= 0]
     ooa = Share(int((first["admitted_to"] == OUT_OF_AREA).sum()), len(first))
+    stream_los: dict[str, DurationFit] = {}
+    for stream in sorted(set(admitted["stream"]) - {""}):
+        own = admitted[admitted["stream"] == stream]
+        own_stays = durations_between(
+            extract.day("admission_date")[own.index],
+            extract.day("ready_date")[own.index],
+            extract.period_days,
+        )
+        fitted = _fit_if_enough(own_stays, f"length of stay of {stream}", notes)
+        if fitted is not None:
+            stream_los[str(stream)] = fitted
     return ServiceFit(
         pathway=pathway,
         service=service,
@@ -223,6 +239,7 @@ def fit_service(extract: Extract, pathway: str, service: str) -> ServiceFit:
         out_of_area=ooa,
         delay=_delay_summary(admitted, extract),
         notes=notes,
+        stream_los=stream_los,
     )
 
 
@@ -336,6 +353,12 @@ def fit_pathway(extract: Extract, base: Scenario, pathway: str) -> PathwayFit:
             assessment = _fit_if_enough(delays, "assessment delay", notes)
     else:
         notes.append("assessment: decision dates missing; the base delay is kept")
+    mix: dict[str, dict[str, Share]] = {}
+    for column, field_name in (("sex", "sex"), ("stream", "streams"), ("age_band", "age_bands")):
+        known = new[new[column] != ""]
+        if len(known):
+            counts = known[column].value_counts()
+            mix[field_name] = {str(v): Share(int(k), len(known)) for v, k in counts.items()}
     return PathwayFit(
         pathway=pathway,
         rates=rates,
@@ -346,6 +369,7 @@ def fit_pathway(extract: Extract, base: Scenario, pathway: str) -> PathwayFit:
         assessment=assessment,
         max_wait=_max_waits(extract, rows),
         notes=notes,
+        mix=mix,
     )
 
 

@@ -119,6 +119,9 @@ def episode_rows(episodes: list[Episode], start: dt.date) -> list[dict[str, str]
                 "ready_date": _date(start, e.ready_day),
                 "discharge_date": _date(start, e.exit_day),
                 "discharge_to": discharge_to,
+                "sex": e.sex or "",
+                "stream": e.stream or "",
+                "age_band": e.age_band or "",
             }
         )
     return rows

@@ -184,11 +184,45 @@ def _pathway(y: _Yaml, fit: Fit, pf: PathwayFit) -> None:
         y.comment(2, f"readmission: only {r.n} discharges home; the base probability is kept")
     for note in pf.notes + [n for n in rates.notes if not n.startswith("growth")]:
         y.comment(2, f"note: {note}")
+    _patient_mix(y, fit, pf)
     y.key(2, "services")
     for service in spec.services:
         sf = fit.services.get((pf.pathway, service))
         if sf is not None:
             _service(y, pf, sf)
+
+
+def _patient_mix(y: _Yaml, fit: Fit, pf: PathwayFit) -> None:
+    """The mix shares and each stream's own length of stay, where the extract gives them."""
+    shares = {f: s for f, s in pf.mix.items() if s and next(iter(s.values())).enough}
+    stays = {
+        (service, stream): los
+        for (pathway, service), sf in fit.services.items()
+        if pathway == pf.pathway
+        for stream, los in sf.stream_los.items()
+        if stream in shares.get("streams", {})
+    }
+    if not shares and not stays:
+        return
+    y.key(2, "patient_mix")
+    for field_name, by_value in shares.items():
+        n = next(iter(by_value.values())).n
+        values = list(by_value)
+        written = {v: number(by_value[v].estimate.value, 3) for v in values}
+        written[values[-1]] = number(1 - sum(float(written[v]) for v in values[:-1]), 3)
+        for v in values:
+            y.comment(3, f"{v} {by_value[v].estimate.text(3)}; n = {n:,} new referrals")
+        y.key(3, field_name, flow(written))
+    if stays:
+        y.key(3, "length_of_stay")
+        for stream in sorted({stream for _, stream in stays}):
+            y.key(4, stream)
+            for (service, own), los in stays.items():
+                if own == stream:
+                    comments, value = distribution_lines(los, "length of stay", "days")
+                    for c in comments:
+                        y.comment(5, c)
+                    y.key(5, service, value)
 
 
 def _service(y: _Yaml, pf: PathwayFit, sf: ServiceFit) -> None:

@@ -92,6 +92,7 @@ def start_census(system: System) -> None:
         ref = pathway_draws.draw(
             system.new_patient_id(), patient.service, patient.home_place, "new", urgent
         )
+        _attributes(system, patient, ref, residuals)
         process: ProcessGen | None
         if patient.status in _IN_A_BED:
             process = _in_bed(system, patient, ref, pathway_draws, residuals)
@@ -119,6 +120,46 @@ def start_census(system: System) -> None:
             system.env.process(later)
 
 
+def _attributes(
+    system: System, patient: CensusPatient, ref: Referral, residuals: _Residuals
+) -> None:
+    """The census's sex, stream and age band; unknown ones as drawn, within what the unit takes.
+
+    A value drawn from the mix that the patient's unit would not take is drawn again
+    from the mix's shares of the values it does take (a uniform from
+    ``census.mix.<attribute>.<pathway>``).
+    """
+    mix = system.scenario.pathways[patient.pathway].patient_mix
+    unit = None
+    if patient.status == "in_bed" and patient.unit is not None:
+        unit = system.units[patient.unit].spec
+    for attribute, field in (("sex", "sex"), ("stream", "streams"), ("age_band", "age_bands")):
+        given = getattr(patient, attribute)
+        if given is not None:
+            setattr(ref, attribute, given)
+            continue
+        value = getattr(ref, attribute)
+        if value is None or unit is None:
+            continue
+        takes = getattr(unit, field)
+        allowed = ([] if takes == "any" else [takes]) if field == "sex" else list(takes)
+        if not allowed or value in allowed:
+            continue
+        place = mix.places.get(patient.home_place)
+        shares = dict(getattr(place, field)) if place is not None else {}
+        shares = shares or dict(getattr(mix, field))
+        weights = [shares.get(name, 0.0) for name in allowed]
+        total = sum(weights) or 1.0
+        u = residuals.uniform(f"census.mix.{attribute}.{patient.pathway}") * total
+        chosen = allowed[-1]
+        for name, weight in zip(allowed, weights, strict=True):
+            if u < weight:
+                chosen = name
+                break
+            u -= weight
+        setattr(ref, attribute, chosen)
+
+
 def _day(system: System, days_before: float) -> float:
     """The model day ``days_before`` the census was placed (the start of the run)."""
     return system.start - days_before
@@ -140,11 +181,18 @@ def _in_bed(
     residuals: _Residuals,
 ) -> ProcessGen:
     spec = system.scenario.pathways[patient.pathway].services[patient.service]
+    own_stays = system.scenario.pathways[patient.pathway].patient_mix.length_of_stay
+    length_of_stay = spec.length_of_stay
+    if ref.stream is not None:
+        length_of_stay = own_stays.get(ref.stream, {}).get(patient.service, length_of_stay)
+    name = f"census.residual.{patient.pathway}.{patient.service}"
+    if length_of_stay is not spec.length_of_stay:
+        name = f"{name}.{ref.stream}"  # a stream's own stay: its own residuals
     first = ref.stages[0]
     if patient.ready_days is None:
         residuals.draw(
-            f"census.residual.{patient.pathway}.{patient.service}",
-            spec.length_of_stay,
+            name,
+            length_of_stay,
             patient.since_days,
             functools.partial(setattr, first, "los_days"),
         )
@@ -186,7 +234,7 @@ def _route(to: str, ref: Referral, draws: PatientDraws) -> None:
         del ref.stages[1:]
     else:
         first.next_kind, first.next_name = "service", to
-        ref.stages[1:] = draws.plan_stages(to)
+        ref.stages[1:] = draws.plan_stages(to, ref.stream)
 
 
 def _on_caseload(

@@ -69,8 +69,13 @@ COLUMNS = (
     "since_date",
     "ready_date",
     "discharge_to",
+    "sex",
+    "stream",
+    "age_band",
 )
-"""The census file's columns, in the order written."""
+"""The census file's columns, in the order written. ``sex``, ``stream`` and ``age_band``
+are the patient mix's attributes: blank (or absent) means unknown, drawn from the mix
+(for a patient in a bed, among the values its unit takes)."""
 REQUIRED_COLUMNS = ("pathway", "service", "home_place", "status", "since_date")
 """Columns that must be present; the others may be left out, and are blank if so."""
 
@@ -262,6 +267,7 @@ class _RowChecker:
             elif services:
                 destinations = [HOME, *(s for s in services if s != service), *teams]
                 self.choice(line, "discharge_to", discharge_to, destinations)
+        attributes = self._attributes(line, row, pathway, unit, status)
         if len(self.problems) > before or since is None:
             return None
         return CensusPatient(
@@ -277,7 +283,53 @@ class _RowChecker:
             since_days=since,
             ready_days=ready,
             discharge_to=discharge_to,
+            sex=attributes[0],
+            stream=attributes[1],
+            age_band=attributes[2],
         )
+
+    def _attributes(
+        self, line: int, row: dict[str, str], pathway: str, unit: str | None, status: str
+    ) -> tuple[str | None, str | None, str | None]:
+        """Sex, stream and age band, each one the pathway's mix draws and the unit takes."""
+        spec = self.scenario.pathways.get(pathway)
+        found: list[str | None] = []
+        for column, field, unit_field in (
+            ("sex", "sex", "sex"),
+            ("stream", "streams", "streams"),
+            ("age_band", "age_bands", "age_bands"),
+        ):
+            value = row.get(column, "") or None
+            found.append(value)
+            if value is None or spec is None:
+                continue
+            drawn = list(getattr(spec.patient_mix, field))
+            if not drawn:
+                self.fail(
+                    line,
+                    column,
+                    f"{value!r} given, but pathways.{pathway}.patient_mix has no {field}; "
+                    "leave the column blank or give the shares",
+                )
+                continue
+            if not self.choice(line, column, value, drawn):
+                continue
+            spec_unit = self.units.get(unit) if unit is not None and status == "in_bed" else None
+            if spec_unit is not None:
+                takes = getattr(spec_unit, unit_field)
+                refused = (
+                    takes != "any" and value != takes
+                    if column == "sex"
+                    else (bool(takes) and value not in takes)
+                )
+                if refused:
+                    self.fail(
+                        line,
+                        column,
+                        f"{spec_unit.name} does not take {column.replace('_', ' ')} {value!r} "
+                        f"(it takes {takes if isinstance(takes, str) else ', '.join(takes)})",
+                    )
+        return found[0], found[1], found[2]
 
     def _where(
         self,

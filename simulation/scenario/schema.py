@@ -481,6 +481,10 @@ class CensusPatient:
     """Days since the patient was ready for discharge (in a bed only), if ready."""
     discharge_to: str | None
     """``home``, a service or a team, for a patient ready to leave."""
+    sex: str | None = None
+    stream: str | None = None
+    age_band: str | None = None
+    """The patient mix's attributes; None: unknown, drawn from the mix."""
 
 
 class Scenario(Strict):

@@ -329,3 +329,74 @@ def test_large_synthetic_collaborative_recovers_trend_season_and_stays(tmp_path:
         assert within(est, value, log=False), name
     assert pf.readmission is not None and within(pf.readmission.probability, 0.2, log=False)
     assert pf.assessment is not None and within(pf.assessment.best.mean, 14)
+
+
+def test_patient_mix_and_a_streams_own_stay_are_recovered_and_written(tmp_path: Path) -> None:
+    """A collaborative whose referrals are 20% women and 30% personality disorder, with
+    that stream's stays twice as long: the shares and its stay are estimated and written
+    into the fitted scenario, which loads; its census carries each patient's attributes."""
+    from calibration.census import census_from_extract
+    from calibration.writer import write_fitted
+
+    data: dict[str, Any] = {
+        "name": "truth",
+        "start_date": "2022-04-01",
+        "horizon_years": 1,
+        "seed": 5,
+        "places": [{"name": "A", "population": 2_000_000}],
+        "units": [
+            {
+                "name": "U",
+                "pathway": "adult_ed",
+                "service": "inpatient",
+                "place": "A",
+                "beds": 400,
+                "cost_per_bed_day_gbp": 500,
+                "linked_places": ["A"],
+            }
+        ],
+        "pathways": {
+            "adult_ed": {
+                "patient_mix": {
+                    "sex": {"male": 0.8, "female": 0.2},
+                    "streams": {"mi": 0.7, "pd": 0.3},
+                    "length_of_stay": {
+                        "pd": {"inpatient": {"distribution": "gamma", "mean": 200, "sd": 80}}
+                    },
+                },
+                "services": {
+                    "inpatient": {
+                        "referral_rate_per_100k_per_year": 40,
+                        "length_of_stay": {"distribution": "gamma", "mean": 100, "sd": 40},
+                        "out_of_area": {"cost_per_bed_day_gbp": 600, "distance_miles": 90},
+                    }
+                },
+            }
+        },
+    }
+    truth = load_scenario_dict(data)
+    start, end = dt.date(2022, 4, 1), dt.date(2025, 3, 31)
+    frame = synthetic_extract(truth, start, end, warmup_days=730)
+    path = tmp_path / "extract.csv"
+    write_extract(frame, path)
+    del data["pathways"]["adult_ed"]["patient_mix"]  # the base knows nothing of the mix
+    base = load_scenario_dict(data)
+    fit = fit_extract(read_extract(path, base, start=start, extract_date=end), base)
+    mix = fit.pathways["adult_ed"].mix
+    assert within(mix["sex"]["female"].estimate, 0.2, log=False)
+    assert within(mix["streams"]["pd"].estimate, 0.3, log=False)
+    stays = fit.services[("adult_ed", "inpatient")].stream_los
+    assert stays["pd"].best.mean.value == pytest.approx(200, rel=0.1)
+    assert stays["mi"].best.mean.value == pytest.approx(100, rel=0.1)
+    base_path = tmp_path / "base.yaml"
+    base_path.write_text(__import__("yaml").safe_dump(data))
+    out = tmp_path / "fitted.yaml"
+    census = census_from_extract(fit.extract, fit.extract.period_days, base, 1)
+    write_fitted(fit, base_path, out, census, "", None, "pathways calibrate")
+    fitted = load_scenario(out)
+    got = fitted.pathways["adult_ed"].patient_mix
+    assert got.sex["female"] == pytest.approx(mix["sex"]["female"].estimate.value, abs=1e-3)
+    assert sum(got.streams.values()) == pytest.approx(1.0)
+    assert got.length_of_stay["pd"]["inpatient"].mean_days == pytest.approx(200, rel=0.1)
+    in_bed = [p for p in fitted.census_patients if p.status == "in_bed"]
+    assert in_bed and all(p.sex in ("male", "female") and p.stream for p in in_bed)

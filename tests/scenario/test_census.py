@@ -358,3 +358,41 @@ def test_a_census_scenario_written_out_reads_back_anywhere(tmp_path: Path) -> No
     again = load_scenario_text(scenario_to_yaml(scenario), "elsewhere/scenario.yaml")
     assert again.census_patients == scenario.census_patients
     assert load_scenario_dict(scenario.model_dump(mode="json")).census_patients
+
+
+# -- the patient mix in a census -----------------------------------------------------------
+def women_only(folder: Path, lines: list[str]) -> Path:
+    """The census scenario with a 70/30 sex mix, its unit taking women only, and a census
+    with the mix columns."""
+    path = scenario_file(folder, None, beds=6)
+    data = yaml.safe_load(path.read_text())
+    data["pathways"]["adult_ed"]["patient_mix"] = {"sex": {"male": 0.7, "female": 0.3}}
+    data["units"][0]["sex"] = "female"
+    data["census"] = "census.csv"
+    (folder / "census.csv").write_text("\n".join([f"{HEADER},sex,stream", *lines]) + "\n")
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_census_patients_in_a_unit_are_of_a_kind_it_takes(tmp_path: Path) -> None:
+    # Sex unknown for five of six: drawn from the mix, which is mostly men, but the
+    # unit takes women only, so every one of them is a woman.
+    lines = [row(f"p{i}", "in_bed", "2026-01-01", unit="Unit") + ",," for i in range(5)]
+    lines.append(row("p5", "in_bed", "2026-01-01", unit="Unit") + ",female,")
+    episodes = run(women_only(tmp_path, lines))
+    in_unit = [e for e in episodes if e.admitted_to == "Unit" and e.admission_day < 0]
+    assert len(in_unit) == 6 and {e.sex for e in in_unit} == {"female"}
+
+
+def test_census_refuses_a_patient_the_unit_would_not_take(tmp_path: Path) -> None:
+    lines = [
+        row("p0", "in_bed", "2026-01-01", unit="Unit") + ",male,",
+        row("p1", "waiting", "2026-01-01") + ",unknown,",
+        row("p2", "waiting", "2026-01-01") + ",,mi",
+    ]
+    with pytest.raises(InputError) as caught:
+        load_scenario(women_only(tmp_path, lines))
+    problems = {(p.line, p.field): p.message for p in caught.value.problems}
+    assert "Unit does not take sex 'male' (it takes female)" in problems[(2, "sex")]
+    assert "unknown 'unknown'" in problems[(3, "sex")]
+    assert "patient_mix has no streams" in problems[(4, "stream")]
