@@ -67,9 +67,11 @@ def test_littles_law_holds_for_every_service(scenario, kpis, years):
     of the stays that ended in the horizon, delays included. In a steady state the two
     sides agree in expectation; over a finite window they differ by the patients already
     in a bed at the start and still in one at the end, a boundary error of order mean
-    stay / horizon. Tolerance: 5% where the mean stay is under a year, 10% for the secure
-    services whose stays (means 634 and 925 days) are a third to a half of the horizon;
-    over 20 replications the agreement is within 2% for every service.
+    stay / horizon. Tolerance: 5% where the mean stay is under a tenth of the horizon,
+    10% where it is longer: the secure services (means 634 and 925 days, a third to a
+    half of the horizon) and CAMHS low secure (222 days, 12%, in a unit of six beds). Over
+    20 replications the agreement is within 2% for every service but CAMHS low secure
+    (4%).
     """
     wide = _wide(kpis, "service")
     wide = wide.assign(
@@ -82,7 +84,7 @@ def test_littles_law_holds_for_every_service(scenario, kpis, years):
     means = wide.groupby(["pathway", "service"])[["in_beds", "littles"]].mean()
     for (pathway, service), row in means.iterrows():
         mean_los = scenario.pathways[pathway].services[service].length_of_stay.mean_days
-        tolerance = 0.10 if mean_los > pl.DAYS_PER_YEAR else 0.05
+        tolerance = 0.10 if mean_los > 0.1 * scenario.horizon_days else 0.05
         assert row["in_beds"] == pytest.approx(row["littles"], rel=tolerance), (
             f"{pathway}/{service}: {row['in_beds']:.2f} patients in beds on average, but "
             f"arrivals x mean stay = {row['littles']:.2f}"
@@ -233,6 +235,27 @@ def test_waits_for_admission_are_in_the_published_ranges(scenario, kpis):
     ed_wait = ed_assessment + means.loc["adult_ed", "wait_mean_days"]
     assert 20.0 <= ed_wait <= 60.0, ed_wait
     assert means.loc["camhs_t4", "wait_mean_days"] < 7.0
+
+
+def test_split_wards_send_patients_away_below_full_occupancy(kpis):
+    """Adult secure wards split by sex and stream: about 88-94% occupancy with 10-20% of
+    admissions out of area (services run at about 90-92% and place 10-20%, PARAMETERS.md),
+    many of them while beds stood free in wards that could not take the patient."""
+    means = _pathway_means(kpis)
+    secure = means.loc["adult_secure"]
+    assert 88.0 <= secure["occupancy_pct"] <= 94.0, secure["occupancy_pct"]
+    assert 10.0 <= secure["ooa_admission_pct"] <= 20.0, secure["ooa_admission_pct"]
+    assert secure["ooa_compatible_units_full"] > 0.2 * secure["ooa_admissions"]
+
+
+def test_a_substantial_share_of_camhs_admissions_waits_a_week(kpis):
+    """With no national bed search (Fung & Cullen 2015) a real share of CAMHS admissions
+    waits a week or more (41% published, Holland 2023; 6.7% when out-of-area beds were
+    found at once); and adult secure waits do not all stop at the 28-day target."""
+    means = _pathway_means(kpis)
+    assert means.loc["camhs_t4", "waited_week_pct"] >= 15.0
+    assert means.loc["adult_secure", "ooa_search_days_mean"] > 0
+    assert means.loc["camhs_t4", "ooa_search_days_mean"] > 0
 
 
 def test_delayed_discharge_is_present_but_not_a_bottleneck(kpis):
