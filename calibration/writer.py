@@ -214,6 +214,11 @@ def _patient_mix(y: _Yaml, fit: Fit, pf: PathwayFit) -> None:
             y.comment(3, f"{v} {by_value[v].estimate.text(3)}; n = {n:,} new referrals")
         y.key(3, field_name, flow(written))
     if stays:
+        y.comment(
+            3,
+            "each stream's own length of stay, where it has at least 10 ended stays: "
+            "below, each with its 95% CI and n = its stays",
+        )
         y.key(3, "length_of_stay")
         for stream in sorted({stream for _, stream in stays}):
             y.key(4, stream)
