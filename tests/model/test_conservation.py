@@ -396,6 +396,10 @@ def bed_waits(output: ModelOutput) -> list[dict[str, Any]]:
                 "outcome": outcome,
                 "source": e.source,
                 "id": e.episode_id,
+                "search_day": e.ooa_search_day,
+                "reason": e.ooa_reason,
+                "kind": (e.sex, e.stream, e.age_band),
+                "home": e.home_place,
             }
         )
     return waits
@@ -408,10 +412,21 @@ def test_waits_respect_the_maximum_wait(outputs: list[ModelOutput]) -> None:
                 continue  # a step-down waits in a bed; the maximum wait does not apply
             if w["start"] < -output.scenario.warmup_days and w["end"] <= 0:
                 continue  # a census patient placed before the run: given, not simulated
-            limits = output.scenario.pathways[w["service"][0]].max_wait_days
+            pathway, service = w["service"]
+            limits = output.scenario.pathways[pathway].max_wait_days
             limit = limits.urgent if w["urgent"] else limits.routine
             waited = w["end"] - w["start"]
-            if limit is not None:
+            searched = output.scenario.pathways[pathway].services[service].out_of_area.search
+            if searched is not None and limit is not None:
+                # The search for an out-of-area bed begins at the maximum wait (at once if
+                # no unit takes the patient) and the patient waits on while it goes on.
+                if w["outcome"] == OUT_OF_AREA:
+                    until_search = w["search_day"] - w["start"]
+                    if w["reason"] == "no_compatible_unit":
+                        assert until_search == pytest.approx(0.0, abs=1e-9), w
+                    else:
+                        assert until_search == pytest.approx(limit, abs=1e-9), w
+            elif limit is not None:
                 assert waited <= limit + 1e-9, w
                 if w["outcome"] == OUT_OF_AREA:
                     assert waited == pytest.approx(limit, abs=1e-9), w
@@ -419,11 +434,25 @@ def test_waits_respect_the_maximum_wait(outputs: list[ModelOutput]) -> None:
                 assert w["outcome"] != OUT_OF_AREA, w
 
 
+def could_use(scenario: Any, unit_name: str, kind: tuple[Any, Any, Any], home: str) -> bool:
+    """Whether the bed manager may offer a bed of this unit to this patient."""
+    unit = next(u for u in scenario.units if u.name == unit_name)
+    sex, stream, age_band = kind
+    if scenario.bed_management.scope == "linked_units" and home not in unit.linked_places:
+        return False
+    return (
+        (unit.sex == "any" or sex is None or unit.sex == sex)
+        and (not unit.streams or stream is None or stream in unit.streams)
+        and (not unit.age_bands or age_band is None or age_band in unit.age_bands)
+    )
+
+
 def test_beds_go_to_urgent_patients_first_then_in_order_of_waiting(
     outputs: list[ModelOutput],
 ) -> None:
     """No bed is given past a patient of higher priority, or of the same priority who
-    has waited longer, who was still waiting for that service at that moment."""
+    has waited longer, who was still waiting for that service at that moment and whom
+    the unit would take."""
     for output in outputs:
         by_service: defaultdict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for w in bed_waits(output):
@@ -440,6 +469,8 @@ def test_beds_go_to_urgent_patients_first_then_in_order_of_waiting(
                 for other in waits:
                     if other["id"] == got["id"] or not (other["start"] < t < other["end"]):
                         continue
+                    if not could_use(output.scenario, got["outcome"], other["kind"], other["home"]):
+                        continue  # the bed was not one ``other`` could have had
                     # ``other`` was waiting when ``got`` was given a bed.
                     assert not other["urgent"] or got["urgent"], (got, other)
                     if other["urgent"] == got["urgent"]:
@@ -447,51 +478,62 @@ def test_beds_go_to_urgent_patients_first_then_in_order_of_waiting(
         assert checked > 0 or output.scenario.name == "baseline"
 
 
-def free_bed_intervals(output: ModelOutput) -> dict[tuple[str, str], list[tuple[float, float]]]:
-    """Stretches of time in which some unit of a service had a free bed (fixed beds)."""
+def free_bed_intervals(
+    output: ModelOutput,
+) -> dict[tuple[str, str], list[tuple[float, float, str]]]:
+    """Stretches of time in which a unit of a service had a free bed (fixed beds), with
+    the unit's name."""
     moves: defaultdict[str, list[tuple[float, int]]] = defaultdict(list)
     for unit, start, stop in bed_intervals(output):
         if unit != OUT_OF_AREA:
             moves[unit] += [(start, 1), (stop, -1)]
     horizon = output.scenario.horizon_days
-    free: defaultdict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    free: defaultdict[tuple[str, str], list[tuple[float, float, str]]] = defaultdict(list)
     start = -float(output.scenario.warmup_days)
     for unit in output.scenario.units:
         occupied, since = 0, start
         for t, delta in sorted(moves[unit.name]):
             if occupied < unit.beds and t > since:
-                free[(unit.pathway, unit.service)].append((since, t))
+                free[(unit.pathway, unit.service)].append((since, t, unit.name))
             occupied += delta
             since = max(t, start)  # a census's stays began before the run: not simulated
         if occupied < unit.beds and horizon > since:
-            free[(unit.pathway, unit.service)].append((since, horizon))
+            free[(unit.pathway, unit.service)].append((since, horizon, unit.name))
     return free
 
 
 def test_no_bed_stands_empty_while_someone_could_use_it(outputs: list[ModelOutput]) -> None:
     """Continuous allocation: a free bed goes at once to the queue, else to a patient out
-    of area (repatriation). Weekly panels leave beds empty until the panel meets."""
+    of area (repatriation), if the unit takes them. Weekly panels leave beds empty until
+    the panel meets."""
     for output in outputs:
         scenario = output.scenario
         if scenario.bed_management.allocation != "continuous" or scenario.changes:
             continue
         free = free_bed_intervals(output)
-        wanting = [(w["service"], w["start"], w["end"]) for w in bed_waits(output)]
+        wanting = [
+            (w["service"], w["start"], w["end"], w["kind"], w["home"]) for w in bed_waits(output)
+        ]
         if scenario.bed_management.repatriation:
             for e in output.episodes:
                 if e.admitted_to == OUT_OF_AREA:
                     assert e.admission_day is not None
                     ends = [e.repatriation_day, e.ready_day, scenario.horizon_days]
                     end = min(t for t in ends if t is not None)
-                    wanting.append(((e.pathway, e.service), e.admission_day, end))
+                    kind = (e.sex, e.stream, e.age_band)
+                    wanting.append(
+                        ((e.pathway, e.service), e.admission_day, end, kind, e.home_place)
+                    )
         checked = 0
         run_start = -float(scenario.warmup_days)
-        for service, start, end in wanting:
+        for service, start, end, kind, home in wanting:
             start = max(start, run_start)  # a census patient's wait before the run is given
             if end - start <= 1e-9:
                 continue
             checked += 1
-            for a, b in free.get(service, []):
+            for a, b, unit in free.get(service, []):
+                if not could_use(scenario, unit, kind, home):
+                    continue
                 overlap = min(b, end) - max(a, start)
                 assert overlap <= 1e-9, (service, (start, end), (a, b))
         assert checked > 0
