@@ -90,6 +90,8 @@ def referral(system: System, ref: Referral, referral_day: float | None = None) -
     episode = system.open_episode(ref, ref.service, ref.source, None)
     if referral_day is not None:
         episode.referral_day = referral_day
+    if ref.adult_after_days is not None:
+        ref.adult_after_days += episode.referral_day  # now the day of the 18th birthday
     # -- assessment
     if ref.assessment_days > 0:
         yield env.timeout(ref.assessment_days)
@@ -294,6 +296,11 @@ def inpatient_stays(system: System, ref: Referral, stay: Stay) -> ProcessGen:
         yield env.timeout(stage.los_days * system.policy.los_factor[(ref.pathway, stage.service)])
         episode.ready(env.now)
         beds.mark_ready(stay)
+        if ref.adult_after_days is not None and env.now >= ref.adult_after_days:
+            # Eighteen now: discharged to adult services, not within the pathway.
+            episode.adult_services_day = env.now
+            leave(system, beds, stay, "home", None)
+            return
         if stage.next_kind == "service":
             assert stage.next_name is not None
             nxt = system.open_episode(ref, stage.next_name, "step_down", episode.referral_id)
@@ -360,7 +367,10 @@ def readmission(system: System, ref: Referral) -> ProcessGen:
     if system.env.now >= system.horizon:
         return
     draws = system.draws[(ref.pathway, "readmission")]
-    again = draws.draw(ref.patient_id, ref.service, ref.home_place, "readmission", True)
+    # The same person: their sex, stream, age band and birthday stay theirs.
+    again = draws.draw(ref.patient_id, ref.service, ref.home_place, "readmission", True, ref.kind)
+    if ref.adult_after_days is not None:
+        again.adult_after_days = max(0.0, ref.adult_after_days - system.env.now)
     yield from referral(system, again)
 
 

@@ -58,6 +58,8 @@ class Referral:
     sex: str | None = None
     stream: str | None = None
     age_band: str | None = None
+    adult_after_days: float | None = None
+    """Days from referral to the 18th birthday of a young person who turns 18 within a year."""
 
     @property
     def kind(self) -> tuple[str | None, str | None, str | None]:
@@ -146,6 +148,10 @@ class PatientDraws:
             self.patience = streams.values(f"{prefix}.patience", spec.withdrawal.patience.ppf)
         mix = spec.patient_mix
         self.mix = _Mix(streams, prefix, spec) if mix.used else None
+        self.adult_band = mix.adult_from_age_band
+        self.birthday: Stream | None = None
+        if self.adult_band is not None:
+            self.birthday = streams.uniform(f"{prefix}.mix.birthday")
         # A service whose stay differs by stream draws plain uniforms and applies the
         # stream's quantile function, so each patient keeps the same uniform either way.
         self.stream_los: dict[str, dict[str, Distribution]] = {}
@@ -231,9 +237,19 @@ class PatientDraws:
             service = to
 
     def draw(
-        self, patient_id: int, service: str, home: str, source: Source, urgent: bool | None
+        self,
+        patient_id: int,
+        service: str,
+        home: str,
+        source: Source,
+        urgent: bool | None,
+        person: tuple[str | None, str | None, str | None] | None = None,
     ) -> Referral:
-        """Draw a whole referral, in a fixed order of purposes."""
+        """Draw a whole referral, in a fixed order of purposes.
+
+        ``person``: the sex, stream and age band of a patient referred again, who keeps
+        them (the mix's draws are made all the same, so every stream stays in step).
+        """
         u_priority = self.priority()
         if urgent is None:
             urgent = u_priority < self.urgent_share
@@ -244,6 +260,11 @@ class PatientDraws:
         sex = stream = age_band = None
         if self.mix is not None:
             sex, stream, age_band = self.mix.draw(home)
+            if person is not None:
+                sex, stream, age_band = person
+        adult_after = None
+        if self.birthday is not None and age_band == self.adult_band:
+            adult_after = self.birthday() * 365.25
         return Referral(
             patient_id,
             self.pathway,
@@ -262,4 +283,5 @@ class PatientDraws:
             sex,
             stream,
             age_band,
+            adult_after,
         )

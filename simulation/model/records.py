@@ -131,6 +131,8 @@ class Episode:
     ooa_reason: OutOfAreaReason | None = None
     ooa_search_day: float | None = None
     """When the search for an out-of-area bed began (an out-of-area admission only)."""
+    adult_services_day: float | None = None
+    """When a young person who turned 18 in the bed left it for adult services."""
 
     # -- what happens to the patient, in the pathway's order ---------------------------
     def decide(self, decision: Decision, day: float) -> None:

@@ -104,6 +104,11 @@ KPI_INFO: dict[str, KpiInfo] = {
     "wait_mean_days_male": KpiInfo(
         "Mean wait for admission, men", "days", "from acceptance to admission"
     ),
+    "left_for_adult_services": KpiInfo(
+        "Turned 18 in a bed",
+        "count",
+        "young people who turned 18 in a bed and left it for adult services",
+    ),
 }
 
 OOA_REASONS = ("no_compatible_unit", "compatible_units_full", "max_wait_passed")

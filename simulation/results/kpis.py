@@ -102,6 +102,7 @@ class _Episodes:
         "exit_day",
         "distance_miles",
         "ooa_search_day",
+        "adult_services_day",
     )
 
     def __init__(self, episodes: Sequence[Episode], cells: dict[Cell, int]):
@@ -131,6 +132,7 @@ class _Episodes:
         self.exit_day = days["exit_day"]
         self.distance_miles = days["distance_miles"]
         self.ooa_search_day = days["ooa_search_day"]
+        self.adult_services_day = days["adult_services_day"]
 
 
 class _Builder:
@@ -289,6 +291,7 @@ class _Builder:
             count(f"ooa_{reason}", admitted & away & (ep.ooa_reason == reason), ep.admission_day)
         for sex in ("female", "male"):
             count(f"ooa_admissions_{sex}", admitted & away & (ep.sex == sex), ep.admission_day)
+        count("left_for_adult_services", np.ones_like(admitted), ep.adult_services_day)
         year = self.periods.index(ep.admission_day)
         keep = admitted & (year >= 0)
         wait = (ep.admission_day - ep.decision_day)[keep]
@@ -467,6 +470,7 @@ _COUNTS = (
     "ooa_max_wait_passed",
     "ooa_admissions_female",
     "ooa_admissions_male",
+    "left_for_adult_services",
 )
 """Episode counts, in report order (zero-filled for every service and place)."""
 

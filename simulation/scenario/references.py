@@ -218,6 +218,13 @@ def _mix_problems(s: Scenario, pathway: str, places: list[str]) -> Iterator[tupl
                     (*base, "places", place, field),
                     f"a place's {field} must name the pathway's ({', '.join(own) or 'none'})",
                 )
+    band = mix.adult_from_age_band
+    if band is not None and band not in mix.age_bands:
+        yield (
+            (*base, "adult_from_age_band"),
+            f"unknown age band {band!r}{_suggest(band, mix.age_bands)} "
+            f"(patient_mix.age_bands: {', '.join(mix.age_bands) or 'none'})",
+        )
     for field in ("length_of_stay", "step_down"):
         for stream, services in getattr(mix, field).items():
             if stream not in mix.streams:

@@ -238,6 +238,11 @@ class PatientMix(MixShares):
     """
 
     places: dict[Name, MixShares] = Field(default_factory=dict)
+    adult_from_age_band: Name | None = None
+    """The age band of young people who turn 18 within a year of referral (their birthday
+    falls evenly over that year). One still in a bed on their 18th birthday moves to adult
+    services when ready for discharge: no step-down within the pathway and no readmission
+    to it (counted)."""
     length_of_stay: dict[Name, dict[Name, Distribution]] = Field(default_factory=dict)
     step_down: dict[Name, dict[Name, tuple[StepDown, ...]]] = Field(default_factory=dict)
 

@@ -262,3 +262,87 @@ def test_urgent_patients_are_placed_between_panels_when_a_bed_is_free() -> None:
     assert (horizon(held, "ooa_admission_pct") > 80).all()
     assert (horizon(placed, "ooa_admission_pct") == 0).all()
     assert (horizon(placed, "wait_mean_days") == 0).all()
+
+
+# -- young people who turn 18 in a bed; patients referred again ---------------------------
+def camhs_scenario(stay_days: float) -> dict[str, Any]:
+    """CAMHS general adolescent beds aplenty, half the referrals in the year before 18,
+    and every patient stepping down to a community team."""
+    return {
+        "name": "camhs",
+        "start_date": "2026-04-01",
+        "horizon_years": 3.0,
+        "warmup_days": 0,
+        "seed": 9,
+        "places": [{"name": PLACE, "population": 1_000_000}],
+        "units": [
+            {
+                "name": UNIT,
+                "pathway": "camhs_t4",
+                "service": "general_adolescent",
+                "place": PLACE,
+                "beds": 200,
+                "cost_per_bed_day_gbp": 700,
+                "linked_places": [PLACE],
+            }
+        ],
+        "community_teams": [
+            {
+                "name": "Team",
+                "pathway": "camhs_t4",
+                "places": 1000,
+                "episode_length": {"distribution": "fixed", "value": 30},
+                "cost_per_place_per_year_gbp": 1,
+            }
+        ],
+        "pathways": {
+            "camhs_t4": {
+                "patient_mix": {
+                    "age_bands": {"under_17": 0.5, "aged_17": 0.5},
+                    "adult_from_age_band": "aged_17",
+                },
+                "services": {
+                    "general_adolescent": {
+                        "referral_rate_per_100k_per_year": 10,
+                        "length_of_stay": {"distribution": "fixed", "value": stay_days},
+                        "out_of_area": {"cost_per_bed_day_gbp": 800, "distance_miles": 100},
+                        "step_down": [{"to": "Team", "probability": 1.0}],
+                    }
+                },
+            }
+        },
+    }
+
+
+def test_a_young_person_who_turns_18_in_a_bed_leaves_for_adult_services() -> None:
+    # Stays of 400 days: everyone in the year before 18 turns 18 in the bed.
+    log = events(camhs_scenario(400.0))
+    left = log[log["exit_day"].notna()]
+    seventeen, younger = left[left["age_band"] == "aged_17"], left[left["age_band"] == "under_17"]
+    assert len(seventeen) > 20 and len(younger) > 20
+    assert (seventeen["adult_services_day"] == seventeen["exit_day"]).all()
+    assert (seventeen["exit_to"] == "home").all()  # not the CAMHS team: adult services
+    assert younger["adult_services_day"].isna().all()
+    assert (younger["exit_to"] == "community").all()
+
+
+def test_the_share_turning_18_is_the_stay_over_a_year() -> None:
+    # Stays of 60 days: a 17-year-old's birthday falls within the stay with chance 60/365.
+    log = events(camhs_scenario(60.0))
+    seventeen = log[(log["age_band"] == "aged_17") & log["exit_day"].notna()]
+    share = seventeen["adult_services_day"].notna().mean()
+    se = np.sqrt(0.164 * 0.836 / len(seventeen))
+    assert abs(share - 60 / 365.25) < 3.5 * se, (share, len(seventeen))
+    kpis = run(camhs_scenario(60.0), replications=1)
+    turned = kpis[(kpis["kpi"] == "left_for_adult_services") & (kpis["period"] == "horizon")]
+    assert turned[(turned["service"] == "all") & (turned["place"] == "all")]["value"].iloc[0] > 0
+
+
+def test_a_patient_referred_again_is_the_same_person() -> None:
+    data = split_by_sex(mmc_scenario(beds=BEDS, max_wait_days=14, horizon_years=4.0))
+    data["pathways"][PATHWAY]["readmission"] = {"probability": 0.5, "window_days": 200}
+    data["pathways"][PATHWAY]["patient_mix"]["streams"] = {"a": 0.5, "b": 0.5}
+    log = events(data)
+    people = log.groupby("patient_id")[["sex", "stream"]].nunique()
+    assert (log["source"] == "readmission").sum() > 50
+    assert (people <= 1).all().all()
