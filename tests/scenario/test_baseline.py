@@ -240,11 +240,15 @@ def test_waits_for_admission_are_in_the_published_ranges(scenario, kpis):
 def test_split_wards_send_patients_away_below_full_occupancy(kpis):
     """Adult secure wards split by sex and stream: about 88-94% occupancy with 10-20% of
     admissions out of area (services run at about 90-92% and place 10-20%, PARAMETERS.md),
-    many of them while beds stood free in wards that could not take the patient."""
+    many of them while beds stood free in wards that could not take the patient.
+
+    The out-of-area share is checked on the mean of these 4 replications, whose 95%
+    interval is about 4.5 points either side (20 replications give 12.0%, 9.9 to 14.1,
+    scenarios/README.md), so its band is 10-20% widened by 2 points each side."""
     means = _pathway_means(kpis)
     secure = means.loc["adult_secure"]
     assert 88.0 <= secure["occupancy_pct"] <= 94.0, secure["occupancy_pct"]
-    assert 10.0 <= secure["ooa_admission_pct"] <= 20.0, secure["ooa_admission_pct"]
+    assert 8.0 <= secure["ooa_admission_pct"] <= 22.0, secure["ooa_admission_pct"]
     assert secure["ooa_compatible_units_full"] > 0.2 * secure["ooa_admissions"]
 
 
