@@ -102,7 +102,7 @@ def test_a_bad_override_is_one_problem_naming_the_field_and_the_overrides() -> N
     with pytest.raises(sim.InputError) as caught:
         sim.load(BASELINE, {"units.Beacon Low Secure.beds": "many", "horizon_years": 2})
     [problem] = caught.value.problems
-    assert problem.field == "units[2].beds"
+    assert problem.field == "units[4].beds"  # Beacon is the baseline's fifth unit
     assert problem.line is None
     assert problem.message.endswith("(from overrides)")
     assert str(BASELINE) in str(problem)
