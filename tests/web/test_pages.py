@@ -52,7 +52,8 @@ def test_a_dated_change_out_of_the_run_is_shown_by_the_change_and_not_saved(
 def test_a_valid_dated_change_is_saved_and_listed_in_planner_words(
     client: TestClient, tmp_path: Path
 ) -> None:
-    fields = {"change.date": "2027-04-01", "change.what": "beds:2", "change.to": "60"}
+    # beds:4 is the baseline's fifth unit, Beacon Low Secure.
+    fields = {"change.date": "2027-04-01", "change.what": "beds:4", "change.to": "60"}
     saved = _post(client, "/scenarios/mine/save", **fields)
     assert saved.status_code == 200 and "Saved" in saved.text  # type: ignore[attr-defined]
     changes = _file(tmp_path)["changes"]
