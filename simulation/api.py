@@ -39,7 +39,13 @@ from simulation.experiment.precision import (
     PrecisionReport,
     run_to_precision,
 )
-from simulation.report.wording import ADDITIVE_KPIS, estimate, kpi_label_with_unit, pathway_label
+from simulation.report.wording import (
+    ADDITIVE_KPIS,
+    estimate,
+    feasible,
+    kpi_label_with_unit,
+    pathway_label,
+)
 from simulation.results.catalogue import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 from simulation.scenario.inheritance import resolve
 from simulation.scenario.loading import derive, scenario_to_yaml, validate_data
@@ -352,7 +358,9 @@ class Results:
         for row in rows.to_dict("records"):
             kpi = str(row["kpi"])
             factor = 1 / years if per_year and kpi in ADDITIVE_KPIS else 1.0
-            low, high = float(row["ci_low"]) * factor, float(row["ci_high"]) * factor
+            low, high = feasible(
+                kpi, "mean", float(row["ci_low"]) * factor, float(row["ci_high"]) * factor
+            )
             text = estimate(kpi, float(row["mean"]) * factor, low, high)
             label = kpi_label_with_unit(kpi, per_year=per_year)
             cells.setdefault(pathway_label(str(row["pathway"])), {})[label] = text.replace(

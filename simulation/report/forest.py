@@ -40,6 +40,9 @@ from simulation.report.style import (
 )
 from simulation.report.wording import (
     ADDITIVE_KPIS,
+    IDENTICAL,
+    feasible,
+    identical_difference,
     kpi_label,
     pathway_label,
     percent_change,
@@ -227,8 +230,10 @@ def forest_frame(comparison: ComparisonFolder, alternative: str) -> pd.DataFrame
 
 def _difference_text(row: pd.Series, years: float) -> str:
     pct, low, high = (float(row[c]) for c in ("pct_change", "pct_ci_low", "pct_ci_high"))
+    if identical_difference(float(row["diff_mean"]), float(row["diff_sd"])):
+        return IDENTICAL
     # As in the summary: a relative change cannot fall below -100%.
-    low, high = max(low, -100.0) if low == low else low, max(high, -100.0) if high == high else high
+    low, high = feasible("pct_change", "pct_change", low, high)
     if math.isnan(pct):
         kpi = str(row["kpi"])
         factor, per = (1 / years, " a year") if kpi in ADDITIVE_KPIS else (1.0, "")

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from simulation.report.narrative import bounded
 from simulation.report.wording import (
     ADDITIVE_KPIS,
+    change_word,
     estimate,
+    feasible,
+    identical_difference,
     kpi_label_with_unit,
     pathway_label,
     quantity,
@@ -79,7 +81,7 @@ def _pathway_rows(run: RunFolder, pathway: str) -> pd.DataFrame:
 def _cell(kpi: str, mean: float, low: float, high: float, ref: float | None = None) -> Cell:
     if mean != mean:
         return ("–", "")
-    low, high = bounded(kpi, "mean", low, high)
+    low, high = feasible(kpi, "mean", low, high)
     if low == high == mean:
         # Every replication gave the same number (beds, funded places): no interval to show.
         return (quantity(kpi, mean, ref=ref), "")
@@ -145,10 +147,11 @@ def kpi_tables(run: RunFolder, several: bool = False) -> list[Table]:
             m, lo, hi = lookup.get((kpi, "horizon"), (float("nan"),) * 3)
             factor = 1 / n_years if kpi in ADDITIVE_KPIS else 1.0
             whole_year = (m * factor, lo * factor, hi * factor)
-            # Money in one row is written alike (all £m, or all in pounds).
+            # A row is written alike: its largest number sets the figures of every cell
+            # (all £m or all in pounds; never 8 beside 8.1).
             values = [v for y in years for v in lookup.get((kpi, y), ())] + list(whole_year)
             finite = [abs(v) for v in values if v == v]
-            ref = max(finite) if finite and kpi.endswith("_gbp") else None
+            ref = max(finite) if finite else None
             for year in years:
                 cells.append(_cell(kpi, *lookup.get((kpi, year), (float("nan"),) * 3), ref=ref))
             cells.append(_cell(kpi, *whole_year, ref=ref))
@@ -212,6 +215,7 @@ def comparison_frame(comparison: ComparisonFolder) -> pd.DataFrame:
             "Difference": rows["diff_mean"],
             "Difference 95% CI low": rows["diff_ci_low"],
             "Difference 95% CI high": rows["diff_ci_high"],
+            "Difference sd": rows["diff_sd"],
             "Change (%)": rows["pct_change"],
             "Change 95% CI low (%)": rows["pct_ci_low"],
             "Change 95% CI high (%)": rows["pct_ci_high"],
@@ -248,13 +252,11 @@ def comparison_tables(comparison: ComparisonFolder) -> list[Table]:
                     signed=True,
                 )
                 value, _, rest = diff.partition(" (")
-                pct = float(r["Change (%)"])
-                if not bool(r["Clear difference"]):
-                    change = "no clear difference"
-                elif pct != pct:
-                    change = "clear difference"
-                else:
-                    change = quantity("pct_change", pct, signed=True)
+                change = change_word(
+                    bool(r["Clear difference"]),
+                    identical_difference(float(r["Difference"]), float(r["Difference sd"])),
+                    float(r["Change (%)"]),
+                )
                 body.append(
                     (
                         (pathway_label(pathway), ""),

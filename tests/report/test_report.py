@@ -249,16 +249,18 @@ def check_sentences(folder: Path) -> int:
         quoted = rows[rows["Printed"].notna()] if "Printed" in rows else rows.iloc[0:0]
         found = list(CI.finditer(text))
         assert len(found) == len(quoted), f"every number in {text!r} is accounted for"
+        previous = 0
         for match, (_, row) in zip(found, quoted.iterrows(), strict=True):
             value, low, high = source_row(folder, row)
+            before, previous = text[previous : match.start()], match.end()
             if str(row["Printed without sign"]) == "True":
-                # After a verb ("cuts", "raises") the numbers are sizes; the verb is the sign.
-                down = "cuts" in text or " less than " in text
-                up = "raises" in text or " more than " in text
+                # After a verb ("cuts", "raises", "less", "more") the numbers are sizes; the
+                # verb in front of each number is its sign.
+                down = re.search(r"\b(cuts|less)\b", before) is not None
+                up = re.search(r"\b(raises|more)\b", before) is not None
                 assert down == (value < 0) and up == (value > 0), text
+                assert (low > 0 and high > 0) or (low < 0 and high < 0), "a clear difference"
                 value, (low, high) = abs(value), sorted((abs(low), abs(high)))
-                assert "no clear difference" not in text
-                assert low > 0 or high > 0
             elif row["Source table"] == "comparison.csv":
                 assert "no clear difference" in text
                 assert low <= 0 <= high, "no clear difference only when the CI includes zero"
@@ -294,7 +296,11 @@ def test_a_difference_whose_interval_includes_zero_reads_no_clear_difference(com
             & (table["place"] == "all")
         ].iloc[0]
         clear = str(match["clear"]) == "True"
-        assert clear == ("no clear difference" not in row["Text"]), row["Text"]
+        # A clear difference is quoted after a verb that carries its sign; any other is
+        # quoted with its sign in a sentence that says there is no clear difference.
+        assert clear == bool(row["Printed without sign"]), row["Text"]
+        if not clear:
+            assert "no clear difference" in row["Text"], row["Text"]
 
 
 # -- readable by a board member ----------------------------------------------------------
