@@ -38,9 +38,19 @@ class UnitState:
         self.bed_level = Level(calendar, start, level=spec.beds)
 
     def set_beds(self, t: float, beds: int) -> None:
-        """Open or close beds; a closure below occupancy takes effect as patients leave."""
+        """Open or close beds; a closure below occupancy takes effect as patients leave.
+
+        A bed to be closed stays open (staffed, and paid for under a block contract) until
+        its patient leaves: the open-bed level never falls below the beds occupied.
+        """
         self.beds = beds
-        self.bed_level.set(t, beds)
+        self.bed_level.set(t, max(beds, self.occupied))
+
+    def vacate(self, t: float) -> None:
+        """A patient has left: close the bed now if a closure was waiting for it."""
+        self.occupancy.add(t, -1)
+        if self.occupied >= self.beds:
+            self.bed_level.set(t, self.occupied)
 
     @property
     def free(self) -> int:
@@ -205,7 +215,7 @@ class ServiceBeds:
             self.ooa_census.add(now, -1)
             return
         stay.unit.occupied -= 1
-        stay.unit.occupancy.add(now, -1)
+        stay.unit.vacate(now)
         if self.continuous:
             self.allocate()
 
