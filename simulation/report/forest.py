@@ -55,6 +55,7 @@ FOREST_KPIS = (
     "admissions",
     "ooa_admissions",
     "ooa_bed_days",
+    "wait_referral_mean_days",
     "wait_mean_days",
     "wait_p90_days",
     "occupied_beds_mean",

@@ -42,7 +42,7 @@ CI = "95% CI"
 DIFFERENCE_KPIS = (
     "ooa_admissions",
     "ooa_bed_days",
-    "wait_mean_days",
+    "wait_referral_mean_days",
     "occupancy_pct",
     "delayed_discharge_days",
     "admissions",
@@ -54,7 +54,8 @@ PHRASES = {
     "admissions": "admissions",
     "ooa_admissions": "out-of-area admissions",
     "ooa_bed_days": "out-of-area bed days",
-    "wait_mean_days": "the mean wait for admission",
+    "wait_referral_mean_days": "the mean wait from referral to admission",
+    "wait_mean_days": "the mean wait from acceptance to admission",
     "wait_p90_days": "the 90th percentile wait",
     "occupancy_pct": "bed occupancy",
     "delayed_discharge_days": "delayed discharge days",
@@ -183,10 +184,20 @@ def run_statements(run: RunFolder) -> list[Statement]:
             ),
             _sentence(
                 head,
-                "Patients waited {0} on average from acceptance to admission; one in ten "
-                "waited more than {1}.",
+                "Patients waited {0} on average from referral to admission, of which {1} "
+                "from acceptance onto the waiting list; one in ten waited more than {2} "
+                "from referral.",
+                q("wait_referral_mean_days", unit="days"),
                 q("wait_mean_days", unit="days"),
-                q("wait_p90_days", unit="days"),
+                q("wait_referral_p90_days", unit="days"),
+            ),
+            _sentence(
+                head,
+                "Half of all stays in a bed lasted more than {0}, counting the stays still "
+                "going at the end (a Kaplan-Meier median); the stays that ended in the period "
+                "averaged {1}, which undercounts long stays.",
+                q("los_median_km_days", unit="days"),
+                q("los_mean_days", unit="days"),
             ),
             _sentence(
                 head,
@@ -306,20 +317,20 @@ def _difference(
 
 
 LOWER_IS_BETTER = frozenset(
-    ("ooa_admissions", "ooa_bed_days", "wait_mean_days", "delayed_discharge_days")
+    (
+        "ooa_admissions",
+        "ooa_bed_days",
+        "wait_referral_mean_days",
+        "wait_mean_days",
+        "delayed_discharge_days",
+    )
 )
 """KPIs where a cut is plainly better for patients; the others read *higher* or *lower*."""
 
 
 def year_text(run: RunFolder, year: str) -> str:
-    """A financial year as a sentence names it, with a part year flagged.
-
-    ``2027/28 (a part year: 365 of its 366 days)``.
-    """
-    partial = run.partial_years.get(year)
-    if partial is None:
-        return year
-    return f"{year} (a part year: {partial[0]} of its {partial[1]} days)"
+    """A financial year as a sentence names it, with a part year flagged."""
+    return run.year_label(year)
 
 
 def _direction(kpi: str, value: float) -> str:

@@ -32,6 +32,8 @@ TABLE_KPIS = (
     "diversions",
     "ooa_admissions",
     "ooa_admission_pct",
+    "wait_referral_mean_days",
+    "wait_referral_p90_days",
     "wait_mean_days",
     "wait_p90_days",
     "waiting_list_mean",
@@ -41,6 +43,7 @@ TABLE_KPIS = (
     "ooa_census_mean",
     "ooa_bed_days",
     "los_mean_days",
+    "los_median_km_days",
     "delayed_discharge_days",
     "community_caseload_mean",
     "community_places_mean",
@@ -106,7 +109,10 @@ def kpi_frame(run: RunFolder) -> pd.DataFrame:
             frame.loc[horizon & additive, column] = frame.loc[horizon & additive, column] / years
         span = run.financial_years
         whole = f"{span[0]} to {span[-1]}" if span else "whole period"
-        frame["period"] = frame["period"].where(~horizon, f"{whole} (a year on average)")
+        frame["period"] = [
+            f"{whole} (a year on average)" if h else run.year_label(str(p))
+            for p, h in zip(frame["period"], horizon, strict=True)
+        ]
         pieces.append(
             pd.DataFrame(
                 {
@@ -166,9 +172,11 @@ def kpi_tables(run: RunFolder, several: bool = False) -> list[Table]:
                     "(none where every replication gave the same number). "
                     "Counts, bed days and money are per financial year; the last column "
                     "averages the whole period per year (means and percentages over the "
-                    "whole period)."
+                    "whole period). A part year, only partly inside the period, is marked "
+                    "with the days it covers; the median length of stay counting ongoing "
+                    "stays (Kaplan-Meier) is estimated over the whole period only."
                 ),
-                header=("KPI", *years, whole),
+                header=("KPI", *(run.year_label(y) for y in years), whole),
                 rows=tuple(body),
                 data=kpi_frame(run),
             )
@@ -181,6 +189,7 @@ COMPARISON_KPIS = (
     "diversions",
     "ooa_admissions",
     "ooa_bed_days",
+    "wait_referral_mean_days",
     "wait_mean_days",
     "wait_p90_days",
     "occupancy_pct",
@@ -207,9 +216,10 @@ def comparison_frame(comparison: ComparisonFolder) -> pd.DataFrame:
             "Alternative": [scenario_label(str(a)) for a in rows["alternative"]],
             "Pathway": [pathway_label(str(p)) for p in rows["pathway"]],
             "KPI": [kpi_label_with_unit(str(k)) for k in rows["kpi"]],
-            "Period": rows["period"].where(
-                rows["period"] != "horizon", f"{whole} (a year on average)"
-            ),
+            "Period": [
+                f"{whole} (a year on average)" if p == "horizon" else comparison.base.year_label(p)
+                for p in rows["period"].astype(str)
+            ],
             "Base mean": rows["base_mean"],
             "Alternative mean": rows["alt_mean"],
             "Difference": rows["diff_mean"],

@@ -176,6 +176,16 @@ class RunFolder:
         days = financial_year_days(self.start_date, self.horizon_days)
         return {year: (n, full) for year, (n, full) in days.items() if n < full}
 
+    def year_label(self, year: str) -> str:
+        """A financial year as shown anywhere, a part year flagged.
+
+        ``2027/28 (a part year: 365 of its 366 days)``; a whole year as it is.
+        """
+        partial = self.partial_years.get(year)
+        if partial is None:
+            return year
+        return f"{year} (a part year: {partial[0]} of its {partial[1]} days)"
+
     @property
     def pathways(self) -> list[str]:
         """The scenario's pathways, in the scenario's order."""
