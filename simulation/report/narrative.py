@@ -20,12 +20,14 @@ sentences back and check each number against the results folder.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from simulation.report.figures import summary_value
+from simulation.report.tables import equity_frame
 from simulation.report.wording import (
     ADDITIVE_KPIS,
     NO_CLEAR,
@@ -93,6 +95,8 @@ class Quantity:
     """The text as it appears: ``38% (95% CI 31% to 45%)``."""
     magnitude: bool = False
     """True when printed without sign because a verb (cuts, raises) carries it."""
+    group: str = ""
+    """For ``equity.csv``: the row's group (``Quintile 1 (most deprived)``, ``Gap: ...``)."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,7 @@ def run_statements(run: RunFolder) -> list[Statement]:
     """The summary of one run: per pathway, activity, waits, beds, delays and money."""
     out: list[Statement | None] = [overview(run)]
     h = "horizon"
+    equity = equity_frame(run)
     for pathway in run.pathways:
         head = pathway_label(pathway)
 
@@ -229,6 +234,7 @@ def run_statements(run: RunFolder) -> list[Statement]:
                 )
             )
         out.append(_reinvestment(run, pathway))
+        out.append(equity_statement(run, pathway, equity))
     out.append(
         _sentence(
             pathway_label("all"),
@@ -237,6 +243,72 @@ def run_statements(run: RunFolder) -> list[Statement]:
         )
     )
     return [s for s in out if s is not None]
+
+
+def equity_statement(run: RunFolder, pathway: str, equity: pd.DataFrame) -> Statement | None:
+    """The most against the least deprived places: waits from referral, and the gap.
+
+    Quotes ``equity.csv`` (the report's equity table): each quintile's mean wait and the
+    paired gap, and the gaps in out-of-area share and distance from home.
+    """
+    if equity.empty:
+        return None
+    sel = equity[(equity["Pathway key"] == pathway)]
+
+    def found(kpi: str, prefix: str, unit: str = "") -> Quantity | None:
+        rows = sel[(sel["Key"] == kpi) & sel["Group"].str.startswith(prefix)]
+        if rows.empty or pd.isna(rows["Mean"].iloc[0]):
+            return None
+        r = rows.iloc[0]
+        mean, low, high = (float(r[c]) for c in ("Mean", "95% CI low", "95% CI high"))
+        gap = prefix == "Gap"
+        if gap:
+            shown = "points" if kpi.endswith("_pct") else kpi
+            unit = "percentage points" if kpi.endswith("_pct") else unit
+            printed = estimate(shown, mean, low, high, signed=True, unit=unit)
+        else:
+            low, high = feasible(kpi, "mean", low, high)
+            printed = _fmt(kpi, mean, low, high, unit=unit)
+        return Quantity(
+            "equity.csv", run.name, "", pathway, kpi, "horizon", "gap" if gap else "mean",
+            1.0, mean, low, high, printed, group=str(r["Group"]),
+        )  # fmt: skip
+
+    gaps = sel[sel["Group"].str.startswith("Gap")]
+    if gaps.empty:
+        return None
+    most, least = (int(x) for x in re.findall(r"\d+", str(gaps["Group"].iloc[0]))[:2])
+    wait_most = found("wait_referral_mean_days", f"Quintile {most}", "days")
+    wait_least = found("wait_referral_mean_days", f"Quintile {least}", "days")
+    wait_gap = found("wait_referral_mean_days", "Gap", "days")
+    ooa_gap = found("ooa_admission_pct", "Gap")
+    miles_gap = found("distance_mean_miles", "Gap", "miles")
+    if wait_most is None or wait_least is None or wait_gap is None:
+        return None
+    quantities = [wait_most, wait_least, wait_gap]
+
+    def verdict(q: Quantity, worse: str, better: str) -> str:
+        clear = (q.low > 0 or q.high < 0) and not math.isnan(q.low)
+        if not clear:
+            return NO_CLEAR
+        return worse if q.value > 0 else better
+
+    text = (
+        f"Equity: patients from the most deprived places (quintile {most}) waited "
+        f"{wait_most.printed} from referral, against {wait_least.printed} in the least "
+        f"deprived (quintile {least}), a gap of {wait_gap.printed}: "
+        f"{verdict(wait_gap, 'longer for the most deprived', 'shorter for the most deprived')}."
+    )
+    if ooa_gap is not None and miles_gap is not None:
+        text += (
+            f" The most deprived minus the least deprived: {ooa_gap.printed} in the share of "
+            f"admissions placed out of area "
+            f"({verdict(ooa_gap, 'more often away', 'less often away')}), and "
+            f"{miles_gap.printed} in distance from home "
+            f"({verdict(miles_gap, 'further from home', 'nearer home')})."
+        )
+        quantities += [ooa_gap, miles_gap]
+    return Statement(pathway_label(pathway), text, tuple(quantities))
 
 
 def _reinvestment(run: RunFolder, pathway: str) -> Statement | None:
@@ -482,6 +554,21 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
         "period; a financial year's figure names its year. A difference whose interval "
         f"includes zero is called {NO_CLEAR}.",
     )
+    equity = equity_frame(base)
+    for pathway in base.pathways:
+        statement = equity_statement(base, pathway, equity)
+        if statement is not None:
+            out.append(
+                Statement(
+                    f"Equity in {scenario_label(base.name)}",
+                    statement.text.replace(
+                        "Equity: p",
+                        f"In {scenario_label(base.name)}, {in_sentence(pathway_label(pathway))}: p",
+                        1,
+                    ),
+                    statement.quantities,
+                )
+            )
     for alt in comparison.alternatives:
         name = alt.name
         head = f"{scenario_label(name)} compared with {scenario_label(base.name)}"
@@ -607,6 +694,7 @@ def statements_frame(statements: list[Statement]) -> pd.DataFrame:
                     "Period": q.period,
                     "Column": q.column,
                     "Factor": q.factor,
+                    "Group": q.group,
                 }
             )
     return pd.DataFrame(rows)

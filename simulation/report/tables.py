@@ -24,6 +24,7 @@ from simulation.report.wording import (
     quantity,
     scenario_label,
 )
+from simulation.results.equity import deprivation_gaps, quintile_summary
 from simulation.store.reader import ComparisonFolder, RunFolder
 
 TABLE_KPIS = (
@@ -306,3 +307,90 @@ def comparison_tables(comparison: ComparisonFolder) -> list[Table]:
             )
         )
     return tables
+
+
+def equity_frame(run: RunFolder) -> pd.DataFrame:
+    """Equity measures by deprivation quintile, and the most minus least deprived gap.
+
+    Whole period, each with its 95% interval; the gap is paired replication by
+    replication. Empty when the places carry no deprivation quintile.
+    """
+    quintiles = run.place_quintiles()
+    if not any(quintiles.values()):
+        return pd.DataFrame()
+    summary = quintile_summary(run.kpis, quintiles)
+    rows = []
+    for r in summary.to_dict("records"):
+        q = int(r["quintile"])
+        note = " (most deprived)" if q == 1 else " (least deprived)" if q == 5 else ""
+        rows.append(
+            {
+                "Scenario": scenario_label(run.name),
+                "Pathway": pathway_label(str(r["pathway"])),
+                "Group": f"Quintile {q}{note}",
+                "Measure": kpi_label_with_unit(str(r["kpi"])),
+                "Mean": r["mean"],
+                "95% CI low": r["ci_low"],
+                "95% CI high": r["ci_high"],
+                "Replications": r["n"],
+                "Key": r["kpi"],
+                "Pathway key": r["pathway"],
+            }
+        )
+    for gap in deprivation_gaps(run.kpis, quintiles):
+        rows.append(
+            {
+                "Scenario": scenario_label(run.name),
+                "Pathway": pathway_label(gap.pathway),
+                "Group": f"Gap: quintile {gap.most} minus quintile {gap.least}",
+                "Measure": kpi_label_with_unit(gap.kpi),
+                "Mean": gap.diff_mean,
+                "95% CI low": gap.diff_ci_low,
+                "95% CI high": gap.diff_ci_high,
+                "Replications": gap.n,
+                "Key": gap.kpi,
+                "Pathway key": gap.pathway,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def equity_table(run: RunFolder) -> Table | None:
+    """Waits from referral, out-of-area share and distance by deprivation quintile."""
+    frame = equity_frame(run)
+    if frame.empty:
+        return None
+    measures = list(dict.fromkeys(frame["Key"]))
+    body: list[tuple[Cell, ...]] = []
+    for pathway in run.pathways:
+        sel = frame[frame["Pathway key"] == pathway]
+        for group in dict.fromkeys(sel["Group"]):
+            cells: list[Cell] = [(pathway_label(pathway), ""), (str(group), "")]
+            gap = str(group).startswith("Gap")
+            for kpi in measures:
+                row = sel[(sel["Group"] == group) & (sel["Key"] == kpi)]
+                if row.empty:
+                    cells.append(("–", ""))
+                    continue
+                r = row.iloc[0]
+                mean, low, high = (float(r[c]) for c in ("Mean", "95% CI low", "95% CI high"))
+                if gap:
+                    text = estimate(kpi, mean, low, high, signed=True)
+                    value, _, rest = text.partition(" (")
+                    cells.append((value, ("(" + rest).replace("95% CI ", "") if rest else ""))
+                else:
+                    cells.append(_cell(kpi, mean, low, high))
+            body.append(tuple(cells))
+    return Table(
+        key="equity",
+        title=f"{scenario_label(run.name)}: equity by deprivation quintile",
+        caption=(
+            "Whole period. Each quintile's value averages over the admissions of its home "
+            "places (quintile 1 is the most deprived); the gap is the most deprived quintile "
+            "present minus the least deprived, paired replication by replication, with its "
+            "95% confidence interval in brackets. Waits are counted from referral."
+        ),
+        header=("Pathway", "Home places", *(kpi_label_with_unit(k) for k in measures)),
+        rows=tuple(body),
+        data=frame.drop(columns=["Pathway key"]),
+    )

@@ -306,6 +306,12 @@ def change_word(clear: bool, identical: bool, pct: float) -> str:
     return "clear difference" if _is_missing(pct) else quantity("pct_change", pct, signed=True)
 
 
+def _same(value: float, low: float, high: float) -> bool:
+    """Whether an interval has no width but the rounding of sums (every value the same)."""
+    scale = max(abs(value), abs(low), abs(high), 1e-300)
+    return (high - low) <= 1e-9 * scale and abs(value - low) <= 1e-9 * scale
+
+
 def estimate(
     kpi: str,
     value: float,
@@ -328,7 +334,7 @@ def estimate(
     words = f" {unit}" if unit else ""
     if low is None or high is None or _is_missing(low) or _is_missing(high):
         return f"{quantity(kpi, value, signed, ref)}{words} (no 95% CI: too few replications)"
-    if low == high == value:
+    if _same(value, low, high):
         return f"{quantity(kpi, value, signed, ref)}{words} ({SAME})"
     for extra in range(4):
         shown = quantity(kpi, value, signed, ref, extra)

@@ -31,9 +31,7 @@ WEIGHT = "admissions"
 """The KPI whose counts weight places into a quintile (every equity measure is per admission)."""
 
 
-def _per_replication(
-    kpis: pd.DataFrame, quintiles: Mapping[str, int | None]
-) -> pd.DataFrame:
+def _per_replication(kpis: pd.DataFrame, quintiles: Mapping[str, int | None]) -> pd.DataFrame:
     """Per replication, pathway, quintile and measure: the admissions-weighted value."""
     rows = kpis[
         (kpis["service"] == ALL)

@@ -148,3 +148,14 @@ def test_the_whole_period_comes_first_and_reversals_are_told(shipped):
         assert "at first" in str(told["Text"].iloc[0]) or "opposite" in str(told["Text"].iloc[0])
     # The shipped close-beds choice is worse at first and better later for out-of-area days.
     assert reversals >= 1
+
+
+def test_the_baselines_sources_come_from_its_comments_or_the_scenarios_readme(shipped):
+    parameters = pd.read_csv(shipped / "report" / "tables" / "parameters.csv")
+    unstated = parameters[parameters["Source"].str.contains("author to complete")]
+    assert unstated.empty, unstated[["Parameter", "Where"]].to_string()
+    readme = parameters[parameters["Where"] == "scenarios/README.md"]
+    assert len(readme) >= 20
+    # The README's own words, not a paraphrase: the medium secure out-of-area cost.
+    medium = readme[readme["Parameter"] == "Medium secure: out-of-area bed day"]
+    assert medium["Source"].iloc[0].startswith("cost assumption: spot purchase ~15% above")

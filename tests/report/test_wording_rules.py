@@ -81,3 +81,9 @@ def test_an_identical_pathway_reads_identical_not_no_clear_difference():
     days = next(line for line in text.splitlines() if "Out-of-area bed days" in line)
     assert wording.IDENTICAL in admissions and wording.NO_CLEAR not in admissions
     assert wording.NO_CLEAR in days
+
+
+def test_an_interval_of_rounding_noise_is_the_same_in_every_replication():
+    # Sums taken in a different order differ in the last bits, not in any replication.
+    text = wording.estimate("pct_change", 1.4559, 1.4559 - 1e-13, 1.4559 + 1e-13)
+    assert text == f"1.5% ({wording.SAME})"
