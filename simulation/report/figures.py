@@ -408,9 +408,9 @@ MARKERS = ("o", "s", "D", "^", "v", "P")
 """Marker shapes per scenario (a cue that does not depend on colour)."""
 
 EQUITY_KPIS = (
-    ("wait_referral_mean_days", "Mean wait from referral (days)"),
-    ("ooa_admission_pct", "Admissions placed out of area (%)"),
-    ("distance_mean_miles", "Mean distance from home (miles)"),
+    ("wait_referral_mean_days", "Mean wait from\nreferral (days)"),
+    ("ooa_admission_pct", "Admissions placed\nout of area (%)"),
+    ("distance_mean_miles", "Mean distance\nfrom home (miles)"),
 )
 
 
@@ -437,7 +437,7 @@ def equity_frame(runs: Sequence[RunFolder]) -> pd.DataFrame:
                             "Pathway": pathway_label(pathway),
                             "Home place": place,
                             "Deprivation quintile": quintiles[place],
-                            "Measure": label,
+                            "Measure": label.replace("\n", " "),
                             "Mean": mean,
                             "95% CI low": low,
                             "95% CI high": high,

@@ -115,7 +115,7 @@ def _fmt(
     if magnitude:
         value, low, high = abs(value), abs(low), abs(high)
         low, high = min(low, high), max(low, high)
-    return estimate(kpi, value, low, high, signed=False, unit=unit)
+    return estimate(kpi, value, low, high, signed=False, unit=unit, difference=magnitude)
 
 
 def _summary_quantity(

@@ -24,7 +24,7 @@ from simulation.report.wording import (
     quantity,
     scenario_label,
 )
-from simulation.results.equity import deprivation_gaps, quintile_summary
+from simulation.results.equity import EQUITY_KPIS, deprivation_gaps, quintile_summary
 from simulation.store.reader import ComparisonFolder, RunFolder
 
 TABLE_KPIS = (
@@ -360,7 +360,7 @@ def equity_table(run: RunFolder) -> Table | None:
     frame = equity_frame(run)
     if frame.empty:
         return None
-    measures = list(dict.fromkeys(frame["Key"]))
+    measures = [k for k in EQUITY_KPIS if k in set(frame["Key"])]
     body: list[tuple[Cell, ...]] = []
     for pathway in run.pathways:
         sel = frame[frame["Pathway key"] == pathway]

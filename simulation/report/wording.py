@@ -320,6 +320,7 @@ def estimate(
     signed: bool = False,
     unit: str = "",
     ref: float | None = None,
+    difference: bool = False,
 ) -> str:
     """``£33.7m (95% CI £32.9m to £34.5m)``; ``unit`` words follow the value.
 
@@ -327,7 +328,8 @@ def estimate(
     for a table row), so they read alike. Without an interval (one replication) the text
     says so. Only when the bounds *are* the mean (every replication gave the same number)
     does it say :data:`SAME`; an interval that merely rounds to its mean is printed with
-    more digits until its bounds differ.
+    more digits until its bounds differ. A difference (``signed``, or ``difference``
+    for one printed as a size after a verb) never prints a bound that is not zero as 0.
     """
     finite = [abs(v) for v in (value, low, high, ref) if v is not None and not _is_missing(v)]
     ref = max(finite) if finite else None
@@ -339,9 +341,9 @@ def estimate(
     for extra in range(4):
         shown = quantity(kpi, value, signed, ref, extra)
         bounds = (quantity(kpi, low, signed, ref, extra), quantity(kpi, high, signed, ref, extra))
-        # A bound that is not zero is not printed as zero: an interval that excludes zero
-        # must be seen to.
-        rounded_to_zero = any(
+        # A difference's bound that is not zero is not printed as zero: an interval that
+        # excludes zero must be seen to.
+        rounded_to_zero = (signed or difference) and any(
             b in ("0", "0%", "£0") and v != 0 for b, v in zip(bounds, (low, high), strict=True)
         )
         if not bounds[0] == bounds[1] == shown and not rounded_to_zero:
