@@ -148,6 +148,8 @@ def comparison_tables(table: pd.DataFrame, base: Scenario, alternatives: list[st
                     column="diff_mean",
                 )
                 same = identical_difference(float(row["diff_mean"]), float(row["diff_sd"]))
+                if same:
+                    diff = format_value(kpi, 0.0)
                 change = change_word(bool(row["clear"]), same, float(row["pct_change"]))
                 base_mean = float(row["base_mean"]) * factor
                 alt_mean = float(row["alt_mean"]) * factor
