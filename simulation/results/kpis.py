@@ -221,9 +221,10 @@ class _Builder:
         """
         for labels, group_of in self.groups:
             group = group_of[cell]
+            order = np.argsort(group, kind="stable")
+            keys, starts = np.unique(group[order], return_index=True)
             out = []
-            for key in np.unique(group).tolist():
-                chosen = group == key
+            for key, chosen in zip(keys.tolist(), np.split(order, starts[1:]), strict=True):
                 value = km_median(entry[chosen], duration[chosen], event[chosen])
                 pathway, service, place = labels[key]
                 out.append((pathway, service, place, value))
