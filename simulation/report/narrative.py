@@ -334,7 +334,8 @@ def _reinvestment(run: RunFolder, pathway: str) -> Statement | None:
     )  # fmt: skip
     return Statement(
         pathway_label(pathway),
-        f"At the end of {year}, {found.printed} of savings was reinvested in community places.",
+        f"At the end of {year_text(run, year)}, {found.printed} of savings was reinvested in "
+        "community places.",
         (found,),
     )
 
