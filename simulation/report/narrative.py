@@ -200,7 +200,7 @@ def run_statements(run: RunFolder) -> list[Statement]:
                 head,
                 "Half of all stays in a bed lasted more than {0}, counting the stays still "
                 "going at the end (a Kaplan-Meier median); the stays that ended in the period "
-                "averaged {1}, which undercounts long stays.",
+                "averaged {1}, a mean that leaves out the stays still going.",
                 q("los_median_km_days", unit="days"),
                 q("los_mean_days", unit="days"),
             ),
