@@ -148,8 +148,8 @@ def kpi_tables(run: RunFolder, several: bool = False) -> list[Table]:
         }
         body = []
         for kpi in TABLE_KPIS:
-            if not any((kpi, y) in lookup for y in years):
-                continue
+            if not any((kpi, y) in lookup for y in [*years, "horizon"]):
+                continue  # (the Kaplan-Meier median has the whole period only)
             cells: list[Cell] = [(kpi_label_with_unit(kpi), "")]
             m, lo, hi = lookup.get((kpi, "horizon"), (float("nan"),) * 3)
             factor = 1 / n_years if kpi in ADDITIVE_KPIS else 1.0
