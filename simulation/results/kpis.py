@@ -223,6 +223,8 @@ class _Builder:
             group = group_of[cell]
             order = np.argsort(group, kind="stable")
             keys, starts = np.unique(group[order], return_index=True)
+            if not len(keys):
+                continue  # no stay in a bed at all
             out = []
             for key, chosen in zip(keys.tolist(), np.split(order, starts[1:]), strict=True):
                 value = km_median(entry[chosen], duration[chosen], event[chosen])
