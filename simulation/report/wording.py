@@ -140,7 +140,7 @@ def kpi_unit(kpi: str) -> str:
 
 
 def kpi_label_with_unit(kpi: str, per_year: bool = False) -> str:
-    """``Mean wait for admission (days)``; money and counts say so too."""
+    """``Mean wait from acceptance to admission (days)``; money and counts say so too."""
     unit = kpi_unit(kpi)
     label = kpi_label(kpi, per_year)
     return f"{label} ({unit})" if unit else label
