@@ -381,6 +381,10 @@ def infer_start(opened_and_closed: list[tuple[dt.date, dt.date | None]], end: dt
     return bound.replace(day=1)
 
 
+EXTRACT_DATE_GRACE_DAYS = 14
+"""How far an extract date may lie after the last date in the extract (quiet days happen)."""
+
+
 def read_extract(
     path: str | Path,
     base: Scenario,
@@ -418,6 +422,20 @@ def read_extract(
     latest = max((d for dates in all_dates.values() for d in dates.values()), default=None)
     if latest is None:
         raise InputError([Problem(table.file, None, "", "the extract has no dates")])
+    if extract_date is not None and (extract_date - latest).days > EXTRACT_DATE_GRACE_DAYS:
+        raise InputError(
+            [
+                Problem(
+                    table.file,
+                    None,
+                    "",
+                    f"the extract date {extract_date} is after the extract's last date "
+                    f"({latest}), so the months between would count as months without "
+                    f"referrals; give an extract date no later than {latest} (or the day "
+                    "the extract was really taken)",
+                )
+            ]
+        )
     inferred_end = extract_date is None
     end = extract_date if extract_date is not None else latest
     for line, dates in all_dates.items():

@@ -17,23 +17,33 @@ written to the scenario only if it is, at 5%), one whether the growth differs fr
 base scenario's (only then is it written), and one whether places differ in rate per
 head, which the scenario cannot represent (it is reported). Seasonality needs two years
 of data and a trend one; with less the base scenario's values stand.
+
+Growth is projected over a horizon of years, so it is held to a higher standard: its
+95% interval is the profile-likelihood interval, widened (quasi-Poisson) by the Pearson
+dispersion when counts vary more than Poisson ones, its test is scaled the same way,
+and a growth fitted from fewer than :data:`MONTHS_FOR_GROWTH` months is reported with
+its interval but not written: the base's growth stands, and the notes say so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from calibration.estimate import Z95, Estimate
 
 DAYS_PER_YEAR = 365.25
 MONTHS_FOR_TREND = 12
 MONTHS_FOR_SEASONALITY = 24
+MONTHS_FOR_GROWTH = 36
+"""Months of data before a fitted growth replaces the base's: a trend fitted over less is
+shown with its interval but never projected over a horizon of years."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,40 @@ def fit_poisson(x: np.ndarray, y: np.ndarray, offset: np.ndarray) -> PoissonFit:
     dof = max(len(y) - x.shape[1], 1)
     dispersion = float(np.sum((y - mu) ** 2 / mu) / dof)
     return PoissonFit(coef, covariance, deviance, mu, dispersion)
+
+
+def _profile_interval(
+    deviance_at: Callable[[float], float],
+    estimate: float,
+    se: float,
+    minimum: float,
+    phi: float,
+) -> tuple[float, float]:
+    """The 95% profile-likelihood interval of a log growth rate.
+
+    The bounds are where the deviance with the growth held fixed (every other parameter
+    refitted), scaled by the dispersion ``phi``, exceeds its minimum by the chi-squared
+    95% point. Unlike a Wald interval it follows the likelihood's own shape.
+    """
+    limit = float(stats.chi2.ppf(0.95, 1))
+
+    def excess(g: float) -> float:
+        return (deviance_at(g) - minimum) / phi - limit
+
+    bounds = []
+    for side in (-1.0, 1.0):
+        step = max(se, 1e-4) * 2
+        far = estimate + side * step
+        tries = 0
+        while excess(far) < 0 and tries < 30:
+            step *= 2
+            far = estimate + side * step
+            tries += 1
+        if excess(far) < 0:
+            bounds.append(math.inf * side)
+            continue
+        bounds.append(float(optimize.brentq(excess, *sorted((estimate, far)), xtol=1e-6)))
+    return bounds[0], bounds[1]
 
 
 @dataclass
@@ -223,11 +267,31 @@ def fit_rates(
     if can_trend:
         free = model(True, season)
         fixed = model(False, season)
-        trend_p = float(stats.chi2.sf(max(fixed.deviance - free.deviance, 0.0), 1))
-        g, se = free.coef[k], math.sqrt(max(free.covariance[k, k], 0.0))
-        growth = Estimate(math.expm1(g), math.expm1(g - Z95 * se), math.expm1(g + Z95 * se))
-        use_trend = trend_p < 0.05
-        if not use_trend:
+        # Quasi-Poisson: counts that vary more than Poisson ones (referrals that come in
+        # clusters, a rate that drifts) widen the interval and weaken the test by the
+        # Pearson dispersion, never narrow them.
+        phi = max(1.0, free.pearson_dispersion)
+        trend_p = float(stats.chi2.sf(max(fixed.deviance - free.deviance, 0.0) / phi, 1))
+        g = float(free.coef[k])
+        held = _design(cells, services, False, season, None)
+        t = cells["t"].to_numpy(dtype=float)
+        low, high = _profile_interval(
+            lambda growth_log: fit_poisson(held, y, offset + growth_log * t).deviance,
+            g,
+            math.sqrt(max(free.covariance[k, k], 1e-12) * phi),
+            free.deviance,
+            phi,
+        )
+        growth = Estimate(math.expm1(g), math.expm1(low), math.expm1(high))
+        long_enough = n_months >= MONTHS_FOR_GROWTH
+        use_trend = trend_p < 0.05 and long_enough
+        if not long_enough:
+            notes.append(
+                f"growth {growth.percent()} a year from {n_months:.0f} months of data: too "
+                f"short to tell a trend from chance ({MONTHS_FOR_GROWTH} months are needed "
+                f"to project one); the base's {base_growth:+.1%} is kept"
+            )
+        elif not use_trend:
             notes.append(
                 f"growth {growth.value:+.1%} a year does not differ from the base's "
                 f"{base_growth:+.1%} (p = {trend_p:.2f}); the base growth is kept"

@@ -39,8 +39,15 @@ from simulation.experiment.precision import (
     PrecisionReport,
     run_to_precision,
 )
-from simulation.report.wording import ADDITIVE_KPIS, estimate, kpi_label_with_unit, pathway_label
+from simulation.report.wording import (
+    ADDITIVE_KPIS,
+    estimate,
+    feasible,
+    kpi_label_with_unit,
+    pathway_label,
+)
 from simulation.results.catalogue import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
+from simulation.results.equity import EQUITY_KPIS, deprivation_gaps, quintile_summary
 from simulation.scenario.inheritance import resolve
 from simulation.scenario.loading import derive, scenario_to_yaml, validate_data
 from simulation.scenario.overrides import apply_overrides
@@ -326,6 +333,79 @@ class Results:
         columns += ["mean", "ci_low", "ci_high", "half_width", "n"]
         return rows[columns].reset_index(drop=True)
 
+    def _quintiles(self, name: str) -> dict[str, int | None]:
+        data = yaml.safe_load(self.scenario_yaml.get(name) or "{}") or {}
+        return {str(p.get("name")): p.get("deprivation_quintile") for p in data.get("places") or []}
+
+    def equity(self, scenario: str | None = None) -> pd.DataFrame:
+        """Waits from referral, out-of-area share and distance by home place and quintile.
+
+        Whole period, per pathway, each with its 95% CI: one row per home place
+        (``group`` is ``place``) and per deprivation quintile (``group`` is
+        ``quintile``, 1 the most deprived; each quintile averages over its places'
+        admissions). Columns: ``scenario, pathway, group, name, kpi, mean, ci_low,
+        ci_high, n``. :meth:`equity_gaps` gives the most against the least deprived.
+
+        >>> r = run(demo_scenario(), replications=3, workers=1)
+        >>> sorted(set(r.equity()["kpi"]))
+        ['distance_mean_miles', 'ooa_admission_pct', 'wait_referral_mean_days']
+        """
+        name = scenario or self.base
+        s = self.summary[self.summary["scenario"] == name]
+        places = s[
+            (s["service"] == ALL)
+            & (s["unit"] == ALL)
+            & (s["place"] != ALL)
+            & (s["period"] == HORIZON)
+            & s["kpi"].isin(EQUITY_KPIS)
+        ]
+        by_place = pd.DataFrame(
+            {
+                "scenario": name,
+                "pathway": places["pathway"],
+                "group": "place",
+                "name": places["place"].astype(str),
+                "kpi": places["kpi"],
+                "mean": places["mean"],
+                "ci_low": places["ci_low"],
+                "ci_high": places["ci_high"],
+                "n": places["n"],
+            }
+        )
+        kpis = self.kpis[self.kpis["scenario"] == name]
+        quintiles = quintile_summary(kpis.drop(columns=["scenario"]), self._quintiles(name))
+        by_quintile = pd.DataFrame(
+            {
+                "scenario": name,
+                "pathway": quintiles["pathway"],
+                "group": "quintile",
+                "name": quintiles["quintile"].astype(str),
+                "kpi": quintiles["kpi"],
+                "mean": quintiles["mean"],
+                "ci_low": quintiles["ci_low"],
+                "ci_high": quintiles["ci_high"],
+                "n": quintiles["n"],
+            }
+        )
+        return pd.concat([by_place, by_quintile], ignore_index=True)
+
+    def equity_gaps(self, scenario: str | None = None) -> pd.DataFrame:
+        """Per pathway and equity measure: most minus least deprived quintile, paired.
+
+        Columns: ``pathway, kpi, most, least, most_mean, least_mean, diff_mean,
+        diff_ci_low, diff_ci_high, n, clear``.
+
+        >>> r = run(demo_scenario(), replications=3, workers=1)
+        >>> list(r.equity_gaps().columns)[:4]
+        ['pathway', 'kpi', 'most', 'least']
+        """
+        name = scenario or self.base
+        kpis = self.kpis[self.kpis["scenario"] == name].drop(columns=["scenario"])
+        gaps = deprivation_gaps(kpis, self._quintiles(name))
+        columns = ["pathway", "kpi", "most", "least", "most_mean", "least_mean", "diff_mean"]
+        columns += ["diff_ci_low", "diff_ci_high", "n", "clear"]
+        return pd.DataFrame([[getattr(g, c) for c in columns] for g in gaps], columns=columns)
+
     def horizon_years(self, scenario: str | None = None) -> float:
         """The reported period of a scenario (the base by default), in years."""
         name = scenario or self.base
@@ -352,7 +432,9 @@ class Results:
         for row in rows.to_dict("records"):
             kpi = str(row["kpi"])
             factor = 1 / years if per_year and kpi in ADDITIVE_KPIS else 1.0
-            low, high = float(row["ci_low"]) * factor, float(row["ci_high"]) * factor
+            low, high = feasible(
+                kpi, "mean", float(row["ci_low"]) * factor, float(row["ci_high"]) * factor
+            )
             text = estimate(kpi, float(row["mean"]) * factor, low, high)
             label = kpi_label_with_unit(kpi, per_year=per_year)
             cells.setdefault(pathway_label(str(row["pathway"])), {})[label] = text.replace(

@@ -214,7 +214,8 @@ def scenarios(draw: st.DrawFn, changes: bool = True) -> dict[str, Any]:
         spec["arrivals"] = draw(st.sampled_from(["poisson", "regular"]))
         spec["annual_growth"] = draw(st.sampled_from([0.0, -0.5, 0.1, 1.0]))
         if draw(st.booleans()):
-            spec["seasonality"] = [draw(st.floats(0.1, 3.0)) for _ in range(12)]
+            factors = [draw(st.floats(0.1, 3.0)) for _ in range(12)]
+            spec["seasonality"] = [f * 12 / sum(factors) for f in factors]  # averaging 1
         spec["assessment_delay"] = draw(distributions(scale=5))
         spec["not_accepted_share"] = draw(shares())
         if own_teams and draw(st.booleans()):

@@ -62,7 +62,8 @@ pathways:
 @pytest.mark.parametrize(
     "module",
     ["simulation.api", "simulation.scenario.overrides", "simulation.experiment.precision",
-     "simulation.experiment.warmup", "simulation.plots", "simulation.optimise.selection"],
+     "simulation.experiment.warmup", "simulation.plots", "simulation.optimise.selection",
+     "simulation.core.calendar", "simulation.results.kpis"],
 )  # fmt: skip
 def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)

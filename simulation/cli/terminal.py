@@ -6,7 +6,6 @@ year where a KPI is a count or a sum over the horizon.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from rich.progress import (
@@ -19,6 +18,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from simulation.report.wording import (
+    change_word,
+    estimate,
+    feasible,
+    identical_difference,
+    quantity,
+)
 from simulation.scenario.schema import PATHWAY_LABELS, Scenario
 
 if TYPE_CHECKING:
@@ -40,22 +46,20 @@ _PER_YEAR = {
 }
 
 
-def format_value(kpi: str, value: float, signed: bool = False) -> str:
-    """A KPI value as a planner reads it: £ with separators, % and days rounded."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    negative = "−" if value < 0 else ""
-    sign = ("+" if value > 0 else negative) if signed else negative
-    size = abs(value)
-    if kpi.endswith("_gbp"):
-        text = f"£{size / 1e6:,.2f}m" if size >= 1e6 else f"£{size:,.0f}"
-    elif kpi.endswith("_pct"):
-        text = f"{size:.1f} pts" if signed else f"{size:.1f}%"
-    elif size >= 100:
-        text = f"{size:,.0f}"
-    else:
-        text = f"{size:.1f}"
-    return sign + text
+def format_value(kpi: str, value: float, signed: bool = False, ref: float | None = None) -> str:
+    """A KPI value as a planner reads it, by the report's one rule for figures."""
+    return quantity(kpi, value, signed, ref)
+
+
+def format_estimate(kpi: str, value: float, low: float, high: float, column: str = "mean") -> str:
+    """``8.0 (6.1 to 9.8)``: a mean or a difference with its interval.
+
+    The interval is cut where the quantity ends, by the same rules as the report.
+    """
+    signed = column != "mean"
+    low, high = feasible(kpi, column, low, high)
+    text = estimate(kpi, value, low, high, signed=signed, unit="pts" if kpi == "points" else "")
+    return text.replace("95% CI ", "").replace(" (no 95% CI: too few replications)", "")
 
 
 def headline_table(scenario: Scenario, summary: pd.DataFrame, n: int) -> Table:
@@ -98,13 +102,7 @@ def headline_table(scenario: Scenario, summary: pd.DataFrame, n: int) -> Table:
                 continue
             factor = 1 / years if per_year else 1.0
             mean_value, low_value, high_value = (v * factor for v in rows[(pathway, kpi)])
-            mean = format_value(kpi, mean_value)
-            if math.isnan(low_value):
-                cells.append(mean)
-            else:
-                low = format_value(kpi, low_value)
-                high = format_value(kpi, high_value)
-                cells.append(f"{mean} ({low} to {high})")
+            cells.append(format_estimate(kpi, mean_value, low_value, high_value))
         table.add_row(label, *cells)
     return table
 
@@ -141,25 +139,25 @@ def comparison_tables(table: pd.DataFrame, base: Scenario, alternatives: list[st
                 per_year = kpi in _PER_YEAR
                 factor = 1 / years if per_year else 1.0
                 label = KPI_INFO[kpi].label + (" a year" if per_year else "")
-                diff = format_value(kpi, float(row["diff_mean"]) * factor, signed=True)
-                low = float(row["diff_ci_low"]) * factor
-                high = float(row["diff_ci_high"]) * factor
-                if not math.isnan(low):
-                    diff += (
-                        f" ({format_value(kpi, low, signed=True)} to "
-                        f"{format_value(kpi, high, signed=True)})"
-                    )
-                pct = float(row["pct_change"])
-                if not bool(row["clear"]):
-                    change = "no clear difference"
-                elif math.isnan(pct):
-                    change = "clear"
-                else:
-                    change = ("+" if pct > 0 else "−") + f"{abs(pct):.1f}%"
+                shown = "points" if kpi.endswith("_pct") else kpi
+                diff = format_estimate(
+                    shown,
+                    float(row["diff_mean"]) * factor,
+                    float(row["diff_ci_low"]) * factor,
+                    float(row["diff_ci_high"]) * factor,
+                    column="diff_mean",
+                )
+                same = identical_difference(float(row["diff_mean"]), float(row["diff_sd"]))
+                if same:
+                    diff = format_value(kpi, 0.0)
+                change = change_word(bool(row["clear"]), same, float(row["pct_change"]))
+                base_mean = float(row["base_mean"]) * factor
+                alt_mean = float(row["alt_mean"]) * factor
+                ref = max(abs(base_mean), abs(alt_mean))
                 out.add_row(
                     label,
-                    format_value(kpi, float(row["base_mean"]) * factor),
-                    format_value(kpi, float(row["alt_mean"]) * factor),
+                    format_value(kpi, base_mean, ref=ref),
+                    format_value(kpi, alt_mean, ref=ref),
                     diff,
                     change,
                 )

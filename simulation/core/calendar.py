@@ -76,3 +76,26 @@ class Calendar:
     def financial_year_list(self) -> list[str]:
         """Financial years of the reported period, in order."""
         return list(dict.fromkeys(self.financial_years))
+
+
+def financial_year_days(start_date: dt.date, horizon_days: float) -> dict[str, tuple[int, int]]:
+    """Days of each financial year in the period, and days in that whole year.
+
+    The period is ``[start_date, start_date + horizon_days)``; a year with fewer days in
+    it than it has is a part year, to be flagged wherever it is shown.
+
+    >>> financial_year_days(dt.date(2026, 4, 1), 730)["2027/28"]
+    (365, 366)
+    >>> financial_year_days(dt.date(2026, 4, 1), 731)["2027/28"]
+    (366, 366)
+    """
+    end = start_date + dt.timedelta(days=round(horizon_days))
+    out: dict[str, tuple[int, int]] = {}
+    day = start_date
+    while day < end:
+        first = day.year if day.month >= 4 else day.year - 1
+        year_start, year_end = dt.date(first, 4, 1), dt.date(first + 1, 4, 1)
+        stop = min(end, year_end)
+        out[financial_year(day)] = ((stop - day).days, (year_end - year_start).days)
+        day = stop
+    return out

@@ -114,6 +114,14 @@ def start_census(system: System) -> None:
         phase = {"assessment": 2, "waiting": 1, "discharged": 3}.get(patient.status, 0)
         queue_days = patient.since_days if phase == 1 else patient.ready_days
         queued.append((phase, -(queue_days or 0.0), len(queued), process))
+    # Capacity below the census is a closure on the start date: beds and places stay
+    # open for the census patients and close as they leave.
+    for unit in system.units.values():
+        unit.set_beds(system.env.now, unit.beds)
+    for name, team in system.teams.items():
+        places = system.scenario.team(name).places
+        if team.capacity != places:
+            team.set_capacity(places)
     residuals.resolve()
     for *_, later in sorted(queued, key=lambda item: item[:3]):
         if later is not None:
@@ -259,7 +267,10 @@ def _on_caseload(
         patient.since_days,
         days.append,
     )
-    granted = team.request()  # the checked census never fills a team beyond its places
+    if team.in_use >= team.capacity:
+        # More census patients than places: the cut takes effect as episodes end.
+        team.capacity = team.in_use + 1
+    granted = team.request()
     readmit = ref.readmit and patient.status == "community"
     return _community(system, ref, episode, team, granted, days, readmit)
 

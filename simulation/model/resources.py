@@ -75,10 +75,20 @@ class UnitState:
         self.takes_all = spec.sex == "any" and not spec.streams and not spec.age_bands
 
     def set_beds(self, t: float, beds: int) -> None:
-        """Open or close beds; a closure below occupancy takes effect as patients leave."""
+        """Open or close beds; a closure below occupancy takes effect as patients leave.
+
+        A bed to be closed stays open (staffed, and paid for under a block contract) until
+        its patient leaves: the open-bed level never falls below the beds occupied.
+        """
         self.beds = beds
         self.limit = admission_limit(beds, self.staffed, self.spec.occupancy_ceiling)
-        self.bed_level.set(t, beds)
+        self.bed_level.set(t, max(beds, self.occupied))
+
+    def vacate(self, t: float) -> None:
+        """A patient has left: close the bed now if a closure was waiting for it."""
+        self.occupancy.add(t, -1)
+        if self.occupied >= self.beds:
+            self.bed_level.set(t, self.occupied)
 
     def set_staffed(self, staffed: int | None) -> None:
         """Change the beds the unit can staff; the funded beds (and money) are unchanged."""
@@ -359,7 +369,7 @@ class ServiceBeds:
                 self.ooa_cost.add(now, -self._price(stay))
             return
         stay.unit.occupied -= 1
-        stay.unit.occupancy.add(now, -1)
+        stay.unit.vacate(now)
         if self.continuous:
             self.allocate()
         elif self.between_panels and self.urgent:

@@ -28,7 +28,7 @@ from simulation.report.narrative import (
 from simulation.report.optimisation import optimisation_statements, optimisation_table
 from simulation.report.provenance import Parameter, differences, parameters, source_file
 from simulation.report.style import Chart
-from simulation.report.tables import Table, comparison_tables, kpi_tables
+from simulation.report.tables import Table, comparison_tables, equity_table, kpi_tables
 from simulation.report.wording import scenario_label
 from simulation.store.optimisation import OptimisationFolder
 from simulation.store.reader import ComparisonFolder, ResultsFolder, RunFolder
@@ -163,6 +163,9 @@ def build_report(
         tables += comparison_tables(results)
     for run in runs:
         tables += kpi_tables(run, several=comparison)
+    equity = equity_table(base)
+    if equity is not None:
+        tables.append(equity)
     source = source_file(base, search)
     changes = (
         [(alt.name, differences(base, alt)) for alt in results.alternatives]

@@ -408,8 +408,9 @@ MARKERS = ("o", "s", "D", "^", "v", "P")
 """Marker shapes per scenario (a cue that does not depend on colour)."""
 
 EQUITY_KPIS = (
-    ("wait_mean_days", "Mean wait for admission (days)"),
-    ("ooa_admission_pct", "Admissions placed out of area (%)"),
+    ("wait_referral_mean_days", "Mean wait from\nreferral (days)"),
+    ("ooa_admission_pct", "Admissions placed\nout of area (%)"),
+    ("distance_mean_miles", "Mean distance\nfrom home (miles)"),
 )
 
 
@@ -436,7 +437,7 @@ def equity_frame(runs: Sequence[RunFolder]) -> pd.DataFrame:
                             "Pathway": pathway_label(pathway),
                             "Home place": place,
                             "Deprivation quintile": quintiles[place],
-                            "Measure": label,
+                            "Measure": label.replace("\n", " "),
                             "Mean": mean,
                             "95% CI low": low,
                             "95% CI high": high,
@@ -478,7 +479,7 @@ def equity_chart(runs: Sequence[RunFolder]) -> Chart:
     with house_style():
         figure = new_figure(0.9 + sum(heights))
         axes = figure.subplots(
-            len(pathways), 2, squeeze=False, gridspec_kw={"height_ratios": heights}
+            len(pathways), len(EQUITY_KPIS), squeeze=False, gridspec_kw={"height_ratios": heights}
         )
         for row, pathway in enumerate(pathways):
             for col, (kpi, label) in enumerate(EQUITY_KPIS):
@@ -537,8 +538,9 @@ def equity_chart(runs: Sequence[RunFolder]) -> Chart:
     years = runs[0].financial_years
     span = f"{years[0]} to {years[-1]}" if years else "the whole period"
     caption = (
-        f"Mean wait from acceptance to admission and share of admissions placed out of area, "
-        f"by the patient's home place, {span}. Dots are averages over the replications and "
+        f"Mean wait from referral to admission, share of admissions placed out of area and "
+        f"mean distance from home at admission, by the patient's home place, {span}. Dots "
+        "are averages over the replications and "
         "lines their 95% confidence intervals. Quintile 1 is the most deprived. A place "
         "with no admissions in a replication has no wait there, so its interval rests on "
         "fewer replications."
@@ -552,7 +554,7 @@ def equity_chart(runs: Sequence[RunFolder]) -> Chart:
         base = frame[
             (frame["Scenario"] == scenario_label(runs[0].name)) & (frame["_pathway"] == pathway)
         ]
-        waits = base[base["_kpi"] == "wait_mean_days"]
+        waits = base[base["_kpi"] == "wait_referral_mean_days"]
         shares = base[base["_kpi"] == "ooa_admission_pct"]
         alt_parts.append(
             f"{pathway_label(pathway)}: mean wait "
@@ -569,7 +571,7 @@ def equity_chart(runs: Sequence[RunFolder]) -> Chart:
     data = frame.drop(columns=["_kpi", "_pathway"])
     return Chart(
         "equity",
-        "Equity: waits and out-of-area admissions by home place",
+        "Equity: waits, out-of-area admissions and distance from home by home place",
         caption,
         "Equity by home place. " + ". ".join(alt_parts) + ".",
         png,

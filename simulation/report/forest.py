@@ -40,9 +40,12 @@ from simulation.report.style import (
 )
 from simulation.report.wording import (
     ADDITIVE_KPIS,
+    IDENTICAL,
+    estimate,
+    feasible,
+    identical_difference,
     kpi_label,
     pathway_label,
-    percent_change,
     quantity,
     scenario_label,
 )
@@ -52,6 +55,7 @@ FOREST_KPIS = (
     "admissions",
     "ooa_admissions",
     "ooa_bed_days",
+    "wait_referral_mean_days",
     "wait_mean_days",
     "wait_p90_days",
     "occupied_beds_mean",
@@ -60,6 +64,19 @@ FOREST_KPIS = (
     "cost_total_gbp",
 )
 """KPIs in a forest plot, per pathway (relative changes, so every unit shares one axis)."""
+
+SHORT_LABELS = {
+    "wait_referral_mean_days": "Wait from referral",
+    "wait_mean_days": "Wait from acceptance",
+    "wait_p90_days": "90th percentile wait",
+}
+"""Labels short enough for a forest plot's rows (the caption says what each wait is)."""
+
+
+def row_label(kpi: str) -> str:
+    """A forest row's label: the KPI's, shortened where it would not fit."""
+    return SHORT_LABELS.get(kpi, kpi_label(kpi))
+
 
 FOREST_AXIS = (-105.0, 150.0)
 """Axis limits of the forest plot (%); a larger change is drawn as an arrow and given in words."""
@@ -189,7 +206,7 @@ def forest_figure(
                     colour = scenario_colour(list(alternatives).index(alt) + 1)
                     forest_row(ax, y, pct, low, high, bool(hit["clear"].iloc[0]), colour, limits)
             forest_axis(ax, limits)
-            ax.set_yticks(range(len(order)), [kpi_label(k) for k in order])
+            ax.set_yticks(range(len(order)), [row_label(k) for k in order])
             ax.set_ylim(len(order) - 0.5, -0.5)
             ax.set_title(pathway_label(pathway))
             if same:
@@ -227,16 +244,17 @@ def forest_frame(comparison: ComparisonFolder, alternative: str) -> pd.DataFrame
 
 def _difference_text(row: pd.Series, years: float) -> str:
     pct, low, high = (float(row[c]) for c in ("pct_change", "pct_ci_low", "pct_ci_high"))
+    if identical_difference(float(row["diff_mean"]), float(row["diff_sd"])):
+        return IDENTICAL
     # As in the summary: a relative change cannot fall below -100%.
-    low, high = max(low, -100.0) if low == low else low, max(high, -100.0) if high == high else high
+    low, high = feasible("pct_change", "pct_change", low, high)
     if math.isnan(pct):
         kpi = str(row["kpi"])
         factor, per = (1 / years, " a year") if kpi in ADDITIVE_KPIS else (1.0, "")
         base, alt = float(row["base_mean"]) * factor, float(row["alt_mean"]) * factor
         return f"from {quantity(kpi, base)} to {quantity(kpi, alt)}{per}"
-    text = percent_change(pct, signed=True)
-    if not (math.isnan(low) or math.isnan(high)):
-        text += f" ({percent_change(low, signed=True)} to {percent_change(high, signed=True)})"
+    text = estimate("pct_change", pct, low, high, signed=True).replace("95% CI ", "")
+    text = text.replace(" (no 95% CI: too few replications)", "")
     if not bool(row["clear"]):
         text += ": no clear difference"
     return text
@@ -263,7 +281,7 @@ def forest_chart(comparison: ComparisonFolder, alternative: str) -> Chart:
             y += 1
             for _, row in shown[shown["pathway"] == pathway].iterrows():
                 kpi = str(row["kpi"])
-                labels.append((y, kpi_label(kpi), False))
+                labels.append((y, row_label(kpi), False))
                 pct = float(row["pct_change"])
                 low, high = float(row["pct_ci_low"]), float(row["pct_ci_high"])
                 clear = bool(row["clear"])
@@ -308,7 +326,8 @@ def forest_chart(comparison: ComparisonFolder, alternative: str) -> Chart:
         "clear difference (the interval excludes zero); open circles: no clear difference. "
         f"Changes beyond +{FOREST_AXIS[1]:.0f}% are drawn as arrows; the text on the right "
         "gives every figure. Where the base is zero no percentage exists, and the text gives "
-        "the two averages instead."
+        "the two averages instead. Waits from referral and from acceptance are means; the "
+        "90th percentile wait is from acceptance."
     )
     if unchanged:
         caption += (

@@ -61,7 +61,8 @@ def spend_frame(runs: Sequence[RunFolder]) -> pd.DataFrame:
                         {
                             "Scenario": scenario_label(run.name),
                             "Pathway": pathway_label(pathway),
-                            "Financial year": year,
+                            "Financial year": run.year_label(year),
+                            "_year": year,
                             "Category": cost_label(kind)
                             if kind != "cost_total_gbp"
                             else "Total spend",
@@ -97,7 +98,7 @@ def spend_chart(runs: Sequence[RunFolder]) -> Chart:
                 for kind in cost_kinds():
                     values = (
                         sel[sel["_kind"] == kind]
-                        .set_index("Financial year")["Mean (£)"]
+                        .set_index("_year")["Mean (£)"]
                         .reindex(years)
                         .fillna(0.0)
                         .to_numpy(dtype=float)
@@ -114,7 +115,7 @@ def spend_chart(runs: Sequence[RunFolder]) -> Chart:
                         linewidth=0.5,
                     )
                     bottom += values
-                total = sel[sel["_kind"] == "cost_total_gbp"].set_index("Financial year")
+                total = sel[sel["_kind"] == "cost_total_gbp"].set_index("_year")
                 total = total.reindex(years)
                 mean = total["Mean (£)"].to_numpy(dtype=float) / 1e6
                 low = total["95% CI low (£)"].to_numpy(dtype=float) / 1e6
@@ -167,7 +168,7 @@ def spend_chart(runs: Sequence[RunFolder]) -> Chart:
             totals["Scenario"], totals["Financial year"], totals["Mean (£)"], strict=True
         )
     )
-    data = frame.drop(columns=["_pathway", "_kind"])
+    data = frame.drop(columns=["_pathway", "_kind", "_year"])
     return Chart("spend", "Spend by category and financial year", caption, alt, png, data)
 
 
@@ -215,7 +216,7 @@ def ledger_frame(runs: Sequence[RunFolder]) -> pd.DataFrame:
             {
                 "Scenario": scenario_label(run.name),
                 "Pathway": [pathway_label(str(p)) for p in ledger["pathway"]],
-                "Financial year": ledger["financial_year"],
+                "Financial year": [run.year_label(str(y)) for y in ledger["financial_year"]],
                 "Line": [LEDGER_LABELS.get(str(i), str(i)) for i in ledger["item"]],
                 "Mean": ledger["mean"],
                 "95% CI low": ledger.get("ci_low", np.nan),

@@ -4,9 +4,12 @@ A board member reads the summary page first, and may read nothing else, so every
 sentence on it is generated from the results folder's tables and quotes its numbers
 with their 95% confidence intervals: "About 77 patients a year (95% CI 71 to 83) were
 admitted". A comparison speaks of paired differences in the last financial year
-modelled: "cuts out-of-area admissions by 67% (95% CI 42% to 92%) in 2030/31"; a
-difference whose interval includes zero is written as *no clear difference*, never as
-a cut or a rise.
+over the whole period first: "cuts out-of-area admissions by 67% (95% CI 42% to 92%)
+over 2026/27 to 2030/31"; a financial year's figure always names its year, and a year
+whose clear effect runs the other way from the whole period's is said in plain words
+("worse at first, better by 2030/31"). A difference whose interval includes zero is
+written as *no clear difference*, never as a cut or a rise; a year only partly inside
+the period says so.
 
 Each :class:`Statement` keeps, beside its text, every :class:`Quantity` it quotes:
 the table, row and column the number came from and the factor applied (``1/years`` for
@@ -17,15 +20,19 @@ sentences back and check each number against the results folder.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from simulation.report.figures import summary_value
+from simulation.report.tables import equity_frame
 from simulation.report.wording import (
     ADDITIVE_KPIS,
+    NO_CLEAR,
     estimate,
+    feasible,
     in_sentence,
     pathway_label,
     scenario_label,
@@ -37,7 +44,7 @@ CI = "95% CI"
 DIFFERENCE_KPIS = (
     "ooa_admissions",
     "ooa_bed_days",
-    "wait_mean_days",
+    "wait_referral_mean_days",
     "occupancy_pct",
     "delayed_discharge_days",
     "admissions",
@@ -49,7 +56,8 @@ PHRASES = {
     "admissions": "admissions",
     "ooa_admissions": "out-of-area admissions",
     "ooa_bed_days": "out-of-area bed days",
-    "wait_mean_days": "the mean wait for admission",
+    "wait_referral_mean_days": "the mean wait from referral to admission",
+    "wait_mean_days": "the mean wait from acceptance to admission",
     "wait_p90_days": "the 90th percentile wait",
     "occupancy_pct": "bed occupancy",
     "delayed_discharge_days": "delayed discharge days",
@@ -87,6 +95,8 @@ class Quantity:
     """The text as it appears: ``38% (95% CI 31% to 45%)``."""
     magnitude: bool = False
     """True when printed without sign because a verb (cuts, raises) carries it."""
+    group: str = ""
+    """For ``equity.csv``: the row's group (``Quintile 1 (most deprived)``, ``Gap: ...``)."""
 
 
 @dataclass(frozen=True)
@@ -98,23 +108,6 @@ class Statement:
     quantities: tuple[Quantity, ...] = field(default=())
 
 
-def bounded(kpi: str, column: str, low: float, high: float) -> tuple[float, float]:
-    """An interval cut where the quantity itself ends, as the summary prints it.
-
-    A t-interval can reach below zero for a count, or past 100% for a share, or below
-    -100% for a relative change; the quantity cannot, so the printed interval stops
-    there (its coverage is then at least 95%). The CSV files keep the raw bounds.
-    """
-    if column == "mean":
-        low = low if math.isnan(low) else max(low, 0.0)
-        if kpi.endswith("_pct") and not math.isnan(high):
-            high = min(high, 100.0)
-    elif column == "pct_change":
-        low = low if math.isnan(low) else max(low, -100.0)
-        high = high if math.isnan(high) else max(high, -100.0)
-    return low, high
-
-
 def _fmt(
     kpi: str, value: float, low: float, high: float, magnitude: bool = False, unit: str = ""
 ) -> str:
@@ -122,7 +115,7 @@ def _fmt(
     if magnitude:
         value, low, high = abs(value), abs(low), abs(high)
         low, high = min(low, high), max(low, high)
-    return estimate(kpi, value, low, high, signed=False, unit=unit)
+    return estimate(kpi, value, low, high, signed=False, unit=unit, difference=magnitude)
 
 
 def _summary_quantity(
@@ -133,7 +126,7 @@ def _summary_quantity(
         return None
     factor = 1 / run.horizon_years if per_year and kpi in ADDITIVE_KPIS else 1.0
     value = mean * factor
-    lo, hi = bounded(kpi, "mean", low * factor, high * factor)
+    lo, hi = feasible(kpi, "mean", low * factor, high * factor)
     return Quantity(
         "summary.csv", run.name, "", pathway, kpi, period, "mean", factor, value, lo, hi,
         _fmt(kpi, value, lo, hi, unit=unit),
@@ -178,6 +171,7 @@ def run_statements(run: RunFolder) -> list[Statement]:
     """The summary of one run: per pathway, activity, waits, beds, delays and money."""
     out: list[Statement | None] = [overview(run)]
     h = "horizon"
+    equity = equity_frame(run)
     for pathway in run.pathways:
         head = pathway_label(pathway)
 
@@ -195,10 +189,20 @@ def run_statements(run: RunFolder) -> list[Statement]:
             ),
             _sentence(
                 head,
-                "Patients waited {0} on average from acceptance to admission; one in ten "
-                "waited more than {1}.",
+                "Patients waited {0} on average from referral to admission, of which {1} "
+                "from acceptance onto the waiting list; one in ten waited more than {2} "
+                "from referral.",
+                q("wait_referral_mean_days", unit="days"),
                 q("wait_mean_days", unit="days"),
-                q("wait_p90_days", unit="days"),
+                q("wait_referral_p90_days", unit="days"),
+            ),
+            _sentence(
+                head,
+                "Half of all stays in a bed lasted more than {0}, counting the stays still "
+                "going at the end (a Kaplan-Meier median); the stays that ended in the period "
+                "averaged {1}, a mean that leaves out the stays still going.",
+                q("los_median_km_days", unit="days"),
+                q("los_mean_days", unit="days"),
             ),
             _sentence(
                 head,
@@ -230,6 +234,7 @@ def run_statements(run: RunFolder) -> list[Statement]:
                 )
             )
         out.append(_reinvestment(run, pathway))
+        out.append(equity_statement(run, pathway, equity))
     out.append(
         _sentence(
             pathway_label("all"),
@@ -238,6 +243,72 @@ def run_statements(run: RunFolder) -> list[Statement]:
         )
     )
     return [s for s in out if s is not None]
+
+
+def equity_statement(run: RunFolder, pathway: str, equity: pd.DataFrame) -> Statement | None:
+    """The most against the least deprived places: waits from referral, and the gap.
+
+    Quotes ``equity.csv`` (the report's equity table): each quintile's mean wait and the
+    paired gap, and the gaps in out-of-area share and distance from home.
+    """
+    if equity.empty:
+        return None
+    sel = equity[(equity["Pathway key"] == pathway)]
+
+    def found(kpi: str, prefix: str, unit: str = "") -> Quantity | None:
+        rows = sel[(sel["Key"] == kpi) & sel["Group"].str.startswith(prefix)]
+        if rows.empty or pd.isna(rows["Mean"].iloc[0]):
+            return None
+        r = rows.iloc[0]
+        mean, low, high = (float(r[c]) for c in ("Mean", "95% CI low", "95% CI high"))
+        gap = prefix == "Gap"
+        if gap:
+            shown = "points" if kpi.endswith("_pct") else kpi
+            unit = "percentage points" if kpi.endswith("_pct") else unit
+            printed = estimate(shown, mean, low, high, signed=True, unit=unit)
+        else:
+            low, high = feasible(kpi, "mean", low, high)
+            printed = _fmt(kpi, mean, low, high, unit=unit)
+        return Quantity(
+            "equity.csv", run.name, "", pathway, kpi, "horizon", "gap" if gap else "mean",
+            1.0, mean, low, high, printed, group=str(r["Group"]),
+        )  # fmt: skip
+
+    gaps = sel[sel["Group"].str.startswith("Gap")]
+    if gaps.empty:
+        return None
+    most, least = (int(x) for x in re.findall(r"\d+", str(gaps["Group"].iloc[0]))[:2])
+    wait_most = found("wait_referral_mean_days", f"Quintile {most}", "days")
+    wait_least = found("wait_referral_mean_days", f"Quintile {least}", "days")
+    wait_gap = found("wait_referral_mean_days", "Gap", "days")
+    ooa_gap = found("ooa_admission_pct", "Gap")
+    miles_gap = found("distance_mean_miles", "Gap", "miles")
+    if wait_most is None or wait_least is None or wait_gap is None:
+        return None
+    quantities = [wait_most, wait_least, wait_gap]
+
+    def verdict(q: Quantity, worse: str, better: str) -> str:
+        clear = (q.low > 0 or q.high < 0) and not math.isnan(q.low)
+        if not clear:
+            return NO_CLEAR
+        return worse if q.value > 0 else better
+
+    text = (
+        f"Equity: patients from the most deprived places (quintile {most}) waited "
+        f"{wait_most.printed} from referral, against {wait_least.printed} in the least "
+        f"deprived (quintile {least}), a gap of {wait_gap.printed}: "
+        f"{verdict(wait_gap, 'longer for the most deprived', 'shorter for the most deprived')}."
+    )
+    if ooa_gap is not None and miles_gap is not None:
+        text += (
+            f" The most deprived minus the least deprived: {ooa_gap.printed} in the share of "
+            f"admissions placed out of area "
+            f"({verdict(ooa_gap, 'more often away', 'less often away')}), and "
+            f"{miles_gap.printed} in distance from home "
+            f"({verdict(miles_gap, 'further from home', 'nearer home')})."
+        )
+        quantities += [ooa_gap, miles_gap]
+    return Statement(pathway_label(pathway), text, tuple(quantities))
 
 
 def _reinvestment(run: RunFolder, pathway: str) -> Statement | None:
@@ -256,14 +327,15 @@ def _reinvestment(run: RunFolder, pathway: str) -> Statement | None:
         return None
     row = rows.iloc[0]
     mean, low, high = (float(row.get(c, np.nan)) for c in ("mean", "ci_low", "ci_high"))
-    low, high = bounded("reinvested_gbp", "mean", low, high)
+    low, high = feasible("reinvested_gbp", "mean", low, high)
     found = Quantity(
         "ledger_summary.csv", run.name, "", pathway, "reinvested_gbp", year, "mean", 1.0,
         mean, low, high, _fmt("cost_total_gbp", mean, low, high),
     )  # fmt: skip
     return Statement(
         pathway_label(pathway),
-        f"At the end of {year}, {found.printed} of savings was reinvested in community places.",
+        f"At the end of {year_text(run, year)}, {found.printed} of savings was reinvested in "
+        "community places.",
         (found,),
     )
 
@@ -304,7 +376,7 @@ def _difference(
     else:
         column, shown, unit = "pct_change", "pct_change", ""
         value, low, high = (float(row[c]) for c in ("pct_change", "pct_ci_low", "pct_ci_high"))
-        low, high = bounded(kpi, column, low, high)
+        low, high = feasible(kpi, column, low, high)
     printed = (
         _fmt(shown, value, low, high, magnitude=True, unit=unit)
         if clear
@@ -317,8 +389,158 @@ def _difference(
     return found, clear
 
 
+LOWER_IS_BETTER = frozenset(
+    (
+        "ooa_admissions",
+        "ooa_bed_days",
+        "wait_referral_mean_days",
+        "wait_mean_days",
+        "delayed_discharge_days",
+    )
+)
+"""KPIs where a cut is plainly better for patients; the others read *higher* or *lower*."""
+
+
+def year_text(run: RunFolder, year: str) -> str:
+    """A financial year as a sentence names it, with a part year flagged."""
+    return run.year_label(year)
+
+
+def _direction(kpi: str, value: float) -> str:
+    if kpi in LOWER_IS_BETTER:
+        return "better" if value < 0 else "worse"
+    return "lower" if value < 0 else "higher"
+
+
+def _pathway_differences(
+    comparison: ComparisonFolder, name: str, pathway: str, head: str
+) -> list[Statement]:
+    """A pathway's differences: the whole period first, then years that run the other way."""
+    base = comparison.base
+    label = in_sentence(pathway_label(pathway))
+    span = f"over {_years_text(base)}"
+    out: list[Statement] = []
+    patterns: list[Statement] = []
+    unclear: list[tuple[Quantity, str]] = []
+    for kpi in DIFFERENCE_KPIS:
+        found = _difference(comparison, name, kpi, "horizon", pathway)
+        if found is None:
+            continue
+        q, clear = found
+        phrase = PHRASES.get(kpi, kpi)
+        if clear:
+            verb = DECREASE if q.value < 0 else INCREASE
+            out.append(
+                Statement(
+                    head,
+                    f"{scenario_label(name)} {verb} {phrase} in {label} by {q.printed} {span}.",
+                    (q,),
+                )
+            )
+        else:
+            unclear.append((q, phrase))
+        pattern = _reversal(comparison, name, kpi, pathway, q if clear else None)
+        if pattern is not None:
+            patterns.append(pattern)
+    if unclear:
+        parts = [f"{phrase}, {q.printed}" for q, phrase in unclear]
+        listed = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; or " + parts[-1]
+        out.append(
+            Statement(
+                head,
+                f"In {label}, {NO_CLEAR} {span} in {listed}.",
+                tuple(q for q, _ in unclear),
+            )
+        )
+    return out + patterns
+
+
+def _reversal(
+    comparison: ComparisonFolder,
+    name: str,
+    kpi: str,
+    pathway: str,
+    horizon: Quantity | None,
+) -> Statement | None:
+    """A sentence on the years whose clear effect is not the whole period's, if any.
+
+    ``horizon`` is the whole period's difference when it is clear, else None.
+    """
+    base = comparison.base
+    years = base.financial_years
+    if len(years) < 2:
+        return None
+    yearly = [
+        (year, *found)
+        for year in years
+        if (found := _difference(comparison, name, kpi, year, pathway)) is not None
+    ]
+    against = [
+        year
+        for year, q, clear in yearly
+        if clear and (horizon is None or (q.value < 0) != (horizon.value < 0))
+    ]
+    if not against:
+        return None
+    label = in_sentence(pathway_label(pathway))
+    return _year_pattern(base, name, kpi, label, horizon, yearly)
+
+
+def _year_pattern(
+    base: RunFolder,
+    name: str,
+    kpi: str,
+    label: str,
+    horizon: Quantity | None,
+    yearly: list[tuple[str, Quantity, bool]],
+) -> Statement:
+    """The years whose clear effect differs from the whole period's, each named.
+
+    Quotes the first and the last clear year (when their signs differ) or every clear
+    year against the whole period, and says in plain words how the effect moves.
+    """
+    phrase = PHRASES.get(kpi, kpi)
+    clear_years = [(year, q) for year, q, c in yearly if c]
+    first_year, first = clear_years[0]
+    last_year, last = clear_years[-1]
+    if horizon is not None:
+        against = [(y, q) for y, q in clear_years if (q.value < 0) != (horizon.value < 0)]
+        quoted = [against[0], against[-1]] if len(against) > 1 else against
+        lead = (
+            f"Year by year {scenario_label(name)} does not act the same way on {phrase} in "
+            f"{label}: "
+        )
+        tail = "the opposite of its effect over the whole period"
+    else:
+        quoted = (
+            [(first_year, first), (last_year, last)]
+            if first_year != last_year
+            else [(first_year, first)]
+        )
+        lead = (
+            f"Though over the whole period {scenario_label(name)} makes {NO_CLEAR} to "
+            f"{phrase} in {label}, year by year: "
+        )
+        tail = "though not over the whole period"
+    parts = []
+    for year, q in quoted:
+        verb = DECREASE if q.value < 0 else INCREASE
+        pronoun = "them" if phrase.endswith("s") else "it"
+        parts.append(f"it {verb} {pronoun} by {q.printed} in {year_text(base, year)}")
+    text = lead + " and ".join(parts) + f", {tail}"
+    if (first.value < 0) != (last.value < 0):
+        start, end = _direction(kpi, first.value), _direction(kpi, last.value)
+        change = next(
+            year for year, q in reversed(clear_years) if (q.value < 0) != (last.value < 0)
+        )
+        after = next(y for y, _ in clear_years if y > change)
+        text += f" ({start} at first, {end} by {after})"
+    head = f"{scenario_label(name)} compared with {scenario_label(base.name)}"
+    return Statement(head, text + ".", tuple(q for _, q in quoted))
+
+
 def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
-    """Per alternative: what it changes, pathway by pathway, in the last year modelled."""
+    """Per alternative: what it changes, pathway by pathway, over the whole period first."""
     base = comparison.base
     out: list[Statement] = [overview(base)]
     out[0] = Statement(
@@ -329,12 +551,25 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
             f"{'s' if len(comparison.alternatives) != 1 else ''}, each ",
             1,
         )
-        + " Differences are paired replication by replication; a difference whose interval "
-        "includes zero is called no clear difference.",
+        + " Differences are paired replication by replication and stated over the whole "
+        "period; a financial year's figure names its year. A difference whose interval "
+        f"includes zero is called {NO_CLEAR}.",
     )
-    years = base.financial_years
-    last = years[-1] if years else "horizon"
-    when = f"in {last}" if years else "over the period"
+    equity = equity_frame(base)
+    for pathway in base.pathways:
+        statement = equity_statement(base, pathway, equity)
+        if statement is not None:
+            out.append(
+                Statement(
+                    f"Equity in {scenario_label(base.name)}",
+                    statement.text.replace(
+                        "Equity: p",
+                        f"In {scenario_label(base.name)}, {in_sentence(pathway_label(pathway))}: p",
+                        1,
+                    ),
+                    statement.quantities,
+                )
+            )
     for alt in comparison.alternatives:
         name = alt.name
         head = f"{scenario_label(name)} compared with {scenario_label(base.name)}"
@@ -360,40 +595,17 @@ def comparison_statements(comparison: ComparisonFolder) -> list[Statement]:
             community = _community_spend(comparison, name, pathway)
             if community is not None:
                 out.append(community)
-            unclear: list[tuple[Quantity, str]] = []
-            for kpi in DIFFERENCE_KPIS:
-                found = _difference(comparison, name, kpi, last, pathway)
-                if found is None:
-                    continue
-                q, clear = found
-                phrase = PHRASES.get(kpi, kpi)
-                if not clear:
-                    unclear.append((q, phrase))
-                    continue
-                verb = DECREASE if q.value < 0 else INCREASE
-                out.append(
-                    Statement(
-                        head,
-                        f"{scenario_label(name)} {verb} {phrase} in {in_sentence(label)} by "
-                        f"{q.printed} {when}.",
-                        (q,),
-                    )
-                )
-            if unclear:
-                parts = [f"{phrase}, {q.printed}" for q, phrase in unclear]
-                listed = (
-                    parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; or " + parts[-1]
-                )
-                out.append(
-                    Statement(
-                        head,
-                        f"In {in_sentence(label)}, no clear difference {when} in {listed}.",
-                        tuple(q for q, _ in unclear),
-                    )
-                )
+            out += _pathway_differences(comparison, name, pathway, head)
         spend = _spend_difference(comparison, name)
         if spend is not None:
             out.append(Statement(head, spend[0], (spend[1],)))
+            whole = _difference(comparison, name, "cost_total_gbp", "horizon", "all")
+            if whole is not None:
+                pattern = _reversal(
+                    comparison, name, "cost_total_gbp", "all", whole[0] if whole[1] else None
+                )
+                if pattern is not None:
+                    out.append(pattern)
     return out
 
 
@@ -417,9 +629,9 @@ def _community_spend(
     side = "less" if value < 0 else "more"
     return Statement(
         f"{scenario_label(alternative)} compared with {scenario_label(base.name)}",
-        f"{scenario_label(alternative)} spends {printed} a year {side} than "
-        f"{scenario_label(base.name)} on community places in "
-        f"{in_sentence(pathway_label(pathway))} over {_years_text(base)}.",
+        f"{scenario_label(alternative)} spends {side} than {scenario_label(base.name)} on "
+        f"community places in {in_sentence(pathway_label(pathway))}, by {printed} a year "
+        f"over {_years_text(base)}.",
         (found,),
     )
 
@@ -450,8 +662,8 @@ def _spend_difference(
     if clear:
         side = "less" if value < 0 else "more"
         text = (
-            f"Across all pathways, {name} spends {printed} a year {side} than "
-            f"{scenario_label(base.name)} over {span}."
+            f"Across all pathways, {name} spends {side} than {scenario_label(base.name)}, "
+            f"by {printed} a year over {span}."
         )
     else:
         text = f"Across all pathways, no clear difference in spend over {span}: {printed} a year."
@@ -483,6 +695,7 @@ def statements_frame(statements: list[Statement]) -> pd.DataFrame:
                     "Period": q.period,
                     "Column": q.column,
                     "Factor": q.factor,
+                    "Group": q.group,
                 }
             )
     return pd.DataFrame(rows)

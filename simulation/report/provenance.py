@@ -15,11 +15,12 @@ not shown and the table says why: the author completes them.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from simulation.core.problems import InputError
+from simulation.report.readmesources import readme_sources
 from simulation.report.wording import in_sentence, money, pathway_label, service_label
 from simulation.store.reader import RunFolder
 
@@ -47,6 +48,8 @@ class SourceFile:
     """Why sources are or are not shown, in one sentence."""
     locations: dict[tuple[str | int, ...], tuple[str, int]]
     lines: dict[str, list[str]]
+    readme: dict[str, dict[tuple[str | int, ...], str]] = field(default_factory=dict)
+    """Per scenario file: the sources its folder's README gives, by value path."""
 
 
 def _sha256(path: Path) -> str:
@@ -93,11 +96,22 @@ def source_file(run: RunFolder, search: tuple[Path, ...] = ()) -> SourceFile:
             lines[file] = Path(file).read_text(encoding="utf-8").splitlines()
         except OSError:
             lines[file] = []
+    readme: dict[str, dict[tuple[str | int, ...], str]] = {}
+    for file in lines:
+        guide = Path(file).parent / "README.md"
+        try:
+            text = guide.read_text(encoding="utf-8") if guide.is_file() else ""
+        except OSError:
+            text = ""
+        found_sources = readme_sources(text, run.scenario, Path(file).name) if text else {}
+        if found_sources:
+            readme[file] = found_sources
     status = (
         f"Sources are the comments in {name} (SHA-256 matches the run) and the files it "
-        "extends, at the line given."
+        "extends, at the line given"
+        + (", else the parameter tables of the README beside the file." if readme else ".")
     )
-    return SourceFile(status, locations, lines)
+    return SourceFile(status, locations, lines, readme)
 
 
 def _comment(text: str) -> str:
@@ -126,6 +140,8 @@ def comment_at(source: SourceFile, path: tuple[str | int, ...]) -> tuple[str, st
     if not 1 <= line <= len(lines):
         return AUTHOR, label
     own = _comment(lines[line - 1])
+    if own.lower().startswith("source:"):
+        own = own[len("source:") :].strip()
     if own:
         return own, label
     # A block of whole-line comments straight above the value, for values below the
@@ -135,7 +151,13 @@ def comment_at(source: SourceFile, path: tuple[str | int, ...]) -> tuple[str, st
     while len(path) > 1 and index >= 0 and lines[index].strip().startswith("#"):
         block.insert(0, lines[index].strip().lstrip("#").strip())
         index -= 1
-    return (" ".join(block) if block else AUTHOR), label
+    if block:
+        return " ".join(block), label
+    guide = source.readme.get(file, {})
+    for n in range(len(path), 0, -1):  # a step-down route's source is its service's
+        if path[:n] in guide:
+            return guide[path[:n]], f"{Path(file).parent.name}/README.md"
+    return AUTHOR, label
 
 
 def _distribution(spec: Any) -> str:

@@ -62,6 +62,9 @@ def _table_frames(report: Report) -> dict[str, pd.DataFrame]:
             if not any(frame is s for s in seen):
                 seen.append(frame)
         frames["kpi_summary"] = pd.concat(seen, ignore_index=True).drop_duplicates()
+    equity = [t.data for t in report.tables if t.key == "equity"]
+    if equity:
+        frames["equity"] = pd.concat(equity, ignore_index=True)
     comparisons = [t.data for t in report.tables if t.key.startswith("comparison_")]
     if comparisons:
         frames["comparison"] = pd.concat(comparisons, ignore_index=True)

@@ -13,15 +13,18 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from simulation.report.narrative import bounded
 from simulation.report.wording import (
     ADDITIVE_KPIS,
+    change_word,
     estimate,
+    feasible,
+    identical_difference,
     kpi_label_with_unit,
     pathway_label,
     quantity,
     scenario_label,
 )
+from simulation.results.equity import EQUITY_KPIS, deprivation_gaps, quintile_summary
 from simulation.store.reader import ComparisonFolder, RunFolder
 
 TABLE_KPIS = (
@@ -30,6 +33,8 @@ TABLE_KPIS = (
     "diversions",
     "ooa_admissions",
     "ooa_admission_pct",
+    "wait_referral_mean_days",
+    "wait_referral_p90_days",
     "wait_mean_days",
     "wait_p90_days",
     "waiting_list_mean",
@@ -39,6 +44,7 @@ TABLE_KPIS = (
     "ooa_census_mean",
     "ooa_bed_days",
     "los_mean_days",
+    "los_median_km_days",
     "delayed_discharge_days",
     "community_caseload_mean",
     "community_places_mean",
@@ -79,7 +85,7 @@ def _pathway_rows(run: RunFolder, pathway: str) -> pd.DataFrame:
 def _cell(kpi: str, mean: float, low: float, high: float, ref: float | None = None) -> Cell:
     if mean != mean:
         return ("–", "")
-    low, high = bounded(kpi, "mean", low, high)
+    low, high = feasible(kpi, "mean", low, high)
     if low == high == mean:
         # Every replication gave the same number (beds, funded places): no interval to show.
         return (quantity(kpi, mean, ref=ref), "")
@@ -104,7 +110,10 @@ def kpi_frame(run: RunFolder) -> pd.DataFrame:
             frame.loc[horizon & additive, column] = frame.loc[horizon & additive, column] / years
         span = run.financial_years
         whole = f"{span[0]} to {span[-1]}" if span else "whole period"
-        frame["period"] = frame["period"].where(~horizon, f"{whole} (a year on average)")
+        frame["period"] = [
+            f"{whole} (a year on average)" if h else run.year_label(str(p))
+            for p, h in zip(frame["period"], horizon, strict=True)
+        ]
         pieces.append(
             pd.DataFrame(
                 {
@@ -139,16 +148,17 @@ def kpi_tables(run: RunFolder, several: bool = False) -> list[Table]:
         }
         body = []
         for kpi in TABLE_KPIS:
-            if not any((kpi, y) in lookup for y in years):
-                continue
+            if not any((kpi, y) in lookup for y in [*years, "horizon"]):
+                continue  # (the Kaplan-Meier median has the whole period only)
             cells: list[Cell] = [(kpi_label_with_unit(kpi), "")]
             m, lo, hi = lookup.get((kpi, "horizon"), (float("nan"),) * 3)
             factor = 1 / n_years if kpi in ADDITIVE_KPIS else 1.0
             whole_year = (m * factor, lo * factor, hi * factor)
-            # Money in one row is written alike (all £m, or all in pounds).
+            # A row is written alike: its largest number sets the figures of every cell
+            # (all £m or all in pounds; never 8 beside 8.1).
             values = [v for y in years for v in lookup.get((kpi, y), ())] + list(whole_year)
             finite = [abs(v) for v in values if v == v]
-            ref = max(finite) if finite and kpi.endswith("_gbp") else None
+            ref = max(finite) if finite else None
             for year in years:
                 cells.append(_cell(kpi, *lookup.get((kpi, year), (float("nan"),) * 3), ref=ref))
             cells.append(_cell(kpi, *whole_year, ref=ref))
@@ -163,9 +173,11 @@ def kpi_tables(run: RunFolder, several: bool = False) -> list[Table]:
                     "(none where every replication gave the same number). "
                     "Counts, bed days and money are per financial year; the last column "
                     "averages the whole period per year (means and percentages over the "
-                    "whole period)."
+                    "whole period). A part year, only partly inside the period, is marked "
+                    "with the days it covers; the median length of stay counting ongoing "
+                    "stays (Kaplan-Meier) is estimated over the whole period only."
                 ),
-                header=("KPI", *years, whole),
+                header=("KPI", *(run.year_label(y) for y in years), whole),
                 rows=tuple(body),
                 data=kpi_frame(run),
             )
@@ -178,6 +190,7 @@ COMPARISON_KPIS = (
     "diversions",
     "ooa_admissions",
     "ooa_bed_days",
+    "wait_referral_mean_days",
     "wait_mean_days",
     "wait_p90_days",
     "occupancy_pct",
@@ -204,14 +217,16 @@ def comparison_frame(comparison: ComparisonFolder) -> pd.DataFrame:
             "Alternative": [scenario_label(str(a)) for a in rows["alternative"]],
             "Pathway": [pathway_label(str(p)) for p in rows["pathway"]],
             "KPI": [kpi_label_with_unit(str(k)) for k in rows["kpi"]],
-            "Period": rows["period"].where(
-                rows["period"] != "horizon", f"{whole} (a year on average)"
-            ),
+            "Period": [
+                f"{whole} (a year on average)" if p == "horizon" else comparison.base.year_label(p)
+                for p in rows["period"].astype(str)
+            ],
             "Base mean": rows["base_mean"],
             "Alternative mean": rows["alt_mean"],
             "Difference": rows["diff_mean"],
             "Difference 95% CI low": rows["diff_ci_low"],
             "Difference 95% CI high": rows["diff_ci_high"],
+            "Difference sd": rows["diff_sd"],
             "Change (%)": rows["pct_change"],
             "Change 95% CI low (%)": rows["pct_ci_low"],
             "Change 95% CI high (%)": rows["pct_ci_high"],
@@ -248,13 +263,11 @@ def comparison_tables(comparison: ComparisonFolder) -> list[Table]:
                     signed=True,
                 )
                 value, _, rest = diff.partition(" (")
-                pct = float(r["Change (%)"])
-                if not bool(r["Clear difference"]):
-                    change = "no clear difference"
-                elif pct != pct:
-                    change = "clear difference"
-                else:
-                    change = quantity("pct_change", pct, signed=True)
+                change = change_word(
+                    bool(r["Clear difference"]),
+                    identical_difference(float(r["Difference"]), float(r["Difference sd"])),
+                    float(r["Change (%)"]),
+                )
                 body.append(
                     (
                         (pathway_label(pathway), ""),
@@ -294,3 +307,90 @@ def comparison_tables(comparison: ComparisonFolder) -> list[Table]:
             )
         )
     return tables
+
+
+def equity_frame(run: RunFolder) -> pd.DataFrame:
+    """Equity measures by deprivation quintile, and the most minus least deprived gap.
+
+    Whole period, each with its 95% interval; the gap is paired replication by
+    replication. Empty when the places carry no deprivation quintile.
+    """
+    quintiles = run.place_quintiles()
+    if not any(quintiles.values()):
+        return pd.DataFrame()
+    summary = quintile_summary(run.kpis, quintiles)
+    rows = []
+    for r in summary.to_dict("records"):
+        q = int(r["quintile"])
+        note = " (most deprived)" if q == 1 else " (least deprived)" if q == 5 else ""
+        rows.append(
+            {
+                "Scenario": scenario_label(run.name),
+                "Pathway": pathway_label(str(r["pathway"])),
+                "Group": f"Quintile {q}{note}",
+                "Measure": kpi_label_with_unit(str(r["kpi"])),
+                "Mean": r["mean"],
+                "95% CI low": r["ci_low"],
+                "95% CI high": r["ci_high"],
+                "Replications": r["n"],
+                "Key": r["kpi"],
+                "Pathway key": r["pathway"],
+            }
+        )
+    for gap in deprivation_gaps(run.kpis, quintiles):
+        rows.append(
+            {
+                "Scenario": scenario_label(run.name),
+                "Pathway": pathway_label(gap.pathway),
+                "Group": f"Gap: quintile {gap.most} minus quintile {gap.least}",
+                "Measure": kpi_label_with_unit(gap.kpi),
+                "Mean": gap.diff_mean,
+                "95% CI low": gap.diff_ci_low,
+                "95% CI high": gap.diff_ci_high,
+                "Replications": gap.n,
+                "Key": gap.kpi,
+                "Pathway key": gap.pathway,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def equity_table(run: RunFolder) -> Table | None:
+    """Waits from referral, out-of-area share and distance by deprivation quintile."""
+    frame = equity_frame(run)
+    if frame.empty:
+        return None
+    measures = [k for k in EQUITY_KPIS if k in set(frame["Key"])]
+    body: list[tuple[Cell, ...]] = []
+    for pathway in run.pathways:
+        sel = frame[frame["Pathway key"] == pathway]
+        for group in dict.fromkeys(sel["Group"]):
+            cells: list[Cell] = [(pathway_label(pathway), ""), (str(group), "")]
+            gap = str(group).startswith("Gap")
+            for kpi in measures:
+                row = sel[(sel["Group"] == group) & (sel["Key"] == kpi)]
+                if row.empty:
+                    cells.append(("–", ""))
+                    continue
+                r = row.iloc[0]
+                mean, low, high = (float(r[c]) for c in ("Mean", "95% CI low", "95% CI high"))
+                if gap:
+                    text = estimate(kpi, mean, low, high, signed=True)
+                    value, _, rest = text.partition(" (")
+                    cells.append((value, ("(" + rest).replace("95% CI ", "") if rest else ""))
+                else:
+                    cells.append(_cell(kpi, mean, low, high))
+            body.append(tuple(cells))
+    return Table(
+        key="equity",
+        title=f"{scenario_label(run.name)}: equity by deprivation quintile",
+        caption=(
+            "Whole period. Each quintile's value averages over the admissions of its home "
+            "places (quintile 1 is the most deprived); the gap is the most deprived quintile "
+            "present minus the least deprived, paired replication by replication, with its "
+            "95% confidence interval in brackets. Waits are counted from referral."
+        ),
+        header=("Pathway", "Home places", *(kpi_label_with_unit(k) for k in measures)),
+        rows=tuple(body),
+        data=frame.drop(columns=["Pathway key"]),
+    )

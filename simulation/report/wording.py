@@ -140,7 +140,7 @@ def kpi_unit(kpi: str) -> str:
 
 
 def kpi_label_with_unit(kpi: str, per_year: bool = False) -> str:
-    """``Mean wait for admission (days)``; money and counts say so too."""
+    """``Mean wait from acceptance to admission (days)``; money and counts say so too."""
     unit = kpi_unit(kpi)
     label = kpi_label(kpi, per_year)
     return f"{label} ({unit})" if unit else label
@@ -156,7 +156,9 @@ def _sign(value: float, signed: bool) -> str:
     return "+" if signed and value > 0 else ""
 
 
-def money(value: float | None, signed: bool = False, ref: float | None = None) -> str:
+def money(
+    value: float | None, signed: bool = False, ref: float | None = None, extra: int = 0
+) -> str:
     """Money: ``£1.2m`` when the reference amount is a million or more, else ``£45,300``.
 
     ``ref`` (default: the value itself) sets the scale, so that the numbers of one
@@ -172,12 +174,13 @@ def money(value: float | None, signed: bool = False, ref: float | None = None) -
     size = abs(value)
     scale = abs(ref) if ref is not None and not _is_missing(ref) else size
     if round(scale, -5) >= 1e6:
-        digits = 1 if scale < 100e6 else 0
+        digits = (1 if scale < 100e6 else 0) + extra
         text = f"£{size / 1e6:,.{digits}f}m"
         zero = float(text[1:-1].replace(",", "")) == 0
     else:
         # Three significant figures of the larger amount: £187,000, not £187,384.
-        step = 1000 if scale >= 100_000 else 100 if scale >= 10_000 else 1
+        step = (1000 if scale >= 100_000 else 100 if scale >= 10_000 else 1) / 10**extra
+        step = max(step, 1)
         text = f"£{round(size / step) * step:,.0f}"
         zero = text == "£0"
     return "£0" if zero else _sign(value, signed) + text
@@ -187,56 +190,126 @@ def _decimals(ref: float) -> int:
     return 0 if round(abs(ref), 1) >= 10 else 1
 
 
-def number(value: float | None, signed: bool = False, ref: float | None = None) -> str:
+def number(
+    value: float | None, signed: bool = False, ref: float | None = None, extra: int = 0
+) -> str:
     """A count, days or other amount: whole from 10 up, else one decimal; separators.
+
+    ``extra`` digits are added where an interval would otherwise print as its own mean.
 
     >>> number(1234.5), number(38.16), number(-0.84, signed=True), number(7.25, ref=40)
     ('1,234', '38', '−0.8', '7')
+    >>> number(38.16, extra=1)
+    '38.2'
     """
     if value is None or _is_missing(value):
         return "–"
     scale = ref if ref is not None and not _is_missing(ref) else value
-    text = f"{abs(value):,.{_decimals(scale)}f}"
+    text = f"{abs(value):,.{_decimals(scale) + extra}f}"
     if float(text.replace(",", "")) == 0:
         return "0"
     return _sign(value, signed) + text
 
 
-def percent(value: float | None, signed: bool = False, ref: float | None = None) -> str:
+def percent(
+    value: float | None, signed: bool = False, ref: float | None = None, extra: int = 0
+) -> str:
     """A percentage to one decimal: ``98.6%``."""
     if value is None or _is_missing(value):
         return "–"
-    text = f"{abs(value):.1f}%"
-    return "0%" if text == "0.0%" else _sign(value, signed) + text
+    text = f"{abs(value):.{1 + extra}f}%"
+    return "0%" if float(text[:-1]) == 0 else _sign(value, signed) + text
 
 
-def percent_change(value: float | None, signed: bool = False, ref: float | None = None) -> str:
+def percent_change(
+    value: float | None, signed: bool = False, ref: float | None = None, extra: int = 0
+) -> str:
     """A relative change: whole per cent from 10% up (``38%``), else one decimal."""
     if value is None or _is_missing(value):
         return "–"
     scale = ref if ref is not None and not _is_missing(ref) else value
-    text = f"{abs(value):,.{_decimals(scale)}f}%"
+    text = f"{abs(value):,.{_decimals(scale) + extra}f}%"
     return "0%" if float(text[:-1].replace(",", "")) == 0 else _sign(value, signed) + text
 
 
-def quantity(kpi: str, value: float | None, signed: bool = False, ref: float | None = None) -> str:
+def quantity(
+    kpi: str, value: float | None, signed: bool = False, ref: float | None = None, extra: int = 0
+) -> str:
     """A KPI's value as printed: money, percentage or plain number by the KPI's unit.
 
-    ``pct_change`` stands for a relative change (``38%``) of any KPI.
+    ``pct_change`` stands for a relative change (``38%``) of any KPI. This is the one
+    rule for significant figures: the decimals follow the largest number of what is
+    read together (``ref``: an estimate and its interval, or a table's row), so that a
+    row never mixes ``8`` and ``8.1``; ``extra`` adds digits where needed.
     """
     if kpi == "pct_change":
-        return percent_change(value, signed, ref)
+        return percent_change(value, signed, ref, extra)
     info = KPI_INFO.get(kpi)
     unit = info.unit if info else ""
     if unit == "£" or kpi.endswith("_gbp"):
-        return money(value, signed, ref)
+        return money(value, signed, ref, extra)
     if unit == "%":
-        return percent(value, signed, ref)
-    return number(value, signed, ref)
+        return percent(value, signed, ref, extra)
+    return number(value, signed, ref, extra)
 
 
 SAME = "the same in every replication"
-"""Said instead of an interval when every replication gave the same number."""
+"""Said instead of an interval only when every replication gave exactly the same number."""
+
+IDENTICAL = "identical (not changed by this scenario)"
+"""Said of a paired difference that is exactly zero in every replication."""
+
+NO_CLEAR = "no clear difference"
+"""Said of a paired difference whose 95% interval includes zero."""
+
+
+def feasible(kpi: str, column: str, low: float, high: float) -> tuple[float, float]:
+    """An interval cut where the quantity itself ends: the one clipping rule.
+
+    A t-interval can reach below zero for a count, or past 100% for a share, or below
+    -100% for a relative change; the quantity cannot, so the printed interval stops
+    there (its coverage is then at least 95%). ``column`` is ``mean`` for a KPI's value,
+    ``pct_change`` for a relative change and ``diff_mean`` for a difference (which is
+    not cut). The terminal, the report and the API all print through this function;
+    the CSV files keep the raw bounds.
+
+    >>> feasible("ooa_bed_days", "mean", -120.0, 900.0)
+    (0.0, 900.0)
+    >>> feasible("occupancy_pct", "mean", 97.1, 100.6)
+    (97.1, 100.0)
+    >>> feasible("ooa_bed_days", "pct_change", -130.0, -20.0)
+    (-100.0, -20.0)
+    """
+    if column == "mean":
+        low = low if math.isnan(low) else max(low, 0.0)
+        high = high if math.isnan(high) else max(high, 0.0)
+        if kpi.endswith("_pct"):
+            low = low if math.isnan(low) else min(low, 100.0)
+            high = high if math.isnan(high) else min(high, 100.0)
+    elif column == "pct_change":
+        low = low if math.isnan(low) else max(low, -100.0)
+        high = high if math.isnan(high) else max(high, -100.0)
+    return low, high
+
+
+def identical_difference(diff_mean: float, diff_sd: float) -> bool:
+    """Whether a paired difference is exactly zero in every replication."""
+    return diff_mean == 0.0 and (diff_sd == 0.0 or math.isnan(diff_sd))
+
+
+def change_word(clear: bool, identical: bool, pct: float) -> str:
+    """A difference's change as one cell reads: identical, no clear difference, or ``−12%``."""
+    if identical:
+        return IDENTICAL
+    if not clear:
+        return NO_CLEAR
+    return "clear difference" if _is_missing(pct) else quantity("pct_change", pct, signed=True)
+
+
+def _same(value: float, low: float, high: float) -> bool:
+    """Whether an interval has no width but the rounding of sums (every value the same)."""
+    scale = max(abs(value), abs(low), abs(high), 1e-300)
+    return (high - low) <= 1e-9 * scale and abs(value - low) <= 1e-9 * scale
 
 
 def estimate(
@@ -247,23 +320,35 @@ def estimate(
     signed: bool = False,
     unit: str = "",
     ref: float | None = None,
+    difference: bool = False,
 ) -> str:
     """``£33.7m (95% CI £32.9m to £34.5m)``; ``unit`` words follow the value.
 
     The three numbers share one scale (set by the largest, or by ``ref`` when given, as
     for a table row), so they read alike. Without an interval (one replication) the text
-    says so.
+    says so. Only when the bounds *are* the mean (every replication gave the same number)
+    does it say :data:`SAME`; an interval that merely rounds to its mean is printed with
+    more digits until its bounds differ. A difference (``signed``, or ``difference``
+    for one printed as a size after a verb) never prints a bound that is not zero as 0.
     """
     finite = [abs(v) for v in (value, low, high, ref) if v is not None and not _is_missing(v)]
     ref = max(finite) if finite else None
     words = f" {unit}" if unit else ""
-    head = f"{quantity(kpi, value, signed, ref)}{words}"
     if low is None or high is None or _is_missing(low) or _is_missing(high):
-        return f"{head} (no 95% CI: too few replications)"
-    bounds = (quantity(kpi, low, signed, ref), quantity(kpi, high, signed, ref))
-    if bounds[0] == bounds[1] == quantity(kpi, value, signed, ref):
-        return f"{head} ({SAME})"
-    return f"{head} (95% CI {bounds[0]} to {bounds[1]})"
+        return f"{quantity(kpi, value, signed, ref)}{words} (no 95% CI: too few replications)"
+    if _same(value, low, high):
+        return f"{quantity(kpi, value, signed, ref)}{words} ({SAME})"
+    for extra in range(4):
+        shown = quantity(kpi, value, signed, ref, extra)
+        bounds = (quantity(kpi, low, signed, ref, extra), quantity(kpi, high, signed, ref, extra))
+        # A difference's bound that is not zero is not printed as zero: an interval that
+        # excludes zero must be seen to.
+        rounded_to_zero = (signed or difference) and any(
+            b in ("0", "0%", "£0") and v != 0 for b, v in zip(bounds, (low, high), strict=True)
+        )
+        if not bounds[0] == bounds[1] == shown and not rounded_to_zero:
+            break
+    return f"{shown}{words} (95% CI {bounds[0]} to {bounds[1]})"
 
 
 def period_label(period: str, years: list[str]) -> str:

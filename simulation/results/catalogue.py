@@ -41,11 +41,32 @@ KPI_INFO: dict[str, KpiInfo] = {
     "step_downs": KpiInfo(
         "Step-downs", "count", "discharges to a lower-security bed or a community team"
     ),
-    "wait_mean_days": KpiInfo("Mean wait for admission", "days", "from acceptance to admission"),
-    "wait_p90_days": KpiInfo("90th percentile wait", "days", "from acceptance to admission"),
+    "wait_referral_mean_days": KpiInfo(
+        "Mean wait from referral to admission", "days", "from referral, as national targets count"
+    ),
+    "wait_referral_p90_days": KpiInfo(
+        "90th percentile wait from referral", "days", "from referral to admission"
+    ),
+    "wait_mean_days": KpiInfo(
+        "Mean wait from acceptance to admission", "days", "from acceptance onto the waiting list"
+    ),
+    "wait_p90_days": KpiInfo(
+        "90th percentile wait from acceptance", "days", "from acceptance to admission"
+    ),
     "waited_pct": KpiInfo("Admissions that waited", "%", "admissions with any wait for a bed"),
     "distance_mean_miles": KpiInfo("Mean distance from home", "miles", "at admission"),
-    "los_mean_days": KpiInfo("Mean length of stay", "days", "per service stay, delay included"),
+    "los_mean_days": KpiInfo(
+        "Mean length of stay of stays that ended",
+        "days",
+        "per service stay that ended in the period, delay included; short when long stays "
+        "are still going",
+    ),
+    "los_median_km_days": KpiInfo(
+        "Median length of stay, ongoing stays included (Kaplan-Meier)",
+        "days",
+        "whole period only: stays still going at its end are censored, stays already going "
+        "at its start enter late",
+    ),
     "waiting_list_mean": KpiInfo("Waiting list", "patients", "time-average"),
     "occupied_beds_mean": KpiInfo("Occupied beds", "beds", "time-average, in the footprint"),
     "beds": KpiInfo("Beds", "beds", "beds in the footprint"),
@@ -121,6 +142,7 @@ HEADLINE_KPIS = (
     "referrals",
     "admissions",
     "diversions",
+    "wait_referral_mean_days",
     "wait_mean_days",
     "wait_p90_days",
     "occupancy_pct",

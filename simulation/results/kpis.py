@@ -217,6 +217,32 @@ class _Builder:
                 for pathway, service, place, period, value in out
             )
 
+    def survival_median(
+        self, kpi: str, cell: np.ndarray, entry: np.ndarray, duration: np.ndarray, event: np.ndarray
+    ) -> None:
+        """Add a Kaplan-Meier median of durations, for the whole period, by cell group.
+
+        ``entry`` is the duration already reached when observation began (a stay going
+        at the start: left truncation), ``event`` whether the duration ended while
+        observed (else it is censored). NaN where the estimate never falls to one half.
+        """
+        for labels, group_of in self.groups:
+            group = group_of[cell]
+            order = np.argsort(group, kind="stable")
+            keys, starts = np.unique(group[order], return_index=True)
+            if not len(keys):
+                continue  # no stay in a bed at all
+            out = []
+            for key, chosen in zip(keys.tolist(), np.split(order, starts[1:]), strict=True):
+                value = km_median(entry[chosen], duration[chosen], event[chosen])
+                pathway, service, place = labels[key]
+                out.append((pathway, service, place, value))
+            out.sort(key=lambda r: r[:3])
+            self.rows.extend(
+                (pathway, service, ALL, place, HORIZON, kpi, value)
+                for pathway, service, place, value in out
+            )
+
     # -- KPIs from episode records ------------------------------------------------------
     def episode_kpis(self, episodes: Sequence[Episode]) -> None:
         """Counts, waits, stays and out-of-area bed days from the episode records."""
@@ -253,6 +279,9 @@ class _Builder:
         wait = (ep.admission_day - ep.decision_day)[keep]
         with np.errstate(invalid="ignore"):
             waited = (wait > 1e-9).astype(float)  # False for NaN
+        from_referral = (ep.admission_day - ep.referral_day)[keep]
+        self.statistic("wait_referral_mean_days", cell, year, from_referral, "mean")
+        self.statistic("wait_referral_p90_days", cell, year, from_referral, "p90")
         self.statistic("wait_mean_days", cell, year, wait, "mean")
         self.statistic("wait_p90_days", cell, year, wait, "p90")
         self.statistic("waited_pct", cell, year, waited, "pct")
@@ -266,6 +295,22 @@ class _Builder:
         keep = ~np.isnan(ep.admission_day) & (year >= 0)
         los = (ep.exit_day - ep.admission_day)[keep]
         self.statistic("los_mean_days", ep.cell[keep], year[keep], los, "mean")
+
+        # Every stay in a bed during the period, ended or not: Kaplan-Meier's median.
+        horizon = self.periods.horizon
+        admitted_at = ep.admission_day
+        with np.errstate(invalid="ignore"):
+            seen = ~np.isnan(admitted_at) & (admitted_at < horizon)
+            seen &= np.isnan(ep.exit_day) | (ep.exit_day >= 0.0)
+        ended = ~np.isnan(ep.exit_day[seen]) & (ep.exit_day[seen] <= horizon)
+        stop = np.where(ended, ep.exit_day[seen], horizon)
+        self.survival_median(
+            "los_median_km_days",
+            ep.cell[seen],
+            np.maximum(0.0, -admitted_at[seen]),
+            stop - admitted_at[seen],
+            ended,
+        )
 
         # Out-of-area bed days by home place, from each stay's out-of-area interval.
         keep = away & ~np.isnan(ep.admission_day)
@@ -485,12 +530,38 @@ _STATISTICS = {
     "wait_mean_days_female": "mean",
     "wait_mean_days_male": "mean",
     "ooa_search_days_mean": "mean",
+    "los_median_km_days": "km",
 }
 """Episode statistics and how each is computed, in report order (only where defined)."""
 
 
 def _nansum(values: Iterable[float]) -> float:
     return math.fsum(v for v in values if v == v)
+
+
+def km_median(entry: np.ndarray, duration: np.ndarray, event: np.ndarray) -> float:
+    """Kaplan-Meier median with late entry: the first time the survival falls to 1/2.
+
+    At each time ``t`` a stay ended, those at risk are the stays observed from before
+    ``t`` (``entry < t``) and lasting at least ``t``.
+
+    >>> km_median(np.zeros(4), np.array([10.0, 20.0, 30.0, 40.0]), np.ones(4, bool))
+    20.0
+    >>> km_median(np.zeros(3), np.array([10.0, 50.0, 50.0]), np.array([True, False, False]))
+    nan
+    """
+    times = np.unique(duration[event])
+    if not len(times):
+        return _NAN
+    entries, ends = np.sort(entry), np.sort(duration)
+    at_risk = np.searchsorted(entries, times, side="left") - np.searchsorted(
+        ends, times, side="left"
+    )
+    ended = np.bincount(np.searchsorted(times, duration[event]), minlength=len(times))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        survival = np.cumprod(1.0 - ended / np.maximum(at_risk, 1))
+    below = np.flatnonzero(survival <= 0.5)
+    return float(times[below[0]]) if len(below) else _NAN
 
 
 def _quantiles(keys: np.ndarray, values: np.ndarray, q: float, size: int) -> np.ndarray:

@@ -26,6 +26,12 @@ start of the warm-up, a better start than empty, and the warm-up is discarded as
   after ``e`` days of a window ``w``, at a time uniform over the rest of the window.
   Without them a run would see no readmissions until its own discharges came round.
 
+A unit holding more census patients than the scenario gives it beds (or a team more
+than its places) is not refused: the scenario has cut capacity below the census, and
+the model treats the cut as a closure on the start date, taking effect as the patients
+leave. A census naming units or teams the scenario lacks (a unit the scenario removed)
+is refused with one problem per name and one saying what to do.
+
 Everything else about a census patient (route after the stay, readmission, ...) is
 drawn as for any referral, from streams named ``<pathway>.census.*``. This module only
 reads and checks the file; it knows nothing of SimPy or the model.
@@ -38,7 +44,6 @@ import datetime as dt
 import io
 import os
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast, get_args
@@ -180,6 +185,8 @@ class _RowChecker:
         self.units = {u.name: u for u in scenario.units}
         self.teams = {t.name: t for t in scenario.community_teams}
         self.problems: list[Problem] = []
+        self.missing: dict[tuple[str, str], list[int]] = {}
+        """Unit and team names the scenario lacks, with the lines that name them."""
 
     def fail(self, line: int, column: str, message: str) -> None:
         self.problems.append(Problem(self.file, line, column, message))
@@ -187,6 +194,9 @@ class _RowChecker:
     def choice(self, line: int, column: str, value: str, allowed: list[str]) -> bool:
         if value in allowed:
             return True
+        if column in ("unit", "team") and value and value not in {*self.units, *self.teams}:
+            self.missing.setdefault((column, value), []).append(line)
+            return False
         if not allowed:
             self.fail(line, column, f"{value!r} cannot be used: the scenario has none to choose")
         elif not value:
@@ -371,30 +381,47 @@ class _RowChecker:
                 f"given for a patient {status}; only community or diverted patients have a team",
             )
 
-    def capacity(self, patients: list[CensusPatient]) -> None:
-        """Refuse more patients in a unit than its beds, or on a team than its places."""
-        in_unit: Counter[str] = Counter()
-        on_team: Counter[str] = Counter()
-        for p in patients:
-            if p.status == "in_bed" and p.unit is not None:
-                in_unit[p.unit] += 1
-                beds = self.units[p.unit].beds
-                if in_unit[p.unit] == beds + 1:
-                    self.fail(
-                        p.line,
-                        "unit",
-                        f"{p.unit} has {beds} beds; this row puts patient {beds + 1} in it",
-                    )
-            elif p.status in _ON_A_CASELOAD and p.team is not None:
-                on_team[p.team] += 1
-                places = self.teams[p.team].places
-                if on_team[p.team] == places + 1:
-                    self.fail(
-                        p.line,
-                        "team",
-                        f"{p.team} has {places} places; this row puts patient {places + 1} "
-                        "on its caseload",
-                    )
+    def missing_names(self) -> None:
+        """One problem per unit or team the scenario lacks, and one saying what to do.
+
+        A name on one row only is likely a typo and is reported on its row with the
+        nearest name; a name on many rows is a unit or team the scenario removed.
+        """
+        if not self.missing:
+            return
+        removed = False
+        for (column, name), lines in self.missing.items():
+            allowed = list(self.units if column == "unit" else self.teams)
+            if len(lines) == 1:
+                hint = explain.suggest(name, allowed)
+                self.fail(
+                    lines[0],
+                    column,
+                    f"unknown {name!r}{hint} (expected one of {', '.join(allowed)})",
+                )
+                continue
+            removed = True
+            shown = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
+            self.fail(
+                lines[0],
+                column,
+                f"{name!r} is not a {column} of this scenario, and {len(lines)} rows name it "
+                f"(lines {shown})",
+            )
+        if not removed:
+            return
+        self.problems.append(
+            Problem(
+                self.file,
+                None,
+                "",
+                "this census names units or teams the scenario does not have, as when a "
+                "scenario removes a unit from the one the census was made for: set "
+                "`census: null` and a `warmup_days` to start empty, or make a census for this "
+                "scenario (python -m calibration.warmstart SCENARIO --warmup-days DAYS --out "
+                "FILE)",
+            )
+        )
 
 
 def read_census(path: str | Path, scenario: Scenario) -> tuple[CensusPatient, ...]:
@@ -408,8 +435,7 @@ def read_census(path: str | Path, scenario: Scenario) -> tuple[CensusPatient, ..
         raise InputError(problems)
     checker = _RowChecker(table.file, scenario)
     patients = [p for line, row in table.rows if (p := checker.check(line, row)) is not None]
-    if not checker.problems:
-        checker.capacity(patients)
+    checker.missing_names()
     if checker.problems:
         raise InputError(checker.problems)
     return tuple(patients)

@@ -13,6 +13,7 @@ one, and the only way to make a changed copy (:func:`~simulation.scenario.loadin
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
 
@@ -279,6 +280,10 @@ class Pathway(Strict):
     for checks by arithmetic)."""
     annual_growth: Annotated[float, Field(gt=-1, le=1, allow_inf_nan=False)] = 0.0
     seasonality: Annotated[tuple[Positive, ...], Field(min_length=12, max_length=12)] | None = None
+    """12 monthly factors, January first, that must average 1 (within
+    :data:`SEASONALITY_TOLERANCE`): they shape demand across the year; the referral rates
+    and growth set how much there is. Factors that do not average 1 are refused rather
+    than rescaled, so a scenario never means something other than it says."""
     priority_mix: PriorityMix = PriorityMix(urgent=0.0, routine=1.0)
     assessment_delay: Distribution = Fixed(distribution="fixed", value=0.0)
     not_accepted_share: Share = 0.0
@@ -287,6 +292,22 @@ class Pathway(Strict):
     readmission: Readmission = Readmission()
     withdrawal: Withdrawal | None = None
     patient_mix: PatientMix = PatientMix()
+
+    @field_validator("seasonality")
+    @classmethod
+    def _seasonality_averages_one(
+        cls, factors: tuple[float, ...] | None
+    ) -> tuple[float, ...] | None:
+        if factors is None:
+            return factors
+        mean = math.fsum(factors) / len(factors)
+        if abs(mean - 1.0) > SEASONALITY_TOLERANCE:
+            raise ValueError(
+                f"the 12 monthly factors must average 1, and these average {mean:.3f}, which "
+                f"would multiply a year's referrals by {mean:.3f}; divide each by {mean:.3f} "
+                "(the referral rate, not the seasonality, sets how many referrals there are)"
+            )
+        return factors
 
 
 class CommunityTeam(Strict):
@@ -446,6 +467,11 @@ class ReinvestmentRule(Strict):
         if not self.teams or abs(total - 1) > 1e-9:
             raise ValueError(f"teams shares must add up to 1; they add up to {total:g}")
         return self
+
+
+SEASONALITY_TOLERANCE = 0.005
+"""How far the mean of the 12 seasonality factors may be from 1 (factors typed to two
+decimals rarely average exactly 1)."""
 
 
 def whole_days(years: float) -> float:

@@ -10,7 +10,8 @@ names kept as text) and what makes a folder a results folder. It reads either ki
 plain frozen data for the report, the API and the copy of a folder, and says in one
 sentence, as :class:`NotAResultsFolder`, what is wrong with a folder that is not one.
 It reads; it never runs the model and never recomputes a KPI the folder holds, so it
-imports nothing from the rest of the package.
+imports nothing from the rest of the package but the calendar (to say which financial
+years the period covers only in part).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from simulation.core.calendar import financial_year_days
 from simulation.store.layout import (
     COMPARISON,
     EVENTS,
@@ -159,9 +161,30 @@ class RunFolder:
         return dt.date(int(first[:4]), int(first[5:7]), 1)
 
     @property
+    def horizon_days(self) -> int:
+        """Length of the reported period in whole days, as the model counted it."""
+        return round(self.horizon_years * 365.25)
+
+    @property
     def end_date(self) -> dt.date:
         """First day after the reported period."""
-        return self.start_date + dt.timedelta(days=round(self.horizon_years * 365.25))
+        return self.start_date + dt.timedelta(days=self.horizon_days)
+
+    @property
+    def partial_years(self) -> dict[str, tuple[int, int]]:
+        """Financial years only partly in the reported period: (days in it, days in the year)."""
+        days = financial_year_days(self.start_date, self.horizon_days)
+        return {year: (n, full) for year, (n, full) in days.items() if n < full}
+
+    def year_label(self, year: str) -> str:
+        """A financial year as shown anywhere, a part year flagged.
+
+        ``2027/28 (a part year: 365 of its 366 days)``; a whole year as it is.
+        """
+        partial = self.partial_years.get(year)
+        if partial is None:
+            return year
+        return f"{year} (a part year: {partial[0]} of its {partial[1]} days)"
 
     @property
     def pathways(self) -> list[str]:

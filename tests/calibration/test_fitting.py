@@ -27,6 +27,7 @@ from calibration.rates import fit_rates
 from calibration.survival import fit_durations, fit_family, kaplan_meier
 from calibration.synthetic import synthetic_extract, write_extract
 from simulation import load_scenario, load_scenario_dict
+from simulation.core.problems import InputError
 
 Z = 3.5
 Z95 = 1.959963984540054
@@ -257,7 +258,8 @@ def test_large_synthetic_collaborative_recovers_trend_season_and_stays(tmp_path:
     winter peak, simulated over five years: the trend and monthly pattern are found
     and recovered, the gamma stay is chosen and recovered within 5%, and the shares too.
     """
-    season = [1.4, 1.3, 1.1, 1.0, 0.9, 0.8, 0.7, 0.7, 0.9, 1.0, 1.1, 1.3]
+    shape = [1.4, 1.3, 1.1, 1.0, 0.9, 0.8, 0.7, 0.7, 0.9, 1.0, 1.1, 1.3]
+    season = [float(f) for f in np.array(shape) / np.mean(shape)]  # factors average 1
     data: dict[str, Any] = {
         "name": "truth",
         "start_date": "2021-04-01",
@@ -408,3 +410,51 @@ def test_patient_mix_and_a_streams_own_stay_are_recovered_and_written(tmp_path: 
     assert got.length_of_stay["pd"]["inpatient"].mean_days == pytest.approx(200, rel=0.1)
     in_bed = [p for p in fitted.census_patients if p.status == "in_bed"]
     assert in_bed and all(p.sex in ("male", "female") and p.stream for p in in_bed)
+
+
+# -- growth: honest about its uncertainty -------------------------------------------------------
+def _clustered_referrals(
+    rng: np.random.Generator, start: dt.date, end: dt.date, growth: float, per_year: float
+) -> pd.DataFrame:
+    """Referrals growing at ``growth`` a year, arriving in clusters (overdispersed counts)."""
+    rows = []
+    for day in range((end - start).days):
+        date = start + dt.timedelta(days=day)
+        years = (date - end).days / 365.25
+        rate = per_year / 365.25 * (1 + growth) ** years
+        for _ in range(rng.poisson(rate / 3)):  # clusters of mean size 3
+            rows += [("x", "A", np.datetime64(date))] * int(1 + rng.poisson(2))
+    return pd.DataFrame(rows, columns=["service", "home_place", "referral_date"])
+
+
+def test_the_growth_interval_covers_the_truth_when_referrals_cluster() -> None:
+    # Clustered referrals vary three times as much as Poisson ones; a Poisson interval
+    # then covers the true growth far less often than 95%.
+    rng = np.random.default_rng(14)
+    start, end = dt.date(2022, 4, 1), dt.date(2026, 4, 1)
+    covered = []
+    for _ in range(30):
+        frame = _clustered_referrals(rng, start, end, 0.03, 150)
+        fit = fit_rates("adult_ed", ["x"], {"A": 500_000}, frame, start, end, base_growth=0.0)
+        assert fit.growth is not None
+        covered.append(fit.growth.low <= 0.03 <= fit.growth.high)
+    assert np.mean(covered) >= 0.85
+
+
+def test_a_growth_from_a_short_extract_is_shown_but_not_projected() -> None:
+    rng = np.random.default_rng(3)
+    start, end = dt.date(2024, 10, 1), dt.date(2026, 4, 1)  # 18 months
+    frame = _clustered_referrals(rng, start, end, 0.5, 600)
+    fit = fit_rates("adult_ed", ["x"], {"A": 500_000}, frame, start, end, base_growth=0.01)
+    assert fit.growth is not None and fit.growth.low > 0.0  # a clear trend in the data
+    assert not fit.growth_used
+    assert any("too short" in note and "kept" in note for note in fit.notes)
+
+
+def test_an_extract_date_after_the_data_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    base = load_scenario(BASELINE)
+    with pytest.raises(InputError) as refused:
+        read_extract(EXAMPLE, base, extract_date=dt.date(2027, 3, 31))
+    (problem,) = refused.value.problems
+    assert "after the extract's last date" in problem.message
+    assert "no later than" in problem.message

@@ -29,13 +29,13 @@ def test_growth_starts_at_the_start_date_and_the_warm_up_runs_at_todays_demand()
 
 def test_poisson_referral_counts_match_the_rate_with_seasonality():
     data = mmc_scenario(arrivals_per_day=2.0, beds=100, horizon_years=4, warmup_days=0)
-    data["pathways"]["adult_ed"]["seasonality"] = [2, 2, 2, 2, 2, 2, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+    data["pathways"]["adult_ed"]["seasonality"] = [1.6] * 6 + [0.4] * 6
     days = referral_days(data)
-    # Start 1 April: months Apr-Jun at x2, Jul-Dec at x0.5, Jan-Mar at x2 each year.
+    # Start 1 April: months Apr-Jun at x1.6, Jul-Dec at x0.4, Jan-Mar at x1.6 each year.
     months = (np.datetime64("2026-04-01") + days.astype("timedelta64[D]")).astype("datetime64[M]")
     month_of_year = months.astype(int) % 12 + 1
     high = np.isin(month_of_year, [1, 2, 3, 4, 5, 6])
-    expected_high = 4 * 2.0 * 2 * (31 + 28.25 + 31 + 30 + 31 + 30)
-    expected_low = 4 * 2.0 * 0.5 * (31 + 31 + 30 + 31 + 30 + 31)
+    expected_high = 4 * 2.0 * 1.6 * (31 + 28.25 + 31 + 30 + 31 + 30)
+    expected_low = 4 * 2.0 * 0.4 * (31 + 31 + 30 + 31 + 30 + 31)
     assert high.sum() == pytest.approx(expected_high, rel=0.05)
     assert (~high).sum() == pytest.approx(expected_low, rel=0.08)

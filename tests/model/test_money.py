@@ -6,6 +6,7 @@ hand. Community places cost their price per place-year whether used or not.
 """
 
 import datetime as dt
+import itertools
 from types import SimpleNamespace
 
 import numpy as np
@@ -446,3 +447,49 @@ def test_a_dated_step_down_to_an_unknown_team_is_refused_with_its_field():
         )
     [problem] = err.value.problems
     assert problem.field == "changes[0].to[0].to" and "Teem" in problem.message
+
+
+def test_a_block_bed_closure_stops_spend_only_as_each_bed_empties():
+    # Ten patients are in 20 block-paid beds when the unit is cut to 6 on day 91: the four
+    # beds to close stay open, and paid for, until their patients leave.
+    ward = {
+        "name": "Ward",
+        "pathway": "adult_ed",
+        "service": "inpatient",
+        "place": "Home",
+        "beds": 20,
+        "cost_per_bed_day_gbp": COST_BED,
+        "funding": "block",
+    }
+    s = scenario(
+        units=[ward], changes=[{"date": "2026-07-01", "set": "beds", "unit": "Ward", "to": 6}]
+    )
+    model = Model(s, 0)
+    output = model.run()
+    closure = 91.0  # 1 April to 1 July
+    # Occupied beds as a step function, from the stays in the ward.
+    times, steps = [], []
+    for e in output.episodes:
+        if e.admission_day is None or e.admitted_to != "Ward":
+            continue
+        times.append(max(e.admission_day, 0.0))
+        steps.append(1)
+        if e.exit_day is not None:
+            times.append(e.exit_day)
+            steps.append(-1)
+    order = np.argsort(times, kind="stable")
+    times, steps = np.asarray(times)[order], np.asarray(steps)[order]
+    grid = np.concatenate([[closure], times[(times > closure) & (times < YEAR_DAYS)], [YEAR_DAYS]])
+    open_days = 20 * closure
+    for start, end in itertools.pairwise(grid):
+        occupied = steps[times <= start].sum()
+        open_days += max(6, occupied) * (end - start)
+    assert open_days > 20 * closure + 6 * (YEAR_DAYS - closure) + 50  # the closure waited
+    result = run_replication(s, 0)
+    assert kpi(result, "cost_inpatient_gbp") == pytest.approx(open_days * COST_BED)
+    assert ledger(result, "spend_inpatient_gbp") == pytest.approx(open_days * COST_BED)
+    # Open beds never fall below the beds occupied: occupancy never passes 100%.
+    monthly_open = output.unit_bed_days["Ward"]
+    monthly_used = output.unit_occupancy["Ward"]
+    assert np.all(monthly_used <= monthly_open + 1e-9)
+    assert output.unit_beds["Ward"] == 6

@@ -307,11 +307,36 @@ def test_bad_rows_are_reported_by_line_and_column(tmp_path: Path) -> None:
     assert "did you mean 'Unit'" in messages[(7, "unit")]
 
 
-def test_more_patients_than_beds_is_refused(tmp_path: Path) -> None:
-    census = [row(f"p{i}", "in_bed", "2026-03-01", unit="Unit") for i in range(3)]
-    found = problems_of(scenario_file(tmp_path, census, beds=2))
-    assert [(line, field) for line, field, _ in found] == [(4, "unit")]
-    assert "has 2 beds" in found[0][2]
+def test_fewer_beds_than_the_census_is_a_closure_on_the_start_date(tmp_path: Path) -> None:
+    # Three patients in a unit cut to two beds: nobody is moved, the third bed stays open
+    # (and paid for) until the first of them leaves, then closes.
+    census = [
+        row("p0", "in_bed", "2026-03-01", unit="Unit"),  # 31 days in: 69 left
+        row("p1", "in_bed", "2026-03-21", unit="Unit"),  # 89 left
+        row("p2", "in_bed", "2026-03-26", unit="Unit"),  # 94 left
+    ]
+    model = Model(load_scenario(scenario_file(tmp_path, census, beds=2)), 0)
+    output = model.run()
+    stays = sorted(e.exit_day for e in output.episodes if e.admitted_to == "Unit")
+    assert stays == pytest.approx([69.0, 89.0, 94.0])
+    open_bed_days = output.unit_bed_days["Unit"].sum()
+    assert open_bed_days == pytest.approx(3 * 69 + 2 * (365 - 69))
+    assert np.all(output.unit_occupancy["Unit"] <= output.unit_bed_days["Unit"] + 1e-9)
+
+
+def test_more_patients_than_team_places_wait_for_no_place(tmp_path: Path) -> None:
+    census = [row(f"c{i}", "community", "2026-03-01", team="Day") for i in range(3)]
+    episodes = run(scenario_file(tmp_path, census, team_places=2))
+    ends = sorted(e.community_end_day for e in episodes if e.step_down_to == "Day")
+    assert ends == pytest.approx([69.0, 69.0, 69.0])  # all three on the caseload at once
+
+
+def test_a_census_naming_a_removed_unit_says_what_to_do(tmp_path: Path) -> None:
+    census = [row(f"p{i}", "in_bed", "2026-03-01", unit="Old Ward") for i in range(4)]
+    found = problems_of(scenario_file(tmp_path, census))
+    assert len(found) == 2, "one problem for the unit, one saying what to do"
+    assert "'Old Ward' is not a unit of this scenario, and 4 rows name it" in found[0][2]
+    assert "census: null" in found[1][2] and "calibration.warmstart" in found[1][2]
 
 
 def test_unknown_and_missing_columns(tmp_path: Path) -> None:

@@ -182,12 +182,13 @@ def test_a_start_date_before_the_census_is_refused(with_census: Scenario) -> Non
     assert "not before the start date 2026-03-15" in message
 
 
-def test_fewer_beds_than_census_patients_is_refused(with_census: Scenario) -> None:
-    with pytest.raises(InputError) as error:
-        derive(with_census, {"units.Unit.beds": 1})
-    file, line, field, message = only_problem(error)
-    assert file.endswith("census.csv") and (line, field) == (3, "unit")
-    assert "has 1 beds" in message
+def test_fewer_beds_than_census_patients_is_a_closure_not_a_refusal(
+    with_census: Scenario,
+) -> None:
+    # The cut takes effect as the census patients leave (tests/scenario/test_census.py).
+    cut = derive(with_census, {"units.Unit.beds": 1})
+    assert cut.census_patients == with_census.census_patients
+    assert cut.units[0].beds == 1
 
 
 def test_a_copy_without_the_census_starts_empty(with_census: Scenario) -> None:

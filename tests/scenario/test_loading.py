@@ -404,6 +404,13 @@ CASES = {
         "pathways.adult_secure.seasonality",
         ["expected a list of exactly 12 values, got 3"],
     ),
+    "seasonality that doubles the year's referrals": (
+        "    priority_mix:",
+        "    seasonality: [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]\n    priority_mix:",
+        "seasonality",
+        "pathways.adult_secure.seasonality",
+        ["must average 1", "these average 2.000", "divide each by 2.000"],
+    ),
     "unknown choice": (
         "replications: 2",
         "replications: 2\nbed_management: {allocation: weekly}",
