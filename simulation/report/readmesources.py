@@ -70,6 +70,7 @@ def readme_sources(text: str, scenario: Mapping[str, Any], file_name: str) -> di
     section = ""
     pathway: str | None = None
     previous = ""
+    search_table = False  # the out-of-area market's table, after the prices' table
     lines = body.splitlines()
     for index, line in enumerate(lines):
         stripped = line.strip()
@@ -107,6 +108,7 @@ def readme_sources(text: str, scenario: Mapping[str, Any], file_name: str) -> di
             continue
         cells = _cells(stripped)
         if len(cells) < 3 or cells[0].lower() in ("parameter", "unit", "service", "team", "place"):
+            search_table = "a search round" in (cell.lower() for cell in cells)
             continue
         source = cells[-1]
         if source.lower() in ("as above", "as above."):
@@ -122,7 +124,8 @@ def readme_sources(text: str, scenario: Mapping[str, Any], file_name: str) -> di
                 short = _SHORT.get(key, _words(key))
                 for service in spec.get("services") or {}:
                     if _words(first) == _words(f"{short} {service.replace('_', ' ')}"):
-                        out[("pathways", key, "services", service, "out_of_area")] = source
+                        where = ("out_of_area", "search") if search_table else ("out_of_area",)
+                        out[("pathways", key, "services", service, *where)] = source
         elif section == "community teams":
             for i, team in enumerate(teams):
                 if first == team["name"]:
