@@ -132,14 +132,22 @@ def checklist(results: ResultsFolder) -> list[Item]:
              else "Not applicable: one scenario.", FILLED),
         Item("2.4", "Algorithms", "Algorithms that mimic real processes, in enough detail to "
              "reproduce them.",
-             f"Bed allocation: {str(allocation).replace('_', ' ')}; the head of the queue "
-             "(urgent first, then longest wait) is offered a bed in the unit linked to the home "
-             "place, else the nearest unit in the footprint; past the maximum wait for its "
-             "priority the patient is placed out of area and repatriated when a local bed frees "
-             "(if switched on). Reinvestment: at each financial year end a share of the saving "
-             "against budget buys community places after a recruitment lag.", FILLED),
+             f"Bed allocation: {str(allocation).replace('_', ' ')} (under a panel, urgent "
+             "patients placed between panels where switched on); the bed manager goes down the "
+             "queue (urgent first, then longest wait) and offers each patient a bed in the unit "
+             "linked to the home place, else the nearest unit in the bed-management scope that "
+             "takes the patient (sex, clinical stream and age band), up to its staffed beds and "
+             "occupancy ceiling. Past the maximum wait for its priority, or at once when no unit "
+             "in the footprint takes the patient, a search for an out-of-area bed begins: found "
+             "at once where the scenario sets no search, otherwise in rounds that take time and "
+             "may fail while the patient keeps waiting; the reason for every out-of-area "
+             "placement is recorded. Out-of-area patients are repatriated to a unit that takes "
+             "them when a bed frees (if switched on). Reinvestment: at each financial year end "
+             "a share of the saving against budget buys community places after a recruitment "
+             "lag.", FILLED),
         Item("2.5.1", "Entities", "Entities and their attributes.",
-             "Patients (referrals): home place, pathway, service, priority, length of stay, "
+             "Patients (referrals): home place, pathway, service, priority, sex, clinical "
+             "stream, age band, length of stay, "
              "step-down route, community episode length, readmission and patience, all drawn "
              "when the referral arrives.", FILLED),
         Item("2.5.2", "Activities", "Activities and the routing into and out of each.",
@@ -147,10 +155,12 @@ def checklist(results: ResultsFolder) -> list[Item]:
              "episode; routing as in 2.1.", FILLED),
         Item("2.5.3", "Resources", "Resources and the activities that use them.",
              f"Beds of {len(units)} units (inpatient stays) and places of {len(teams)} community "
-             "teams (diversions, step-downs); out-of-area beds are unlimited.", FILLED),
+             "teams (diversions, step-downs); out-of-area beds through a search per service "
+             "(found at once where the scenario sets no search).", FILLED),
         Item("2.5.4", "Queues", "Queue disciplines, reneging, balking and capacity limits.",
              "One waiting list per service: urgent before routine, then first come first "
-             "served; a patient leaves the list when placed out of area after the maximum wait "
+             "served; a patient leaves the list when an out-of-area bed is found after the "
+             "maximum wait "
              "or, where set, withdraws after a patience time. Step-down waits hold the patient "
              "in the bed.", FILLED),
         Item("2.5.5", "Entry and exit points", "Model boundaries and the arrival mechanism.",
