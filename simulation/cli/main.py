@@ -24,6 +24,7 @@ from rich.progress import Progress
 from simulation.cli.arguments import build_parser
 from simulation.cli.options import AUTO
 from simulation.cli.terminal import (
+    PlainConsole,
     comparison_tables,
     headline_table,
     progress_columns,
@@ -590,8 +591,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     width = None if sys.stdout.isatty() else 160
-    out = Console(highlight=False, width=width)
-    err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+    out = PlainConsole(width=width)
+    err = PlainConsole(stderr=True, width=None if sys.stderr.isatty() else 160)
     handlers = {
         "validate": cmd_validate,
         "warmup": cmd_warmup,

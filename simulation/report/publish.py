@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from simulation.core.safetext import write_csv
 from simulation.report.content import REPORT_FOLDER, Report, ReportError, build_report
 from simulation.report.html import render_html
 from simulation.report.narrative import statements_frame
@@ -104,13 +105,11 @@ def write_report_files(report: Report, folder: Path, pdf: bool) -> dict[str, obj
     (folder / "tables").mkdir()
     for chart in report.charts:
         (folder / "figures" / f"{chart.key}.png").write_bytes(chart.png)
-        chart.data.to_csv(folder / "figures" / f"{chart.key}.csv", index=False)
+        write_csv(chart.data, folder / "figures" / f"{chart.key}.csv")
     frames = _table_frames(report)
     for name, frame in frames.items():
-        frame.drop(columns=["Key"], errors="ignore").to_csv(
-            folder / "tables" / f"{name}.csv", index=False
-        )
-    statements_frame(report.statements).to_csv(folder / "summary.csv", index=False)
+        write_csv(frame.drop(columns=["Key"], errors="ignore"), folder / "tables" / f"{name}.csv")
+    write_csv(statements_frame(report.statements), folder / "summary.csv")
     (folder / "report.html").write_text(render_html(report), encoding="utf-8")
     info: dict[str, object] = {
         "title": report.title,
