@@ -18,7 +18,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulation.cli.options import whole_number
+from simulation.cli.options import MAX_REPLICATIONS, bounded_int, whole_number
 from simulation.core.problems import InputError, Problem
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-r",
         "--replications",
         metavar="N",
-        type=_count,
+        type=bounded_int(0, MAX_REPLICATIONS),
         default=20,
         help="replications of the back-test (default: 20; 0 skips it)",
     )

@@ -11,7 +11,9 @@ mistake produces a traceback. The commands and options are defined in
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -31,6 +33,7 @@ from simulation.cli.terminal import (
     warmup_table,
 )
 from simulation.core.problems import InputError
+from simulation.experiment.executors import ClusterUnavailable
 from simulation.scenario.loading import derive, load_scenario, scenario_to_yaml
 from simulation.scenario.schema import Scenario
 
@@ -141,8 +144,22 @@ def _misplaced_auto_options(args: argparse.Namespace, err: Console) -> bool:
     return True
 
 
+def _cluster_missing(args: argparse.Namespace, err: Console) -> bool:
+    """Refuse ``--cluster`` when Dask is not installed, before anything runs."""
+    if not args.cluster or importlib.util.find_spec("distributed") is not None:
+        return False
+    err.print(
+        "error: --cluster: running on a Dask cluster needs the optional extra: "
+        "pip install 'pathways[dask]'; nothing was run",
+        soft_wrap=True,
+    )
+    return True
+
+
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     """``pathways run``."""
+    if _cluster_missing(args, err):
+        return EXIT_INPUT
     if args.resume:
         return _resume(args, "run", out, err)
     if args.scenario is None:
@@ -161,6 +178,8 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
     """``pathways compare``."""
+    if _cluster_missing(args, err):
+        return EXIT_INPUT
     if args.resume:
         return _resume(args, "compare", out, err)
     if args.base is None or not args.alternatives:
@@ -365,16 +384,17 @@ def _run_streamed(
                     lambda done, total: progress.update(task, completed=done, total=total),
                 )
         assembled = run.assemble()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         of = "" if auto else f" of {run.total}"
+        how = "interrupted" if not isinstance(exc, Stopped) else f"stopped ({exc})"
         err.print(
-            f"interrupted: {len(run.done())}{of} replications are saved. "
+            f"{how}: {len(run.done())}{of} replications are saved. "
             f"Finish the run with:\n  pathways {kind} --resume {run.final}",
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
-        return EXIT_INTERRUPTED
+        return _exit_status(exc)
     except ResumeError as exc:  # a saved part damaged while the run went on
         err.print(
             f"error: {exc}; finish with: pathways {kind} --resume {run.final}",
@@ -383,8 +403,15 @@ def _run_streamed(
             soft_wrap=True,
         )
         return EXIT_FAILURE
-    except RuntimeError as exc:  # Dask asked for but not installed
-        err.print(f"error: --cluster: {exc}", markup=False, highlight=False)
+    except ClusterUnavailable as exc:  # no scheduler at the address, or Dask missing
+        if run.discard():
+            err.print(f"error: --cluster: {exc}; nothing was run", soft_wrap=True)
+        else:
+            err.print(
+                f"error: --cluster: {exc}; the replications saved are kept: when the cluster "
+                f"is there, finish with: pathways {kind} --resume {run.final}",
+                soft_wrap=True,
+            )
         return EXIT_INPUT
     except OSError as exc:  # a full disk while saving a replication or writing the files
         of = "" if auto else f" of {run.total}"
@@ -586,10 +613,32 @@ def cmd_optimise(args: argparse.Namespace, out: Console, err: Console) -> int:
     return optimise(args, out, err)
 
 
+class Stopped(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM, SIGHUP): handled as Ctrl-C is."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+def _exit_status(interrupt: KeyboardInterrupt) -> int:
+    """128 plus the signal's number, as a shell reports a process ended by it."""
+    return 128 + (interrupt.signum if isinstance(interrupt, Stopped) else signal.SIGINT)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pathways`` console command."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Every way of being asked to stop ends a run as Ctrl-C does: the replications
+    # saved are kept and the command that finishes the run is printed.
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
     width = None if sys.stdout.isatty() else 160
     out = PlainConsole(width=width)
     err = PlainConsole(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -608,9 +657,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](args, out, err)
     except InputError as exc:
         return _report_problems(exc, err)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         err.print("interrupted; no results were written", markup=False)
-        return 130
+        return _exit_status(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover

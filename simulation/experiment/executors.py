@@ -15,11 +15,13 @@ them by replication number.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import importlib
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
@@ -55,6 +57,28 @@ class SerialExecutor:
             yield fn(*task)
 
 
+def _die_with_parent() -> None:
+    """Ask the system to end this worker when the process that started it ends (Linux).
+
+    A pool worker's parent is the fork server, which itself ends when the run's process
+    does, however that ends (``kill -9`` included): so no worker runs on, for ever,
+    after its run has gone. Elsewhere the pool's own shutdown has to do.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return
+    if os.getppid() == 1:  # the parent ended before the request was made
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
+"""prctl option: the signal this process gets when its parent ends (linux/prctl.h)."""
+
+
 _settled = False
 
 
@@ -78,6 +102,7 @@ def _start_worker() -> None:
     """Pool worker initialiser: Ctrl-C is the parent's to handle; freeze the start-up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     settle_worker()
+    _die_with_parent()
 
 
 def _in_worker(fn: Callable[..., T], *task: Any) -> T:
@@ -126,9 +151,12 @@ class PoolExecutor:
 
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Cancel queued tasks and end the pool's workers without waiting for running ones."""
-    processes = list(getattr(pool, "_processes", {}).values())
+    table = getattr(pool, "_processes", None) or {}  # shutdown forgets it too
+    processes = list(table.values())
     results = getattr(pool, "_result_queue", None)  # shutdown forgets it
     pool.shutdown(wait=False, cancel_futures=True)
+    # A worker still being started when the run stopped is listed only now.
+    processes += [p for p in list(table.values()) if p not in processes]
     for process in processes:
         if process.is_alive():
             process.terminate()
@@ -141,6 +169,14 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     writer = getattr(results, "_writer", None)
     if writer is not None:
         writer.close()
+
+
+CONNECT_SECONDS = 10
+"""How long to try to reach a Dask scheduler before giving up."""
+
+
+class ClusterUnavailable(RuntimeError):
+    """The Dask cluster asked for cannot be used; the message says why."""
 
 
 class DaskExecutor:
@@ -158,7 +194,7 @@ class DaskExecutor:
         try:
             importlib.import_module("distributed")
         except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise RuntimeError(
+            raise ClusterUnavailable(
                 "running on a Dask cluster needs the optional extra: pip install 'pathways[dask]'"
             ) from exc
         self.cluster = cluster
@@ -179,7 +215,13 @@ class DaskExecutor:
             )
             client = distributed.Client(local)
         else:
-            client = distributed.Client(self.cluster)
+            try:
+                client = distributed.Client(self.cluster, timeout=CONNECT_SECONDS)
+            except (OSError, ValueError) as exc:  # no scheduler there, or not an address
+                raise ClusterUnavailable(
+                    f"cannot reach a Dask scheduler at {self.cluster} ({exc}); start one "
+                    "there, or check the address (tcp://HOST:PORT)"
+                ) from None
         try:
             shared: dict[int, Any] = {}
 
