@@ -466,8 +466,15 @@ def cmd_warmup(args: argparse.Namespace, out: Console, err: Console) -> int:
     plot = Path(args.plot) if args.plot else None
     if plot is not None:
         problem = _check_output_root(plot.parent if str(plot.parent) else Path("."))
+        if plot.suffix.lower() not in PLOT_SUFFIXES:
+            problem = (
+                f"expected a file name ending {', '.join(PLOT_SUFFIXES)} (the format is taken "
+                f"from it), got {plot.name}"
+            )
+        elif plot.is_dir():
+            problem = f"{plot} is a folder; give the name of the file to write"
         if problem:
-            err.print(f"error: --plot: {problem}", markup=False, highlight=False)
+            err.print(f"error: --plot: {problem}; nothing was run", soft_wrap=True)
             return EXIT_INPUT
     from simulation.experiment.warmup import analyse_warmup, default_years
 
@@ -501,6 +508,10 @@ def cmd_warmup(args: argparse.Namespace, out: Console, err: Console) -> int:
         if not args.quiet:
             out.print(f"Welch's plot written to {plot}", markup=False, highlight=False)
     return 0
+
+
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+"""The file formats of ``warmup --plot``, by the file name's ending."""
 
 
 def cmd_show(args: argparse.Namespace, out: Console, err: Console) -> int:

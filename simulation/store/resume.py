@@ -49,7 +49,12 @@ from simulation.scenario.loading import (
 from simulation.scenario.schema import Scenario
 from simulation.store.layout import MANIFEST
 from simulation.store.lock import FolderBusy, FolderLock
-from simulation.store.manifest import code_fingerprint, package_version
+from simulation.store.manifest import (
+    changed_input,
+    code_fingerprint,
+    input_files,
+    package_version,
+)
 from simulation.store.parts import DamagedPart, decode_part, encode_part
 from simulation.store.staging import atomic_write, new_run_folder
 from simulation.store.writer import Assembled, FolderFiles
@@ -125,6 +130,7 @@ class StreamedRun:
                     "file": str(Path(f).resolve()) if (f := files.get(s.name)) else None,
                     "given_as": files.get(s.name),
                     "yaml": scenario_to_yaml(s),
+                    "inputs": input_files(s, files.get(s.name)),
                 }
                 for s in scenarios
             ],
@@ -201,6 +207,13 @@ class StreamedRun:
                 f"{package_version()}, {code_fingerprint()[:12]}): its replications would not "
                 "match new ones, so it cannot be resumed; start a new run"
             )
+        for entry in info["scenarios"]:
+            changed = changed_input(entry.get("inputs", []))
+            if changed:
+                raise ResumeError(
+                    f"{given} cannot be resumed: {changed} it started, so new replications "
+                    "would not match the saved ones; restore the file, or start a new run"
+                )
         scenarios = [_reload(entry, given) for entry in info["scenarios"]]
         run = cls(staging, final, info, scenarios, lock=lock)
         # Left by a kill mid-write, of a part or of resume.json beside the results files.
@@ -524,14 +537,17 @@ def _check_info(info: Any, given: Path) -> None:
             raise damaged
         if not all(isinstance(entry.get(k), str | None) for k in ("file", "given_as", "name")):
             raise damaged
+        inputs = entry.get("inputs", [])
+        if not isinstance(inputs, list) or not all(
+            isinstance(i, dict)
+            and isinstance(i.get("path"), str)
+            and isinstance(i.get("sha256"), str | None)
+            for i in inputs
+        ):
+            raise damaged
     auto = info.get("auto")
     if auto is not None and not (
         isinstance(auto, dict) and all(isinstance(auto.get(k), int | float) for k in AUTO_KEYS)
-    ):
-        raise damaged
-    inputs = info.get("inputs", [])
-    if not isinstance(inputs, list) or not all(
-        isinstance(i, dict) and isinstance(i.get("path"), str) for i in inputs
     ):
         raise damaged
 
