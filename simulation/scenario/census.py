@@ -220,7 +220,7 @@ class _RowChecker:
     def days_before_start(self, line: int, column: str, text: str) -> float | None:
         date = parse_date(text)
         if date is None:
-            self.fail(line, column, f"expected a date as YYYY-MM-DD, got {text!r}")
+            self.fail(line, column, f"expected a date as YYYY-MM-DD, got '{excerpt(text)}'")
             return None
         start = self.scenario.start_date
         if date >= start:
