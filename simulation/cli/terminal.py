@@ -102,9 +102,11 @@ def headline_table(scenario: Scenario, summary: pd.DataFrame, n: int) -> Table:
         )
     }
     years = scenario.horizon_years
+    # One replication has no spread to make an interval from: the table says so.
+    shown = "mean (95% CI)" if n > 1 else "one replication: values, no interval (run two or more)"
     table = Table(
         title=f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, "
-        f"{years:g} years from {scenario.start_date:%d %b %Y}; mean (95% CI)",
+        f"{years:g} years from {scenario.start_date:%d %b %Y}; {shown}",
         title_justify="left",
     )
     table.add_column("KPI")

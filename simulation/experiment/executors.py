@@ -18,12 +18,14 @@ from __future__ import annotations
 import ctypes
 import gc
 import importlib
+import itertools
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -134,13 +136,25 @@ class PoolExecutor:
         pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=context, initializer=_start_worker
         )
+        # A few tasks per worker are in flight at a time, and finished ones are handed
+        # over through a queue: this process never holds a lock of the pool's while it
+        # waits, so a signal that stops the run (Ctrl-C, SIGTERM) cannot leave one held
+        # and the pool's own thread waiting for it for ever at exit.
+        finished_queue: queue.SimpleQueue[Future[T]] = queue.SimpleQueue()
+        waiting = iter(tasks)
+        in_flight = 0
         finished = False
         try:
-            pending: set[Future[T]] = {pool.submit(fn, *task) for task in tasks}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
+            for task in itertools.islice(waiting, IN_FLIGHT_PER_WORKER * self.workers):
+                pool.submit(fn, *task).add_done_callback(finished_queue.put)
+                in_flight += 1
+            while in_flight:
+                future = finished_queue.get()
+                in_flight -= 1
+                for task in itertools.islice(waiting, 1):
+                    pool.submit(fn, *task).add_done_callback(finished_queue.put)
+                    in_flight += 1
+                yield future.result()
             finished = True
         finally:
             if finished:
@@ -149,11 +163,16 @@ class PoolExecutor:
                 _stop(pool)
 
 
+IN_FLIGHT_PER_WORKER = 2
+"""Tasks given to the pool ahead of their turn, per worker: enough to keep each busy."""
+
+
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Cancel queued tasks and end the pool's workers without waiting for running ones."""
     table = getattr(pool, "_processes", None) or {}  # shutdown forgets it too
     processes = list(table.values())
     results = getattr(pool, "_result_queue", None)  # shutdown forgets it
+    calls = getattr(pool, "_call_queue", None)
     pool.shutdown(wait=False, cancel_futures=True)
     # A worker still being started when the run stopped is listed only now.
     processes += [p for p in list(table.values()) if p not in processes]
@@ -169,6 +188,10 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     writer = getattr(results, "_writer", None)
     if writer is not None:
         writer.close()
+    # Tasks not yet taken by a worker that has gone are never read: exit need not wait
+    # for them to be sent.
+    if calls is not None:
+        calls.cancel_join_thread()
 
 
 CONNECT_SECONDS = 10

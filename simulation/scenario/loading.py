@@ -33,6 +33,7 @@ from simulation.scenario.inheritance import resolve
 from simulation.scenario.overrides import OVERRIDES, Origin, OverriddenData, apply_overrides
 from simulation.scenario.references import reference_problems
 from simulation.scenario.schema import CensusPatient
+from simulation.scenario.workload import workload_problems
 from simulation.scenario.yamlsource import LocatedData, parse_yaml, read_yaml_file
 
 TIMING = ("start_date", "horizon_years", "warmup_days")
@@ -66,6 +67,9 @@ def _checked(source: LocatedData) -> sc.Scenario:
     problems = [source.problem(path, message) for path, message in reference_problems(scenario)]
     if problems:
         raise InputError(explain.sort_problems(problems))
+    problems = [source.problem(path, message) for path, message in workload_problems(scenario)]
+    if problems:
+        raise InputError(problems)
     return scenario
 
 
