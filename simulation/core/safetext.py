@@ -11,8 +11,9 @@ keep that harmless, each in one place:
   the environment);
 - :func:`spreadsheet_cell` keeps a CSV cell from being evaluated by a spreadsheet: text
   that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with
-  a leading apostrophe, the convention spreadsheets read as "this is text". Every CSV
-  the package writes goes through :func:`write_csv` or :func:`spreadsheet_row`.
+  a leading apostrophe, the convention spreadsheets read as "this is text" (and a
+  carriage return inside text is written as a line break, which the CSV writer quotes).
+  Every CSV the package writes goes through :func:`write_csv` or :func:`write_rows`.
 
 Imports nothing from the package.
 """
@@ -84,9 +85,13 @@ def spreadsheet_cell(value: Any) -> Any:
     >>> spreadsheet_cell(-5.0), spreadsheet_cell("Northmoor")
     (-5.0, 'Northmoor')
     """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    # A lone carriage return is not quoted by the CSV writer and would split the row
+    # for a reader; as a line break it is quoted and read back whole.
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
 
 
 def spreadsheet_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,7 +105,9 @@ def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
     risky = [
         c
         for c in text
-        if frame[c].map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS)).any()
+        if frame[c]
+        .map(lambda v: isinstance(v, str) and (v.startswith(FORMULA_STARTS) or "\r" in v))
+        .any()
     ]
     names = [spreadsheet_cell(c) for c in frame.columns]
     if not risky and names == list(frame.columns):
