@@ -24,7 +24,7 @@ def _add_auto_options(parser: argparse.ArgumentParser) -> None:
         type=options.bounded_int(2, options.MAX_REPLICATIONS),
         metavar="N",
         help="with --replications auto: stop at N replications if the target is not reached "
-        "(default 100)",
+        "(default 100; at least 2, as an interval needs two)",
     )
 
 

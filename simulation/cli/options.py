@@ -102,11 +102,13 @@ def cluster(text: str) -> str:
 
 def bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
     """An option type: a whole number from ``minimum`` to ``maximum``."""
-    at_least = whole_number(minimum)
 
     def parse(text: str) -> int:
-        value = at_least(text)
-        if value > maximum:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not minimum <= value <= maximum:
             raise argparse.ArgumentTypeError(
                 f"expected a number from {minimum} to {maximum:,}, got {value:,}"
             )
