@@ -15,15 +15,15 @@ them by replication number.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import importlib
 import itertools
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue
 import signal
-import sys
+import threading
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
@@ -60,25 +60,28 @@ class SerialExecutor:
 
 
 def _die_with_parent() -> None:
-    """Ask the system to end this worker when the process that started it ends (Linux).
+    """End this worker as soon as the process that started the pool ends, however it ends.
 
-    A pool worker's parent is the fork server, which itself ends when the run's process
-    does, however that ends (``kill -9`` included): so no worker runs on, for ever,
-    after its run has gone. Elsewhere the pool's own shutdown has to do.
+    A pool worker is forked by the fork server, which lives as long as any worker does,
+    so a parent-death signal would wait for the server for ever; instead a watcher
+    thread waits on the pool's own sentinel of the parent (readable once the parent has
+    gone, ``kill -9`` included) and ends the worker at once. No worker runs on after its
+    run has gone.
     """
-    if not sys.platform.startswith("linux"):
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - not started by multiprocessing
         return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
-        return
-    if os.getppid() == 1:  # the parent ended before the request was made
-        os._exit(1)
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(EXIT_PARENT_GONE)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-PR_SET_PDEATHSIG = 1
-"""prctl option: the signal this process gets when its parent ends (linux/prctl.h)."""
+EXIT_PARENT_GONE = 70
+"""A worker's exit status when its run's process has ended without stopping it."""
 
 
 _settled = False
