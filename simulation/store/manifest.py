@@ -116,9 +116,12 @@ def changed_input(inputs: list[dict[str, str | None]]) -> str | None:
         if now is None and recorded is not None:
             if entry.get("role") == "scenario":
                 continue
-            return f"{path} (its {entry.get('role')}) is gone"
+            return f"its {entry.get('role')} {path} is gone"
         if now != recorded:
-            return f"{path} (its {entry.get('role')}) has changed since"
+            return (
+                f"it was started from a different {entry.get('role')}: {path} has changed "
+                "since the run started"
+            )
     return None
 
 

@@ -211,8 +211,8 @@ class StreamedRun:
             changed = changed_input(entry.get("inputs", []))
             if changed:
                 raise ResumeError(
-                    f"{given} cannot be resumed: {changed} it started, so new replications "
-                    "would not match the saved ones; restore the file, or start a new run"
+                    f"{given} cannot be resumed: {changed}, so new replications would not "
+                    "match the saved ones; restore the file, or start a new run"
                 )
         scenarios = [_reload(entry, given) for entry in info["scenarios"]]
         run = cls(staging, final, info, scenarios, lock=lock)

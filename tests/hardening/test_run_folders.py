@@ -152,7 +152,10 @@ def test_inputs_are_hashed_and_a_changed_census_is_named_on_resume(
     assert main(["run", "--resume", str(run.final), "-w", "1"]) == 2
     message = capsys.readouterr().err
     assert message.count("\n") == 1, message
-    assert f"{census.resolve()} (its census) has changed since it started" in message
+    assert (
+        f"it was started from a different census: {census.resolve()} has changed since the run "
+        "started" in message
+    )
     assert len(run.done()) == 1  # nothing more was run
 
     census.write_text(CENSUS)  # restored: the run finishes and its manifest has the hashes
