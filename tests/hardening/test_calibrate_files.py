@@ -47,3 +47,12 @@ def test_fitted_files_are_taken_back_when_a_later_check_fails(
     assert "refused by the test" in capsys.readouterr().err
     assert not out.exists()
     assert not (tmp_path / "fitted-census.csv").exists()
+
+
+def test_a_fitted_scenario_names_its_extract_by_hash(tmp_path: Path) -> None:
+    import hashlib
+
+    out = tmp_path / "fitted.yaml"
+    assert calibrate(out) == 0
+    digest = hashlib.sha256(Path(EXAMPLE).read_bytes()).hexdigest()
+    assert f"# Extract SHA-256: {digest}." in out.read_text().splitlines()[:6]
