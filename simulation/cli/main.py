@@ -11,12 +11,14 @@ mistake produces a traceback. The commands and options are defined in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -638,18 +640,13 @@ def _stop(signum: int, frame: object) -> None:
 
 def _exit_status(interrupt: KeyboardInterrupt) -> int:
     """128 plus the signal's number, as a shell reports a process ended by it."""
-    return 128 + (interrupt.signum if isinstance(interrupt, Stopped) else signal.SIGINT)
+    return 128 + interrupt.signum if isinstance(interrupt, Stopped) else EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pathways`` console command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    # Every way of being asked to stop ends a run as Ctrl-C does: the replications
-    # saved are kept and the command that finishes the run is printed.
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), _stop)
     width = None if sys.stdout.isatty() else 160
     out = PlainConsole(width=width)
     err = PlainConsole(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -665,12 +662,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": cmd_serve,
     }
     try:
-        return handlers[args.command](args, out, err)
+        with _stopped_as_interrupted():
+            return handlers[args.command](args, out, err)
     except InputError as exc:
         return _report_problems(exc, err)
     except KeyboardInterrupt as exc:
         err.print("interrupted; no results were written", markup=False)
         return _exit_status(exc)
+
+
+@contextlib.contextmanager
+def _stopped_as_interrupted() -> Iterator[None]:
+    """SIGTERM and SIGHUP end a command as Ctrl-C does, for the command's life.
+
+    A run stopped any of these ways keeps its saved replications and prints the command
+    that finishes it. The handlers a caller had (a notebook, a test) are put back after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    numbers = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    before = {number: signal.signal(number, _stop) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover
