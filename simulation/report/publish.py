@@ -190,7 +190,7 @@ def _check_target(target: Path) -> None:
     if others or not earlier:
         held = f" (it holds {', '.join(others[:3])}{', ...' if len(others) > 3 else ''})"
         raise ReportError(
-            f"{target} already exists and is not an earlier report"
+            f"{target} already exists and is not a report folder"
             f"{held if others else ''}; a report replaces only an earlier report: "
             "give a new folder with --out"
         )

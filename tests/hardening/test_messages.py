@@ -226,7 +226,7 @@ def test_report_out_never_replaces_a_folder_it_did_not_write(
     (target / "report.json").write_text("{}")
     (target / "thesis.docx").write_text("years of work")
     assert main(["report", str(finished), "--out", str(target)]) == 2
-    assert "is not an earlier report (it holds thesis.docx)" in capsys.readouterr().err
+    assert "is not a report folder (it holds thesis.docx)" in capsys.readouterr().err
     assert (target / "thesis.docx").read_text() == "years of work"
     # an earlier report is replaced whole
     fresh = tmp_path / "fresh"
