@@ -17,12 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from simulation.cli.main import main
 from simulation.scenario.loading import derive, load_scenario
 from simulation.store.lock import FolderBusy, FolderLock
+from simulation.store.reader import read_results_folder
 from simulation.store.resume import RESUME_FILE, StreamedRun
 from tests.cli.test_cli import SMALL
 from tests.store.test_resume import (
@@ -49,9 +49,9 @@ def sha256(path: Path) -> str:
 
 @pytest.mark.slow
 def test_a_second_resume_is_refused_while_the_first_runs(tmp_path: Path) -> None:
-    file = scenario_file(tmp_path, years=20)
+    file = scenario_file(tmp_path, years=40)
     out = tmp_path / "out"
-    replications = 16
+    replications = 80  # the first resume runs for half a minute or more: time to be refused
     args = ["run", str(file), "-r", str(replications), "-w", "1", "--out", str(out), "-q"]
     killed = start_and_wait(command(*args), out, at_least=2)
     killed.send_signal(signal.SIGKILL)  # its lock is given back by the system
@@ -78,6 +78,7 @@ def test_a_second_resume_is_refused_while_the_first_runs(tmp_path: Path) -> None
         text=True,
         timeout=SECONDS,
     )
+    assert first.poll() is None, "the first resume finished before the second was refused"
     assert second.returncode == 2, second.stderr
     assert "Traceback" not in second.stderr
     assert second.stderr.startswith("error: --resume: --resume ")
@@ -86,17 +87,18 @@ def test_a_second_resume_is_refused_while_the_first_runs(tmp_path: Path) -> None
     stdout, stderr = first.communicate(timeout=SECONDS)
     assert first.returncode == 0, stderr
     assert stdout.strip() == str(folder)
-    kpis = pd.read_parquet(folder / "kpis.parquet")
+    kpis = read_results_folder(folder).kpis  # type: ignore[union-attr]
     assert sorted(kpis["replication"].unique()) == list(range(replications))
-    assert b"\x00" not in (folder / "kpis.csv").read_bytes()
-    csv = pd.read_csv(folder / "kpis.csv")
-    assert len(csv) == len(kpis)
+    assert len(kpis) == len(kpis.drop_duplicates())
+    for path in folder.rglob("*.csv"):
+        assert b"\x00" not in path.read_bytes(), path
     assert json.loads((folder / "manifest.json").read_text())["replications"] == replications
 
 
 HOLD = """
 import sys, time
 from pathlib import Path
+from simulation.store.reader import read_results_folder
 from simulation.store.lock import FolderLock
 FolderLock(Path(sys.argv[1])).acquire()
 print("held", flush=True)
