@@ -72,6 +72,10 @@ class ResumeError(Exception):
     """A folder that cannot be resumed; the message says why, in one sentence."""
 
 
+class RunInUse(ResumeError):
+    """Another process is running the folder now: it is theirs, not to be resumed or removed."""
+
+
 @dataclass
 class StreamedRun:
     """A run or comparison whose replications are saved one by one (see module doc)."""
@@ -177,7 +181,7 @@ class StreamedRun:
         try:
             lock.acquire("running")
         except FolderBusy as exc:
-            raise ResumeError(f"--resume {given}: {exc}") from None
+            raise RunInUse(f"--resume {given}: {exc}") from None
         except OSError:  # finished (renamed away) since it was looked at
             raise ResumeError(
                 f"{given} is not an interrupted run any more: it finished meanwhile"
