@@ -94,6 +94,17 @@ def spreadsheet_cell(value: Any) -> Any:
     return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
 
 
+def as_written(cell: str) -> str:
+    """A cell read back from a CSV this package wrote, without the apostrophe it added.
+
+    >>> as_written("'+1% (95% CI -2% to +4%)"), as_written("'Tis")
+    ('+1% (95% CI -2% to +4%)', "'Tis")
+    """
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
 def spreadsheet_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A row for :class:`csv.DictWriter` with every cell made safe."""
     return {key: spreadsheet_cell(value) for key, value in row.items()}
