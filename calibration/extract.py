@@ -29,11 +29,12 @@ import numpy as np
 import pandas as pd
 
 from simulation.core.problems import InputError, Problem
+from simulation.core.safetext import excerpt
 from simulation.model.records import Decision, Source
 from simulation.model.resources import OUT_OF_AREA
 from simulation.scenario import explain
 from simulation.scenario.census import CsvTable, column_problems, parse_date, read_csv
-from simulation.scenario.schema import PRIORITIES, Scenario
+from simulation.scenario.schema import FIRST_START, LAST_START, PRIORITIES, Scenario
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,14 @@ class _Checker:
                 continue
             date = parse_date(text)
             if date is None:
-                self.fail(line, column, f"expected a date as YYYY-MM-DD, got {text!r}")
+                self.fail(line, column, f"expected a date as YYYY-MM-DD, got '{excerpt(text)}'")
+            elif not FIRST_START <= date <= LAST_START:
+                self.fail(
+                    line,
+                    column,
+                    f"{date} is outside the dates a scenario can start on "
+                    f"({FIRST_START} to {LAST_START}); is the year mistyped?",
+                )
             else:
                 found[column] = date
         return found

@@ -31,6 +31,7 @@ from calibration.figures import (
     survival_figure,
 )
 from calibration.fitting import Fit
+from simulation.core.safetext import write_csv
 from simulation.report.html import CSS
 from simulation.scenario.schema import PATHWAY_LABELS
 
@@ -234,7 +235,7 @@ def write_report(
     if found is not None:
         figures.append(found)
     parameters = parameter_table(fit)
-    parameters.to_csv(folder / "parameters.csv", index=False)
+    write_csv(parameters, folder / "parameters.csv")
     title = f"Calibration of {html.escape(fitted_path.name)}"
     banner = [
         "<p class='kicker'>Pathways calibration report</p>",
@@ -394,9 +395,9 @@ def write_report(
         "calibration/README.md.</p>"
     )
     if backtest is not None:
-        backtest.errors.to_csv(folder / "backtest_errors.csv", index=False)
+        write_csv(backtest.errors, folder / "backtest_errors.csv")
         series = backtest.observed.assign(kind="observed")
-        series.to_csv(folder / "backtest_observed.csv", index=False)
+        write_csv(series, folder / "backtest_observed.csv")
         sections.append("<h2>Back-test</h2>")
         sections.append(
             f"<p>The fitted model run {backtest.replications} times over "

@@ -29,6 +29,7 @@ import pandas as pd
 
 from calibration.extract import COLUMN_NAMES
 from simulation.core.problems import InputError
+from simulation.core.safetext import write_csv
 from simulation.model.model import Model
 from simulation.model.records import Episode
 from simulation.scenario.loading import load_scenario, load_scenario_dict
@@ -143,7 +144,7 @@ def synthetic_extract(
 
 def write_extract(frame: pd.DataFrame, path: str | Path) -> None:
     """Write an extract as CSV (UTF-8, blank cells for missing values)."""
-    frame.to_csv(path, index=False, lineterminator="\n")
+    write_csv(frame, path, lineterminator="\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ scenario starts from is written beside it and named relative to it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import os
 import re
@@ -297,6 +298,7 @@ def write_fitted(
         f"on {dt.date.today():%d %b %Y} from {extract.file} ({len(extract.rows):,} rows; "
         f"period {extract.start} to {extract.extract_date}, {months:.0f} months).",
     )
+    y.comment(0, f"Extract SHA-256: {_sha256(Path(extract.file))}.")
     if extract.dropped_rows:
         y.comment(0, f"{extract.dropped_rows} bad rows were left out (--drop-bad-rows).")
     y.comment(
@@ -331,6 +333,14 @@ def write_fitted(
         _pathway(y, fit, pf)
     out.write_text(y.text(), encoding="utf-8")
     return census_path
+
+
+def _sha256(path: Path) -> str:
+    """The extract's SHA-256, so that a fitted scenario names the exact data it came from."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "not readable"
 
 
 def flow_scalar(text: str) -> str:

@@ -21,10 +21,10 @@ def _add_auto_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-replications",
-        type=options.positive_int,
+        type=options.bounded_int(2, options.MAX_REPLICATIONS),
         metavar="N",
         help="with --replications auto: stop at N replications if the target is not reached "
-        "(default 100)",
+        "(default 100; at least 2, as an interval needs two)",
     )
 
 
@@ -39,6 +39,7 @@ def _add_executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cluster",
         metavar="ADDRESS",
+        type=options.cluster,
         help="run the replications on Dask: tcp://HOST:PORT of a running scheduler, or 'local' "
         "to start a LocalCluster of --workers processes (needs pip install 'pathways[dask]')",
     )
@@ -132,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     warmup.add_argument(
         "-r",
         "--replications",
-        type=options.positive_int,
+        type=options.bounded_int(1, options.MAX_REPLICATIONS),
         default=5,
         help="replications whose mean series is analysed (default 5)",
     )

@@ -12,27 +12,38 @@ Heavy modules (pandas, scipy, the model) are imported only once the inputs are r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import shlex
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulation.cli.options import whole_number
+from simulation.cli.options import MAX_REPLICATIONS, bounded_int, whole_number
 from simulation.core.problems import InputError, Problem
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from simulation.scenario.schema import Scenario
 
 FITTED_MARK = "# Fitted by `"
 """The first line of a fitted scenario: only such a file is ever overwritten."""
 
 
 def _date(text: str) -> dt.date:
+    from simulation.scenario.schema import FIRST_START, LAST_START
+
     try:
-        return dt.date.fromisoformat(text)
+        date = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+    if not FIRST_START <= date <= LAST_START:
+        raise argparse.ArgumentTypeError(
+            f"expected a date from {FIRST_START} to {LAST_START}, got {text}"
+        )
+    return date
 
 
 _count = whole_number(0)
@@ -90,7 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-r",
         "--replications",
         metavar="N",
-        type=_count,
+        type=bounded_int(0, MAX_REPLICATIONS),
         default=20,
         help="replications of the back-test (default: 20; 0 skips it)",
     )
@@ -128,6 +139,18 @@ def _check_out(out: Path, base: Path, report: Path) -> list[Problem]:
                     "(only an earlier fitted scenario is replaced)",
                 )
             )
+    census = out.with_name(f"{out.stem}-census.csv")
+    earlier = out.is_file() and out.read_text(errors="replace").startswith(FITTED_MARK)
+    if census.exists() and not (earlier and census.is_file()):
+        problems.append(
+            Problem(
+                str(census),
+                None,
+                "--out",
+                "the census of the fitted scenario would be written here, but the file exists "
+                "and was not written by pathways calibrate beside it; choose another --out",
+            )
+        )
     if report.exists() and (
         not report.is_dir() or (any(report.iterdir()) and not (report / "report.html").exists())
     ):
@@ -154,6 +177,22 @@ def _command(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
+@contextlib.contextmanager
+def _restored_on_failure(*paths: Path) -> Iterator[None]:
+    """Put ``paths`` back as they were (or absent) if the block fails: nothing half-written."""
+    before = {path: path.read_bytes() if path.is_file() else None for path in paths}
+    try:
+        yield
+    except BaseException:
+        for path, data in before.items():
+            with contextlib.suppress(OSError):
+                if data is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    path.write_bytes(data)
+        raise
+
+
 def _say(console: Console, text: str) -> None:
     console.print(text, markup=False, highlight=False, soft_wrap=True)
 
@@ -169,6 +208,28 @@ def calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
     problems = _check_out(out_path, base_path, report)
     if problems:
         raise InputError(problems)
+    from simulation.store.lock import FolderBusy, locked
+
+    # One calibration at a time writes into a folder: a second one is told so at once.
+    try:
+        with locked(out_path.parent, "writing a calibration in"):
+            return _calibrate(args, out, err, base, base_path, out_path, report)
+    except FolderBusy as exc:
+        raise InputError([Problem(str(out_path), None, "--out", str(exc))]) from None
+
+
+def _calibrate(
+    args: argparse.Namespace,
+    out: Console,
+    err: Console,
+    base: Scenario,
+    base_path: Path,
+    out_path: Path,
+    report: Path,
+) -> int:
+    """Calibrate once the inputs are checked and the output folder is this process's."""
+    from simulation.scenario.loading import load_scenario
+
     quiet = args.quiet
 
     from calibration.census import census_from_extract, community_caseload, summary, waited_for
@@ -209,10 +270,11 @@ def calibrate(args: argparse.Namespace, out: Console, err: Console) -> int:
     rows += community_caseload(extract, base, extract.period_days, base.seed, waited_for(rows))
     census_text = summary(rows)
     command = _command(args)
-    census_path = write_fitted(
-        fit, base_path, out_path, rows, census_text, report / "report.html", command
-    )
-    load_scenario(out_path)  # what was written must load: the one door checks it
+    with _restored_on_failure(out_path, out_path.with_name(f"{out_path.stem}-census.csv")):
+        census_path = write_fitted(
+            fit, base_path, out_path, rows, census_text, report / "report.html", command
+        )
+        load_scenario(out_path)  # what was written must load: the one door checks it
     backtest = None
     if args.replications > 0:
         from calibration.backtest import run_backtest

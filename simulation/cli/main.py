@@ -11,10 +11,14 @@ mistake produces a traceback. The commands and options are defined in
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import os
+import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,12 +28,14 @@ from rich.progress import Progress
 from simulation.cli.arguments import build_parser
 from simulation.cli.options import AUTO
 from simulation.cli.terminal import (
+    PlainConsole,
     comparison_tables,
     headline_table,
     progress_columns,
     warmup_table,
 )
 from simulation.core.problems import InputError
+from simulation.experiment.executors import ClusterUnavailable
 from simulation.scenario.loading import derive, load_scenario, scenario_to_yaml
 from simulation.scenario.schema import Scenario
 
@@ -140,8 +146,22 @@ def _misplaced_auto_options(args: argparse.Namespace, err: Console) -> bool:
     return True
 
 
+def _cluster_missing(args: argparse.Namespace, err: Console) -> bool:
+    """Refuse ``--cluster`` when Dask is not installed, before anything runs."""
+    if not args.cluster or importlib.util.find_spec("distributed") is not None:
+        return False
+    err.print(
+        "error: --cluster: running on a Dask cluster needs the optional extra: "
+        "pip install 'pathways[dask]'; nothing was run",
+        soft_wrap=True,
+    )
+    return True
+
+
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     """``pathways run``."""
+    if _cluster_missing(args, err):
+        return EXIT_INPUT
     if args.resume:
         return _resume(args, "run", out, err)
     if args.scenario is None:
@@ -160,6 +180,8 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
     """``pathways compare``."""
+    if _cluster_missing(args, err):
+        return EXIT_INPUT
     if args.resume:
         return _resume(args, "compare", out, err)
     if args.base is None or not args.alternatives:
@@ -364,16 +386,17 @@ def _run_streamed(
                     lambda done, total: progress.update(task, completed=done, total=total),
                 )
         assembled = run.assemble()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         of = "" if auto else f" of {run.total}"
+        how = "interrupted" if not isinstance(exc, Stopped) else f"stopped ({exc})"
         err.print(
-            f"interrupted: {len(run.done())}{of} replications are saved. "
+            f"{how}: {len(run.done())}{of} replications are saved. "
             f"Finish the run with:\n  pathways {kind} --resume {run.final}",
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
-        return EXIT_INTERRUPTED
+        return _exit_status(exc)
     except ResumeError as exc:  # a saved part damaged while the run went on
         err.print(
             f"error: {exc}; finish with: pathways {kind} --resume {run.final}",
@@ -382,8 +405,15 @@ def _run_streamed(
             soft_wrap=True,
         )
         return EXIT_FAILURE
-    except RuntimeError as exc:  # Dask asked for but not installed
-        err.print(f"error: --cluster: {exc}", markup=False, highlight=False)
+    except ClusterUnavailable as exc:  # no scheduler at the address, or Dask missing
+        if run.discard():
+            err.print(f"error: --cluster: {exc}; nothing was run", soft_wrap=True)
+        else:
+            err.print(
+                f"error: --cluster: {exc}; the replications saved are kept: when the cluster "
+                f"is there, finish with: pathways {kind} --resume {run.final}",
+                soft_wrap=True,
+            )
         return EXIT_INPUT
     except OSError as exc:  # a full disk while saving a replication or writing the files
         of = "" if auto else f" of {run.total}"
@@ -438,8 +468,15 @@ def cmd_warmup(args: argparse.Namespace, out: Console, err: Console) -> int:
     plot = Path(args.plot) if args.plot else None
     if plot is not None:
         problem = _check_output_root(plot.parent if str(plot.parent) else Path("."))
+        if plot.suffix.lower() not in PLOT_SUFFIXES:
+            problem = (
+                f"expected a file name ending {', '.join(PLOT_SUFFIXES)} (the format is taken "
+                f"from it), got {plot.name}"
+            )
+        elif plot.is_dir():
+            problem = f"{plot} is a folder; give the name of the file to write"
         if problem:
-            err.print(f"error: --plot: {problem}", markup=False, highlight=False)
+            err.print(f"error: --plot: {problem}; nothing was run", soft_wrap=True)
             return EXIT_INPUT
     from simulation.experiment.warmup import analyse_warmup, default_years
 
@@ -473,6 +510,10 @@ def cmd_warmup(args: argparse.Namespace, out: Console, err: Console) -> int:
         if not args.quiet:
             out.print(f"Welch's plot written to {plot}", markup=False, highlight=False)
     return 0
+
+
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+"""The file formats of ``warmup --plot``, by the file name's ending."""
 
 
 def cmd_show(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -585,13 +626,30 @@ def cmd_optimise(args: argparse.Namespace, out: Console, err: Console) -> int:
     return optimise(args, out, err)
 
 
+class Stopped(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM, SIGHUP): handled as Ctrl-C is."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+def _exit_status(interrupt: KeyboardInterrupt) -> int:
+    """128 plus the signal's number, as a shell reports a process ended by it."""
+    return 128 + interrupt.signum if isinstance(interrupt, Stopped) else EXIT_INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pathways`` console command."""
     parser = build_parser()
     args = parser.parse_args(argv)
     width = None if sys.stdout.isatty() else 160
-    out = Console(highlight=False, width=width)
-    err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+    out = PlainConsole(width=width)
+    err = PlainConsole(stderr=True, width=None if sys.stderr.isatty() else 160)
     handlers = {
         "validate": cmd_validate,
         "warmup": cmd_warmup,
@@ -604,12 +662,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": cmd_serve,
     }
     try:
-        return handlers[args.command](args, out, err)
+        with _stopped_as_interrupted():
+            return handlers[args.command](args, out, err)
     except InputError as exc:
         return _report_problems(exc, err)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         err.print("interrupted; no results were written", markup=False)
-        return 130
+        return _exit_status(exc)
+
+
+@contextlib.contextmanager
+def _stopped_as_interrupted() -> Iterator[None]:
+    """SIGTERM and SIGHUP end a command as Ctrl-C does, for the command's life.
+
+    A run stopped any of these ways keeps its saved replications and prints the command
+    that finishes it. The handlers a caller had (a notebook, a test) are put back after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    numbers = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    before = {number: signal.signal(number, _stop) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

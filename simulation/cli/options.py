@@ -82,3 +82,40 @@ def seed(text: str) -> int:
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"expected a seed from 0 to {2**63 - 1}, got {value}")
     return value
+
+
+def cluster(text: str) -> str:
+    """A Dask cluster: ``local``, or a scheduler's address ``tcp://HOST:PORT``."""
+    value = text.strip()
+    if value == "local":
+        return value
+    scheme, _, rest = value.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in ("", "tcp", "tls", "ucx", "inproc") or not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected 'local' or a scheduler's address such as tcp://HOST:8786, got {text!r}"
+        )
+    if not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {port}")
+    return value if scheme else f"tcp://{value}"
+
+
+def bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An option type: a whole number from ``minimum`` to ``maximum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"expected a number from {minimum} to {maximum:,}, got {value:,}"
+            )
+        return value
+
+    return parse
+
+
+MAX_REPLICATIONS = 100_000
+"""The most replications of a run: the scenario's own limit for ``replications``."""

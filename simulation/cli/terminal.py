@@ -1,13 +1,18 @@
 """What ``pathways`` prints in the terminal: headline, comparison and warm-up tables.
 
 Values are formatted as planners read them (£ with separators, percentages, days), per
-year where a KPI is a count or a sum over the horizon.
+year where a KPI is a count or a sum over the horizon. Every message goes through a
+:class:`PlainConsole`: text is printed as given, never read as rich markup or emoji
+codes, with control characters shown as escapes
+(:func:`~simulation.core.safetext.printable`), so a name or a path from the input
+cannot restyle or repaint the terminal.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,6 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from simulation.core.safetext import printable
 from simulation.report.wording import (
     change_word,
     estimate,
@@ -31,6 +37,23 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from simulation.experiment.warmup import WarmupAnalysis
+
+
+class PlainConsole(Console):
+    """A console whose text is plain: no markup, no emoji codes, control characters escaped.
+
+    Tables and other rich objects print as usual; their cells are made by this package.
+    """
+
+    def __init__(self, **options: Any):
+        super().__init__(markup=False, emoji=False, highlight=False, **options)
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        """Print, showing control characters in text as escapes."""
+        options.update(markup=False, emoji=False, highlight=False)
+        safe = [printable(o) if isinstance(o, str) else o for o in objects]
+        super().print(*safe, **options)
+
 
 _PER_YEAR = {
     "referrals",
@@ -79,9 +102,11 @@ def headline_table(scenario: Scenario, summary: pd.DataFrame, n: int) -> Table:
         )
     }
     years = scenario.horizon_years
+    # One replication has no spread to make an interval from: the table says so.
+    shown = "mean (95% CI)" if n > 1 else "one replication: values, no interval (run two or more)"
     table = Table(
         title=f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, "
-        f"{years:g} years from {scenario.start_date:%d %b %Y}; mean (95% CI)",
+        f"{years:g} years from {scenario.start_date:%d %b %Y}; {shown}",
         title_justify="left",
     )
     table.add_column("KPI")

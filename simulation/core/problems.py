@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulation.core.safetext import printable
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -22,9 +24,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        # One line, with any control character from the input shown as an escape, so
+        # that a YAML key or CSV header cannot repaint the terminal or forge a line.
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.message}"
+        return printable(f"{where}:{field} {self.message}", keep_newlines=False)
 
 
 class InputError(Exception):

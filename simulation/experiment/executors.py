@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import gc
 import importlib
+import itertools
 import multiprocessing
+import multiprocessing.connection
 import os
+import queue
 import signal
+import threading
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -55,6 +59,31 @@ class SerialExecutor:
             yield fn(*task)
 
 
+def _die_with_parent() -> None:
+    """End this worker as soon as the process that started the pool ends, however it ends.
+
+    A pool worker is forked by the fork server, which lives as long as any worker does,
+    so a parent-death signal would wait for the server for ever; instead a watcher
+    thread waits on the pool's own sentinel of the parent (readable once the parent has
+    gone, ``kill -9`` included) and ends the worker at once. No worker runs on after its
+    run has gone.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - not started by multiprocessing
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(EXIT_PARENT_GONE)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+EXIT_PARENT_GONE = 70
+"""A worker's exit status when its run's process has ended without stopping it."""
+
+
 _settled = False
 
 
@@ -78,6 +107,7 @@ def _start_worker() -> None:
     """Pool worker initialiser: Ctrl-C is the parent's to handle; freeze the start-up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     settle_worker()
+    _die_with_parent()
 
 
 def _in_worker(fn: Callable[..., T], *task: Any) -> T:
@@ -109,13 +139,25 @@ class PoolExecutor:
         pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=context, initializer=_start_worker
         )
+        # A few tasks per worker are in flight at a time, and finished ones are handed
+        # over through a queue: this process never holds a lock of the pool's while it
+        # waits, so a signal that stops the run (Ctrl-C, SIGTERM) cannot leave one held
+        # and the pool's own thread waiting for it for ever at exit.
+        finished_queue: queue.SimpleQueue[Future[T]] = queue.SimpleQueue()
+        waiting = iter(tasks)
+        in_flight = 0
         finished = False
         try:
-            pending: set[Future[T]] = {pool.submit(fn, *task) for task in tasks}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
+            for task in itertools.islice(waiting, IN_FLIGHT_PER_WORKER * self.workers):
+                pool.submit(fn, *task).add_done_callback(finished_queue.put)
+                in_flight += 1
+            while in_flight:
+                future = finished_queue.get()
+                in_flight -= 1
+                for task in itertools.islice(waiting, 1):
+                    pool.submit(fn, *task).add_done_callback(finished_queue.put)
+                    in_flight += 1
+                yield future.result()
             finished = True
         finally:
             if finished:
@@ -124,11 +166,19 @@ class PoolExecutor:
                 _stop(pool)
 
 
+IN_FLIGHT_PER_WORKER = 2
+"""Tasks given to the pool ahead of their turn, per worker: enough to keep each busy."""
+
+
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Cancel queued tasks and end the pool's workers without waiting for running ones."""
-    processes = list(getattr(pool, "_processes", {}).values())
+    table = getattr(pool, "_processes", None) or {}  # shutdown forgets it too
+    processes = list(table.values())
     results = getattr(pool, "_result_queue", None)  # shutdown forgets it
+    calls = getattr(pool, "_call_queue", None)
     pool.shutdown(wait=False, cancel_futures=True)
+    # A worker still being started when the run stopped is listed only now.
+    processes += [p for p in list(table.values()) if p not in processes]
     for process in processes:
         if process.is_alive():
             process.terminate()
@@ -141,6 +191,18 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     writer = getattr(results, "_writer", None)
     if writer is not None:
         writer.close()
+    # Tasks not yet taken by a worker that has gone are never read: exit need not wait
+    # for them to be sent.
+    if calls is not None:
+        calls.cancel_join_thread()
+
+
+CONNECT_SECONDS = 10
+"""How long to try to reach a Dask scheduler before giving up."""
+
+
+class ClusterUnavailable(RuntimeError):
+    """The Dask cluster asked for cannot be used; the message says why."""
 
 
 class DaskExecutor:
@@ -158,7 +220,7 @@ class DaskExecutor:
         try:
             importlib.import_module("distributed")
         except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise RuntimeError(
+            raise ClusterUnavailable(
                 "running on a Dask cluster needs the optional extra: pip install 'pathways[dask]'"
             ) from exc
         self.cluster = cluster
@@ -179,7 +241,13 @@ class DaskExecutor:
             )
             client = distributed.Client(local)
         else:
-            client = distributed.Client(self.cluster)
+            try:
+                client = distributed.Client(self.cluster, timeout=CONNECT_SECONDS)
+            except (OSError, ValueError) as exc:  # no scheduler there, or not an address
+                raise ClusterUnavailable(
+                    f"cannot reach a Dask scheduler at {self.cluster} ({exc}); start one "
+                    "there, or check the address (tcp://HOST:PORT)"
+                ) from None
         try:
             shared: dict[int, Any] = {}
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.core.safetext import write_csv
 from simulation.optimise.evaluate import SPEND
 from simulation.optimise.problem import ADDITIVE_KPIS, OptimisationProblem
 from simulation.optimise.search import SearchResult
@@ -109,17 +110,20 @@ def write_search_files(
                 "finalist": candidate in finalists,
             }
         )
-    pd.DataFrame(rows).to_csv(folder / layout.CANDIDATES, index=False)
-    pd.DataFrame(
-        [{**t, "candidate": space.key(t["candidate"])} for t in search.trace]  # type: ignore[arg-type]
-    ).to_csv(folder / layout.TRACE, index=False)
+    write_csv(pd.DataFrame(rows), folder / layout.CANDIDATES)
+    write_csv(
+        pd.DataFrame(
+            [{**t, "candidate": space.key(t["candidate"])} for t in search.trace]  # type: ignore[arg-type]
+        ),
+        folder / layout.TRACE,
+    )
     names = [f"{kpi}:{pathway}" for kpi, pathway in measures]
     search_rows = []
     for candidate, record in search.records.items():
         for r, value in enumerate(record.values):
             search_rows.append({"candidate": space.key(candidate), "replication": r,
                                 "objective": sign * value})  # fmt: skip
-    pd.DataFrame(search_rows).to_csv(folder / layout.SEARCH_VALUES, index=False)
+    write_csv(pd.DataFrame(search_rows), folder / layout.SEARCH_VALUES)
     keys = [*[space.key(c) for c in finalists], space.key(())]
     clean_rows = []
     objective_values = None if objective is None else np.asarray(objective(cleaned)) * sign
@@ -129,7 +133,7 @@ def write_search_files(
             if objective_values is not None:
                 row["objective"] = objective_values[i, r]
             clean_rows.append(row | dict(zip(names, cleaned[i, r], strict=True)))
-    pd.DataFrame(clean_rows).to_csv(folder / layout.CLEANUP_VALUES, index=False)
+    write_csv(pd.DataFrame(clean_rows), folder / layout.CLEANUP_VALUES)
 
 
 def write_outputs(
@@ -190,7 +194,7 @@ def write_outputs(
     )
     order = {"chosen": 0, "runner_up": 1, "finalist": 2, "today": 3}
     table.sort(key=lambda row: (order[str(row["role"])], sign * float(row["mean"])))
-    pd.DataFrame(table).to_csv(folder / layout.SELECTION_TABLE, index=False)
+    write_csv(pd.DataFrame(table), folder / layout.SELECTION_TABLE)
 
     label, unit = objective_label(problem)
     c, ru = finalists[chosen], finalists[runner]

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.core.safetext import write_csv
 from simulation.optimise.evaluate import SPEND, Evaluations
 from simulation.optimise.output import (
     allocation,
@@ -135,7 +136,7 @@ def write_pareto(
     for (kpi, pathway), j in zip(terms, index, strict=True):
         today_row[f"{kpi}:{pathway} mean"] = float(cleaned[today, :, j].mean())
     rows.append(today_row)
-    pd.DataFrame(rows).to_csv(folder / layout.SELECTION_TABLE, index=False)
+    write_csv(pd.DataFrame(rows), folder / layout.SELECTION_TABLE)
     labels = [term_label(k, p) for k, p in terms]
     statement = (
         f"{len(members)} allocation{'s' if len(members) != 1 else ''} form the Pareto set: "

@@ -33,11 +33,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from simulation.core.safetext import write_csv
 from simulation.report.content import REPORT_FOLDER, Report, ReportError, build_report
 from simulation.report.html import render_html
 from simulation.report.narrative import statements_frame
 from simulation.report.pdf import render_pdf
 from simulation.report.wording import scenario_label
+from simulation.store.lock import FolderBusy, locked
 from simulation.store.optimisation import is_optimisation_folder, read_optimisation_folder
 from simulation.store.reader import read_results_folder
 from simulation.store.staging import replace_folder
@@ -104,13 +106,11 @@ def write_report_files(report: Report, folder: Path, pdf: bool) -> dict[str, obj
     (folder / "tables").mkdir()
     for chart in report.charts:
         (folder / "figures" / f"{chart.key}.png").write_bytes(chart.png)
-        chart.data.to_csv(folder / "figures" / f"{chart.key}.csv", index=False)
+        write_csv(chart.data, folder / "figures" / f"{chart.key}.csv")
     frames = _table_frames(report)
     for name, frame in frames.items():
-        frame.drop(columns=["Key"], errors="ignore").to_csv(
-            folder / "tables" / f"{name}.csv", index=False
-        )
-    statements_frame(report.statements).to_csv(folder / "summary.csv", index=False)
+        write_csv(frame.drop(columns=["Key"], errors="ignore"), folder / "tables" / f"{name}.csv")
+    write_csv(statements_frame(report.statements), folder / "summary.csv")
     (folder / "report.html").write_text(render_html(report), encoding="utf-8")
     info: dict[str, object] = {
         "title": report.title,
@@ -148,22 +148,49 @@ def write_report(
     results = read_results_folder(optimisation.comparison if optimisation else results_dir)
     home = optimisation.path if optimisation else results.path
     target = Path(out) if out is not None else home / REPORT_FOLDER
-    if target.exists() and not target.is_dir():
-        raise ReportError(f"--out {target} is a file; give a folder for the report")
-    if target.is_dir() and any(target.iterdir()) and not (target / "report.json").is_file():
-        # Replacing a folder is only safe when it is an earlier report.
-        raise ReportError(
-            f"{target} already exists and is not a report folder; give a new folder with --out"
-        )
+    _check_target(target)
     report = build_report(results, search=search, optimisation=optimisation)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-staging-", dir=target.parent))
+    # One report at a time is written beside another: a second process is told so.
     try:
-        write_report_files(report, staging, pdf)
-        os.chmod(staging, 0o755)
-        replace_folder(staging, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(staging)
-        raise
+        with locked(target.parent, "writing a report in"):
+            _check_target(target)  # as it is now that no one else is writing
+            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-staging-", dir=target.parent))
+            try:
+                write_report_files(report, staging, pdf)
+                os.chmod(staging, 0o755)
+                replace_folder(staging, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(staging)
+                raise
+    except FolderBusy as exc:
+        raise ReportError(str(exc)) from None
     return ReportFiles(target, target / "report.html", target / "report.pdf" if pdf else None)
+
+
+REPORT_ENTRIES = frozenset(
+    {"report.html", "report.json", "report.pdf", "summary.csv", "figures", "tables"}
+)
+"""Everything a report folder holds: only a folder of these is replaced by a new report."""
+
+
+def _check_target(target: Path) -> None:
+    """Refuse to write a report over anything but nothing or an earlier report."""
+    if target.exists() and not target.is_dir():
+        raise ReportError(f"--out {target} is a file; give a folder for the report")
+    if not target.is_dir() or not any(target.iterdir()):
+        return
+    others = sorted(p.name for p in target.iterdir() if p.name not in REPORT_ENTRIES)
+    try:
+        info = json.loads((target / "report.json").read_text(encoding="utf-8"))
+        earlier = isinstance(info, dict) and info.get("html") == "report.html"
+    except (OSError, ValueError):
+        earlier = False
+    if others or not earlier:
+        held = f" (it holds {', '.join(others[:3])}{', ...' if len(others) > 3 else ''})"
+        raise ReportError(
+            f"{target} already exists and is not a report folder"
+            f"{held if others else ''}; a report replaces only an earlier report: "
+            "give a new folder with --out"
+        )

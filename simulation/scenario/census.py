@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import cast, get_args
 
 from simulation.core.problems import InputError, Problem
+from simulation.core.safetext import excerpt, write_rows
 from simulation.scenario import explain
 from simulation.scenario.schema import (
     PRIORITIES,
@@ -163,15 +164,23 @@ def column_problems(
     """Unknown, repeated and missing columns of a header (line 1)."""
     problems = []
     expected = f"expected: {', '.join(columns)}"
+    unknown = [column for column in header if column not in columns]
+    if unknown:
+        # One problem however many: a file that is not a census at all (a scenario, a
+        # system file) is said to be so once, quoting a short piece of its first line.
+        first = excerpt(unknown[0], 40)
+        hint = explain.suggest(unknown[0][:100], columns)
+        more = len(unknown) - 1
+        also = f" and {more} more unknown column{'s' if more != 1 else ''}" if more else ""
+        problems.append(Problem(file, 1, first, f"unknown column{hint}{also} ({expected})"))
     for i, column in enumerate(header):
-        if column not in columns:
-            hint = explain.suggest(column, columns)
-            problems.append(Problem(file, 1, column, f"unknown column{hint} ({expected})"))
-        elif column in header[:i]:
+        if column in columns and column in header[:i]:
             problems.append(Problem(file, 1, column, "the column appears twice"))
-    for column in required:
-        if column not in header:
-            problems.append(Problem(file, 1, column, f"missing column ({expected})"))
+    missing = [column for column in required if column not in header]
+    if missing:
+        rest = missing[1:]
+        also = f", and {len(rest)} more: {', '.join(rest)}" if rest else ""
+        problems.append(Problem(file, 1, missing[0], f"missing column{also} ({expected})"))
     return problems
 
 
@@ -211,7 +220,7 @@ class _RowChecker:
     def days_before_start(self, line: int, column: str, text: str) -> float | None:
         date = parse_date(text)
         if date is None:
-            self.fail(line, column, f"expected a date as YYYY-MM-DD, got {text!r}")
+            self.fail(line, column, f"expected a date as YYYY-MM-DD, got '{excerpt(text)}'")
             return None
         start = self.scenario.start_date
         if date >= start:
@@ -458,7 +467,4 @@ def resolve_census_path(source: LocatedData) -> None:
 def write_census(path: str | Path, rows: list[dict[str, str]]) -> None:
     """Write census rows (``{column: text}``) as a CSV file with every column."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: row.get(c, "") for c in COLUMNS})
+        write_rows(handle, COLUMNS, ({c: row.get(c, "") for c in COLUMNS} for row in rows))

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from simulation.core.problems import InputError, Problem
+from simulation.core.safetext import excerpt
 from simulation.scenario.yamlsource import LocatedData, Path_, format_path, read_yaml_file
 
 REMOVE = "remove"
@@ -200,7 +201,18 @@ def resolve(source: LocatedData, chain: tuple[Path, ...] = ()) -> LocatedData:
     here = Path(source.file).resolve()
     if not isinstance(parent_name, str) or not parent_name.strip():
         raise InputError([source.problem(("extends",), "expected the path of a scenario file")])
-    parent_path = (Path(source.file).parent / parent_name).resolve()
+    try:
+        parent_path = (Path(source.file).parent / parent_name).resolve()
+    except (OSError, RuntimeError):  # a symbolic link that points back at itself
+        raise InputError(
+            [
+                source.problem(
+                    ("extends",),
+                    f"parent scenario {excerpt(parent_name)!r} cannot be followed: its "
+                    "symbolic links form a loop",
+                )
+            ]
+        ) from None
     chain = (*chain, here)
     if parent_path in chain:
         cycle = " -> ".join(p.name for p in (*chain, parent_path))
@@ -236,7 +248,10 @@ def source_files(path: str | Path) -> list[Path]:
     exact text that produced them.
     """
     found: list[Path] = []
-    pending = [Path(path).resolve()]
+    try:
+        pending = [Path(path).resolve()]
+    except (OSError, RuntimeError):
+        return [Path(path)]
     while pending:
         current = pending.pop(0)
         if current in found:
@@ -252,5 +267,8 @@ def source_files(path: str | Path) -> list[Path]:
             money.get("budget_from") if isinstance(money, dict) else None,
         ):
             if isinstance(name, str) and name.strip():
-                pending.append((current.parent / name).resolve())
+                try:
+                    pending.append((current.parent / name).resolve())
+                except (OSError, RuntimeError):  # a loop of symbolic links: not a file
+                    found.append(current.parent / name)
     return found

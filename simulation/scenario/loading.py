@@ -17,7 +17,9 @@ files: its ``money.budget_from`` scenario and its census patients.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +33,20 @@ from simulation.scenario.inheritance import resolve
 from simulation.scenario.overrides import OVERRIDES, Origin, OverriddenData, apply_overrides
 from simulation.scenario.references import reference_problems
 from simulation.scenario.schema import CensusPatient
+from simulation.scenario.workload import workload_problems
 from simulation.scenario.yamlsource import LocatedData, parse_yaml, read_yaml_file
 
 TIMING = ("start_date", "horizon_years", "warmup_days")
 """Run-timing fields: one set by an override or in a derived copy is set in the
 ``money.budget_from`` scenario too, so that budgets and spend cover the same years after
 the same warm-up."""
+
+
+MAX_BUDGET_DEPTH = 20
+"""The longest chain of ``money.budget_from`` scenarios followed."""
+
+_BUDGET_CHAIN: ContextVar[tuple[Path, ...]] = ContextVar("budget_chain", default=())
+"""The scenario files whose budget scenarios are being loaded, outermost first."""
 
 
 def _checked(source: LocatedData) -> sc.Scenario:
@@ -57,6 +67,9 @@ def _checked(source: LocatedData) -> sc.Scenario:
     problems = [source.problem(path, message) for path, message in reference_problems(scenario)]
     if problems:
         raise InputError(explain.sort_problems(problems))
+    problems = [source.problem(path, message) for path, message in workload_problems(scenario)]
+    if problems:
+        raise InputError(problems)
     return scenario
 
 
@@ -145,6 +158,26 @@ def _budget_scenario(scenario: sc.Scenario, source: LocatedData) -> sc.Scenario 
         return None
     folder = Path(source.problem(("money", "budget_from"), "").file).parent
     path = folder / name
+    try:
+        here = Path(os.path.realpath(source.file))
+        target = Path(os.path.realpath(path))
+    except (OSError, ValueError):  # a name the system cannot follow
+        here, target = Path(source.file), path
+    chain = _BUDGET_CHAIN.get()
+    if target in (*chain, here):
+        cycle = " -> ".join(p.name for p in (*chain, here, target))
+        raise InputError(
+            [source.problem(("money", "budget_from"), f"circular budget_from: {cycle}")]
+        )
+    if len(chain) >= MAX_BUDGET_DEPTH:
+        raise InputError(
+            [
+                source.problem(
+                    ("money", "budget_from"),
+                    f"budget_from is nested more than {MAX_BUDGET_DEPTH} deep",
+                )
+            ]
+        )
     if not path.is_file():
         raise InputError(
             [
@@ -154,7 +187,11 @@ def _budget_scenario(scenario: sc.Scenario, source: LocatedData) -> sc.Scenario 
                 )
             ]
         )
-    return load_scenario(path)
+    token = _BUDGET_CHAIN.set((*chain, here))
+    try:
+        return load_scenario(path)
+    finally:
+        _BUDGET_CHAIN.reset(token)
 
 
 def _census_patients(scenario: sc.Scenario, source: LocatedData) -> tuple[CensusPatient, ...]:

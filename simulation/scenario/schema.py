@@ -17,7 +17,15 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from simulation.core.distributions import Distribution, Fixed
 
@@ -42,7 +50,79 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Name = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+# -- names ------------------------------------------------------------------------------
+# A name is shown in messages and written into every CSV; a scenario's name is also a
+# folder name. These checks keep both safe, and are the only checks of names' text.
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+"""First characters that make a spreadsheet evaluate a cell."""
+
+RESERVED_NAMES = frozenset(
+    {
+        "parts",
+        "report",
+        "figures",
+        "tables",
+        "manifest.json",
+        "resume.json",
+        "report.json",
+        "scenario.yaml",
+        "comparison_notes.txt",
+        *(
+            f"{stem}.{suffix}"
+            for stem in (
+                "summary",
+                "kpis",
+                "monthly",
+                "ledger",
+                "ledger_summary",
+                "events",
+                "comparison",
+            )
+            for suffix in ("csv", "parquet")
+        ),
+    }
+)
+"""Names of the files and folders inside a results folder, which a scenario's name (an
+alternative's sub-folder of a comparison) must not take, in any letter case."""
+
+
+def _plain_name(name: str) -> str:
+    """A name without control characters, and not one a spreadsheet would evaluate."""
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+        raise ValueError("a name cannot hold control characters (tabs, line breaks, escapes)")
+    if name.startswith(FORMULA_STARTS) or name != name.strip():
+        raise ValueError(
+            "a name cannot start with =, +, - or @ (a spreadsheet would read it as a "
+            "formula) nor start or end with a space"
+        )
+    return name
+
+
+def _folder_name(name: str) -> str:
+    """A scenario's name, which becomes a results folder (and a comparison's sub-folder)."""
+    if name.startswith("."):
+        raise ValueError(
+            f"{name!r} cannot be a scenario name: it becomes a folder name, which must not "
+            "start with a dot; use letters, digits, '_', '-' and '.'"
+        )
+    if name.lower() in RESERVED_NAMES or name.lower().startswith("compare-"):
+        raise ValueError(
+            f"{name!r} cannot be a scenario name: a results folder holds a file or folder "
+            "of that name (or compare-...); choose another"
+        )
+    return name
+
+
+Name = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_plain_name)]
+ScenarioName = Annotated[
+    str,
+    Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$"),
+    AfterValidator(_plain_name),
+    AfterValidator(_folder_name),
+]
 # Upper limits far above any collaborative (England has 56 million people and about
 # 7,300 secure beds), so that a slip of the keyboard is refused instead of running for ever.
 Population = Annotated[int, Field(gt=0, le=100_000_000)]
@@ -518,10 +598,15 @@ class CensusPatient:
     """The patient mix's attributes; None: unknown, drawn from the mix."""
 
 
+FIRST_START = dt.date(1900, 1, 1)
+LAST_START = dt.date(2199, 12, 31)
+"""The earliest and latest start dates: far from any plan, and far inside the calendar."""
+
+
 class Scenario(Strict):
     """A whole collaborative and one set of choices for it. Build with ``load_scenario``."""
 
-    name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: ScenarioName
     description: str = ""
     start_date: dt.date
     horizon_years: Annotated[float, Field(gt=0, le=50, allow_inf_nan=False)]
@@ -543,6 +628,17 @@ class Scenario(Strict):
     as well, the run starts from the census at the start of the warm-up)."""
     _budget_scenario: Scenario | None = PrivateAttr(default=None)
     _census: tuple[CensusPatient, ...] = PrivateAttr(default=())
+
+    @field_validator("start_date")
+    @classmethod
+    def _start_date_in_calendar(cls, start: dt.date) -> dt.date:
+        # Months, financial years and a 50-year horizon must all stay inside the calendar.
+        if not FIRST_START <= start <= LAST_START:
+            raise ValueError(
+                f"{start.isoformat()} is outside the dates a run can start on: expected a "
+                f"date from {FIRST_START.isoformat()} to {LAST_START.isoformat()}"
+            )
+        return start
 
     @field_validator("horizon_years")
     @classmethod

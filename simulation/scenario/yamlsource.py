@@ -23,6 +23,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from simulation.core.problems import InputError, Problem
+from simulation.core.safetext import excerpt
 
 Path_ = tuple[str | int, ...]
 
@@ -373,7 +374,7 @@ def parse_yaml(text: str, file: str) -> LocatedData:
             [Problem(file, None, "", "the file is empty (or only comments); expected a scenario")]
         )
     if not isinstance(node, MappingNode):
-        what = "a list" if isinstance(node, SequenceNode) else f"the value {node.value!r}"
+        what = "a list" if isinstance(node, SequenceNode) else f"the value '{excerpt(node.value)}'"
         raise InputError(
             [
                 Problem(

@@ -2,7 +2,8 @@
 
 A run folder's ``manifest.json`` holds the versions of the package, Python and the
 dependencies, the code revision, the seed, replications, wall time and the SHA-256 of
-every scenario file in the ``extends``/``budget_from`` chain. :func:`code_fingerprint`
+every input file: the scenario files of the ``extends``/``budget_from`` chain and
+the census files (:func:`input_files`). :func:`code_fingerprint`
 hashes the package's own modules, so that an interrupted run is finished only by the
 same model code.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import platform
 import subprocess
 import sys
@@ -69,6 +71,60 @@ def _sources(scenario_file: str | Path | None) -> list[dict[str, str | None]]:
     return out
 
 
+def input_files(
+    scenario: Scenario, scenario_file: str | Path | None
+) -> list[dict[str, str | None]]:
+    """Every file a run reads, with its role and SHA-256 (None if it cannot be read).
+
+    The scenario file and its ``extends`` and ``money.budget_from`` chain (``scenario``),
+    and the census files of the scenario and of its budget scenario (``census``): the
+    inputs whose change would make a run's replications differ. Absolute paths, each once.
+    """
+    found: list[tuple[str, Path]] = []
+    if scenario_file:
+        found += [("scenario", path) for path in source_files(scenario_file)]
+    for holder in (scenario, scenario.budget_scenario):
+        if holder is not None and holder.census:
+            found.append(("census", Path(holder.census)))
+    out: list[dict[str, str | None]] = []
+    seen: set[str] = set()
+    for role, path in found:
+        name = os.path.abspath(path)
+        if name in seen:
+            continue
+        seen.add(name)
+        out.append({"role": role, "path": name, "sha256": _digest(path)})
+    return out
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return file_sha256(path) if path.is_file() else None
+    except OSError:
+        return None
+
+
+def changed_input(inputs: list[dict[str, str | None]]) -> str | None:
+    """The first recorded input whose file is now different, in words; None if none is.
+
+    A scenario file that has gone is not a change (its resolved text is stored beside the
+    run); a census that has gone is, as the run cannot be rebuilt without it.
+    """
+    for entry in inputs:
+        path, recorded = Path(str(entry.get("path"))), entry.get("sha256")
+        now = _digest(path)
+        if now is None and recorded is not None:
+            if entry.get("role") == "scenario":
+                continue
+            return f"its {entry.get('role')} {path} is gone"
+        if now != recorded:
+            return (
+                f"it was started from a different {entry.get('role')}: {path} has changed "
+                "since the run started"
+            )
+    return None
+
+
 @dataclass(frozen=True)
 class RunTally:
     """What a run's manifest counts: replications, model events, wall time and workers."""
@@ -103,6 +159,7 @@ def run_manifest(
         "scenario_file": str(scenario_file) if scenario_file else None,
         "scenario_sha256": file_sha256(scenario_file) if scenario_file else None,
         "scenario_sources": _sources(scenario_file),
+        "inputs": input_files(scenario, scenario_file),
         "seed": scenario.seed,
         "replications": tally.replications,
         "start_date": scenario.start_date.isoformat(),

@@ -11,7 +11,9 @@ plain frozen data for the report, the API and the copy of a folder, and says in 
 sentence, as :class:`NotAResultsFolder`, what is wrong with a folder that is not one.
 It reads; it never runs the model and never recomputes a KPI the folder holds, so it
 imports nothing from the rest of the package but the calendar (to say which financial
-years the period covers only in part).
+years the period covers only in part) and core's safe text. A manifest or scenario
+whose fields are not of the kind written (edited by hand, or damaged) is refused in
+one sentence naming the field.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pandas as pd
 import yaml
 
 from simulation.core.calendar import financial_year_days
+from simulation.core.safetext import excerpt
 from simulation.store.layout import (
     COMPARISON,
     EVENTS,
@@ -86,7 +89,38 @@ def read_table(folder: Path, stem: str) -> pd.DataFrame | None:
         raise NotAResultsFolder(
             f"{path} is not a results table: it lacks the column(s) {', '.join(missing)}"
         )
+    for column in NUMBER_COLUMNS.intersection(frame.columns):
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = values[numbers.isna() & values.notna()]
+        if len(bad):
+            raise NotAResultsFolder(
+                f"{path} has been edited or damaged: its column {column} holds "
+                f"'{excerpt(bad.iloc[0], 40)}', expected a number"
+            )
+        frame[column] = numbers
     return frame
+
+
+NUMBER_COLUMNS = frozenset(
+    {
+        "replication",
+        "value",
+        "mean",
+        "sd",
+        "n",
+        "ci_low",
+        "ci_high",
+        "half_width",
+        "diff_mean",
+        "diff_sd",
+        "diff_low",
+        "diff_high",
+    }
+)
+"""Columns of results tables that hold numbers, checked as such when read back."""
 
 
 def _required_table(folder: Path, stem: str) -> pd.DataFrame:
@@ -249,7 +283,87 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise NotAResultsFolder(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):
         raise NotAResultsFolder(f"{path} is not a results manifest (expected a JSON object)")
+    _check_fields(path, data, _MANIFEST_FIELDS)
     return data
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def _date(value: Any) -> bool:
+    try:
+        return dt.date(1900, 1, 1) <= dt.date.fromisoformat(str(value)) <= dt.date(2299, 12, 31)
+    except ValueError:
+        return False
+
+
+def _text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+_MANIFEST_FIELDS: dict[str, tuple[Any, str]] = {
+    "replications": (_whole, "a whole number"),
+    "seed": (_whole, "a whole number"),
+    "start_date": (_date, "a date written YYYY-MM-DD"),
+    "horizon_years": (lambda v: _number(v) and 0 < v <= 50, "a number of years up to 50"),
+    "warmup_days": (_number, "a number of days"),
+    "wall_seconds": (_number, "a number of seconds"),
+    "workers": (_whole, "a whole number"),
+    "events_processed": (_whole, "a whole number"),
+    "resumed_replications": (_whole, "a whole number"),
+    "code": (lambda v: v is None or isinstance(v, dict), "a mapping"),
+    "dependencies": (lambda v: v is None or isinstance(v, dict), "a mapping"),
+    "notes": (lambda v: v is None or isinstance(v, dict), "a mapping"),
+    "command": (
+        lambda v: v is None or (isinstance(v, list) and all(isinstance(w, str) for w in v)),
+        "a list of words",
+    ),
+    "base": (lambda v: isinstance(v, str), "a scenario name"),
+    "alternatives": (
+        lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v),
+        "a list of scenario names",
+    ),
+    **{
+        key: (_text, "text")
+        for key in (
+            "version",
+            "python",
+            "platform",
+            "created_utc",
+            "scenario",
+            "scenario_file",
+            "scenario_sha256",
+        )
+    },
+}
+"""The manifest fields read back, and what each must be: a hand-edited or damaged
+manifest is refused in one sentence rather than failing somewhere in a report."""
+
+_SCENARIO_FIELDS: dict[str, tuple[Any, str]] = {
+    "name": (lambda v: isinstance(v, str), "text"),
+    "pathways": (lambda v: isinstance(v, dict), "a mapping"),
+    "places": (
+        lambda v: isinstance(v, list) and all(isinstance(p, dict) for p in v),
+        "a list of places",
+    ),
+    "start_date": (_date, "a date written YYYY-MM-DD"),
+    "horizon_years": (lambda v: _number(v) and 0 < v <= 50, "a number of years up to 50"),
+}
+
+
+def _check_fields(path: Path, data: dict[str, Any], fields: dict[str, tuple[Any, str]]) -> None:
+    """Refuse data whose fields (where present) are not of the kind this package wrote."""
+    for key, (ok, expected) in fields.items():
+        if key in data and not ok(data[key]):
+            raise NotAResultsFolder(
+                f"{path} has been edited or damaged: its {key} is "
+                f"{excerpt(json.dumps(data[key], default=str), 40)}, expected {expected}"
+            )
 
 
 def _require(folder: Path, *names: str) -> None:
@@ -272,6 +386,7 @@ def read_run(folder: Path) -> RunFolder:
         raise NotAResultsFolder(f"cannot read {path}: {exc}") from None
     if not isinstance(scenario, dict):
         raise NotAResultsFolder(f"{path} does not hold a scenario")
+    _check_fields(path, scenario, _SCENARIO_FIELDS)
     return RunFolder(
         path=folder,
         manifest=_read_json(folder / MANIFEST),

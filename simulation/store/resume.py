@@ -48,7 +48,13 @@ from simulation.scenario.loading import (
 )
 from simulation.scenario.schema import Scenario
 from simulation.store.layout import MANIFEST
-from simulation.store.manifest import code_fingerprint, package_version
+from simulation.store.lock import FolderBusy, FolderLock
+from simulation.store.manifest import (
+    changed_input,
+    code_fingerprint,
+    input_files,
+    package_version,
+)
 from simulation.store.parts import DamagedPart, decode_part, encode_part
 from simulation.store.staging import atomic_write, new_run_folder
 from simulation.store.writer import Assembled, FolderFiles
@@ -66,6 +72,10 @@ class ResumeError(Exception):
     """A folder that cannot be resumed; the message says why, in one sentence."""
 
 
+class RunInUse(ResumeError):
+    """Another process is running the folder now: it is theirs, not to be resumed or removed."""
+
+
 @dataclass
 class StreamedRun:
     """A run or comparison whose replications are saved one by one (see module doc)."""
@@ -76,6 +86,8 @@ class StreamedRun:
     scenarios: list[Scenario]
     resumed: int = 0
     """Replications already saved when this session started."""
+    lock: FolderLock | None = None
+    """The partial folder's lock, held by this process until :meth:`finish` or its exit."""
     discarded: list[str] = field(default_factory=list)
     """One line per saved part found damaged or foreign on reopening (run again)."""
     _files: FolderFiles | None = field(default=None, init=False, repr=False)
@@ -122,23 +134,27 @@ class StreamedRun:
                     "file": str(Path(f).resolve()) if (f := files.get(s.name)) else None,
                     "given_as": files.get(s.name),
                     "yaml": scenario_to_yaml(s),
+                    "inputs": input_files(s, files.get(s.name)),
                 }
                 for s in scenarios
             ],
         }
         final = new_run_folder(Path(root), name)
         staging = final.parent / f".{final.name}{SUFFIX}"
+        lock = FolderLock(staging)
         try:
             staging.mkdir()
+            lock.acquire("running")
             for index in range(len(scenarios)):
                 (staging / PARTS / str(index)).mkdir(parents=True)
             atomic_write(staging / RESUME_FILE, json.dumps(info, indent=1).encode())
         except BaseException:  # a full disk, say: leave nothing behind that looks like a run
+            lock.release()
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(OSError):
                 final.rmdir()
             raise
-        return cls(staging, final, info, list(scenarios))
+        return cls(staging, final, info, list(scenarios), lock=lock)
 
     @classmethod
     def open(cls, results_dir: str | Path) -> StreamedRun:
@@ -159,12 +175,35 @@ class StreamedRun:
                 f"{given} is not an interrupted run: there is no {staging.name} beside it "
                 "(give the folder that the interrupted run named)"
             )
+        # Only one process works on a partial folder: a second resume of it is refused
+        # here, before anything in it is read or tidied.
+        lock = FolderLock(staging)
+        try:
+            lock.acquire("running")
+        except FolderBusy as exc:
+            raise RunInUse(f"--resume {given}: {exc}") from None
+        except OSError:  # finished (renamed away) since it was looked at
+            raise ResumeError(
+                f"{given} is not an interrupted run any more: it finished meanwhile"
+            ) from None
+        try:
+            return cls._open_locked(given, staging, final, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(cls, given: Path, staging: Path, final: Path, lock: FolderLock) -> StreamedRun:
+        """Reopen a partial folder whose lock this process holds."""
+        if not staging.is_dir():
+            raise ResumeError(f"{given} is not an interrupted run any more: it finished meanwhile")
         try:
             info = json.loads((staging / RESUME_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ResumeError(
                 f"{given} cannot be resumed: its {RESUME_FILE} is unreadable"
             ) from exc
+        _check_info(info, given)
         if info.get("format") != FORMAT or info.get("code") != code_fingerprint():
             raise ResumeError(
                 f"{given} was started by a different version of the code (pathways "
@@ -172,8 +211,15 @@ class StreamedRun:
                 f"{package_version()}, {code_fingerprint()[:12]}): its replications would not "
                 "match new ones, so it cannot be resumed; start a new run"
             )
+        for entry in info["scenarios"]:
+            changed = changed_input(entry.get("inputs", []))
+            if changed:
+                raise ResumeError(
+                    f"{given} cannot be resumed: {changed}, so new replications would not "
+                    "match the saved ones; restore the file, or start a new run"
+                )
         scenarios = [_reload(entry, given) for entry in info["scenarios"]]
-        run = cls(staging, final, info, scenarios)
+        run = cls(staging, final, info, scenarios, lock=lock)
         # Left by a kill mid-write, of a part or of resume.json beside the results files.
         for path in [*staging.glob(f"{PARTS}/*/.tmp-*"), *staging.glob(".tmp-*")]:
             path.unlink()
@@ -419,7 +465,27 @@ class StreamedRun:
         shutil.rmtree(self.final / PARTS, ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             (self.final / RESUME_FILE).unlink()
+        self.release()
         return self.final
+
+    def release(self) -> None:
+        """Give back the folder's lock (also given back when this process ends)."""
+        if self.lock is not None:
+            self.lock.release()
+
+    def discard(self) -> bool:
+        """Remove a new run that saved nothing (its start failed); whether it was removed.
+
+        A run with any replication saved, or one being resumed, is kept for ``--resume``.
+        """
+        if self.resumed or self.done():
+            return False
+        shutil.rmtree(self.staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.final.rmdir()
+            self.final.parent.rmdir()  # only if no other run is in it
+        self.release()
+        return True
 
 
 def read_part(path: Path, scenario: str, replication: int, keep_events: bool) -> ReplicationResult:
@@ -445,6 +511,54 @@ def _replicate(scenario: Scenario, replication: int, keep_events: bool) -> tuple
     """Run one replication and encode it as a part in the worker: the parent writes bytes."""
     result = run_replication(scenario, replication, keep_events)
     return scenario.name, replication, encode_part(scenario.name, result)
+
+
+_INFO_TYPES: dict[str, type | tuple[type, ...]] = {
+    "kind": str,
+    "replications": int,
+    "seed": int,
+    "keep_events": bool,
+    "scenarios": list,
+}
+
+
+def _check_info(info: Any, given: Path) -> None:
+    """Refuse a ``resume.json`` that is not what :meth:`StreamedRun.create` wrote."""
+    damaged = ResumeError(
+        f"{given} cannot be resumed: its {RESUME_FILE} has been changed or damaged; start a new run"
+    )
+    if not isinstance(info, dict):
+        raise damaged
+    for key, kind in _INFO_TYPES.items():
+        if not isinstance(info.get(key), kind):
+            raise damaged
+    if info["kind"] not in ("run", "compare") or not info["scenarios"]:
+        raise damaged
+    if info["replications"] < 0 or info["replications"] > MAX_REPLICATIONS:
+        raise damaged
+    for entry in info["scenarios"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("yaml"), str):
+            raise damaged
+        if not all(isinstance(entry.get(k), str | None) for k in ("file", "given_as", "name")):
+            raise damaged
+        inputs = entry.get("inputs", [])
+        if not isinstance(inputs, list) or not all(
+            isinstance(i, dict)
+            and isinstance(i.get("path"), str)
+            and isinstance(i.get("sha256"), str | None)
+            for i in inputs
+        ):
+            raise damaged
+    auto = info.get("auto")
+    if auto is not None and not (
+        isinstance(auto, dict) and all(isinstance(auto.get(k), int | float) for k in AUTO_KEYS)
+    ):
+        raise damaged
+
+
+AUTO_KEYS = ("precision", "max_replications", "initial", "level")
+MAX_REPLICATIONS = 100_000
+"""The most replications a run can have: the scenario's own limit."""
 
 
 def _reload(entry: dict[str, Any], given: Path) -> Scenario:

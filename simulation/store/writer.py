@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from simulation.core.safetext import write_csv
 from simulation.experiment.comparison import (
     PAIRED,
     ComparisonResult,
@@ -87,7 +88,7 @@ class TableFiles:
             header = self._csv is None
             if self._csv is None:
                 self._csv = self.csv_path.open("w", encoding="utf-8", newline="")
-            frame.to_csv(self._csv, index=False, header=header)
+            write_csv(frame, self._csv, header=header)
         if self.parquet_path is None:
             return
         if frame.empty:  # no rows, and perhaps no types: only the columns are worth keeping
@@ -192,9 +193,9 @@ class RunFiles:
         if self._summary is None or self._ledger_summary is None:
             raise ValueError(f"{self.scenario.name} has no replications to write")
         summary = summary_table(self._summary)
-        summary.to_csv(self.folder / f"{SUMMARY}.csv", index=False)
+        write_csv(summary, self.folder / f"{SUMMARY}.csv")
         ledger_summary = ledger_summary_of(summary_table(self._ledger_summary))
-        ledger_summary.to_csv(self.folder / f"{LEDGER_SUMMARY}.csv", index=False)
+        write_csv(ledger_summary, self.folder / f"{LEDGER_SUMMARY}.csv")
         tally = RunTally(self.replications, self.events_processed, wall_seconds, workers)
         info = run_manifest(self.scenario, tally, scenario_file, command)
         (self.folder / MANIFEST).write_text(json.dumps(info, indent=2) + "\n")
@@ -414,7 +415,7 @@ def write_comparison_files(
 
 def write_comparison_table(folder: Path, table: pd.DataFrame, notes: Mapping[str, str]) -> None:
     """Write ``comparison.csv`` and ``comparison_notes.txt``."""
-    table.to_csv(folder / f"{COMPARISON}.csv", index=False)
+    write_csv(table, folder / f"{COMPARISON}.csv")
     text = "".join(f"{name}: {note}\n" for name, note in notes.items())
     (folder / COMPARISON_NOTES).write_text(text)
 

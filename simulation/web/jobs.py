@@ -34,7 +34,7 @@ from simulation.core.problems import InputError
 from simulation.experiment.comparison import aligned
 from simulation.scenario.loading import derive
 from simulation.store.layout import MANIFEST
-from simulation.store.resume import SUFFIX, ResumeError, StreamedRun
+from simulation.store.resume import SUFFIX, ResumeError, RunInUse, StreamedRun
 from simulation.web.workspace import Workspace
 
 log = logging.getLogger("pathways.web")
@@ -278,6 +278,8 @@ class Runner:
             folder = ws.root / job.folder
             try:
                 return StreamedRun.open(folder)
+            except RunInUse:
+                raise  # another process is running it: never this job's to remove
             except ResumeError as error:
                 # Started by other code, say: its parts cannot be trusted. They are this
                 # job's own, so they go, and the job starts again from its files.
@@ -311,6 +313,17 @@ class Runner:
         except InputError as error:
             store.update(job.id, state="failed", message="; ".join(map(str, error.problems)))
             return
+        except RunInUse as error:
+            store.update(job.id, state="failed", message=str(error))
+            return
+        try:
+            self._execute(job, run)
+        finally:
+            run.release()  # the folder's lock, whatever became of the job
+
+    def _execute(self, job: Job, run: StreamedRun) -> None:
+        """Run a job's streamed run to its end: finished, failed or cancelled."""
+        store = self.store
 
         def progress(done: int, total: int) -> None:
             store.update(job.id, done=done, total=total)

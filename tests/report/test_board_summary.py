@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from simulation import load_scenario
+from simulation.core.safetext import as_written
 from simulation.experiment.comparison import run_comparison
 from simulation.report import wording
 from simulation.report.narrative import DIFFERENCE_KPIS
@@ -72,6 +73,8 @@ def test_every_shipped_alternative_is_compared(shipped):
 def test_each_sentence_quotes_the_sign_and_number_of_the_period_it_names(shipped):
     table = _table(shipped)
     summary = pd.read_csv(shipped / "report" / "summary.csv", keep_default_na=False)
+    # "+1% (95% CI ...)" is written as "'+1% ..." so that a spreadsheet shows it as text
+    summary["Printed"] = summary["Printed"].map(lambda cell: as_written(str(cell)))
     quoted = summary[summary["Source table"] == "comparison.csv"]
     assert len(quoted) >= 30
     years = sorted(p for p in table["period"].unique() if p != "horizon")
