@@ -19,7 +19,7 @@ import pandas as pd
 from simulation.experiment.executors import make_executor
 from simulation.model.finance import LEDGER_ITEMS
 from simulation.model.model import Model, ModelOutput, comparator_budgets
-from simulation.results.analysis import summarise
+from simulation.results.analysis import mark_part_years, summarise
 from simulation.results.catalogue import ALL
 from simulation.results.kpis import episodes_frame, kpi_rows, monthly_rows
 from simulation.scenario.schema import Scenario
@@ -105,7 +105,9 @@ class ExperimentResult:
 
     def __post_init__(self) -> None:
         self.replications.sort(key=lambda r: r.replication)
-        self.summary = summarise(self.kpis)
+        self.summary = mark_part_years(
+            summarise(self.kpis), "period", self.scenario.start_date, self.scenario.horizon_days
+        )
 
     @property
     def kpis(self) -> pd.DataFrame:
@@ -125,7 +127,10 @@ class ExperimentResult:
     @property
     def ledger_summary(self) -> pd.DataFrame:
         """Mean and 95% CI of each ledger item per pathway and financial year."""
-        return ledger_summary_of(summarise(ledger_as_kpis(self.ledger)))
+        summary = ledger_summary_of(summarise(ledger_as_kpis(self.ledger)))
+        return mark_part_years(
+            summary, "financial_year", self.scenario.start_date, self.scenario.horizon_days
+        )
 
     @property
     def events(self) -> pd.DataFrame | None:

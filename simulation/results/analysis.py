@@ -16,6 +16,7 @@ same numbers.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
@@ -24,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
+from simulation.core.calendar import financial_year_days
 from simulation.results.catalogue import DIMENSIONS
 
 KEYS = [*DIMENSIONS, "period", "kpi"]
@@ -258,3 +260,18 @@ def summarise(kpis: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     are kept. Rows are summarised in the order given, keys in the order they first appear.
     """
     return summary_table(Moments.of(kpis, summary_keys(kpis.columns)), level)
+
+
+def mark_part_years(
+    table: pd.DataFrame, column: str, start_date: dt.date, horizon_days: float
+) -> pd.DataFrame:
+    """``table`` with a ``part_year`` column: a financial year only partly in the period.
+
+    ``2027/28`` of a 730-day horizon from 1 April 2026 has 365 of its 366 days in it, so
+    its rows are ``True``; rows of the whole period, and of whole years, are ``False``.
+    """
+    days = financial_year_days(start_date, horizon_days)
+    part = {year for year, (n, full) in days.items() if n < full}
+    out = table.copy()
+    out["part_year"] = out[column].isin(part) if part else False
+    return out

@@ -48,7 +48,7 @@ from simulation.experiment.experiment import (
     ledger_as_kpis,
     ledger_summary_of,
 )
-from simulation.results.analysis import KEYS, Moments, summary_keys, summary_table
+from simulation.results.analysis import KEYS, Moments, mark_part_years, summary_keys, summary_table
 from simulation.scenario.loading import scenario_to_yaml
 from simulation.scenario.schema import Scenario
 from simulation.store.layout import (
@@ -192,9 +192,12 @@ class RunFiles:
         self.abandon()
         if self._summary is None or self._ledger_summary is None:
             raise ValueError(f"{self.scenario.name} has no replications to write")
-        summary = summary_table(self._summary)
+        start, days = self.scenario.start_date, self.scenario.horizon_days
+        summary = mark_part_years(summary_table(self._summary), "period", start, days)
         write_csv(summary, self.folder / f"{SUMMARY}.csv")
-        ledger_summary = ledger_summary_of(summary_table(self._ledger_summary))
+        ledger_summary = mark_part_years(
+            ledger_summary_of(summary_table(self._ledger_summary)), "financial_year", start, days
+        )
         write_csv(ledger_summary, self.folder / f"{LEDGER_SUMMARY}.csv")
         tally = RunTally(self.replications, self.events_processed, wall_seconds, workers)
         info = run_manifest(self.scenario, tally, scenario_file, command)

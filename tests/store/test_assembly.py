@@ -9,6 +9,7 @@ replication of each scenario.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
 import weakref
@@ -128,6 +129,25 @@ def test_a_streamed_run_writes_what_the_replications_held_in_memory_say(tmp_path
     memory = write_results(result, tmp_path / "memory", file, csv=True)
     for name in ("kpis.csv", "monthly.csv", "ledger.csv", "summary.csv"):
         assert (memory / name).read_bytes() == (streamed / name).read_bytes(), name
+
+
+def test_a_part_financial_year_is_flagged_in_the_summaries_a_planner_opens(
+    tmp_path: Path,
+) -> None:
+    # Two years from 1 April 2026 are 730 days: 2027/28 (a leap year's 366 days) loses
+    # its last day, so a mean "a year" for 2027/28 is of 365 days, and says so.
+    file = scenario_file(tmp_path)
+    scenario = load_scenario(file)
+    assert scenario.start_date == dt.date(2026, 4, 1) and scenario.horizon_days == 730
+    assert main(["run", str(file), "-r", "2", "-w", "1", "-q", "--out", str(tmp_path)]) == 0
+    folder = only_folder(tmp_path / "small")
+    for name, column in (("summary.csv", "period"), ("ledger_summary.csv", "financial_year")):
+        table = read_csv(folder / name)
+        flagged = set(table.loc[table["part_year"], column])
+        assert flagged == {"2027/28"}, name
+        assert {"2026/27"} <= set(table.loc[~table["part_year"], column]), name
+    memory = run_experiment(derive(scenario, {"replications": 2}), workers=1)
+    assert set(memory.summary.loc[memory.summary["part_year"], "period"]) == {"2027/28"}
 
 
 def test_a_streamed_comparison_writes_what_the_comparison_in_memory_says(tmp_path: Path) -> None:
