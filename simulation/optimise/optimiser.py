@@ -26,7 +26,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +47,9 @@ from simulation.scenario.loading import derive, file_sha256, scenario_to_yaml
 from simulation.store import optimisation as layout
 from simulation.store.layout import MANIFEST
 from simulation.store.manifest import (
-    DEPENDENCIES,
     code_fingerprint,
     code_revision,
+    dependency_versions,
     package_version,
 )
 from simulation.store.staging import atomic_write, new_run_folder
@@ -351,12 +350,7 @@ def _manifest(
     cluster: str | None,
 ) -> dict[str, Any]:
     """Everything needed to reproduce the optimisation and trace its numbers."""
-    versions: dict[str, str | None] = {}
-    for name in DEPENDENCIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+    versions = dependency_versions()
     return {
         "package": "pathways",
         "kind": "optimisation",

@@ -214,14 +214,7 @@ def write_outputs(
         statement = f"Allocation {space.key(c)} ({words}) is the only feasible allocation."
     recommended = _recommended(problem, space, c, folder)
     info: dict[str, Any] = {
-        "name": spec.name,
-        "description": spec.description,
-        "file": str(Path(problem.file).resolve()),
-        "base_file": str(Path(problem.base_file).resolve()),
-        "base_scenario": problem.base.name,
-        "horizon_years": problem.base.horizon_years,
-        "judged_years": list(problem.years),
-        "takes_effect": (spec.takes_effect or problem.base.start_date).isoformat(),
+        **problem_info(problem),
         "objective": {
             "kind": spec.objective.kind,
             "label": label,
@@ -229,12 +222,7 @@ def write_outputs(
             "unit": unit,
             "sense": "maximise" if sign < 0 else "minimise",
         },
-        "budget": {
-            "unit": spec.budget.unit,
-            "amount": spec.budget.amount,
-            "spend": spec.budget.spend,
-            "tolerance": spec.budget.tolerance,
-        },
+        "budget": budget_info(problem),
         "variables": [
             {
                 "label": v.label,
@@ -377,3 +365,29 @@ def _recommended(
     )
     (folder / layout.RECOMMENDED).write_text(header + scenario_to_yaml(scenario), encoding="utf-8")
     return layout.RECOMMENDED
+
+
+def problem_info(problem: OptimisationProblem) -> dict[str, Any]:
+    """What an optimisation folder's manifest says of the file it ran: names, files, years."""
+    spec = problem.spec
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "file": str(Path(problem.file).resolve()),
+        "base_file": str(Path(problem.base_file).resolve()),
+        "base_scenario": problem.base.name,
+        "horizon_years": problem.base.horizon_years,
+        "judged_years": list(problem.years),
+        "takes_effect": (spec.takes_effect or problem.base.start_date).isoformat(),
+    }
+
+
+def budget_info(problem: OptimisationProblem) -> dict[str, Any]:
+    """The budget as the manifest records it."""
+    budget = problem.spec.budget
+    return {
+        "unit": budget.unit,
+        "amount": budget.amount,
+        "spend": budget.spend,
+        "tolerance": budget.tolerance,
+    }

@@ -26,6 +26,8 @@ from simulation.optimise.evaluate import SPEND, Evaluations
 from simulation.optimise.output import (
     allocation,
     allocation_words,
+    budget_info,
+    problem_info,
     term_label,
     write_search_files,
 )
@@ -145,14 +147,7 @@ def write_pareto(
         "against each other, which is the board's decision."
     )
     info: dict[str, Any] = {
-        "name": spec.name,
-        "description": spec.description,
-        "file": str(Path(problem.file).resolve()),
-        "base_file": str(Path(problem.base_file).resolve()),
-        "base_scenario": problem.base.name,
-        "horizon_years": problem.base.horizon_years,
-        "judged_years": list(problem.years),
-        "takes_effect": (spec.takes_effect or problem.base.start_date).isoformat(),
+        **problem_info(problem),
         "objective": {
             "kind": "pareto",
             "label": "the Pareto set of " + ", ".join(labels),
@@ -162,12 +157,7 @@ def write_pareto(
             ],
             "sense": "minimise",
         },
-        "budget": {
-            "unit": spec.budget.unit,
-            "amount": spec.budget.amount,
-            "spend": spec.budget.spend,
-            "tolerance": spec.budget.tolerance,
-        },
+        "budget": budget_info(problem),
         "search": {
             "method": search.method,
             "feasible": search.feasible,

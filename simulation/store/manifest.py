@@ -37,6 +37,17 @@ def package_version() -> str:
         return "unknown"
 
 
+def dependency_versions() -> dict[str, str | None]:
+    """The installed version of each dependency that shapes the numbers (None if absent)."""
+    versions: dict[str, str | None] = {}
+    for name in DEPENDENCIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 def code_revision() -> dict[str, Any]:
     """Git revision of the code that ran, and whether the work tree had changes."""
     here = Path(__file__).resolve().parent
@@ -142,12 +153,7 @@ def run_manifest(
     command: list[str] | None,
 ) -> dict[str, Any]:
     """Everything needed to reproduce a run and trace its numbers."""
-    versions: dict[str, str | None] = {}
-    for name in DEPENDENCIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+    versions = dependency_versions()
     return {
         "package": "pathways",
         "version": package_version(),
