@@ -237,15 +237,7 @@ def write_outputs(
             for v, t, cost in zip(spec.variables, problem.today, problem.costs, strict=True)
         ],
         "constraints": [c_.model_dump(mode="json") for c_ in spec.constraints],
-        "search": {
-            "method": search.method,
-            "feasible": search.feasible,
-            "evaluated": len(search.records),
-            "replications": search.replications,
-            "replications_each": spec.search.replications,
-            "stopped": search.stopped,
-            "seed": problem.search_seed,
-        },
+        "search": search_info(problem, search),
         "selection": {
             "procedure": PROCEDURE,
             "finalists": k,
@@ -390,4 +382,17 @@ def budget_info(problem: OptimisationProblem) -> dict[str, Any]:
         "amount": budget.amount,
         "spend": budget.spend,
         "tolerance": budget.tolerance,
+    }
+
+
+def search_info(problem: OptimisationProblem, search: SearchResult) -> dict[str, Any]:
+    """The search as the manifest records it: method, reach, replications and seed."""
+    return {
+        "method": search.method,
+        "feasible": search.feasible,
+        "evaluated": len(search.records),
+        "replications": search.replications,
+        "replications_each": problem.spec.search.replications,
+        "stopped": search.stopped,
+        "seed": problem.search_seed,
     }

@@ -28,6 +28,7 @@ from simulation.optimise.output import (
     allocation_words,
     budget_info,
     problem_info,
+    search_info,
     term_label,
     write_search_files,
 )
@@ -77,7 +78,6 @@ def write_pareto(
     measures: tuple[tuple[str, str], ...],
 ) -> None:
     """Write the results folder's files for a Pareto set (but the comparison)."""
-    spec = problem.spec
     write_search_files(problem, space, folder, search, members, cleaned, measures, None)
     terms = _terms(problem)
     index = [measures.index(t) for t in terms]
@@ -158,15 +158,7 @@ def write_pareto(
             "sense": "minimise",
         },
         "budget": budget_info(problem),
-        "search": {
-            "method": search.method,
-            "feasible": search.feasible,
-            "evaluated": len(search.records),
-            "replications": search.replications,
-            "replications_each": spec.search.replications,
-            "stopped": search.stopped,
-            "seed": problem.search_seed,
-        },
+        "search": search_info(problem, search),
         "selection": {
             "procedure": "none: the Pareto set is reported whole, with paired differences "
             "against today's plan on fresh replications",
