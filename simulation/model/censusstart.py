@@ -18,6 +18,7 @@ import numpy as np
 import simpy
 
 from simulation.core.streams import Stream
+from simulation.model.journey import journey
 from simulation.model.pathway import inpatient_stays, readmission, referral, wait_for_bed
 from simulation.model.patients import PatientDraws, Referral
 from simulation.model.records import Episode
@@ -123,9 +124,19 @@ def start_census(system: System) -> None:
         if team.capacity != places:
             team.set_capacity(places)
     residuals.resolve()
-    for *_, later in sorted(queued, key=lambda item: item[:3]):
-        if later is not None:
-            system.env.process(later)
+    journeys = [
+        later for *_, later in sorted(queued, key=lambda item: item[:3]) if later is not None
+    ]
+    # One process starts them all, in this order, at the run's first step: after the
+    # first steps of the arrivals, the panel, the dated changes and the finance.
+    system.env.process(_start(journeys))
+
+
+def _start(journeys: list[Generator[simpy.Event, Any, None]]) -> Generator[simpy.Event, Any, None]:
+    """Start each census patient's journey, in order."""
+    for generator in journeys:
+        journey(generator)
+    yield from ()
 
 
 def _attributes(
@@ -298,7 +309,7 @@ def _community(
     team.release()
     episode.community_end_day = system.env.now
     if readmit:
-        system.env.process(readmission(system, ref))
+        journey(readmission(system, ref))
 
 
 def _waiting(

@@ -23,6 +23,7 @@ from typing import Any
 
 import simpy
 
+from simulation.model.journey import journey
 from simulation.model.market import Market
 from simulation.model.patients import Referral
 from simulation.model.records import Episode, ExitTo, OutOfAreaReason
@@ -70,15 +71,26 @@ def arrivals(
             if env.now + gap >= horizon:
                 return
             yield env.timeout(gap)
-            env.process(referral(system, draw(new_patient_id(), service, place, "new", None)))
+            journey(referral(system, draw(new_patient_id(), service, place, "new", None)))
+    t = env.now
+    gaps: list[float] = []  # since the last referral
     while True:
-        now = env.now
+        # Candidates at the peak rate, each kept with chance rate / peak: the process
+        # waits only for the ones kept (a candidate turned down is no event).
         gap = -math.log1p(-stream()) / peak
-        if now + gap >= horizon:
+        t += gap
+        if t >= horizon:
             return
-        yield env.timeout(gap)
-        if stream() * peak < rate_at(now + gap):
-            env.process(referral(system, draw(new_patient_id(), service, place, "new", None)))
+        gaps.append(gap)
+        if stream() * peak < rate_at(t):
+            now = env.now
+            if now + (t - now) == t:
+                yield env.timeout(t - now)
+            else:  # one delay cannot reach t exactly: step through the candidates
+                for gap in gaps:
+                    yield env.timeout(gap)
+            gaps.clear()
+            journey(referral(system, draw(new_patient_id(), service, place, "new", None)))
 
 
 def referral(system: System, ref: Referral, referral_day: float | None = None) -> ProcessGen:
@@ -174,19 +186,23 @@ def wait_for_bed(
     """
     env = system.env
     beds = system.beds[(ref.pathway, ref.service)]
-    market = system.markets.get((ref.pathway, ref.service))
     if not beds.preference(ref.home_place, ref.kind):
+        market = system.markets.get((ref.pathway, ref.service))
         return (yield from _no_compatible_unit(system, ref, episode, beds, market))
     request = beds.request(episode, ref.urgent)
+    if request.triggered:  # a bed at once
+        unit = request.value
+        assert isinstance(unit, UnitState)
+        episode.admit(env.now, unit.name, unit.distance_from(ref.home_place))
+        return Stay(episode, unit)
+    market = system.markets.get((ref.pathway, ref.service))
     max_wait = system.policy.max_wait[(ref.pathway, ref.urgent)]
     if max_wait is not None:
         max_wait = max(0.0, max_wait - waited_days)
     wait_timer = patience_timer = None
     search: _Search | None = None
     reason: OutOfAreaReason | None = None
-    if request.triggered:
-        unit = request.value
-    elif max_wait == 0 and market is None and not beds.between_panels:
+    if max_wait == 0 and market is None and not beds.between_panels:
         unit = None
     else:
         # A timer that fires first takes the request out of the queue and resolves it
@@ -212,7 +228,7 @@ def wait_for_bed(
             found = env.event()
             found.callbacks.append(expire)
             search = _Search(system, beds, market, reason)
-            env.process(search.rounds(found))
+            journey(search.rounds(found))
 
         if max_wait == 0:
             wait_over(None)
@@ -338,7 +354,7 @@ def inpatient_stays(system: System, ref: Referral, stay: Stay) -> ProcessGen:
             leave(system, beds, stay, "home", None)
         break
     if ref.readmit:
-        env.process(readmission(system, ref))
+        journey(readmission(system, ref))
 
 
 def leave(

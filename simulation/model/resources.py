@@ -34,6 +34,17 @@ ANYONE: Kind = (None, None, None)
 """The kind of a patient of a pathway without a patient mix: every unit takes them."""
 
 
+def granted_at_once(event: simpy.Event, value: Any = None) -> None:
+    """Resolve ``event`` for a patient asking now, without scheduling it.
+
+    ``succeed`` schedules an event so that its waiters are resumed, and the patient who
+    asked is not waiting: they check ``triggered`` and go on. Scheduling it anyway would
+    add an event that changes nothing, one for each admission without a wait.
+    """
+    event._ok = True
+    event._value = value
+
+
 def admission_limit(beds: int, staffed: int | None, ceiling: float | None) -> int:
     """The most patients a unit admits up to: its staffed beds, under its occupancy ceiling.
 
@@ -194,6 +205,8 @@ class ServiceBeds:
         self.default_price = default_price
         """The service's out-of-area cost per bed day, for a bed found without a price."""
         self.repatriations = 0
+        self._asking: BedRequest | None = None
+        """The request being made now: granted at once if a bed is given to it."""
         self._preference: dict[tuple[str, Kind], tuple[UnitState, ...]] = {}
 
     # -- the queue ---------------------------------------------------------------------
@@ -207,11 +220,19 @@ class ServiceBeds:
         (self.urgent if urgent else self.routine)[episode.episode_id] = req
         if listed:
             self.waiting.add(self.env.now, 1)
+        self._asking = req
         if self.continuous:
             self.allocate()
         elif urgent and self.between_panels:
             self.allocate(urgent_only=True)
+        self._asking = None
         return req
+
+    def _grant(self, req: BedRequest, unit: UnitState) -> None:
+        if req is self._asking:
+            granted_at_once(req, unit)
+        else:
+            req.succeed(unit)
 
     def cancel(self, req: BedRequest) -> None:
         """Leave the queue without a bed (out-of-area placement or withdrawal)."""
@@ -277,7 +298,7 @@ class ServiceBeds:
                     return
                 self.cancel(req)
                 self.occupy(unit)
-                req.succeed(unit)
+                self._grant(req, unit)
         else:
             self._allocate_by_kind((urgent,) if urgent_only else (urgent, routine))
         if self.repatriation and self.out_of_area and not urgent_only:
@@ -299,7 +320,7 @@ class ServiceBeds:
                     continue
                 self.cancel(req)
                 self.occupy(unit)
-                req.succeed(unit)
+                self._grant(req, unit)
 
     def _repatriate(self) -> None:
         """Bring out-of-area patients back to free beds that take them."""
@@ -407,7 +428,7 @@ class Caseload:
         event = simpy.Event(self.env)
         if self.has_room():
             self._take()
-            event.succeed()
+            granted_at_once(event)
         else:
             self.queue.append(event)
         return event
