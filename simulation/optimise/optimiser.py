@@ -25,7 +25,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from simulation.optimise.space import Candidate, Space, build_space, candidate_s
 from simulation.scenario.loading import derive, file_sha256, scenario_to_yaml
 from simulation.store import optimisation as layout
 from simulation.store.layout import MANIFEST
+from simulation.store.lock import FolderBusy, FolderLock
 from simulation.store.manifest import (
     code_fingerprint,
     code_revision,
@@ -123,6 +124,9 @@ class Pending:
     space: Space
     staging: Path
     final: Path
+    lock: FolderLock = field(compare=False)
+    """The partial folder's lock, held from reserving (or reopening) it to the end of
+    :meth:`run`: a second process resuming the same optimisation is refused."""
 
     def run(
         self,
@@ -131,9 +135,21 @@ class Pending:
         progress: Progress | None = None,
     ) -> OptimisationResult:
         """Run what is not saved yet, write the results folder and return it."""
-        return _execute(
-            self.problem, self.space, self.staging, self.final, workers, cluster, progress
-        )
+        try:
+            return _execute(
+                self.problem, self.space, self.staging, self.final, workers, cluster, progress
+            )
+        finally:
+            self.lock.release()
+
+
+def _lock(staging: Path) -> FolderLock:
+    lock = FolderLock(staging)
+    try:
+        lock.acquire("optimising")
+    except FolderBusy as exc:
+        raise OptimisationError(str(exc)) from None
+    return lock
 
 
 def start(
@@ -149,8 +165,9 @@ def start(
     final = new_run_folder(Path(root), f"optimise-{problem.spec.name}")
     staging = final.parent / f".{final.name}{SUFFIX}"
     staging.mkdir()
+    lock = _lock(staging)
     atomic_write(staging / STATE, json.dumps(_state(problem, command), indent=1).encode())
-    return Pending(problem, space, staging, final)
+    return Pending(problem, space, staging, final, lock)
 
 
 def optimise(
@@ -193,6 +210,15 @@ def reopen(results_dir: str | Path) -> Pending:
             f"{results_dir} is not an interrupted optimisation: there is no {staging.name} "
             "beside it (give the folder the interrupted optimisation named)"
         )
+    lock = _lock(staging)
+    try:
+        return _reopen(results_dir, staging, final, lock)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _reopen(results_dir: str | Path, staging: Path, final: Path, lock: FolderLock) -> Pending:
     try:
         state = json.loads((staging / STATE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -223,7 +249,7 @@ def reopen(results_dir: str | Path) -> Pending:
                 shutil.rmtree(written)
             else:
                 written.unlink()
-    return Pending(problem, build_space(problem), staging, final)
+    return Pending(problem, build_space(problem), staging, final, lock)
 
 
 def resume(

@@ -314,3 +314,45 @@ def test_resume_after_an_interruption_while_the_folder_was_being_written(done, t
     again = reopen(pending.final).run(workers=1)
     assert again.selection["chosen"] == uninterrupted.selection["chosen"]
     assert again.evaluations_run == 0  # every search and clean-up replication was saved
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from simulation.store.lock import FolderLock
+FolderLock(Path(sys.argv[1])).acquire()
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_an_optimisation_another_process_is_running_is_not_resumed(tmp_path):
+    import subprocess
+    import sys
+
+    from simulation.optimise.optimiser import OptimisationError, start
+    from tests.optimise.conftest import OPTIMISATION, write_base
+
+    write_base(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(OPTIMISATION)
+    pending = start(tmp_path / "tiny.yaml", tmp_path / "results")
+    pending.lock.release()  # as if this process had been stopped
+    root = Path(__file__).resolve().parents[2]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(pending.staging)],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        before = sorted(p.name for p in pending.staging.iterdir())
+        with pytest.raises(OptimisationError, match="is in use: another pathways process is opt"):
+            reopen(pending.final)
+        assert sorted(p.name for p in pending.staging.iterdir()) == before  # nothing cleaned
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
+    again = reopen(pending.final)  # free once the holder is gone
+    assert again.lock.held
+    again.lock.release()
