@@ -7,7 +7,11 @@ ratio is taken between runs interleaved in one process, so that both see the sam
 1. the model alone (``Model(scenario, r).run()``) on the baseline scenario against a
    bare SimPy M/M/c queue of a similar number of events; events are counted the same
    way for both (SimPy's count of scheduled events), and the ratio of costs per event
-   is the figure that travels between machines;
+   is the figure that travels between machines. The model schedules no event that
+   changes nothing (a patient's journey has no process events of its own, a bed given
+   at once and a thinning candidate turned down are no events), so it needs fewer
+   events per patient than a process-per-patient SimPy model and each costs more:
+   between revisions, compare the CPU per replication (s/run) as well;
 2. the same M/M/c (50 servers, utilisation 0.9) as a pathways scenario, as a bare SimPy
    model and in Ciw (``pip install -e '.[bench]'``): CPU time per customer;
 3. how the model's cost per event grows with the horizon (the baseline over 5, 10 and
