@@ -2,8 +2,10 @@
 
 A :class:`Model` is a :class:`~simulation.model.system.System` (beds, teams, streams,
 clock, records) that starts the pathway's processes: referrals from each home place
-(:mod:`simulation.model.pathway`), the weekly bed-management panel if beds are
-allocated at a panel, the scenario's dated changes (:mod:`simulation.model.changes`),
+(:mod:`simulation.model.pathway`; stream by stream where a pathway's patient mix gives
+``referrals``, :mod:`simulation.model.streamreferrals`), the weekly bed-management
+panel if beds are allocated at a panel, the scenario's dated changes
+(:mod:`simulation.model.changes`),
 the finance year ends (:mod:`simulation.model.finance`) and the census start
 (:mod:`simulation.model.censusstart`). :meth:`Model.run` runs it to the horizon and
 returns a :class:`ModelOutput`: what the replication recorded, for the KPIs.
@@ -23,6 +25,7 @@ from simulation.model.changes import dated_changes
 from simulation.model.finance import Finance
 from simulation.model.pathway import arrivals, panel
 from simulation.model.spend import SpendLevels
+from simulation.model.streamreferrals import start_stream_arrivals
 from simulation.model.system import System
 from simulation.scenario.schema import SHARED_WITH_BUDGET, Scenario
 
@@ -38,6 +41,9 @@ class Model(System):
     ):
         super().__init__(scenario, replication)
         for pathway, spec in scenario.pathways.items():
+            if spec.referrals_by_stream:
+                start_stream_arrivals(self, pathway)
+                continue
             for service, svc in spec.services.items():
                 for place in scenario.places:
                     rate = svc.referral_rate_per_100k_per_year * place.population / 1e5

@@ -285,3 +285,22 @@ class PatientDraws:
             age_band,
             adult_after,
         )
+
+
+class StreamMix(_Mix):
+    """A patient mix whose referrals all belong to one clinical stream.
+
+    A stream whose referrals arrive on their own (the patient mix's ``referrals``) sets
+    their stream; the mix's draws are made all the same, so its sex and age band are
+    drawn as for any referral and every stream stays in step.
+    """
+
+    def __init__(self, mix: _Mix, stream: str):
+        self.tables = mix.tables
+        self.streams = mix.streams
+        self.stream = stream
+
+    def draw(self, home: str) -> tuple[str | None, str | None, str | None]:
+        """Sex and age band drawn from the mix; the stream is this one."""
+        sex, _, age_band = _Mix.draw(self, home)
+        return sex, self.stream, age_band

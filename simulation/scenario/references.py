@@ -240,6 +240,20 @@ def _mix_problems(s: Scenario, pathway: str, places: list[str]) -> Iterator[tupl
                         f"service {service!r} is not described for {pathway} "
                         f"(described: {', '.join(spec.services)})",
                     )
+    for stream, given in mix.referrals.items():
+        if stream not in mix.streams:
+            yield (
+                (*base, "referrals", stream),
+                f"unknown stream {stream!r}{_suggest(stream, mix.streams)} "
+                f"(patient_mix.streams: {', '.join(mix.streams) or 'none'})",
+            )
+        for service in given.referral_rate_per_100k_per_year:
+            if service not in spec.services:
+                yield (
+                    (*base, "referrals", stream, "referral_rate_per_100k_per_year", service),
+                    f"service {service!r} is not described for {pathway}"
+                    f"{_suggest(service, spec.services)} (described: {', '.join(spec.services)})",
+                )
     teams = [t.name for t in s.community_teams if t.pathway == pathway]
     for stream, services in mix.step_down.items():
         for service, routes in services.items():
