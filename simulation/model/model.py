@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from simulation.model.adulthood import start_moves_at_18
 from simulation.model.censusstart import start_census
 from simulation.model.changes import dated_changes
 from simulation.model.finance import Finance
@@ -49,6 +50,7 @@ class Model(System):
                     rate = svc.referral_rate_per_100k_per_year * place.population / 1e5
                     if rate > 0:
                         self.env.process(arrivals(self, pathway, service, place.name, rate))
+        start_moves_at_18(self)
         if not self.continuous:
             self.env.process(panel(self))
         if scenario.changes:

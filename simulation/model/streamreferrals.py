@@ -30,7 +30,7 @@ def start_stream_arrivals(system: System, pathway: str) -> None:
         own = PatientDraws(system.streams, f"{pathway}.new.{stream}", pathway, spec, scenario)
         assert own.mix is not None  # a mix with streams is used
         own.mix = StreamMix(own.mix, stream)
-        draws[stream] = own
+        draws[stream] = system.draws[(pathway, f"new.{stream}")] = own  # dated changes reach it
     for service in spec.services:
         for place in scenario.places:
             for stream, (rate, growth) in spec.stream_referrals(service, place.name).items():

@@ -128,7 +128,17 @@ KPI_INFO: dict[str, KpiInfo] = {
     "left_for_adult_services": KpiInfo(
         "Turned 18 in a bed",
         "count",
-        "young people who turned 18 in a bed and left it for adult services",
+        "young people who turned 18 in a bed and left it for adult services: the scenario's "
+        "adult pathway where the young people's pathway names one (patient_mix.adult_pathway), "
+        "else services outside the model",
+    ),
+    "transfers_at_18": KpiInfo(
+        "Transfers at 18",
+        "count",
+        "referrals of young people transferred on their 18th birthday from a young people's "
+        "bed (move: transfer); the adult pathway counts them in its referrals and, once in "
+        "an adult bed, in its admissions, waits and out-of-area placements (only in runs "
+        "where a pathway names an adult pathway)",
     ),
 }
 

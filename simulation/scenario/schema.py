@@ -327,6 +327,32 @@ class StreamReferrals(Strict):
     annual_growth: AnnualGrowth | None = None
 
 
+class AdultPathway(Strict):
+    """The adult pathway a young person who turns 18 in a bed moves to, and when.
+
+    ``pathway`` is another pathway of the scenario and ``services`` maps each young
+    people's service to a service of it (``low_secure: low``); a young person in a service
+    it does not map leaves for adult services outside the model, as without this setting.
+    ``move`` says when:
+
+    - ``transfer``: from the 18th birthday the patient is referred to the adult service
+      (source ``transfer_at_18``) and waits for an adult bed under the adult pathway's
+      rules (units that take them, maximum waits, the out-of-area market), keeping the
+      young people's bed as a delayed discharge; then the rest of the stay, step-down
+      and any readmission are the adult pathway's;
+    - ``discharge``: the patient stays in the young people's bed until ready for
+      discharge, then leaves by the adult service's step-down routes, and any
+      readmission is to the adult pathway.
+
+    The patient keeps their sex, and their clinical stream where the adult pathway's mix
+    has it (else one is drawn from that mix); they have no age band there.
+    """
+
+    pathway: Name
+    services: Annotated[dict[Name, Name], Field(min_length=1)]
+    move: Literal["transfer", "discharge"]
+
+
 class PatientMix(MixShares):
     """Who a pathway's referrals are: attributes drawn on arrival, and what differs by stream.
 
@@ -347,7 +373,8 @@ class PatientMix(MixShares):
     """The age band of young people who turn 18 within a year of referral (their birthday
     falls evenly over that year). One still in a bed on their 18th birthday moves to adult
     services when ready for discharge: no step-down within the pathway and no readmission
-    to it (counted)."""
+    to it (counted); to the scenario's adult pathway where ``adult_pathway`` names one."""
+    adult_pathway: AdultPathway | None = None
     length_of_stay: dict[Name, dict[Name, Distribution]] = Field(default_factory=dict)
     step_down: dict[Name, dict[Name, tuple[StepDown, ...]]] = Field(default_factory=dict)
     referrals: dict[Name, StreamReferrals] = Field(default_factory=dict)
