@@ -8,7 +8,8 @@ young people's pathway names an adult pathway of the same scenario (its patient 
   their service maps to (an episode of the adult pathway, source ``transfer_at_18``) and
   waits for an adult bed as any adult referral does (the units that take them, the
   maximum wait, the out-of-area market), keeping their young people's bed as a delayed
-  discharge meanwhile; in the adult bed they have the rest of their clinical stay, then
+  discharge meanwhile; in the adult bed they have the rest of their clinical stay (as
+  it stood on the birthday; one admitted already 18 is transferred on admission), then
   the adult pathway's step-down routes and readmission;
 - a **discharge**: the patient stays in the young people's bed until ready for
   discharge, then leaves it by the adult service's step-down routes (an adult bed, an

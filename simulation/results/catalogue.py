@@ -24,14 +24,23 @@ class KpiInfo:
 
 
 KPI_INFO: dict[str, KpiInfo] = {
-    "referrals": KpiInfo("Referrals", "count", "new referrals and readmission referrals"),
+    "referrals": KpiInfo(
+        "Referrals",
+        "count",
+        "new referrals and readmission referrals (and an adult pathway's transfers at 18)",
+    ),
     "readmissions": KpiInfo("Readmissions", "count", "referrals of discharged inpatients"),
     "not_accepted": KpiInfo("Not accepted", "count", "referrals not accepted at assessment"),
     "diversions": KpiInfo(
         "Diversions", "count", "referrals diverted to a community alternative (avoided admission)"
     ),
     "withdrawn": KpiInfo("Withdrawn", "count", "referrals closed while waiting for a bed"),
-    "admissions": KpiInfo("Admissions", "count", "first admissions, in or out of area"),
+    "admissions": KpiInfo(
+        "Admissions",
+        "count",
+        "first admissions of referrals (an adult pathway's transfers at 18 included), in or "
+        "out of area",
+    ),
     "ooa_admissions": KpiInfo("Out-of-area admissions", "count", "admitted outside the footprint"),
     "ooa_admission_pct": KpiInfo(
         "Out-of-area admissions", "%", "share of admissions placed out of area"

@@ -87,3 +87,93 @@ def test_a_bad_stream_referral_is_refused_with_its_line(case: str, tmp_path: Pat
     text = variant(old, new, with_mix())
     problem = only_problem(write(tmp_path, text))
     assert_problem(problem, tmp_path / "scenario.yaml", line_of(text, marker), field, *fragments)
+
+
+# -- the adult pathway a young person moves to at 18 ----------------------------------
+YOUNG = """\
+    patient_mix:
+      age_bands: {under_17: 0.6, aged_17: 0.4}
+      adult_from_age_band: aged_17
+      adult_pathway:
+        pathway: adult_secure
+        services: {picu: low}
+        move: transfer
+    services:
+      picu:
+"""
+
+
+def with_adult_pathway(young: str = YOUNG) -> str:
+    return variant("    services:\n      picu:\n", young)
+
+
+def test_an_adult_pathway_loads(tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, with_adult_pathway()))
+    adult = scenario.pathways["camhs_t4"].patient_mix.adult_pathway
+    assert adult is not None
+    assert (adult.pathway, adult.services, adult.move) == (
+        "adult_secure",
+        {"picu": "low"},
+        "transfer",
+    )
+
+
+ADULT_CASES = {
+    "adult pathway not in the scenario": (
+        "        pathway: adult_secure\n",
+        "        pathway: adult_ed\n",
+        "pathway: adult_ed",
+        "pathways.camhs_t4.patient_mix.adult_pathway.pathway",
+        ["pathway 'adult_ed' is not another pathway of this scenario", "(described: adult_secure)"],
+    ),
+    "the young people's own pathway": (
+        "        pathway: adult_secure\n",
+        "        pathway: camhs_t4\n",
+        "        pathway: camhs_t4",
+        "pathways.camhs_t4.patient_mix.adult_pathway.pathway",
+        ["pathway 'camhs_t4' is not another pathway of this scenario"],
+    ),
+    "an adult service not in the adult pathway": (
+        "{picu: low}",
+        "{picu: medium}",
+        "{picu: medium}",
+        "pathways.camhs_t4.patient_mix.adult_pathway.services.picu",
+        ["service 'medium' is not described for adult_secure", "(described: low)"],
+    ),
+    "a young people's service not in the pathway": (
+        "{picu: low}",
+        "{low_secure: low}",
+        "{low_secure: low}",
+        "pathways.camhs_t4.patient_mix.adult_pathway.services.low_secure",
+        ["service 'low_secure' is not described for camhs_t4", "(described: picu)"],
+    ),
+    "no age band that turns 18": (
+        "      adult_from_age_band: aged_17\n",
+        "",
+        "adult_pathway:",
+        "pathways.camhs_t4.patient_mix.adult_pathway",
+        ["give patient_mix.age_bands and patient_mix.adult_from_age_band"],
+    ),
+    "an unknown move": (
+        "move: transfer",
+        "move: transfers",
+        "move: transfers",
+        "pathways.camhs_t4.patient_mix.adult_pathway.move",
+        ["'transfer', 'discharge'", "got 'transfers'"],
+    ),
+    "no move": (
+        "        move: transfer\n",
+        "",
+        "adult_pathway:",
+        "pathways.camhs_t4.patient_mix.adult_pathway.move",
+        ["missing required field 'move'", "'transfer', 'discharge'"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ADULT_CASES))
+def test_a_bad_adult_pathway_is_refused_with_its_line(case: str, tmp_path: Path) -> None:
+    old, new, marker, field, fragments = ADULT_CASES[case]
+    text = variant(old, new, with_adult_pathway())
+    problem = only_problem(write(tmp_path, text))
+    assert_problem(problem, tmp_path / "scenario.yaml", line_of(text, marker), field, *fragments)
