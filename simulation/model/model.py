@@ -3,10 +3,11 @@
 A :class:`Model` is a :class:`~simulation.model.system.System` (beds, teams, streams,
 clock, records) that starts the pathway's processes: referrals from each home place
 (:mod:`simulation.model.pathway`; stream by stream where a pathway's patient mix gives
-``referrals``, :mod:`simulation.model.streamreferrals`), the weekly bed-management
-panel if beds are allocated at a panel, the scenario's dated changes
-(:mod:`simulation.model.changes`),
-the finance year ends (:mod:`simulation.model.finance`) and the census start
+``referrals``, :mod:`simulation.model.streamreferrals`), the moves of young people to
+an adult pathway at 18 where one is named (:mod:`simulation.model.adulthood`), the
+weekly bed-management panel if beds are allocated at a panel, the scenario's dated
+changes (:mod:`simulation.model.changes`), the finance year ends
+(:mod:`simulation.model.finance`) and the census start
 (:mod:`simulation.model.censusstart`). :meth:`Model.run` runs it to the horizon and
 returns a :class:`ModelOutput`: what the replication recorded, for the KPIs.
 
