@@ -82,7 +82,9 @@ DATE_COLUMNS = (
     "ready_date",
     "discharge_date",
 )
-SOURCES: tuple[Source, ...] = get_args(Source)
+SOURCES: tuple[Source, ...] = tuple(s for s in get_args(Source) if s != "transfer_at_18")
+"""An extract's sources: a young person transferred to adult services at 18 is a new
+referral there, as services record it."""
 DECISIONS: tuple[Decision, ...] = ("accepted", "not_accepted", "diverted")
 HOME = "home"
 MIX_COLUMNS = ("sex", "stream", "age_band")

@@ -107,7 +107,8 @@ def episode_rows(episodes: list[Episode], start: dt.date) -> list[dict[str, str]
                 "pathway": e.pathway,
                 "service": e.service,
                 "home_place": e.home_place,
-                "source": e.source,
+                # A transfer at 18 is a new referral of the adult service, as an extract has it.
+                "source": "new" if e.source == "transfer_at_18" else e.source,
                 "priority": e.priority,
                 "referral_date": _date(start, e.referral_day),
                 "decision": decision,

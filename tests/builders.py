@@ -178,3 +178,114 @@ def flow_scenario(
         },
         "bed_management": {"allocation": allocation, "repatriation": True},
     }
+
+
+def transition_scenario(
+    move: str | None = "transfer",
+    *,
+    horizon_years: float = 4.0,
+    warmup_days: float = 365.0,
+    camhs_stay: dict[str, Any] | None = None,
+    adult_beds: tuple[int, int] = (5, 2),
+    seed: int = 1818,
+    name: str = "transition",
+) -> dict[str, Any]:
+    """A CAMHS tier 4 pathway whose 17-year-olds move to the adult secure pathway at 18.
+
+    One place; a CAMHS general adolescent unit (any sex) with a CAMHS community team, and
+    an adult low secure men's unit and women's unit (``adult_beds``) with an adult
+    community team. Half of CAMHS referrals are 17 (``aged_17``, turning 18 within a
+    year). CAMHS streams are mental illness and eating disorder; the adult pathway's are
+    mental illness and learning disability/autism. ``move`` is the adult pathway's
+    ``move`` (``None``: no adult pathway named, so 18-year-olds leave the model).
+    """
+    camhs_mix: dict[str, Any] = {
+        "sex": {"male": 0.6, "female": 0.4},
+        "streams": {"mental_illness": 0.7, "eating_disorder": 0.3},
+        "age_bands": {"under_17": 0.5, "aged_17": 0.5},
+        "adult_from_age_band": "aged_17",
+    }
+    if move is not None:
+        camhs_mix["adult_pathway"] = {
+            "pathway": "adult_secure",
+            "services": {"general_adolescent": "low"},
+            "move": move,
+        }
+    men, women = adult_beds
+    adult_unit = {
+        "pathway": "adult_secure",
+        "service": "low",
+        "place": PLACE,
+        "cost_per_bed_day_gbp": 450,
+        "linked_places": [PLACE],
+    }
+    return {
+        "name": name,
+        "start_date": "2026-04-01",
+        "horizon_years": horizon_years,
+        "warmup_days": warmup_days,
+        "seed": seed,
+        "places": [{"name": PLACE, "population": 500_000}],
+        "units": [
+            {
+                "name": "Adolescent Unit",
+                "pathway": "camhs_t4",
+                "service": "general_adolescent",
+                "place": PLACE,
+                "beds": 12,
+                "cost_per_bed_day_gbp": 750,
+                "linked_places": [PLACE],
+            },
+            {**adult_unit, "name": "Adult Men", "beds": men, "sex": "male"},
+            {**adult_unit, "name": "Adult Women", "beds": women, "sex": "female"},
+        ],
+        "community_teams": [
+            {
+                "name": "CAMHS Team",
+                "pathway": "camhs_t4",
+                "places": 1000,
+                "episode_length": {"distribution": "fixed", "value": 60},
+                "cost_per_place_per_year_gbp": 30_000,
+            },
+            {
+                "name": "Adult Team",
+                "pathway": "adult_secure",
+                "places": 1000,
+                "episode_length": {"distribution": "fixed", "value": 120},
+                "cost_per_place_per_year_gbp": 25_000,
+            },
+        ],
+        "pathways": {
+            "camhs_t4": {
+                "priority_mix": {"urgent": 0.5, "routine": 0.5},
+                "max_wait_days": {"urgent": 3, "routine": 21},
+                "patient_mix": camhs_mix,
+                "services": {
+                    "general_adolescent": {
+                        "referral_rate_per_100k_per_year": 8.0,
+                        "length_of_stay": camhs_stay
+                        or {"distribution": "gamma", "mean": 90, "sd": 45},
+                        "out_of_area": {"cost_per_bed_day_gbp": 900, "distance_miles": 120},
+                        "step_down": [{"to": "CAMHS Team", "probability": 0.8}],
+                    }
+                },
+            },
+            "adult_secure": {
+                "priority_mix": {"urgent": 0.3, "routine": 0.7},
+                "max_wait_days": {"urgent": 7, "routine": 30},
+                "readmission": {"probability": 0.3, "window_days": 365},
+                "patient_mix": {
+                    "sex": {"male": 0.85, "female": 0.15},
+                    "streams": {"mental_illness": 0.8, "ld_autism": 0.2},
+                },
+                "services": {
+                    "low": {
+                        "referral_rate_per_100k_per_year": 2.0,
+                        "length_of_stay": {"distribution": "gamma", "mean": 200, "sd": 100},
+                        "out_of_area": {"cost_per_bed_day_gbp": 550, "distance_miles": 90},
+                        "step_down": [{"to": "Adult Team", "probability": 1.0}],
+                    }
+                },
+            },
+        },
+    }

@@ -44,6 +44,10 @@ def arrival_fingerprint(scenario: Scenario) -> tuple[object, ...]:
                     (name, svc.referral_rate_per_100k_per_year)
                     for name, svc in spec.services.items()
                 ),
+                # Referrals by stream: the streams' shares and own rates set the arrivals.
+                (spec.patient_mix.referrals, spec.patient_mix.streams, spec.patient_mix.places)
+                if spec.referrals_by_stream
+                else (),
             )
             for pathway, spec in scenario.pathways.items()
         ),

@@ -47,14 +47,14 @@ def apply_change(system: System, change: Change) -> None:
     elif isinstance(change, SetLengthOfStay):
         system.policy.los_factor[(change.pathway, change.service)] = change.to
     elif isinstance(change, SetDiversion):
-        for source in ("new", "readmission"):
-            system.draws[(change.pathway, source)].diversion_share = change.to
+        for draws in system.draws_of(change.pathway):
+            draws.diversion_share = change.to
     elif isinstance(change, SetMaxWait):
         system.policy.max_wait[(change.pathway, change.priority == "urgent")] = change.to
     elif isinstance(change, SetStepDown):
         routes = [(r.probability, r.to) for r in change.to]
-        for source in ("new", "readmission"):
-            system.draws[(change.pathway, source)].set_routes(change.service, routes)
+        for draws in system.draws_of(change.pathway):
+            draws.set_routes(change.service, routes)
 
 
 def dated_changes(system: System) -> Generator[simpy.Event, Any, None]:

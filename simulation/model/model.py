@@ -2,9 +2,12 @@
 
 A :class:`Model` is a :class:`~simulation.model.system.System` (beds, teams, streams,
 clock, records) that starts the pathway's processes: referrals from each home place
-(:mod:`simulation.model.pathway`), the weekly bed-management panel if beds are
-allocated at a panel, the scenario's dated changes (:mod:`simulation.model.changes`),
-the finance year ends (:mod:`simulation.model.finance`) and the census start
+(:mod:`simulation.model.pathway`; stream by stream where a pathway's patient mix gives
+``referrals``, :mod:`simulation.model.streamreferrals`), the moves of young people to
+an adult pathway at 18 where one is named (:mod:`simulation.model.adulthood`), the
+weekly bed-management panel if beds are allocated at a panel, the scenario's dated
+changes (:mod:`simulation.model.changes`), the finance year ends
+(:mod:`simulation.model.finance`) and the census start
 (:mod:`simulation.model.censusstart`). :meth:`Model.run` runs it to the horizon and
 returns a :class:`ModelOutput`: what the replication recorded, for the KPIs.
 
@@ -18,11 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from simulation.model.adulthood import start_moves_at_18
 from simulation.model.censusstart import start_census
 from simulation.model.changes import dated_changes
 from simulation.model.finance import Finance
 from simulation.model.pathway import arrivals, panel
 from simulation.model.spend import SpendLevels
+from simulation.model.streamreferrals import start_stream_arrivals
 from simulation.model.system import System
 from simulation.scenario.schema import SHARED_WITH_BUDGET, Scenario
 
@@ -38,11 +43,15 @@ class Model(System):
     ):
         super().__init__(scenario, replication)
         for pathway, spec in scenario.pathways.items():
+            if spec.referrals_by_stream:
+                start_stream_arrivals(self, pathway)
+                continue
             for service, svc in spec.services.items():
                 for place in scenario.places:
                     rate = svc.referral_rate_per_100k_per_year * place.population / 1e5
                     if rate > 0:
                         self.env.process(arrivals(self, pathway, service, place.name, rate))
+        start_moves_at_18(self)
         if not self.continuous:
             self.env.process(panel(self))
         if scenario.changes:

@@ -306,13 +306,31 @@ def _no_compatible_unit(
 def inpatient_stays(system: System, ref: Referral, stay: Stay) -> ProcessGen:
     """Stay in bed, become ready for discharge, and leave by the planned route."""
     env = system.env
+    birthday = ref.adult_after_days
+    moves = system.moves_at_18.get(ref.pathway) if birthday is not None else None
     for stage in ref.stages:
         beds = system.beds[(ref.pathway, stage.service)]
         episode = stay.episode
-        yield env.timeout(stage.los_days * system.policy.los_factor[(ref.pathway, stage.service)])
+        factor = system.policy.los_factor[(ref.pathway, stage.service)]
+        los = stage.los_days * factor
+        if moves is not None and moves.moves(stage.service) == "transfer":
+            assert birthday is not None
+            stage_end = env.now + los
+            if stage_end >= birthday:
+                # Eighteen during this stay: referred to the adult pathway on the birthday,
+                # with the rest of the clinical stay (in unscaled days) still to go.
+                if birthday > env.now:
+                    yield env.timeout(birthday - env.now)
+                yield from moves.transfer(system, ref, stay, (stage_end - env.now) / factor)
+                return
+        yield env.timeout(los)
         episode.ready(env.now)
         beds.mark_ready(stay)
-        if ref.adult_after_days is not None and env.now >= ref.adult_after_days:
+        if birthday is not None and env.now >= birthday:
+            if moves is not None and moves.moves(stage.service) == "discharge":
+                # Eighteen now: leaves by the adult pathway's routes.
+                yield from moves.discharge(system, ref, stay)
+                return
             # Eighteen now: discharged to adult services, not within the pathway.
             episode.adult_services_day = env.now
             leave(system, beds, stay, "home", None)

@@ -285,3 +285,47 @@ class PatientDraws:
             age_band,
             adult_after,
         )
+
+
+class StreamMix(_Mix):
+    """A patient mix whose referrals all belong to one clinical stream.
+
+    A stream whose referrals arrive on their own (the patient mix's ``referrals``) sets
+    their stream; the mix's draws are made all the same, so its sex and age band are
+    drawn as for any referral and every stream stays in step.
+    """
+
+    def __init__(self, mix: _Mix, stream: str):
+        self.tables = mix.tables
+        self.streams = mix.streams
+        self.stream = stream
+
+    def draw(self, home: str) -> tuple[str | None, str | None, str | None]:
+        """Sex and age band drawn from the mix; the stream is this one."""
+        sex, _, age_band = _Mix.draw(self, home)
+        return sex, self.stream, age_band
+
+
+class MovedMix(_Mix):
+    """The patient mix of a pathway that a patient moves to (at 18, to the adult pathway).
+
+    Its draws are made as for any referral; then the patient keeps their own sex, and
+    their own clinical stream where this mix has it, and has no age band. Set
+    :attr:`person` to the patient's sex, stream and age band before each draw.
+    """
+
+    def __init__(self, mix: _Mix | None, streams: tuple[str, ...]):
+        self.tables = mix.tables if mix is not None else {}
+        self.streams = mix.streams if mix is not None else {}
+        self.known_streams = frozenset(streams)
+        self.person: tuple[str | None, str | None, str | None] = (None, None, None)
+
+    def draw(self, home: str) -> tuple[str | None, str | None, str | None]:
+        """The patient's sex and (where this mix has it) stream, else as drawn; no age band."""
+        sex, stream, _ = _Mix.draw(self, home)
+        own_sex, own_stream, _ = self.person
+        if own_sex is not None:
+            sex = own_sex
+        if own_stream in self.known_streams:
+            stream = own_stream
+        return sex, stream, None

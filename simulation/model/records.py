@@ -17,8 +17,9 @@ from typing import Literal
 from simulation.core.calendar import Calendar
 from simulation.scenario.schema import Priority
 
-Source = Literal["new", "readmission", "step_down"]
-"""How an episode began: a new referral, a readmission, or a step-down from another bed."""
+Source = Literal["new", "readmission", "step_down", "transfer_at_18"]
+"""How an episode began: a new referral, a readmission, a step-down from another bed, or
+a young person's referral to the adult pathway on turning 18 in a bed (``transfer``)."""
 Decision = Literal["pending", "not_accepted", "diverted", "accepted"]
 """Assessment's outcome; ``pending`` until the patient has been assessed."""
 ExitTo = Literal["home", "step_down_bed", "community"]
@@ -132,7 +133,8 @@ class Episode:
     ooa_search_day: float | None = None
     """When the search for an out-of-area bed began (an out-of-area admission only)."""
     adult_services_day: float | None = None
-    """When a young person who turned 18 in the bed left it for adult services."""
+    """When a young person who turned 18 in the bed left it for adult services (the
+    scenario's adult pathway, where the young people's pathway names one)."""
 
     # -- what happens to the patient, in the pathway's order ---------------------------
     def decide(self, decision: Decision, day: float) -> None:

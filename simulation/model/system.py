@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+from collections.abc import Generator
+from typing import Any, Literal, Protocol
 
 import simpy
 
@@ -23,8 +25,28 @@ from simulation.core.streams import StreamFactory
 from simulation.model.market import Market
 from simulation.model.patients import PatientDraws, Referral
 from simulation.model.records import Episode, Source
-from simulation.model.resources import Caseload, ServiceBeds, UnitState
+from simulation.model.resources import Caseload, ServiceBeds, Stay, UnitState
 from simulation.scenario.schema import Scenario
+
+
+class MovesAt18(Protocol):
+    """How a young people's pathway moves its patients to an adult pathway at 18."""
+
+    def moves(self, service: str) -> Literal["transfer", "discharge"] | None:
+        """How a patient in ``service`` moves (None: they leave for adult services)."""
+        ...
+
+    def transfer(
+        self, system: System, ref: Referral, stay: Stay, rest_days: float
+    ) -> Generator[simpy.Event, Any, None]:
+        """Referred to the adult pathway now, with ``rest_days`` of the stay still to go."""
+        ...
+
+    def discharge(
+        self, system: System, ref: Referral, stay: Stay
+    ) -> Generator[simpy.Event, Any, None]:
+        """Ready for discharge now: leave by the adult pathway's routes."""
+        ...
 
 
 class Policy:
@@ -86,6 +108,9 @@ class System:
             t.name: Caseload(self.env, t.name, t.places, self.calendar)
             for t in scenario.community_teams
         }
+        self.moves_at_18: dict[str, MovesAt18] = {}
+        """Young people's pathways whose patients move to an adult pathway at 18 (set by
+        :mod:`simulation.model.adulthood`); empty: they leave for adult services."""
         self.draws = {
             (pathway, source): PatientDraws(
                 self.streams, f"{pathway}.{source}", pathway, spec, scenario
@@ -101,6 +126,14 @@ class System:
         start_date = self.scenario.start_date
         days = range(first, math.floor(self.horizon) + 1)
         return [(start_date + dt.timedelta(days=day)).month - 1 for day in days]
+
+    def draws_of(self, pathway: str) -> list[PatientDraws]:
+        """Every patient draws of a pathway, which dated changes of its policy reach.
+
+        New referrals, readmissions, and any others: a clinical stream's own referrals,
+        young people moving to it at 18.
+        """
+        return [draws for (name, _), draws in self.draws.items() if name == pathway]
 
     def new_patient_id(self) -> int:
         """The next patient's identifier."""

@@ -24,14 +24,23 @@ class KpiInfo:
 
 
 KPI_INFO: dict[str, KpiInfo] = {
-    "referrals": KpiInfo("Referrals", "count", "new referrals and readmission referrals"),
+    "referrals": KpiInfo(
+        "Referrals",
+        "count",
+        "new referrals and readmission referrals (and an adult pathway's transfers at 18)",
+    ),
     "readmissions": KpiInfo("Readmissions", "count", "referrals of discharged inpatients"),
     "not_accepted": KpiInfo("Not accepted", "count", "referrals not accepted at assessment"),
     "diversions": KpiInfo(
         "Diversions", "count", "referrals diverted to a community alternative (avoided admission)"
     ),
     "withdrawn": KpiInfo("Withdrawn", "count", "referrals closed while waiting for a bed"),
-    "admissions": KpiInfo("Admissions", "count", "first admissions, in or out of area"),
+    "admissions": KpiInfo(
+        "Admissions",
+        "count",
+        "first admissions of referrals (an adult pathway's transfers at 18 included), in or "
+        "out of area",
+    ),
     "ooa_admissions": KpiInfo("Out-of-area admissions", "count", "admitted outside the footprint"),
     "ooa_admission_pct": KpiInfo(
         "Out-of-area admissions", "%", "share of admissions placed out of area"
@@ -128,7 +137,17 @@ KPI_INFO: dict[str, KpiInfo] = {
     "left_for_adult_services": KpiInfo(
         "Turned 18 in a bed",
         "count",
-        "young people who turned 18 in a bed and left it for adult services",
+        "young people who turned 18 in a bed and left it for adult services: the scenario's "
+        "adult pathway where the young people's pathway names one (patient_mix.adult_pathway), "
+        "else services outside the model",
+    ),
+    "transfers_at_18": KpiInfo(
+        "Transfers at 18",
+        "count",
+        "referrals of young people transferred on their 18th birthday from a young people's "
+        "bed (move: transfer); the adult pathway counts them in its referrals and, once in "
+        "an adult bed, in its admissions, waits and out-of-area placements (only in runs "
+        "where a pathway names an adult pathway)",
     ),
 }
 

@@ -337,6 +337,9 @@ class _Builder:
         for sex in ("female", "male"):
             count(f"ooa_admissions_{sex}", admitted & away & (ep.sex == sex), ep.admission_day)
         count("left_for_adult_services", np.ones_like(admitted), ep.adult_services_day)
+        if any(spec.patient_mix.adult_pathway for spec in self.scenario.pathways.values()):
+            # Only where young people move to an adult pathway, so no other run changes.
+            count("transfers_at_18", ep.source == "transfer_at_18", ep.referral_day)
         year = self.periods.index(ep.admission_day)
         keep = admitted & (year >= 0)
         wait = (ep.admission_day - ep.decision_day)[keep]

@@ -179,20 +179,31 @@ def population(scenario: Scenario) -> int:
     return sum(place.population for place in scenario.places)
 
 
-def growth_factor(scenario: Scenario, pathway: str) -> float:
+def growth_factor(scenario: Scenario, pathway: str, annual_growth: float | None = None) -> float:
     """Mean referral-rate multiplier over the reported period from annual growth.
 
     Rates grow as ``(1 + g) ** years`` from the start date, so over ``H`` years the mean
     multiplier is ``((1 + g) ** H - 1) / (H ln(1 + g))``; seasonality averages to its
-    mean month factor.
+    mean month factor. ``annual_growth``: a clinical stream's own growth, in place of
+    the pathway's.
     """
     spec = scenario.pathways[pathway]
     years = scenario.horizon_days / DAYS_PER_YEAR
-    g = spec.annual_growth
+    g = spec.annual_growth if annual_growth is None else annual_growth
     factor = 1.0 if g == 0 else ((1 + g) ** years - 1) / (years * math.log1p(g))
     if spec.seasonality is not None:
         factor *= sum(spec.seasonality) / len(spec.seasonality)
     return factor
+
+
+def stream_referrals_per_year(scenario: Scenario, pathway: str, service: str) -> float:
+    """Mean new referrals a year of a service whose referrals arrive stream by stream."""
+    spec = scenario.pathways[pathway]
+    return sum(
+        rate * place.population / 1e5 * growth_factor(scenario, pathway, growth)
+        for place in scenario.places
+        for rate, growth in spec.stream_referrals(service, place.name).values()
+    )
 
 
 def admitted_share(spec: Pathway) -> float:
@@ -236,6 +247,8 @@ def service_demand(scenario: Scenario) -> dict[tuple[str, str], ServiceDemand]:
         admissions: dict[str, float] = {}
         for service, svc in spec.services.items():
             new[service] = svc.referral_rate_per_100k_per_year * pop / 1e5 * growth
+            if spec.referrals_by_stream:
+                new[service] = stream_referrals_per_year(scenario, pathway, service)
             admissions[service] = new[service] * q / (1 - r * q) if r * q < 1 else math.inf
         inflow = {service: 0.0 for service in spec.services}
         wave = dict(admissions)

@@ -225,6 +225,7 @@ def _mix_problems(s: Scenario, pathway: str, places: list[str]) -> Iterator[tupl
             f"unknown age band {band!r}{_suggest(band, mix.age_bands)} "
             f"(patient_mix.age_bands: {', '.join(mix.age_bands) or 'none'})",
         )
+    yield from _adult_pathway_problems(s, pathway)
     for field in ("length_of_stay", "step_down"):
         for stream, services in getattr(mix, field).items():
             if stream not in mix.streams:
@@ -240,6 +241,20 @@ def _mix_problems(s: Scenario, pathway: str, places: list[str]) -> Iterator[tupl
                         f"service {service!r} is not described for {pathway} "
                         f"(described: {', '.join(spec.services)})",
                     )
+    for stream, given in mix.referrals.items():
+        if stream not in mix.streams:
+            yield (
+                (*base, "referrals", stream),
+                f"unknown stream {stream!r}{_suggest(stream, mix.streams)} "
+                f"(patient_mix.streams: {', '.join(mix.streams) or 'none'})",
+            )
+        for service in given.referral_rate_per_100k_per_year:
+            if service not in spec.services:
+                yield (
+                    (*base, "referrals", stream, "referral_rate_per_100k_per_year", service),
+                    f"service {service!r} is not described for {pathway}"
+                    f"{_suggest(service, spec.services)} (described: {', '.join(spec.services)})",
+                )
     teams = [t.name for t in s.community_teams if t.pathway == pathway]
     for stream, services in mix.step_down.items():
         for service, routes in services.items():
@@ -251,6 +266,45 @@ def _mix_problems(s: Scenario, pathway: str, places: list[str]) -> Iterator[tupl
                         f"{pathway} or one of its community teams "
                         f"({', '.join([*spec.services, *teams])})",
                     )
+
+
+def _adult_pathway_problems(s: Scenario, pathway: str) -> Iterator[tuple[Path_, str]]:
+    """The adult pathway a young person moves to at 18 must exist, with the services named."""
+    mix = s.pathways[pathway].patient_mix
+    adult = mix.adult_pathway
+    if adult is None:
+        return
+    base: Path_ = ("pathways", pathway, "patient_mix", "adult_pathway")
+    if mix.adult_from_age_band is None:
+        yield (
+            base,
+            "an adult pathway needs young people who turn 18: give patient_mix.age_bands and "
+            "patient_mix.adult_from_age_band (the band that turns 18 within a year)",
+        )
+    others = [p for p in s.pathways if p != pathway]
+    if adult.pathway not in others:
+        yield (
+            (*base, "pathway"),
+            f"pathway {adult.pathway!r} is not another pathway of this scenario"
+            f"{_suggest(adult.pathway, others)} (described: {', '.join(others) or 'none'})",
+        )
+        adult_services: list[str] = []
+    else:
+        adult_services = list(s.pathways[adult.pathway].services)
+    young = list(s.pathways[pathway].services)
+    for service, to in adult.services.items():
+        if service not in young:
+            yield (
+                (*base, "services", service),
+                f"service {service!r} is not described for {pathway}"
+                f"{_suggest(service, young)} (described: {', '.join(young)})",
+            )
+        if adult.pathway in others and to not in adult_services:
+            yield (
+                (*base, "services", service),
+                f"service {to!r} is not described for {adult.pathway}"
+                f"{_suggest(to, adult_services)} (described: {', '.join(adult_services)})",
+            )
 
 
 def _misspelt(described: Iterable[str], known: Iterable[str]) -> set[str]:

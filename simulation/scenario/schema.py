@@ -310,12 +310,62 @@ class MixShares(Strict):
         return self
 
 
+AnnualGrowth = Annotated[float, Field(gt=-1, le=1, allow_inf_nan=False)]
+"""Growth of referral rates a year, compounded from the start date (0.03: 3% a year)."""
+
+
+class StreamReferrals(Strict):
+    """How many referrals one clinical stream makes, where it differs from its share.
+
+    ``referral_rate_per_100k_per_year`` gives the stream its own rate for a service (per
+    100,000 people of each place a year, in place of the stream's share of the service's
+    rate); a service it does not name keeps the share. ``annual_growth`` gives the
+    stream's referrals, to every service, their own growth in place of the pathway's.
+    """
+
+    referral_rate_per_100k_per_year: dict[Name, RatePer100k] = Field(default_factory=dict)
+    annual_growth: AnnualGrowth | None = None
+
+
+class AdultPathway(Strict):
+    """The adult pathway a young person who turns 18 in a bed moves to, and when.
+
+    ``pathway`` is another pathway of the scenario and ``services`` maps each young
+    people's service to a service of it (``low_secure: low``); a young person in a service
+    it does not map leaves for adult services outside the model, as without this setting.
+    ``move`` says when:
+
+    - ``transfer``: from the 18th birthday the patient is referred to the adult service
+      (source ``transfer_at_18``) and waits for an adult bed under the adult pathway's
+      rules (units that take them, maximum waits, the out-of-area market), keeping the
+      young people's bed as a delayed discharge; then the rest of the stay, step-down
+      and any readmission are the adult pathway's;
+    - ``discharge``: the patient stays in the young people's bed until ready for
+      discharge, then leaves by the adult service's step-down routes, and any
+      readmission is to the adult pathway.
+
+    The patient keeps their sex, and their clinical stream where the adult pathway's mix
+    has it (else one is drawn from that mix); they have no age band there.
+    """
+
+    pathway: Name
+    services: Annotated[dict[Name, Name], Field(min_length=1)]
+    move: Literal["transfer", "discharge"]
+
+
 class PatientMix(MixShares):
     """Who a pathway's referrals are: attributes drawn on arrival, and what differs by stream.
 
     ``places`` gives a place its own shares (an attribute it does not give keeps the
     pathway's). ``length_of_stay`` and ``step_down`` give a clinical stream its own
-    distribution or routes for a service; the rest inherit the service's.
+    distribution or routes for a service; the rest inherit the service's. ``referrals``
+    gives a stream its own referral rate for a service, or its own growth: a stream it
+    does not name is referred at its share of each service's rate (the place's share
+    where the place gives one) growing at the pathway's ``annual_growth``. A pathway
+    that gives ``referrals`` draws each stream's referrals, and the patients they bring,
+    from the stream's own random streams, so that changing one stream's referrals leaves
+    every other stream's as they were (the same rates with and without ``referrals``
+    therefore give other, equally likely, referrals).
     """
 
     places: dict[Name, MixShares] = Field(default_factory=dict)
@@ -323,9 +373,11 @@ class PatientMix(MixShares):
     """The age band of young people who turn 18 within a year of referral (their birthday
     falls evenly over that year). One still in a bed on their 18th birthday moves to adult
     services when ready for discharge: no step-down within the pathway and no readmission
-    to it (counted)."""
+    to it (counted); to the scenario's adult pathway where ``adult_pathway`` names one."""
+    adult_pathway: AdultPathway | None = None
     length_of_stay: dict[Name, dict[Name, Distribution]] = Field(default_factory=dict)
     step_down: dict[Name, dict[Name, tuple[StepDown, ...]]] = Field(default_factory=dict)
+    referrals: dict[Name, StreamReferrals] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _routes_sum_to_at_most_one(self) -> PatientMix:
@@ -358,7 +410,7 @@ class Pathway(Strict):
     arrivals: Literal["poisson", "regular"] = "poisson"
     """``poisson`` (random, the default) or ``regular`` (evenly spaced at the same rate,
     for checks by arithmetic)."""
-    annual_growth: Annotated[float, Field(gt=-1, le=1, allow_inf_nan=False)] = 0.0
+    annual_growth: AnnualGrowth = 0.0
     seasonality: Annotated[tuple[Positive, ...], Field(min_length=12, max_length=12)] | None = None
     """12 monthly factors, January first, that must average 1 (within
     :data:`SEASONALITY_TOLERANCE`): they shape demand across the year; the referral rates
@@ -372,6 +424,35 @@ class Pathway(Strict):
     readmission: Readmission = Readmission()
     withdrawal: Withdrawal | None = None
     patient_mix: PatientMix = PatientMix()
+
+    @property
+    def referrals_by_stream(self) -> bool:
+        """Whether referrals arrive stream by stream (the patient mix gives ``referrals``)."""
+        return bool(self.patient_mix.referrals)
+
+    def stream_referrals(self, service: str, place: str) -> dict[str, tuple[float, float]]:
+        """Each clinical stream's referrals of ``service`` from ``place``.
+
+        (rate per 100,000 people a year, annual growth) by stream: the stream's own rate
+        and growth where the patient mix's ``referrals`` give them, else its share (the
+        place's, where it gives one) of the service's rate and the pathway's growth.
+        """
+        mix = self.patient_mix
+        own = mix.places.get(place)
+        shares = own.streams if own is not None and own.streams else mix.streams
+        rate = self.services[service].referral_rate_per_100k_per_year
+        out: dict[str, tuple[float, float]] = {}
+        for stream, share in shares.items():
+            given = mix.referrals.get(stream)
+            if given is None:
+                out[stream] = (share * rate, self.annual_growth)
+                continue
+            growth = given.annual_growth
+            out[stream] = (
+                given.referral_rate_per_100k_per_year.get(service, share * rate),
+                self.annual_growth if growth is None else growth,
+            )
+        return out
 
     @field_validator("seasonality")
     @classmethod

@@ -70,6 +70,12 @@ def estimate(scenario: Scenario) -> tuple[Workload, Path_]:
         span = _growth_years(years, pathway.annual_growth) * season
         for service, spec in pathway.services.items():
             expected = spec.referral_rate_per_100k_per_year * population / 1e5 * span
+            if pathway.referrals_by_stream:
+                expected = season * sum(
+                    rate * place.population / 1e5 * _growth_years(years, growth)
+                    for place in scenario.places
+                    for rate, growth in pathway.stream_referrals(service, place.name).values()
+                )
             referrals += expected
             path: Path_ = ("pathways", name, "services", service, "referral_rate_per_100k_per_year")
             largest = max(largest, (expected, path), key=lambda pair: pair[0])

@@ -24,7 +24,7 @@ from simulation.model.records import Episode
 from simulation.model.resources import OUT_OF_AREA
 from simulation.results.kpis import kpi_rows, referral_states
 from simulation.scenario.loading import derive
-from tests.builders import flow_scenario
+from tests.builders import flow_scenario, transition_scenario
 
 REPLICATIONS = 3
 STATES = {
@@ -72,11 +72,19 @@ def flow(allocation: str = "continuous", changes: bool = False) -> simulation.Sc
     return simulation.load_scenario_dict(data)
 
 
+def moving_at_18(move: str) -> simulation.Scenario:
+    """Young people who turn 18 in a CAMHS bed move to the adult pathway (tight adult beds,
+    so transfers wait in their CAMHS beds and some go out of area)."""
+    return simulation.load_scenario_dict(transition_scenario(move, adult_beds=(3, 1)))
+
+
 SCENARIOS = {
     "baseline": baseline,
     "flow_continuous": lambda: flow("continuous"),
     "flow_weekly_panel": lambda: flow("weekly_panel"),
     "flow_with_changes": lambda: flow("continuous", changes=True),
+    "transfer_at_18": lambda: moving_at_18("transfer"),
+    "discharge_at_18": lambda: moving_at_18("discharge"),
 }
 
 
@@ -189,7 +197,8 @@ def test_episode_records_are_consistent(outputs: list[ModelOutput]) -> None:
         assert ids == list(range(1, len(ids) + 1))
         for rid, chain in chains(output).items():
             first, *rest = chain
-            assert first.episode_id == rid and first.source in {"new", "readmission"}
+            assert first.episode_id == rid
+            assert first.source in {"new", "readmission", "transfer_at_18"}
             assert all(e.source == "step_down" for e in rest)
             # A step-down moves the patient from one bed to the next at the same moment.
             for before, after in zip(chain, rest, strict=False):
@@ -248,9 +257,18 @@ def test_live_end_state_matches_the_records(outputs: list[ModelOutput]) -> None:
                 if e.community_start_day is not None
             )
             assert team["in_use"] == on_caseload
-        # Patients ready for discharge still in a bed: waiting for a team place or a bed.
+        # Patients ready for discharge still in a bed: waiting for a team place or a bed,
+        # or, turned 18, for the adult bed they were transferred to (on its waiting list).
         held = [e for e in episodes if e.ready_day is not None and e.exit_day is None]
         pending = {e.referral_id for e in episodes if pending_step_down(e)}
+        transferring = {
+            e.patient_id
+            for e in episodes
+            if e.source == "transfer_at_18" and e.admission_day is None
+        }
+        for_adult = [e for e in held if e.patient_id in transferring]
+        assert len(for_adult) == len(transferring)
+        held = [e for e in held if e.patient_id not in transferring]
         for_team = [e for e in held if e.referral_id not in pending]
         for_bed = [e for e in held if e.referral_id in pending]
         assert len(for_team) == sum(t["queue"] for t in end["teams"].values())
@@ -537,3 +555,21 @@ def test_no_bed_stands_empty_while_someone_could_use_it(outputs: list[ModelOutpu
                 overlap = min(b, end) - max(a, start)
                 assert overlap <= 1e-9, (service, (start, end), (a, b))
         assert checked > 0
+
+
+def test_the_moves_at_18_exercise_their_routes() -> None:
+    """Guard: the conservation tests of the moves at 18 see waits, beds out of area and
+    adult step-downs, not only the easy path."""
+    output = Model(moving_at_18("transfer"), 0).run()
+    transfers = [e for e in output.episodes if e.source == "transfer_at_18"]
+    seen = {
+        "transferred": len(transfers) > 10,
+        "waited in the CAMHS bed": any(
+            e.admission_day is not None and e.admission_day > e.referral_day for e in transfers
+        ),
+        "out of area as an adult": any(e.admitted_to == OUT_OF_AREA for e in transfers),
+        "adult step-down": any(e.exit_to == "community" for e in transfers),
+    }
+    assert all(seen.values()), seen
+    moved = [e for e in Model(moving_at_18("discharge"), 0).run().episodes]
+    assert any(e.adult_services_day is not None and e.community_team == "Adult Team" for e in moved)

@@ -33,6 +33,7 @@ from simulation.results.catalogue import ALL, HORIZON
 from simulation.results.kpis import episodes_frame as events_frame
 from simulation.results.kpis import kpi_rows, monthly_rows, referral_states
 from simulation.scenario.schema import Scenario, SetBeds
+from tests.builders import transition_scenario
 from tests.model.test_conservation import STATES, bed_intervals, episode_timeline, own_states
 from tests.strategies import scenarios
 
@@ -306,3 +307,39 @@ def test_deep_generated_scenarios(data: dict[str, Any], replication: int) -> Non
     """Both properties at once, for the deep profile's many examples (``pytest -m deep``)."""
     keeps_every_invariant(data)
     gives_the_same_results_again(data, replication)
+
+
+@settings(max_examples=12)
+@given(
+    st.sampled_from(["transfer", "discharge"]),
+    st.integers(0, 2**31),
+    st.tuples(st.integers(0, 6), st.integers(0, 3)),
+    st.floats(1.0, 400.0),
+    st.sampled_from(["continuous", "weekly_panel"]),
+    st.booleans(),
+)
+def test_young_people_moving_to_the_adult_pathway_keep_every_invariant(
+    move: str,
+    seed: int,
+    adult_beds: tuple[int, int],
+    camhs_mean_stay: float,
+    allocation: str,
+    by_stream: bool,
+) -> None:
+    """The moves at 18, in both ways, under any beds and stays: every invariant holds
+    (every referral, the CAMHS one and the adult transfer, in exactly one state; no one
+    in a unit that does not take them; money on the bed each is in)."""
+    data = transition_scenario(
+        move,
+        seed=seed,
+        adult_beds=adult_beds,
+        camhs_stay={"distribution": "exponential", "mean": camhs_mean_stay},
+        horizon_years=2.0,
+        warmup_days=180.0,
+    )
+    data["bed_management"] = {"allocation": allocation}
+    if by_stream:
+        data["pathways"]["adult_secure"]["patient_mix"]["referrals"] = {
+            "ld_autism": {"referral_rate_per_100k_per_year": {"low": 1.5}, "annual_growth": 0.2}
+        }
+    keeps_every_invariant(data)
