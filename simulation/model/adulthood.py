@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from simulation.model.journey import journey
 from simulation.model.pathway import (
     ProcessGen,
     community_episode,
@@ -151,4 +152,4 @@ class MovesToAdultPathway:
             episode.adult_services_day = env.now
             leave(system, beds, stay, "home", None)
         if adult.readmit:
-            env.process(readmission(system, adult))
+            journey(readmission(system, adult))

@@ -23,9 +23,10 @@ from typing import Any
 
 import simpy
 
+from simulation.core.streams import Stream
 from simulation.model.journey import journey
 from simulation.model.market import Market
-from simulation.model.patients import Referral
+from simulation.model.patients import PatientDraws, Referral
 from simulation.model.records import Episode, ExitTo, OutOfAreaReason
 from simulation.model.resources import Caseload, ServiceBeds, Stay, UnitState
 from simulation.model.system import System
@@ -38,14 +39,38 @@ ProcessGen = Generator[simpy.Event, Any, None]
 def arrivals(
     system: System, pathway: str, service: str, place: str, rate_per_year: float
 ) -> ProcessGen:
-    """Referrals of one service from one place.
+    """Referrals of one service from one place, at the pathway's growth."""
+    return referral_arrivals(
+        system,
+        pathway,
+        service,
+        place,
+        rate_per_year,
+        system.scenario.pathways[pathway].annual_growth,
+        system.streams.uniform(f"arrivals.{pathway}.{service}.{place}"),
+        system.draws[(pathway, "new")],
+    )
 
-    Poisson arrivals are simulated by thinning a process at the peak rate; regular
-    arrivals are spaced at the reciprocal of the current rate.
+
+def referral_arrivals(
+    system: System,
+    pathway: str,
+    service: str,
+    place: str,
+    rate_per_year: float,
+    annual_growth: float,
+    stream: Stream,
+    draws: PatientDraws,
+) -> ProcessGen:
+    """Referrals to one service from one place, at a rate growing by ``annual_growth``.
+
+    Poisson arrivals are simulated by thinning a process at the peak rate (candidate
+    times and the choice to keep each from ``stream``); regular arrivals are spaced at the
+    reciprocal of the current rate. Each referral's patient is drawn from ``draws``; the
+    pathway's seasonality shapes the rate.
     """
     spec = system.scenario.pathways[pathway]
-    stream = system.streams.uniform(f"arrivals.{pathway}.{service}.{place}")
-    growth = 1.0 + spec.annual_growth
+    growth = 1.0 + annual_growth
     season = spec.seasonality
     base = rate_per_year / 365.25
     month_of_day = system.months_of_days if season is not None else []
@@ -63,7 +88,7 @@ def arrivals(
         peak *= max(season)
     env = system.env
     horizon = system.horizon
-    draw = system.draws[(pathway, "new")].draw
+    draw = draws.draw
     new_patient_id = system.new_patient_id
     if spec.arrivals == "regular":
         while True:

@@ -14,9 +14,7 @@ and its numbers, unchanged.
 
 from __future__ import annotations
 
-import math
-
-from simulation.model.pathway import ProcessGen, referral
+from simulation.model.pathway import ProcessGen, referral_arrivals
 from simulation.model.patients import PatientDraws, StreamMix
 from simulation.model.system import System
 
@@ -62,48 +60,11 @@ def stream_arrivals(
 ) -> ProcessGen:
     """Referrals of one clinical stream to one service from one place.
 
-    As :func:`~simulation.model.pathway.arrivals`, at the stream's own rate and growth:
-    Poisson arrivals by thinning a process at the stream's own peak rate, or regular
-    arrivals spaced at the reciprocal of its current rate; the pathway's seasonality
-    shapes every stream alike.
+    As :func:`~simulation.model.pathway.arrivals`, at the stream's own rate and growth
+    and from the stream's own arrival stream; the pathway's seasonality shapes every
+    stream alike.
     """
-    spec = system.scenario.pathways[pathway]
     uniform = system.streams.uniform(f"arrivals.{pathway}.{service}.{place}.{stream}")
-    growth = 1.0 + annual_growth
-    season = spec.seasonality
-    base = rate_per_year / 365.25
-    month_of_day = system.months_of_days if season is not None else []
-    first_day = math.floor(system.start)
-
-    def rate_at(t: float) -> float:
-        # Growth runs from the start date; the warm-up runs at today's demand.
-        rate: float = base * growth ** (max(t, 0.0) / 365.25)
-        if season is not None:
-            rate *= season[month_of_day[math.floor(t) - first_day]]
-        return rate
-
-    peak = base * max(1.0, growth ** (system.horizon / 365.25))
-    if season is not None:
-        peak *= max(season)
-    env = system.env
-    horizon = system.horizon
-
-    def refer() -> None:
-        ref = draws.draw(system.new_patient_id(), service, place, "new", None)
-        env.process(referral(system, ref))
-
-    if spec.arrivals == "regular":
-        while True:
-            gap = 1.0 / rate_at(env.now)
-            if env.now + gap >= horizon:
-                return
-            yield env.timeout(gap)
-            refer()
-    while True:
-        now = env.now
-        gap = -math.log1p(-uniform()) / peak
-        if now + gap >= horizon:
-            return
-        yield env.timeout(gap)
-        if uniform() * peak < rate_at(now + gap):
-            refer()
+    return referral_arrivals(
+        system, pathway, service, place, rate_per_year, annual_growth, uniform, draws
+    )
