@@ -94,6 +94,7 @@ def start_census(system: System) -> None:
             system.new_patient_id(), patient.service, patient.home_place, "new", urgent
         )
         _attributes(system, patient, ref, residuals)
+        _birthday(system, patient, ref, residuals)
         process: ProcessGen | None
         if patient.status in _IN_A_BED:
             process = _in_bed(system, patient, ref, pathway_draws, residuals)
@@ -177,6 +178,22 @@ def _attributes(
                 break
             u -= weight
         setattr(ref, attribute, chosen)
+
+
+def _birthday(system: System, patient: CensusPatient, ref: Referral, residuals: _Residuals) -> None:
+    """The 18th birthday of a census patient in the age band that turns 18 within a year.
+
+    The census gives the age band on the census date, so the birthday falls within a
+    year of it (evenly), whenever the patient was referred; a band given by the census
+    rather than drawn has its birthday drawn from ``census.mix.birthday.<pathway>``.
+    """
+    band = system.scenario.pathways[patient.pathway].patient_mix.adult_from_age_band
+    if band is None or ref.age_band != band:
+        ref.adult_after_days = None
+        return
+    if ref.adult_after_days is None:
+        ref.adult_after_days = residuals.uniform(f"census.mix.birthday.{patient.pathway}") * 365.25
+    ref.adult_after_days += system.start
 
 
 def _day(system: System, days_before: float) -> float:

@@ -127,8 +127,8 @@ def referral(system: System, ref: Referral, referral_day: float | None = None) -
     episode = system.open_episode(ref, ref.service, ref.source, None)
     if referral_day is not None:
         episode.referral_day = referral_day
-    if ref.adult_after_days is not None:
-        ref.adult_after_days += episode.referral_day  # now the day of the 18th birthday
+    if ref.adult_after_days is not None and referral_day is None:
+        ref.adult_after_days += env.now  # now the day of the 18th birthday
     # -- assessment
     if ref.assessment_days > 0:
         yield env.timeout(ref.assessment_days)

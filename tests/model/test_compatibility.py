@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -336,6 +337,39 @@ def test_the_share_turning_18_is_the_stay_over_a_year() -> None:
     kpis = run(camhs_scenario(60.0), replications=1)
     turned = kpis[(kpis["kpi"] == "left_for_adult_services") & (kpis["period"] == "horizon")]
     assert turned[(turned["service"] == "all") & (turned["place"] == "all")]["value"].iloc[0] > 0
+
+
+def test_a_census_patient_turns_18_within_a_year_of_the_census(tmp_path: Path) -> None:
+    # The census gives the age band on the census date. 17-year-olds referred 400 days
+    # before it still turn 18 within a year of it, evenly: with 60-day stays about one
+    # in six turns 18 in the bed (counted from referral, every birthday would have
+    # passed and all would). Younger ones given by the census never turn 18 in the run.
+    rows = ["pathway,service,home_place,status,unit,since_date,age_band"]
+    for i in range(300):
+        band = "aged_17" if i % 3 else "under_17"
+        if i % 2:
+            rows.append(f"camhs_t4,general_adolescent,{PLACE},waiting,,2025-02-25,{band}")
+        else:
+            rows.append(f"camhs_t4,general_adolescent,{PLACE},in_bed,{UNIT},2026-03-22,{band}")
+    census = tmp_path / "census.csv"
+    census.write_text("\n".join(rows) + "\n")
+    data = camhs_scenario(60.0)
+    data["census"] = str(census)
+    data["units"][0]["beds"] = 400
+    service = data["pathways"]["camhs_t4"]["services"]["general_adolescent"]
+    service["referral_rate_per_100k_per_year"] = 0
+    log = events(data)
+    at_start = log[log["referral_day"] <= 0]
+    seventeen = at_start[at_start["age_band"] == "aged_17"]
+    younger = at_start[at_start["age_band"] == "under_17"]
+    assert len(seventeen) == 200 and len(younger) == 100
+    assert younger["adult_services_day"].isna().all()
+    turned = seventeen["adult_services_day"].notna()
+    # In a bed for 50 (in bed 10 days) or 60 days (waiting) of the year after the census.
+    expected = 55 / 365.25
+    se = np.sqrt(expected * (1 - expected) / len(seventeen))
+    assert abs(turned.mean() - expected) < 4 * se, turned.mean()
+    assert (seventeen.loc[turned, "adult_services_day"] >= 0).all()
 
 
 def test_a_patient_referred_again_is_the_same_person() -> None:
