@@ -28,7 +28,7 @@ from simulation.model.journey import journey
 from simulation.model.market import Market
 from simulation.model.patients import PatientDraws, Referral
 from simulation.model.records import Episode, ExitTo, OutOfAreaReason
-from simulation.model.resources import Caseload, ServiceBeds, Stay, UnitState
+from simulation.model.resources import BedRequest, Caseload, ServiceBeds, Stay, UnitState
 from simulation.model.system import System
 from simulation.scenario.schema import WEEKDAYS, Pathway
 
@@ -86,6 +86,7 @@ def referral_arrivals(
     peak = base * max(1.0, growth ** (system.horizon / 365.25))
     if season is not None:
         peak *= max(season)
+    constant = growth == 1.0 and season is None  # every candidate is kept
     env = system.env
     horizon = system.horizon
     draw = draws.draw
@@ -107,7 +108,7 @@ def referral_arrivals(
         if t >= horizon:
             return
         gaps.append(gap)
-        if stream() * peak < rate_at(t):
+        if stream() * peak < (base if constant else rate_at(t)):
             now = env.now
             if now + (t - now) == t:
                 yield env.timeout(t - now)
@@ -220,6 +221,19 @@ def wait_for_bed(
         assert isinstance(unit, UnitState)
         episode.admit(env.now, unit.name, unit.distance_from(ref.home_place))
         return Stay(episode, unit)
+    return (yield from _queue(system, ref, episode, beds, request, waited_days))
+
+
+def _queue(
+    system: System,
+    ref: Referral,
+    episode: Episode,
+    beds: ServiceBeds,
+    request: BedRequest,
+    waited_days: float,
+) -> Generator[simpy.Event, Any, Stay | None]:
+    """Wait in the queue: for a bed, the maximum wait, a bed out of area or patience's end."""
+    env = system.env
     market = system.markets.get((ref.pathway, ref.service))
     max_wait = system.policy.max_wait[(ref.pathway, ref.urgent)]
     if max_wait is not None:
