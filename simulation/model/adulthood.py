@@ -35,10 +35,11 @@ from simulation.model.pathway import (
     inpatient_stays,
     leave,
     readmission,
+    step_down,
     wait_for_bed,
 )
 from simulation.model.patients import MovedMix, PatientDraws, Referral
-from simulation.model.resources import Stay, UnitState
+from simulation.model.resources import Stay
 from simulation.model.system import System
 from simulation.scenario.schema import AdultPathway
 
@@ -114,28 +115,8 @@ class MovesToAdultPathway:
         first = adult.stages[0]
         if first.next_kind == "service":
             assert first.next_name is not None
-            nxt = system.open_episode(adult, first.next_name, "step_down", episode.referral_id)
-            nxt.priority = "routine"
-            nxt.decide("accepted", env.now)
-            target = system.beds[(self.adult, first.next_name)]
-            if not target.preference(ref.home_place, adult.kind):
-                # No adult unit of that service takes the patient: an out-of-area bed.
-                episode.adult_services_day = env.now
-                leave(system, beds, stay, "step_down_bed", first.next_name)
-                ooa = system.scenario.pathways[self.adult].services[first.next_name].out_of_area
-                nxt.place_out_of_area(env.now, ooa.distance_miles, "no_compatible_unit", env.now)
-                moved = Stay(nxt, None)
-                target.place_out_of_area(moved)
-            else:
-                request = target.request(nxt, urgent=False, listed=False)
-                if not request.triggered:
-                    yield request
-                episode.adult_services_day = env.now
-                leave(system, beds, stay, "step_down_bed", first.next_name)
-                unit = request.value
-                assert isinstance(unit, UnitState)
-                nxt.admit(env.now, unit.name, unit.distance_from(ref.home_place))
-                moved = Stay(nxt, unit)
+            moved = yield from step_down(system, adult, stay, beds, first.next_name)
+            episode.adult_services_day = env.now  # left the bed now, by the adult routes
             rest = dataclasses.replace(adult, stages=adult.stages[1:])
             yield from inpatient_stays(system, rest, moved)
             return

@@ -376,28 +376,7 @@ def inpatient_stays(system: System, ref: Referral, stay: Stay) -> ProcessGen:
             return
         if stage.next_kind == "service":
             assert stage.next_name is not None
-            nxt = system.open_episode(ref, stage.next_name, "step_down", episode.referral_id)
-            nxt.priority = "routine"
-            nxt.decide("accepted", env.now)
-            target = system.beds[(ref.pathway, stage.next_name)]
-            if not target.preference(ref.home_place, ref.kind):
-                # No unit of the next service takes the patient: an out-of-area bed.
-                leave(system, beds, stay, "step_down_bed", stage.next_name)
-                miles = system.scenario.pathways[ref.pathway].services[stage.next_name]
-                nxt.place_out_of_area(
-                    env.now, miles.out_of_area.distance_miles, "no_compatible_unit", env.now
-                )
-                stay = Stay(nxt, None)
-                target.place_out_of_area(stay)
-                continue
-            bed_request = target.request(nxt, urgent=False, listed=False)
-            if not bed_request.triggered:
-                yield bed_request
-            leave(system, beds, stay, "step_down_bed", stage.next_name)
-            step_unit = bed_request.value
-            assert isinstance(step_unit, UnitState)
-            nxt.admit(env.now, step_unit.name, step_unit.distance_from(ref.home_place))
-            stay = Stay(nxt, step_unit)
+            stay = yield from step_down(system, ref, stay, beds, stage.next_name)
             continue
         if stage.next_kind == "team":
             assert stage.next_name is not None
@@ -412,6 +391,37 @@ def inpatient_stays(system: System, ref: Referral, stay: Stay) -> ProcessGen:
         break
     if ref.readmit:
         journey(readmission(system, ref))
+
+
+def step_down(
+    system: System, ref: Referral, stay: Stay, beds: ServiceBeds, service: str
+) -> Generator[simpy.Event, Any, Stay]:
+    """Leave ``stay`` (in ``beds``) for a bed of ``service`` of ``ref``'s pathway.
+
+    The step-down is a routine episode, accepted now. The patient keeps the bed they are
+    in (a delayed discharge) until a unit of ``service`` that takes them has a bed, or
+    goes to an out-of-area bed at once if no unit in the footprint takes them.
+    """
+    env = system.env
+    nxt = system.open_episode(ref, service, "step_down", stay.episode.referral_id)
+    nxt.priority = "routine"
+    nxt.decide("accepted", env.now)
+    target = system.beds[(ref.pathway, service)]
+    if not target.preference(ref.home_place, ref.kind):
+        leave(system, beds, stay, "step_down_bed", service)
+        ooa = system.scenario.pathways[ref.pathway].services[service].out_of_area
+        nxt.place_out_of_area(env.now, ooa.distance_miles, "no_compatible_unit", env.now)
+        moved = Stay(nxt, None)
+        target.place_out_of_area(moved)
+        return moved
+    request = target.request(nxt, urgent=False, listed=False)
+    if not request.triggered:
+        yield request
+    leave(system, beds, stay, "step_down_bed", service)
+    unit = request.value
+    assert isinstance(unit, UnitState)
+    nxt.admit(env.now, unit.name, unit.distance_from(ref.home_place))
+    return Stay(nxt, unit)
 
 
 def leave(
