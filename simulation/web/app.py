@@ -119,8 +119,21 @@ class Site:
         )
         response = HTMLResponse(html, status_code=status)
         if request.cookies.get(CSRF_COOKIE) != token:
-            response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
+            response.set_cookie(
+                CSRF_COOKIE, token, httponly=True, samesite="strict", secure=self._https(request)
+            )
         return response
+
+    def _https(self, request: Request) -> bool:
+        """Whether the browser reached the page over HTTPS.
+
+        Directly, or through the signing-in proxy: its ``X-Forwarded-Proto`` is believed
+        only when ``--user-header`` says there is one.
+        """
+        if request.url.scheme == "https":
+            return True
+        forwarded = request.headers.get("x-forwarded-proto", "")
+        return self.settings.user_header is not None and forwarded.lower() == "https"
 
     def refusal(self, request: Request, status: int, message: str) -> HTMLResponse:
         """A page saying, in one sentence, why a request was refused."""

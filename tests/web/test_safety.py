@@ -216,3 +216,21 @@ def test_a_trusted_header_is_required_when_configured(tmp_path: Path) -> None:
             headers={"X-Remote-User": "a.planner@nhs.net"},
         )
         assert job.status_code == 200 and "by a.planner@nhs.net" in job.text
+
+
+def test_the_csrf_cookie_is_secure_behind_an_https_proxy(tmp_path: Path) -> None:
+    signed_in = {"X-Remote-User": "a.planner@nhs.net"}
+    app = create_app(
+        Settings(workspace=tmp_path / "workspace", run_jobs=False, user_header="X-Remote-User")
+    )
+    with TestClient(app) as client:
+        cookie = client.get("/", headers={**signed_in, "X-Forwarded-Proto": "https"})
+        assert "secure" in cookie.headers["set-cookie"].lower()
+    with TestClient(app) as client:
+        cookie = client.get("/", headers=signed_in)
+        assert "secure" not in cookie.headers["set-cookie"].lower()  # plain HTTP proxy
+    # Without a trusted proxy, a forwarded scheme is anyone's to claim: not believed.
+    plain = create_app(Settings(workspace=tmp_path / "other", run_jobs=False))
+    with TestClient(plain) as client:
+        cookie = client.get("/", headers={"X-Forwarded-Proto": "https"})
+        assert "secure" not in cookie.headers["set-cookie"].lower()
