@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -191,3 +192,62 @@ def test_saving_the_form_unchanged_keeps_the_files_own_text(
     saved = _post(client, "/scenarios/mine/save", **values)
     assert saved.status_code == 200  # type: ignore[attr-defined]
     assert (tmp_path / "workspace" / "scenarios" / "mine.yaml").read_text() == text
+
+
+def _problem(page: str, dom_id: str) -> str:
+    found = re.search(rf'id="{dom_id}-problem"[^>]*>([^<]*)', page)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def test_staffed_beds_above_funded_are_shown_at_the_field_and_not_saved(
+    client: TestClient, tmp_path: Path
+) -> None:
+    before = _file(tmp_path)
+    # units[4] is Beacon Low Secure, 40 funded beds.
+    fields = {"units[4].staffed_beds": "50", "show.units[4].beds": "yes"}
+    checked = _post(client, "/scenarios/mine/check", **fields).text  # type: ignore[attr-defined]
+    assert "staffed_beds (50) is more than beds (40)" in _problem(checked, "f-units-4-staffed-beds")
+    assert re.search(r'<button id="save" disabled', checked)
+    # The unit's fields stay open while the planner works in them.
+    assert re.search(r'id="show-f-units-4-beds"[^>]*checked', checked)
+    assert _post(client, "/scenarios/mine/save", **fields).status_code == 422  # type: ignore[attr-defined]
+    assert _file(tmp_path) == before
+    fields["units[4].staffed_beds"] = "12"
+    saved = _post(client, "/scenarios/mine/save", **fields)
+    assert saved.status_code == 200  # type: ignore[attr-defined]
+    assert _file(tmp_path)["units"] == [{"name": "Beacon Low Secure", "staffed_beds": 12}]
+    assert "men · mental illness · 12 beds staffed" in saved.text  # type: ignore[attr-defined]
+
+
+def test_a_ward_with_census_patients_it_would_refuse_says_so_at_whom_it_takes(
+    client: TestClient,
+) -> None:
+    page = client.get("/scenarios/mine").text
+    values = _as_sent(page)
+    values["units[4].sex"] = "female"
+    checked = _post(client, "/scenarios/mine/check", **values).text  # type: ignore[attr-defined]
+    problem = _problem(checked, "f-units-4-sex")
+    assert "Beacon Low Secure does not take sex 'male' (it takes female)" in problem
+    assert "baseline-census.csv" in problem and " rows: lines " in problem
+    assert 'class="problems"' not in checked  # one message at the field, not one a patient
+
+
+def test_a_staffed_beds_change_is_saved_and_listed(client: TestClient, tmp_path: Path) -> None:
+    fields = {"change.date": "2027-01-01", "change.what": "staffed:4", "change.to": "12"}
+    saved = _post(client, "/scenarios/mine/save", **fields)
+    assert saved.status_code == 200  # type: ignore[attr-defined]
+    assert _file(tmp_path)["changes"] == [
+        {"date": "2027-01-01", "set": "staffed_beds", "unit": "Beacon Low Secure", "to": 12}
+    ]
+    assert "From 2027-01-01: Beacon Low Secure: 12 beds staffed" in saved.text  # type: ignore[attr-defined]
+
+
+def test_stream_boxes_are_shown_only_for_units_of_a_pathway_with_streams(
+    client: TestClient,
+) -> None:
+    sent = _as_sent(client.get("/scenarios/mine").text)
+    # units[0], Ashwood Medium Secure (adult secure), takes mental illness only.
+    assert sent["units[0].streams"] == "ticks" and sent["units[0].streams.0"] == "yes"
+    assert "units[0].streams.1" not in sent
+    # units[8], Willow Adolescent Unit (CAMHS tier 4): that mix has no streams.
+    assert "units[8].sex" in sent and not any(k.startswith("units[8].streams") for k in sent)
