@@ -214,4 +214,12 @@ def test_a_units_fields_open_under_its_beds_and_are_checked_as_typed(
     summary = browser.find_element(By.CSS_SELECTOR, "label[for='show-f-units-4-beds']")
     assert summary.text == "men · mental illness, ld autism · 12 beds staffed"
     browser.save_screenshot(str(shots / "2-saved.png"))
+
+    # Women from the start date: the census's men in the ward are one message at 'Takes'.
+    browser.find_element(By.CSS_SELECTOR, "label[for='show-f-units-4-beds']").click()
+    Select(browser.find_element(By.ID, "f-units-4-sex")).select_by_value("female")
+    problem = wait.until(EC.visibility_of_element_located((By.ID, "f-units-4-sex-problem")))
+    assert "Beacon Low Secure does not take sex 'male' (it takes female)" in problem.text
+    assert not browser.find_element(By.ID, "save").is_enabled()
+    browser.save_screenshot(str(shots / "3-census-refuses.png"))
     print(f"screenshots in {shots}")
