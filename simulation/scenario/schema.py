@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -182,14 +183,18 @@ class Unit(Strict):
     staffed_beds: BedCount | None = None
     occupancy_ceiling: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
 
-    @model_validator(mode="after")
-    def _staffed_within_funded(self) -> Unit:
-        if self.staffed_beds is not None and self.staffed_beds > self.beds:
+    @field_validator("staffed_beds")
+    @classmethod
+    def _staffed_within_funded(cls, staffed: int | None, info: ValidationInfo) -> int | None:
+        # A field check (``beds`` comes first, so it is known unless it was refused), so
+        # that the problem names ``staffed_beds`` rather than the whole unit.
+        beds = info.data.get("beds")
+        if staffed is not None and beds is not None and staffed > beds:
             raise ValueError(
-                f"staffed_beds ({self.staffed_beds}) is more than beds ({self.beds}); "
+                f"staffed_beds ({staffed}) is more than beds ({beds}); "
                 "staffed beds are the funded beds that can be opened, so at most beds"
             )
-        return self
+        return staffed
 
 
 class OutOfAreaSearch(Strict):

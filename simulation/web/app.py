@@ -322,23 +322,42 @@ def _editor_context(
     by_field: dict[str, list[str]] = {}
     others: list[Problem] = []
     keys = {f.key for f in fields}
-    for problem in problems:
+    for problem, field_key in _census_conflicts(_grouped(problems), scenario):
+        if field_key in keys:
+            by_field.setdefault(field_key, []).append(problem.message)
+            continue
+        key = _field_of(problem.field, keys)
         if problem.field.startswith(f"changes[{new_index}]."):
             by_field.setdefault("change", []).append(problem.message)
-        elif problem.field in keys:
-            by_field.setdefault(problem.field, []).append(problem.message)
+        elif key is not None:
+            by_field.setdefault(key, []).append(problem.message)
         else:
             others.append(problem)
-    values = {f.key: (submitted or {}).get(f.key, f.value) for f in fields}
+    values = {f.key: forms.shown_value(f, submitted) for f in fields}
     groups: dict[str, list[forms.Field]] = {}
+    details: dict[str, list[forms.Field]] = {}
     for field in fields:
-        groups.setdefault(field.group, []).append(field)
+        if field.within:
+            details.setdefault(field.within, []).append(field)
+        else:
+            groups.setdefault(field.group, []).append(field)
+    # A unit's tucked-away fields stay open across the checks as typed (the toggle is part
+    # of the form), and open by themselves to show a problem.
+    shown = {
+        key
+        for key, tucked in details.items()
+        if (submitted or {}).get(f"show.{key}") or any(f.key in by_field for f in tucked)
+    }
     return {
         "name": path.stem,
         "path": ws.relative(path),
         "shipped": shipped,
         "scenario": scenario,
         "groups": groups,
+        "details": details,
+        "summaries": {key: forms.describe_unit(tucked, values) for key, tucked in details.items()},
+        "shown": shown,
+        "ticks_marker": forms.TICKS_MARKER,
         "values": values,
         "by_field": by_field,
         "others": others,
@@ -356,6 +375,85 @@ def _editor_context(
         "library": [name for name in ws.names() if name != path.stem],
         "max_replications": MAX_REPLICATIONS,
     }
+
+
+MAX_LINES_SHOWN = 5
+"""The lines of a file listed for a problem found on many lines (a census)."""
+
+
+def _grouped(problems: list[Problem]) -> list[Problem]:
+    """Problems with one message on many lines of a file (a census) as one, with the lines.
+
+    Converting a ward refuses every census patient in it: one line then says so, with
+    how many rows, rather than one line a patient.
+    """
+    lines: dict[tuple[str, str, str], list[int]] = {}
+    out: list[Problem] = []
+    for problem in problems:
+        key = (problem.file, problem.field, problem.message)
+        if problem.line is None:
+            out.append(problem)
+        elif key not in lines:
+            lines[key] = [problem.line]
+            out.append(problem)
+        else:
+            lines[key].append(problem.line)
+    for i, problem in enumerate(out):
+        found = lines.get((problem.file, problem.field, problem.message), [])
+        if len(found) > 1:
+            shown = ", ".join(map(str, found[:MAX_LINES_SHOWN]))
+            more = (
+                f" and {len(found) - MAX_LINES_SHOWN} more" if len(found) > MAX_LINES_SHOWN else ""
+            )
+            out[i] = replace(
+                problem,
+                line=None,
+                message=f"{problem.message} ({len(found)} rows: lines {shown}{more})",
+            )
+    return out
+
+
+def _census_conflicts(problems: list[Problem], scenario: Any) -> list[tuple[Problem, str | None]]:
+    """Each problem with the unit field it is about, for census patients a unit refuses.
+
+    The census check names the unit first ("Beacon Low Secure does not take sex 'male'"):
+    such a problem is shown at the unit's sex or streams, which is what the planner changed.
+    """
+    if scenario is None:
+        return [(p, None) for p in problems]
+    out: list[tuple[Problem, str | None]] = []
+    for problem in problems:
+        key = None
+        column = {"sex": "sex", "stream": "streams"}.get(problem.field)
+        if column is not None and not problem.field.startswith(("units", "pathways")):
+            for i, unit in enumerate(scenario.units):
+                if problem.message.startswith(f"{unit.name} does not take "):
+                    key = f"units[{i}].{column}"
+                    name = Path(problem.file).name
+                    problem = replace(
+                        problem,
+                        message=f"the census ({name}) has patients here on the start date "
+                        f"that it would not take: {problem.message}",
+                    )
+                    break
+        out.append((problem, key))
+    return out
+
+
+PATH_STEP = re.compile(r"(\.[^.\[]+|\[\d+\])$")
+
+
+def _field_of(path: str, keys: set[str]) -> str | None:
+    """The form field a problem's path is about: the field itself or one holding it.
+
+    ``units[3].streams[1]`` (one of a unit's streams) is about ``units[3].streams``.
+    """
+    while path and path not in keys:
+        shorter = PATH_STEP.sub("", path)
+        if shorter == path:
+            return None
+        path = shorter
+    return path or None
 
 
 def _scenario_file(site: Site, name: str) -> Path:

@@ -1,10 +1,14 @@
 """The scenario form: the parameters a planner changes, in planner words and units.
 
 A form is built from a loaded scenario: one field per value a planner changes (beds per
-unit, places per community team, referral growth, longest waits, diversion share, the
-years simulated). Each field carries the path of its value in the scenario (its key is
-the field path ``pathways validate`` names, such as ``units[3].beds``), so a problem the
-loader reports lands next to the field it is about.
+unit and whom the unit takes, its staffed beds and occupancy ceiling; places per community
+team, referral growth, longest waits, diversion share, the years simulated). Each field
+carries the path of its value in the scenario (its key is the field path ``pathways
+validate`` names, such as ``units[3].beds``), so a problem the loader reports lands next
+to the field it is about.
+
+A unit's fields other than its beds are tucked under the beds (``within``), so a footprint
+of twenty wards shows twenty lines of beds, each with a one-line summary of the rest.
 
 Submitted values are written into the scenario file's own data, and only where they
 differ from what the scenario already holds: a scenario made from the baseline stays a
@@ -44,6 +48,15 @@ class Field:
     scale: float = 1.0
     """Form value = scenario value × scale (100 for a share shown as a percentage)."""
     whole: bool = False
+    kind: str = "number"
+    """``number`` (a text box), ``choice`` (a select of ``options``) or ``ticks`` (a
+    checkbox per option: the value is the ticked option values, one a line)."""
+    options: tuple[tuple[str, str], ...] = ()
+    """(value, label) pairs of a choice or of ticks."""
+    within: str = ""
+    """The key of the field this one is shown under (a unit's beds), if any."""
+    blank: str = ""
+    """What an empty value means, shown in the empty box (``all``, ``none``)."""
 
     @property
     def dom_id(self) -> str:
@@ -58,6 +71,83 @@ def _number(value: float | None, scale: float, whole: bool) -> str:
     return str(round(shown)) if whole else f"{shown:g}"
 
 
+SEX_OPTIONS = (("male", "men"), ("female", "women"), ("any", "anyone"))
+"""Whom a unit takes by sex, in the scenario's words and the planner's."""
+TICKED_SEPARATOR = "\n"
+"""Between the ticked values of a ``ticks`` field (names never hold a line break)."""
+TICKS_MARKER = "ticks"
+"""The value the page sends for a ``ticks`` field, whose boxes are sent one by one."""
+
+
+def _unit_fields(scenario: Scenario, i: int) -> list[Field]:
+    """A unit's beds, then whom it takes and how many beds it can open, in planner words."""
+    unit = scenario.units[i]
+    group = f"Beds: {PATHWAY_LABELS.get(unit.pathway, unit.pathway)}"
+    key = f"units[{i}]"
+    path = ("units", unit.name)
+    beds = f"{key}.beds"
+    fields = [
+        Field(beds, group, unit.name, "beds", str(unit.beds), (*path, "beds"), whole=True),
+        Field(f"{key}.sex", group, "Takes", "", unit.sex, (*path, "sex"), kind="choice",
+              options=SEX_OPTIONS, within=beds),
+    ]  # fmt: skip
+    pathway = scenario.pathways.get(unit.pathway)
+    streams = tuple(pathway.patient_mix.streams) if pathway is not None else ()
+    if streams:
+        fields.append(
+            Field(f"{key}.streams", group, "Clinical streams (none ticked: every one)", "",
+                  TICKED_SEPARATOR.join(s for s in streams if s in unit.streams),
+                  (*path, "streams"), kind="ticks",
+                  options=tuple((s, s.replace("_", " ")) for s in streams), within=beds)
+        )  # fmt: skip
+    fields += [
+        Field(f"{key}.staffed_beds", group, "Beds it can staff", "beds",
+              _number(unit.staffed_beds, 1, True), (*path, "staffed_beds"), whole=True,
+              within=beds, blank="all"),
+        Field(f"{key}.occupancy_ceiling", group, "Admits only while occupancy is below", "%",
+              _number(unit.occupancy_ceiling, 100, False), (*path, "occupancy_ceiling"), 100,
+              within=beds, blank="none"),
+    ]  # fmt: skip
+    return fields
+
+
+def shown_value(field: Field, submitted: Mapping[str, str] | None) -> str:
+    """The field's value as the form shows it: submitted, else the scenario's.
+
+    The page sends the ticks of a ``ticks`` field as ``<key>.<option index>``, beside
+    ``<key>`` = :data:`TICKS_MARKER`, which says the boxes were on the form (an unticked
+    box sends nothing); any other ``<key>`` value is the ticked values, one a line.
+    """
+    if submitted is None or field.key not in submitted:
+        return field.value
+    if field.kind == "ticks" and submitted[field.key] == TICKS_MARKER:
+        return TICKED_SEPARATOR.join(
+            value for j, (value, _) in enumerate(field.options) if submitted.get(f"{field.key}.{j}")
+        )
+    return submitted[field.key]
+
+
+def describe_unit(details: list[Field], values: Mapping[str, str]) -> str:
+    """A unit's tucked-away fields in one line: "men · mental illness · 12 beds staffed"."""
+    parts: list[str] = []
+    for field in details:
+        value = values.get(field.key, field.value).strip()
+        name = field.key.rsplit(".", 1)[-1]
+        if name == "sex":
+            parts.append(
+                {"male": "men", "female": "women", "any": "men and women"}.get(value, value)
+            )
+        elif name == "streams":
+            labels = dict(field.options)
+            ticked = [labels[v] for v in value.split(TICKED_SEPARATOR) if v in labels]
+            parts.append(", ".join(ticked) if ticked else "every stream")
+        elif name == "staffed_beds":
+            parts.append(f"{value} beds staffed" if value else "all beds staffed")
+        elif name == "occupancy_ceiling" and value:
+            parts.append(f"admits below {value}% full")
+    return " · ".join(parts)
+
+
 def scenario_fields(scenario: Scenario) -> list[Field]:
     """The planner's fields of a scenario, in the order the form shows them."""
     fields = [
@@ -66,12 +156,8 @@ def scenario_fields(scenario: Scenario) -> list[Field]:
         Field("replications", "Run", "Replications", "runs",
               _number(scenario.replications, 1, True), ("replications",), whole=True),
     ]  # fmt: skip
-    for i, unit in enumerate(scenario.units):
-        group = f"Beds: {PATHWAY_LABELS.get(unit.pathway, unit.pathway)}"
-        fields.append(
-            Field(f"units[{i}].beds", group, unit.name, "beds", str(unit.beds),
-                  ("units", unit.name, "beds"), whole=True)
-        )  # fmt: skip
+    for i in range(len(scenario.units)):
+        fields += _unit_fields(scenario, i)
     for i, team in enumerate(scenario.community_teams):
         fields.append(
             Field(f"community_teams[{i}].places", "Community team places", team.name,
@@ -128,18 +214,26 @@ class ChangeKind:
     data: dict[str, Any]
     """The change's fields other than date and ``to``."""
     whole: bool = False
+    group: str = ""
+    """The heading the option is listed under."""
 
 
 def change_kinds(scenario: Scenario) -> list[ChangeKind]:
-    """The dated changes a planner can add: beds, team places, length of stay, diversion."""
+    """The dated changes a planner can add: beds, staffed beds, places, stays, diversion."""
     kinds = [
         ChangeKind(f"beds:{i}", f"Beds in {u.name}", "beds", 1,
-                   {"set": "beds", "unit": u.name}, whole=True)
+                   {"set": "beds", "unit": u.name}, whole=True, group="Funded beds")
+        for i, u in enumerate(scenario.units)
+    ]  # fmt: skip
+    kinds += [
+        ChangeKind(f"staffed:{i}", f"Staffed beds in {u.name}", "beds, or all", 1,
+                   {"set": "staffed_beds", "unit": u.name}, whole=True,
+                   group="Staffed beds (the beds a unit can open)")
         for i, u in enumerate(scenario.units)
     ]  # fmt: skip
     kinds += [
         ChangeKind(f"places:{i}", f"Places in {t.name}", "places", 1,
-                   {"set": "places", "team": t.name}, whole=True)
+                   {"set": "places", "team": t.name}, whole=True, group="Community places")
         for i, t in enumerate(scenario.community_teams)
     ]  # fmt: skip
     for p, (name, pathway) in enumerate(scenario.pathways.items()):
@@ -149,12 +243,13 @@ def change_kinds(scenario: Scenario) -> list[ChangeKind]:
                 ChangeKind(f"los:{p}:{v}", f"Length of stay, {label} {service}",
                            "% of today's", 100,
                            {"set": "length_of_stay_factor", "pathway": name,
-                            "service": service})
+                            "service": service}, group="Length of stay")
             )  # fmt: skip
         if pathway.diversion is not None:
             kinds.append(
                 ChangeKind(f"diversion:{p}", f"Share diverted, {label}", "%", 100,
-                           {"set": "diversion_share", "pathway": name})
+                           {"set": "diversion_share", "pathway": name},
+                           group="Diversion")
             )  # fmt: skip
     return kinds
 
@@ -166,6 +261,10 @@ def describe_change(change: Any) -> str:
     pathway = PATHWAY_LABELS.get(data.get("pathway", ""), data.get("pathway", ""))
     what = {
         "beds": lambda: f"{data.get('unit')}: {to} beds",
+        "staffed_beds": lambda: (
+            f"{data.get('unit')}: "
+            + ("all funded beds staffed" if to is None else f"{to} beds staffed")
+        ),
         "places": lambda: f"{data.get('team')}: {to} places",
         "length_of_stay_factor": lambda: (
             f"{pathway} {data.get('service')}: stays {to * 100:g}% of today's length"
@@ -180,6 +279,10 @@ def describe_change(change: Any) -> str:
 
 def _parsed(text: str, field: Field) -> Any:
     """The scenario value of a submitted form value; text that is no number stays text."""
+    if field.kind == "choice":
+        return text.strip()
+    if field.kind == "ticks":
+        return [value for value in text.split(TICKED_SEPARATOR) if value]
     text = text.strip().replace(",", "")
     if text == "":
         return None
@@ -250,7 +353,7 @@ def apply_form(
     for field in fields:
         if field.key not in submitted:
             continue
-        given = submitted[field.key]
+        given = shown_value(field, submitted)
         if given.strip() == field.value:
             continue
         if field.path[0] in UNNAMED_LISTS:
@@ -283,6 +386,8 @@ def new_change(submitted: Mapping[str, str], scenario: Scenario) -> dict[str, An
     )
     if not date or not to.strip() or kind is None:
         return None
+    if kind.data["set"] == "staffed_beds" and to.strip().lower() == "all":
+        return {"date": date, **kind.data, "to": None}  # back to every funded bed
     field = Field("change.to", "", "", "", "", ("to",), kind.scale, kind.whole)
     return {"date": date, **kind.data, "to": _parsed(to, field)}
 

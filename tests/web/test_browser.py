@@ -172,3 +172,54 @@ def test_make_run_compare_and_report(
     assert "more_beds" in text and "baseline" in text
     browser.save_screenshot(str(shots / "6-report.png"))
     print(f"screenshots in {shots}")
+
+
+def test_a_units_fields_open_under_its_beds_and_are_checked_as_typed(
+    server: Server, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    wait = _wait(browser, 30)
+    browser.get(server.url + "/")
+    row = browser.find_element(By.XPATH, "//tr[td/a[text()='baseline']]")
+    row.find_element(By.NAME, "name").send_keys("short_staffed")
+    row.find_element(By.TAG_NAME, "button").click()
+    # Beacon Low Secure (units[4]): its fields are closed under a one-line summary.
+    summary = wait.until(
+        EC.element_to_be_clickable((By.CSS_SELECTOR, "label[for='show-f-units-4-beds']"))
+    )
+    assert summary.text == "men · mental illness · all beds staffed"
+    staffed_id = "f-units-4-staffed-beds"
+    assert not browser.find_element(By.ID, staffed_id).is_displayed()
+    summary.click()
+    staffed = wait.until(EC.visibility_of_element_located((By.ID, staffed_id)))
+
+    staffed.send_keys("50")
+    problem = wait.until(EC.visibility_of_element_located((By.ID, staffed_id + "-problem")))
+    assert "staffed_beds (50) is more than beds (40)" in problem.text
+    assert not browser.find_element(By.ID, "save").is_enabled()
+    browser.save_screenshot(str(shots / "1-staffed-too-many.png"))
+
+    staffed = browser.find_element(By.ID, staffed_id)
+    staffed.clear()
+    staffed.send_keys("12")
+    wait.until(EC.text_to_be_present_in_element_value((By.ID, "yaml-text"), "staffed_beds: 12"))
+    assert browser.find_element(By.ID, staffed_id).is_displayed(), "stays open as typed"
+    browser.find_element(By.ID, "f-units-4-streams-2").click()  # ld autism too
+    wait.until(EC.text_to_be_present_in_element_value((By.ID, "yaml-text"), "ld_autism"))
+    browser.find_element(By.ID, "save").click()
+    wait.until(EC.visibility_of_element_located((By.CLASS_NAME, "saved")))
+    stored = (server.workspace / "scenarios" / "short_staffed.yaml").read_text()
+    assert "staffed_beds: 12" in stored and "- ld_autism" in stored
+    summary = browser.find_element(By.CSS_SELECTOR, "label[for='show-f-units-4-beds']")
+    assert summary.text == "men · mental illness, ld autism · 12 beds staffed"
+    browser.save_screenshot(str(shots / "2-saved.png"))
+
+    # Women from the start date: the census's men in the ward are one message at 'Takes'.
+    browser.find_element(By.CSS_SELECTOR, "label[for='show-f-units-4-beds']").click()
+    Select(browser.find_element(By.ID, "f-units-4-sex")).select_by_value("female")
+    problem = wait.until(EC.visibility_of_element_located((By.ID, "f-units-4-sex-problem")))
+    assert "Beacon Low Secure does not take sex 'male' (it takes female)" in problem.text
+    assert not browser.find_element(By.ID, "save").is_enabled()
+    browser.save_screenshot(str(shots / "3-census-refuses.png"))
+    print(f"screenshots in {shots}")

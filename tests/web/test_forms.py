@@ -73,6 +73,12 @@ def test_only_changed_values_are_written_and_match_dotted_overrides(workspace: W
         ("pathways.camhs_t4.annual_growth", "150", "greater than -1 and at most 1, got 1.5"),
         ("pathways.adult_ed.max_wait_days.urgent", "-1", "got -1"),
         ("horizon_years", "0", "got 0"),
+        # Beacon Low Secure, the baseline's fifth unit, has 40 funded beds.
+        ("units[4].staffed_beds", "41", "staffed_beds (41) is more than beds (40)"),
+        ("units[4].staffed_beds", "-1", "expected a whole number from 0 to 100,000, got -1"),
+        ("units[4].staffed_beds", "12.5", "expected a whole number from 0 to 100,000, got 12.5"),
+        ("units[4].occupancy_ceiling", "150", "at most 1, got 1.5"),
+        ("units[4].sex", "women", "expected one of 'any', 'male', 'female', got 'women'"),
     ],
 )
 def test_a_bad_value_is_reported_on_its_own_field(
@@ -156,3 +162,98 @@ def test_reinvestment_share_is_shown_and_changed_in_percent(workspace: Workspace
     saved = workspace.load(workspace.save("mine", forms.to_yaml(data)))
     assert saved.reinvestment[0].share_of_savings == 0.25
     assert saved.reinvestment[0].teams == scenario.reinvestment[0].teams
+
+
+def test_a_ward_converted_to_women_matches_the_same_overrides(workspace: Workspace) -> None:
+    # Without a census: the baseline's census has men in every men's ward on the start date.
+    text = forms.derived_from("../examples/baseline.yaml", "mine", "") + "census: null\n"
+    path = workspace.save("mine", text)
+    scenario = workspace.load(path)
+    fields = forms.scenario_fields(scenario)
+    i = [u.name for u in scenario.units].index("Beacon Low Secure")
+    assert scenario.units[i].sex == "male" and scenario.units[i].streams == ("mental_illness",)
+    # As the page sends it: women chosen, no stream ticked (every one), 12 beds staffed,
+    # admitting below 90% occupancy.
+    submitted = {
+        f"units[{i}].sex": "female",
+        f"units[{i}].streams": forms.TICKS_MARKER,
+        f"units[{i}].staffed_beds": "12",
+        f"units[{i}].occupancy_ceiling": "90",
+    }
+    data = forms.apply_form(yaml.safe_load(text), fields, submitted, scenario)
+    assert data["units"] == [
+        {
+            "name": "Beacon Low Secure",
+            "sex": "female",
+            "streams": [],
+            "staffed_beds": 12,
+            "occupancy_ceiling": 0.9,
+        }
+    ]
+    saved = workspace.load(workspace.save("mine", forms.to_yaml(data)))
+    expected = load(
+        workspace.examples / "baseline.yaml",
+        {
+            "census": None,
+            "units.Beacon Low Secure.sex": "female",
+            "units.Beacon Low Secure.streams": [],
+            "units.Beacon Low Secure.staffed_beds": 12,
+            "units.Beacon Low Secure.occupancy_ceiling": 0.9,
+            "name": "mine",
+            "description": scenario.description,
+        },
+    )
+    assert scenario_to_yaml(saved) == scenario_to_yaml(expected)
+    # Shown again, the form holds what was saved, and says it in one line.
+    again = {f.key: f for f in forms.scenario_fields(saved)}
+    assert again[f"units[{i}].occupancy_ceiling"].value == "90"
+    tucked = [f for f in again.values() if f.within == f"units[{i}].beds"]
+    values = {f.key: f.value for f in tucked}
+    assert forms.describe_unit(tucked, values) == (
+        "women · every stream · 12 beds staffed · admits below 90% full"
+    )
+    # Blank staffed beds means every funded bed again.
+    data = forms.apply_form(
+        yaml.safe_load(path.read_text()), list(again.values()),
+        {f"units[{i}].staffed_beds": ""}, saved,
+    )  # fmt: skip
+    assert workspace.load(workspace.save("mine", forms.to_yaml(data))).units[i].staffed_beds is None
+
+
+def test_stream_boxes_only_for_a_pathway_whose_mix_has_streams(workspace: Workspace) -> None:
+    baseline = workspace.load(workspace.examples / "baseline.yaml")
+    fields = {f.key: f for f in forms.scenario_fields(baseline)}
+    for i, unit in enumerate(baseline.units):
+        mix = baseline.pathways[unit.pathway].patient_mix.streams
+        assert (f"units[{i}].streams" in fields) == bool(mix), unit.name
+        assert f"units[{i}].sex" in fields and f"units[{i}].staffed_beds" in fields
+    streams = fields["units[0].streams"]
+    assert [label for _, label in streams.options] == [
+        "mental illness", "personality disorder", "ld autism"
+    ]  # fmt: skip
+    assert streams.value == "mental_illness"
+    assert {u.pathway for u in baseline.units} > {"adult_secure"}, "some units have no streams"
+
+
+def test_a_staffed_beds_change_is_added_and_described(workspace: Workspace) -> None:
+    path, own = _from(workspace, "baseline")
+    scenario = workspace.load(path)
+    kinds = {k.label: k for k in forms.change_kinds(scenario)}
+    staffed = kinds["Staffed beds in Beacon Low Secure"]
+    submitted = {"change.date": "2027-01-01", "change.what": staffed.value, "change.to": "12"}
+    data = forms.apply_form(own, forms.scenario_fields(scenario), submitted, scenario)
+    assert data["changes"] == [
+        {"date": "2027-01-01", "set": "staffed_beds", "unit": "Beacon Low Secure", "to": 12}
+    ]
+    saved = workspace.load(workspace.save("mine", forms.to_yaml(data)))
+    assert forms.describe_change(saved.changes[-1]) == (
+        "From 2027-01-01: Beacon Low Secure: 12 beds staffed"
+    )
+    # 'all' staffs every funded bed again.
+    own = yaml.safe_load(path.read_text())
+    submitted = {"change.date": "2027-07-01", "change.what": staffed.value, "change.to": "All"}
+    data = forms.apply_form(own, forms.scenario_fields(saved), submitted, saved)
+    again = workspace.load(workspace.save("mine", forms.to_yaml(data)))
+    assert forms.describe_change(again.changes[-1]) == (
+        "From 2027-07-01: Beacon Low Secure: all funded beds staffed"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -140,17 +141,113 @@ def test_a_finished_comparison_shows_and_downloads_its_results(
     assert listing.status_code == 200 and job_path in listing.text
 
 
+class _FormFields(HTMLParser):
+    """What a browser sends for a form: text and hidden boxes, ticked boxes, selections."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id = form_id
+        self.inside = False
+        self.fields: dict[str, str] = {}
+        self.select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside or "disabled" in a:
+            return
+        if tag == "input" and "name" in a:
+            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                self.fields[a["name"]] = a.get("value", "")
+        elif tag == "select":
+            self.select = a["name"]
+        elif (
+            tag == "option"
+            and self.select is not None
+            and (self.select not in self.fields or "selected" in a)
+        ):
+            self.fields[self.select] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+
+
+def _as_sent(page: str, form_id: str = "planner-form") -> dict[str, str]:
+    parser = _FormFields(form_id)
+    parser.feed(page)
+    return parser.fields
+
+
 def test_saving_the_form_unchanged_keeps_the_files_own_text(
     client: TestClient, tmp_path: Path
 ) -> None:
     text = "# Our winter plan\nextends: ../examples/baseline.yaml\nname: mine  # kept\n"
     assert _post(client, "/scenarios/mine/yaml", yaml=text).status_code == 200  # type: ignore[attr-defined]
-    page = client.get("/scenarios/mine").text
-    found = re.findall(r'name="([^"]+)" value="([^"]*)"', page)
-    values = {html.unescape(k): html.unescape(v) for k, v in found}
-    values.pop("csrf", None)
-    values.pop("scenario", None)
-    values.pop("replications", None)
+    values = _as_sent(client.get("/scenarios/mine").text)
+    assert values["units[0].sex"] == "male" and "units[0].streams.0" in values
     saved = _post(client, "/scenarios/mine/save", **values)
     assert saved.status_code == 200  # type: ignore[attr-defined]
     assert (tmp_path / "workspace" / "scenarios" / "mine.yaml").read_text() == text
+
+
+def _problem(page: str, dom_id: str) -> str:
+    found = re.search(rf'id="{dom_id}-problem"[^>]*>([^<]*)', page)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def test_staffed_beds_above_funded_are_shown_at_the_field_and_not_saved(
+    client: TestClient, tmp_path: Path
+) -> None:
+    before = _file(tmp_path)
+    # units[4] is Beacon Low Secure, 40 funded beds.
+    fields = {"units[4].staffed_beds": "50", "show.units[4].beds": "yes"}
+    checked = _post(client, "/scenarios/mine/check", **fields).text  # type: ignore[attr-defined]
+    assert "staffed_beds (50) is more than beds (40)" in _problem(checked, "f-units-4-staffed-beds")
+    assert re.search(r'<button id="save" disabled', checked)
+    # The unit's fields stay open while the planner works in them.
+    assert re.search(r'id="show-f-units-4-beds"[^>]*checked', checked)
+    assert _post(client, "/scenarios/mine/save", **fields).status_code == 422  # type: ignore[attr-defined]
+    assert _file(tmp_path) == before
+    fields["units[4].staffed_beds"] = "12"
+    saved = _post(client, "/scenarios/mine/save", **fields)
+    assert saved.status_code == 200  # type: ignore[attr-defined]
+    assert _file(tmp_path)["units"] == [{"name": "Beacon Low Secure", "staffed_beds": 12}]
+    assert "men · mental illness · 12 beds staffed" in saved.text  # type: ignore[attr-defined]
+
+
+def test_a_ward_with_census_patients_it_would_refuse_says_so_at_whom_it_takes(
+    client: TestClient,
+) -> None:
+    page = client.get("/scenarios/mine").text
+    values = _as_sent(page)
+    values["units[4].sex"] = "female"
+    checked = _post(client, "/scenarios/mine/check", **values).text  # type: ignore[attr-defined]
+    problem = _problem(checked, "f-units-4-sex")
+    assert "Beacon Low Secure does not take sex 'male' (it takes female)" in problem
+    assert "baseline-census.csv" in problem and " rows: lines " in problem
+    assert 'class="problems"' not in checked  # one message at the field, not one a patient
+
+
+def test_a_staffed_beds_change_is_saved_and_listed(client: TestClient, tmp_path: Path) -> None:
+    fields = {"change.date": "2027-01-01", "change.what": "staffed:4", "change.to": "12"}
+    saved = _post(client, "/scenarios/mine/save", **fields)
+    assert saved.status_code == 200  # type: ignore[attr-defined]
+    assert _file(tmp_path)["changes"] == [
+        {"date": "2027-01-01", "set": "staffed_beds", "unit": "Beacon Low Secure", "to": 12}
+    ]
+    assert "From 2027-01-01: Beacon Low Secure: 12 beds staffed" in saved.text  # type: ignore[attr-defined]
+
+
+def test_stream_boxes_are_shown_only_for_units_of_a_pathway_with_streams(
+    client: TestClient,
+) -> None:
+    sent = _as_sent(client.get("/scenarios/mine").text)
+    # units[0], Ashwood Medium Secure (adult secure), takes mental illness only.
+    assert sent["units[0].streams"] == "ticks" and sent["units[0].streams.0"] == "yes"
+    assert "units[0].streams.1" not in sent
+    # units[8], Willow Adolescent Unit (CAMHS tier 4): that mix has no streams.
+    assert "units[8].sex" in sent and not any(k.startswith("units[8].streams") for k in sent)
