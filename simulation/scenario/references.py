@@ -343,6 +343,17 @@ def _dated_problems(s: Scenario) -> Iterator[tuple[Path_, str]]:
             yield (*base, "date"), _outside(s, change.date, first)
         if isinstance(change, SetBeds | SetStaffedBeds) and change.unit not in units:
             yield (*base, "unit"), f"unknown unit {change.unit!r}"
+        elif isinstance(change, SetStaffedBeds) and change.to is not None:
+            funded = _funded_beds(s, change.unit, change.date)
+            if change.to > funded:
+                yield (
+                    (*base, "to"),
+                    (
+                        f"{change.to} staffed beds is more than the {funded} beds "
+                        f"{change.unit!r} is funded for on {change.date:%Y-%m-%d}; staffed "
+                        "beds are the funded beds that can be opened (null: all of them)"
+                    ),
+                )
         elif isinstance(change, SetPlaces) and change.team not in teams:
             yield (*base, "team"), f"unknown community team {change.team!r}"
         elif isinstance(change, SetLengthOfStay | SetDiversion | SetMaxWait | SetStepDown):
@@ -396,6 +407,15 @@ def _dated_problems(s: Scenario) -> Iterator[tuple[Path_, str]]:
                     (*base, "teams", team),
                     ("the team's cost_per_place_per_year_gbp is 0, so savings cannot buy places"),
                 )
+
+
+def _funded_beds(s: Scenario, unit: str, date: dt.date) -> int:
+    """A unit's funded beds on ``date``, after the bed changes dated then or before."""
+    beds = next(u.beds for u in s.units if u.name == unit)
+    for change in sorted(s.changes, key=lambda c: c.date):  # as the model applies them
+        if isinstance(change, SetBeds) and change.unit == unit and change.date <= date:
+            beds = change.to
+    return beds
 
 
 def _step_down_problems(

@@ -571,6 +571,18 @@ CASES = {
             "(expected one of beds, staffed_beds, places, length_of_stay_factor, diversion_share",
         ],
     ),
+    "staffed beds above the beds funded on the date": (
+        "seed: 7",
+        "seed: 7\nchanges:\n  - {date: 2026-05-01, set: beds, unit: Beacon Low Secure, to: 24}"
+        "\n  - {date: 2026-06-01, set: staffed_beds, unit: Beacon Low Secure, to: 30}",
+        "to: 30",
+        "changes[1].to",
+        [
+            "30 staffed beds is more than the 24 beds 'Beacon Low Secure' is funded for on "
+            "2026-06-01",
+            "(null: all of them)",
+        ],
+    ),
     "duplicate key": (
         "    beds: 20\n",
         "    beds: 20\n    beds: 30\n",
@@ -979,3 +991,16 @@ def test_any_edit_of_a_valid_scenario_loads_or_is_reported(edits):
             assert problem.message.strip()
             assert problem.line is None or 1 <= problem.line <= len(lines) + 1
             assert "\n" not in str(problem)
+
+
+def test_staffed_beds_follow_the_beds_funded_on_their_date(tmp_path):
+    # 24 staffed beds are refused before the unit is funded for 24, accepted after.
+    changes = (
+        "seed: 7\nchanges:\n  - {date: 2026-05-01, set: beds, unit: Beacon Low Secure, to: 24}"
+        "\n  - {date: DATE, set: staffed_beds, unit: Beacon Low Secure, to: 24}"
+    )
+    after = variant("seed: 7", changes.replace("DATE", "2026-05-01"))
+    assert load_scenario(write(tmp_path, after)).changes[1].to == 24
+    before = variant("seed: 7", changes.replace("DATE", "2026-04-20"))
+    problem = only_problem(write(tmp_path, before, "before.yaml"))
+    assert problem.field == "changes[1].to" and "the 20 beds" in problem.message
