@@ -119,8 +119,16 @@ def _in_worker(fn: Callable[..., T], *task: Any) -> T:
     return fn(*task)
 
 
-PRELOAD = ["simulation.experiment.experiment", "simulation.store.resume"]
-"""What the fork server imports once, so that each worker forked from it starts ready."""
+PRELOAD = [
+    "simulation.experiment.experiment",
+    "simulation.store.resume",
+    "simulation.experiment.forkserver_settle",
+]
+"""What the fork server imports once, so that each worker forked from it starts ready.
+
+The last settles the server after the imports (see :func:`settle_worker`): its workers
+inherit the frozen objects rather than each collecting and freezing them as it starts.
+"""
 
 
 def _pool_context() -> multiprocessing.context.ForkServerContext:

@@ -10,6 +10,7 @@ import gc
 import multiprocessing
 import os
 import struct
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -198,3 +199,12 @@ def test_the_fork_server_starts_early_only_for_a_local_pool(
     assert started == [], "no local pool: no fork server"
     executors.start_pool_early(2, None, 10)
     assert started == [True]
+
+
+def test_the_fork_server_settles_once_for_every_worker() -> None:
+    from simulation.experiment.executors import PRELOAD
+
+    assert PRELOAD[-1] == "simulation.experiment.forkserver_settle", "after the imports"
+    assert "simulation.experiment.forkserver_settle" not in sys.modules, (
+        "never imported in this process: it would freeze this process's objects"
+    )
