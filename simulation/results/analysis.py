@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
 
 from simulation.core.calendar import financial_year_days
 from simulation.results.catalogue import DIMENSIONS
@@ -56,6 +56,17 @@ def _may_hold_separator(array: pa.Array | pa.ChunkedArray) -> bool:
     return False
 
 
+def t_quantile(probability: float, degrees_of_freedom: Any) -> Any:
+    """Student's t quantile (``scipy.stats.t.ppf``), for one or an array of degrees of freedom.
+
+    ``scipy.stats`` is imported here, at the first use, not with this module: it is a
+    third of what a pool worker imports to run a replication, and no replication needs it.
+    """
+    from scipy import stats
+
+    return stats.t.ppf(probability, degrees_of_freedom)
+
+
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
     """Mean, lower and upper bound of a t confidence interval, and n (NaNs dropped)."""
     values = np.asarray(values, dtype=float)
@@ -66,7 +77,7 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     mean = float(values.mean())
     if n == 1:
         return mean, float("nan"), float("nan"), 1
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    half = float(t_quantile(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
     return mean, mean - half, mean + half, n
 
 
@@ -257,7 +268,7 @@ def summary_table(moments: Moments, level: float = 0.95) -> pd.DataFrame:
     summary["mean"] = moments.mean[:, 0]
     summary["sd"] = moments.sd[:, 0]
     summary["n"] = moments.count[:, 0]
-    quantile = stats.t.ppf(0.5 + level / 2, np.maximum(summary["n"] - 1, 1))
+    quantile = t_quantile(0.5 + level / 2, np.maximum(summary["n"] - 1, 1))
     half = quantile * summary["sd"] / np.sqrt(summary["n"])
     half = half.where(summary["n"] > 1)
     summary["ci_low"] = summary["mean"] - half

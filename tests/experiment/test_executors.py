@@ -10,6 +10,7 @@ import gc
 import multiprocessing
 import os
 import struct
+import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -208,3 +209,12 @@ def test_the_fork_server_settles_once_for_every_worker() -> None:
     assert "simulation.experiment.forkserver_settle" not in sys.modules, (
         "never imported in this process: it would freeze this process's objects"
     )
+
+
+def test_a_worker_imports_no_statistics_library() -> None:
+    """What a replication needs is all a pool's fork server imports: not scipy.stats."""
+    code = "import sys, simulation.store.resume; print('scipy.stats' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "False"
