@@ -151,7 +151,9 @@ def start_pool_early(workers: int | None, cluster: str | None, tasks: int) -> No
     than one after the other. The server lives as long as this process and serves every
     pool it starts; if no pool is started after all, it ends with this process.
     """
-    if isinstance(make_executor(workers, cluster, tasks), PoolExecutor):
+    if cluster:  # its workers are Dask's (and asking would import Dask now)
+        return
+    if isinstance(make_executor(workers, None, tasks), PoolExecutor):
         _pool_context()
         multiprocessing.forkserver.ensure_running()
 
