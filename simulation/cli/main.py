@@ -35,7 +35,7 @@ from simulation.cli.terminal import (
     warmup_table,
 )
 from simulation.core.problems import InputError
-from simulation.experiment.executors import ClusterUnavailable
+from simulation.experiment.executors import ClusterUnavailable, start_pool_early
 from simulation.scenario.loading import derive, load_scenario, scenario_to_yaml
 from simulation.scenario.schema import Scenario
 
@@ -226,6 +226,10 @@ def _start_streamed(
     err: Console,
 ) -> int:
     """Start a run or comparison that saves each replication as it finishes."""
+    # The input is checked: the pool's fork server imports the model now, on the other
+    # core, while this process imports it too (a run to a precision starts with fewer
+    # replications than its scenario's, but with more than one).
+    start_pool_early(args.workers, args.cluster, len(scenarios) * scenarios[0].replications)
     from simulation.store.resume import StreamedRun
 
     root = Path(args.out)

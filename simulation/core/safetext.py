@@ -113,13 +113,7 @@ def spreadsheet_row(row: Mapping[str, Any]) -> dict[str, Any]:
 def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its text cells and column names made safe (a copy if any changed)."""
     text = [c for c in frame.columns if frame[c].dtype == object or str(frame[c].dtype) in _TEXT]
-    risky = [
-        c
-        for c in text
-        if frame[c]
-        .map(lambda v: isinstance(v, str) and (v.startswith(FORMULA_STARTS) or "\r" in v))
-        .any()
-    ]
+    risky = [c for c in text if _may_be_read_as_formula(frame[c])]
     names = [spreadsheet_cell(c) for c in frame.columns]
     if not risky and names == list(frame.columns):
         return frame
@@ -131,6 +125,24 @@ def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 _TEXT = ("string", "str", "category")
+
+
+def _may_be_read_as_formula(column: pd.Series) -> bool:
+    """Whether a text column has a cell that :func:`spreadsheet_cell` would change."""
+    if column.dtype != object:  # a column of text, searched whole, not a cell at a time
+        try:
+            strings = column.str
+        except AttributeError:  # categories that are not text
+            pass
+        else:
+            risky = strings.startswith(FORMULA_STARTS) | strings.contains("\r", regex=False)
+            return bool(risky.any())
+    # Any values: only text can be risky.
+    return bool(
+        column.map(
+            lambda v: isinstance(v, str) and (v.startswith(FORMULA_STARTS) or "\r" in v)
+        ).any()
+    )
 
 
 def write_csv(frame: pd.DataFrame, target: str | Path | IO[str], **options: Any) -> None:

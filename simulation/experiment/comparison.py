@@ -19,10 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simulation.experiment.experiment import ExperimentResult, Progress, run_experiments
-from simulation.results.analysis import KEYS, Moments
+from simulation.results.analysis import KEYS, Moments, t_quantile
 from simulation.scenario.loading import derive
 from simulation.scenario.schema import Scenario
 
@@ -103,7 +102,7 @@ def difference_table(moments: Moments, level: float = 0.95) -> pd.DataFrame:
     out["diff_mean"] = mean[:, 2]
     out["diff_sd"] = moments.sd[:, 2]
     out["n"] = moments.count[:, 2]
-    quantile = stats.t.ppf(0.5 + level / 2, np.maximum(out["n"] - 1, 1))
+    quantile = t_quantile(0.5 + level / 2, np.maximum(out["n"] - 1, 1))
     half = (quantile * out["diff_sd"].fillna(0.0) / np.sqrt(out["n"])).where(out["n"] > 1)
     out["diff_ci_low"] = out["diff_mean"] - half
     out["diff_ci_high"] = out["diff_mean"] + half

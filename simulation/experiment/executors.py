@@ -7,7 +7,8 @@ them by replication number.
 
 - :class:`SerialExecutor` runs each task in this process, in order (for debugging);
 - :class:`PoolExecutor` runs them on a local process pool (``forkserver`` start method;
-  workers ignore Ctrl-C so that only this process decides what to do on an interrupt);
+  workers ignore Ctrl-C so that only this process decides what to do on an interrupt;
+  a task's scenario is unpickled once per worker, not once per task);
 - :class:`DaskExecutor` runs them on a Dask distributed cluster: an existing scheduler
   (``tcp://HOST:PORT``) or a :class:`distributed.LocalCluster` started for the run
   (``"local"``). Dask is an optional extra: ``pip install 'pathways[dask]'``.
@@ -20,7 +21,9 @@ import importlib
 import itertools
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.forkserver
 import os
+import pickle
 import queue
 import signal
 import threading
@@ -116,6 +119,81 @@ def _in_worker(fn: Callable[..., T], *task: Any) -> T:
     return fn(*task)
 
 
+PRELOAD = [
+    "simulation.experiment.experiment",
+    "simulation.store.resume",
+    "simulation.experiment.forkserver_settle",
+]
+"""What the fork server imports once, so that each worker forked from it starts ready.
+
+The last settles the server after the imports (see :func:`settle_worker`): its workers
+inherit the frozen objects rather than each collecting and freezing them as it starts.
+"""
+
+
+def _pool_context() -> multiprocessing.context.ForkServerContext:
+    """The start method of pool workers: forked from a server that has imported the model.
+
+    Workers fork from a server that has imported :data:`PRELOAD` once, instead of each
+    importing pandas, scipy and the model afresh.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_pool_early(workers: int | None, cluster: str | None, tasks: int) -> None:
+    """Start the pool's fork server now, if the run will have a local pool.
+
+    The server's imports take about as long as this process's own (a second of CPU), and
+    a pool's workers cannot start before they are done. Started before this process
+    imports the model and writes its folder, the two happen at once on two cores rather
+    than one after the other. The server lives as long as this process and serves every
+    pool it starts; if no pool is started after all, it ends with this process.
+    """
+    if cluster:  # its workers are Dask's (and asking would import Dask now)
+        return
+    if isinstance(make_executor(workers, None, tasks), PoolExecutor):
+        _pool_context()
+        multiprocessing.forkserver.ensure_running()
+
+
+class _Shared:
+    """An argument pickled once in this process and unpickled once in each worker.
+
+    A scenario is the same object in every task of a run; pickling it for each task, and
+    unpickling it in the worker, costs some milliseconds a replication on each side.
+    Instead its bytes are made once, sent with every task (copying bytes is cheap), and
+    a worker unpickles them at the first task that brings them and keeps the object.
+    """
+
+    __slots__ = ("data", "key")
+
+    def __init__(self, key: int, value: Any):
+        self.key = key
+        self.data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+_received: dict[int, Any] = {}
+"""A pool worker's unpickled shared arguments, by key (a worker serves one pool)."""
+
+
+def _in_pool(fn: Callable[..., T], *task: Any) -> T:
+    """``fn(*task)`` in a pool worker, with shared arguments unpickled once per worker."""
+    values = []
+    for value in task:
+        if isinstance(value, _Shared):
+            if value.key not in _received:
+                _received[value.key] = pickle.loads(value.data)
+            value = _received[value.key]
+        values.append(value)
+    return fn(*values)
+
+
+_shared_keys = itertools.count()
+"""Keys of shared arguments, never reused in this process."""
+
+
 class PoolExecutor:
     """A local process pool of ``workers`` processes."""
 
@@ -130,32 +208,39 @@ class PoolExecutor:
         If the consumer stops early (an error, Ctrl-C, or closing the generator),
         queued tasks are cancelled and the workers are stopped at once.
         """
-        context = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that has imported the model once, instead of each
-        # importing pandas, scipy and the model afresh.
-        context.set_forkserver_preload(
-            ["simulation.experiment.experiment", "simulation.store.resume"]
-        )
         pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=context, initializer=_start_worker
+            max_workers=self.workers, mp_context=_pool_context(), initializer=_start_worker
         )
         # A few tasks per worker are in flight at a time, and finished ones are handed
         # over through a queue: this process never holds a lock of the pool's while it
         # waits, so a signal that stops the run (Ctrl-C, SIGTERM) cannot leave one held
         # and the pool's own thread waiting for it for ever at exit.
         finished_queue: queue.SimpleQueue[Future[T]] = queue.SimpleQueue()
+        shared: dict[int, _Shared] = {}
+
+        def submit(task: tuple[Any, ...]) -> None:
+            # Anything but numbers and text (a scenario) is pickled once for all tasks.
+            values = []
+            for value in task:
+                if not (value is None or isinstance(value, bool | int | float | str | bytes)):
+                    if id(value) not in shared:  # the tasks hold the value: its id is stable
+                        shared[id(value)] = _Shared(next(_shared_keys), value)
+                    value = shared[id(value)]
+                values.append(value)
+            pool.submit(_in_pool, fn, *values).add_done_callback(finished_queue.put)
+
         waiting = iter(tasks)
         in_flight = 0
         finished = False
         try:
             for task in itertools.islice(waiting, IN_FLIGHT_PER_WORKER * self.workers):
-                pool.submit(fn, *task).add_done_callback(finished_queue.put)
+                submit(task)
                 in_flight += 1
             while in_flight:
                 future = finished_queue.get()
                 in_flight -= 1
                 for task in itertools.islice(waiting, 1):
-                    pool.submit(fn, *task).add_done_callback(finished_queue.put)
+                    submit(task)
                     in_flight += 1
                 yield future.result()
             finished = True

@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simulation.experiment.experiment import ExperimentResult, Progress, combine, run_experiments
-from simulation.results.analysis import KEYS, Moments, summarise, summary_table
+from simulation.results.analysis import KEYS, Moments, summarise, summary_table, t_quantile
 from simulation.results.catalogue import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 from simulation.scenario.schema import PATHWAY_LABELS, Scenario
 
@@ -67,7 +66,7 @@ def cumulative_intervals(values: Sequence[float] | np.ndarray, level: float = 0.
     squares = np.cumsum(x * x) - n * mean * mean
     with np.errstate(divide="ignore", invalid="ignore"):
         sd = np.sqrt(np.maximum(squares, 0.0) / (n - 1))
-    quantile = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
+    quantile = t_quantile(0.5 + level / 2, np.maximum(n - 1, 1))
     half = np.where(n > 1, quantile * sd / np.sqrt(n), np.nan)
     sd = np.where(n > 1, sd, np.nan)
     return pd.DataFrame(

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simulation.experiment.experiment import Progress, run_experiment
 from simulation.scenario.loading import derive
@@ -157,6 +156,8 @@ def steady_after(
         return True
     if first.std() == 0.0 and second.std() == 0.0:
         return False
+    from scipy import stats  # imported at first use, as in results.analysis
+
     p_value = float(stats.ttest_ind(first, second, equal_var=False).pvalue)
     return p_value >= significance
 

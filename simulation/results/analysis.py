@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
 
 from simulation.core.calendar import financial_year_days
 from simulation.results.catalogue import DIMENSIONS
@@ -43,6 +43,30 @@ def _joined(labels: Sequence[_Key]) -> pa.Array | None:
     return pa.array(texts, type=pa.large_string())
 
 
+def _may_hold_separator(array: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether a text array's characters include the separator (or may: then it is not used).
+
+    One search of the bytes that hold the texts, rather than one search per text.
+    """
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    for chunk in chunks:
+        data = chunk.buffers()[2]
+        if data is not None and _SEPARATOR.encode() in data.to_pybytes():
+            return True
+    return False
+
+
+def t_quantile(probability: float, degrees_of_freedom: Any) -> Any:
+    """Student's t quantile (``scipy.stats.t.ppf``), for one or an array of degrees of freedom.
+
+    ``scipy.stats`` is imported here, at the first use, not with this module: it is a
+    third of what a pool worker imports to run a replication, and no replication needs it.
+    """
+    from scipy import stats
+
+    return stats.t.ppf(probability, degrees_of_freedom)
+
+
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
     """Mean, lower and upper bound of a t confidence interval, and n (NaNs dropped)."""
     values = np.asarray(values, dtype=float)
@@ -53,7 +77,7 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     mean = float(values.mean())
     if n == 1:
         return mean, float("nan"), float("nan"), 1
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    half = float(t_quantile(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
     return mean, mean - half, mean + half, n
 
 
@@ -127,7 +151,10 @@ class Moments:
         ids = self._text_ids(keys)
         if ids is None:
             ids = self._row_ids(keys)
-        if len(np.unique(ids)) != len(ids):
+        # Key numbers are 0, 1, 2, ...: marking each one's place finds a repeat at once.
+        marks = np.zeros(len(self._labels), dtype=bool)
+        marks[ids] = True
+        if np.count_nonzero(marks) != len(ids):
             raise ValueError("a batch of moments holds a key more than once")
         self._update(ids, frame[self.columns].to_numpy(dtype=float))
 
@@ -152,9 +179,8 @@ class Moments:
         if not all(isinstance(keys[key].dtype, pd.StringDtype) for key in self.keys):
             return None
         arrays = [pa.array(keys[key], type=pa.large_string()) for key in self.keys]
-        for array in arrays:
-            if array.null_count or pc.any(pc.match_substring(array, _SEPARATOR)).as_py():
-                return None
+        if any(array.null_count or _may_hold_separator(array) for array in arrays):
+            return None
         joined = pc.binary_join_element_wise(*arrays, _JOIN)
         if len(self._known) != len(self._labels):  # keys numbered another way since
             known = _joined(self._labels)
@@ -242,7 +268,7 @@ def summary_table(moments: Moments, level: float = 0.95) -> pd.DataFrame:
     summary["mean"] = moments.mean[:, 0]
     summary["sd"] = moments.sd[:, 0]
     summary["n"] = moments.count[:, 0]
-    quantile = stats.t.ppf(0.5 + level / 2, np.maximum(summary["n"] - 1, 1))
+    quantile = t_quantile(0.5 + level / 2, np.maximum(summary["n"] - 1, 1))
     half = quantile * summary["sd"] / np.sqrt(summary["n"])
     half = half.where(summary["n"] > 1)
     summary["ci_low"] = summary["mean"] - half

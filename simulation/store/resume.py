@@ -93,6 +93,10 @@ class StreamedRun:
     _files: FolderFiles | None = field(default=None, init=False, repr=False)
     _next: int = field(default=0, init=False, repr=False)
     """The first replication not yet added to the results files."""
+    _held: dict[tuple[int, int], ReplicationResult] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    """Replications received before their turn, kept (a few) so as not to be read back."""
 
     # -- starting and reopening ------------------------------------------------------
 
@@ -320,8 +324,10 @@ class StreamedRun:
                     atomic_write(
                         self.staging / RESUME_FILE, json.dumps(self.info, indent=1).encode()
                     )
-                    self._add_rounds(done, (index, replication, result))
+                    if replication == self._next or len(self._held) < HELD:
+                        self._held[(index, replication)] = result
                     del result
+                    self._add_rounds(done)
                     if progress:
                         progress(count, self.total)
         except BaseException:
@@ -330,12 +336,11 @@ class StreamedRun:
         self.info["workers"] = executor.workers
         return executor.workers
 
-    def _add_rounds(
-        self, done: set[tuple[int, int]], fresh: tuple[int, int, ReplicationResult] | None = None
-    ) -> None:
+    def _add_rounds(self, done: set[tuple[int, int]]) -> None:
         """Add to the results files every round whose replications, and all before, are saved.
 
-        ``fresh`` is a replication just received, used as it is rather than read back.
+        A replication held since it was received is used as it is rather than read back
+        from its part (the same bytes, checked when they arrived).
         """
         if self._files is None:
             self._files = FolderFiles(
@@ -346,16 +351,17 @@ class StreamedRun:
         while self._next < self.replications and all((i, self._next) in done for i in scenarios):
             replications = []
             for index in scenarios:
-                if fresh is not None and fresh[:2] == (index, self._next):
-                    replications.append(fresh[2])
-                else:
-                    replications.append(self.part_of(index, self._next))
+                held = self._held.pop((index, self._next), None)
+                if held is None:
+                    held = self.part_of(index, self._next)
+                replications.append(held)
             self._files.add(replications)
             del replications
             self._next += 1
 
     def _abandon_files(self) -> None:
         """Close the results files as they stand: a resumed run writes them again."""
+        self._held.clear()
         if self._files is not None:
             self._files.abandon()
             self._files = None
@@ -555,6 +561,14 @@ def _check_info(info: Any, given: Path) -> None:
     ):
         raise damaged
 
+
+HELD = 8
+"""Replications received before their turn that are kept in memory until it comes.
+
+On a pool of two, about every other replication finishes before the one submitted just
+ahead of it; reading it back from its part when its turn comes would check and convert
+it a second time. Beyond this many (a large cluster), the rest are read back.
+"""
 
 AUTO_KEYS = ("precision", "max_replications", "initial", "level")
 MAX_REPLICATIONS = 100_000

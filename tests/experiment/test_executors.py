@@ -10,6 +10,8 @@ import gc
 import multiprocessing
 import os
 import struct
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -155,3 +157,64 @@ def test_pool_workers_freeze_their_start_up_and_this_process_does_not() -> None:
     assert count > 10_000, "the worker's imports are set aside once it starts"
     (serial,) = SerialExecutor().map_unordered(frozen_objects, [()])
     assert serial == before, "in this process (a notebook, say) nothing is frozen"
+
+
+UNPICKLED = [0]
+"""How many times this process has unpickled a :class:`Counted`."""
+
+
+class Counted:
+    """An argument that counts, in the process that receives it, how often it is unpickled."""
+
+    def __init__(self) -> None:
+        self.payload = list(range(1_000))
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        UNPICKLED[0] += 1
+        self.__dict__.update(state)
+
+
+def unpickled_so_far(value: Counted, replication: int) -> tuple[int, int]:
+    return replication, UNPICKLED[0]
+
+
+def test_a_pool_worker_unpickles_a_shared_argument_once() -> None:
+    shared = Counted()
+    tasks = [(shared, r) for r in range(4)]
+    seen = sorted(PoolExecutor(1).map_unordered(unpickled_so_far, tasks))
+    assert seen == [(0, 1), (1, 1), (2, 1), (3, 1)], "once, at the worker's first task"
+
+
+def test_the_fork_server_starts_early_only_for_a_local_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import multiprocessing.forkserver
+
+    from simulation.experiment import executors
+
+    started: list[bool] = []
+    monkeypatch.setattr(multiprocessing.forkserver, "ensure_running", lambda: started.append(True))
+    executors.start_pool_early(1, None, 10)
+    executors.start_pool_early(2, None, 1)
+    executors.start_pool_early(2, "tcp://127.0.0.1:8786", 10)
+    assert started == [], "no local pool: no fork server"
+    executors.start_pool_early(2, None, 10)
+    assert started == [True]
+
+
+def test_the_fork_server_settles_once_for_every_worker() -> None:
+    from simulation.experiment.executors import PRELOAD
+
+    assert PRELOAD[-1] == "simulation.experiment.forkserver_settle", "after the imports"
+    assert "simulation.experiment.forkserver_settle" not in sys.modules, (
+        "never imported in this process: it would freeze this process's objects"
+    )
+
+
+def test_a_worker_imports_no_statistics_library() -> None:
+    """What a replication needs is all a pool's fork server imports: not scipy.stats."""
+    code = "import sys, simulation.store.resume; print('scipy.stats' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "False"

@@ -235,3 +235,39 @@ def test_the_files_are_written_as_replications_finish_holding_one_at_a_time(
     assert len(rounds) == 4
     assert assembled.replications == 4
     assert json.loads((folder / "manifest.json").read_text())["replications"] == 4
+
+
+class Swapping:
+    """An executor whose replications finish in pairs, the later one first."""
+
+    workers = 2
+
+    def map_unordered(self, fn, tasks):  # type: ignore[no-untyped-def]
+        results = [fn(*task) for task in tasks]
+        for first, second in zip(results[::2], results[1::2], strict=False):
+            yield second
+            yield first
+        if len(results) % 2:
+            yield results[-1]
+
+
+def test_a_replication_finished_before_its_turn_is_not_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = derive(load_scenario(scenario_file(tmp_path)), {"replications": 5})
+    in_turn = StreamedRun.create(tmp_path / "in_turn", [base], {})
+    in_turn.execute(workers=1)
+    in_turn.assemble()
+    expected = in_turn.finish()
+
+    reads: list[Path] = []
+    real = resume.read_part
+    monkeypatch.setattr(resume, "read_part", lambda path, *a: reads.append(path) or real(path, *a))
+    monkeypatch.setattr(resume, "make_executor", lambda *_: Swapping())
+    swapped = StreamedRun.create(tmp_path / "swapped", [base], {})
+    rounds = spy_on_rounds(monkeypatch)
+    swapped.execute()
+    assert [r for r, _ in rounds] == [0, 1, 2, 3, 4], "in order, once"
+    assert reads == [], "each replication checked once, when it came back"
+    swapped.assemble()
+    assert_same_run(swapped.finish(), expected)
