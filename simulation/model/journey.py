@@ -25,11 +25,10 @@ __all__ = ["journey"]
 class _Journey:
     """Resumes a generator each time the event it waits on is processed."""
 
-    __slots__ = ("_generator", "_resume")
+    __slots__ = ("_generator",)
 
     def __init__(self, generator: Generator[simpy.Event, Any, Any]):
         self._generator = generator
-        self._resume = self._step  # one bound method, appended to each awaited event
 
     def _step(self, event: simpy.Event | None) -> None:
         # As simpy.events.Process._resume: send the event's value in (or throw its
@@ -48,7 +47,9 @@ class _Journey:
                 return
             callbacks = event.callbacks
             if callbacks is not None:
-                callbacks.append(self._resume)
+                # A bound method made now, not kept on self: a journey that refers to
+                # itself would outlive its patient until the garbage collector found it.
+                callbacks.append(self._step)
                 return
 
 
