@@ -34,6 +34,7 @@ from simulation.model.pathway import (
     community_episode,
     inpatient_stays,
     leave,
+    leave_for_team,
     readmission,
     step_down,
     wait_for_bed,
@@ -122,12 +123,8 @@ class MovesToAdultPathway:
             return
         if first.next_kind == "team":
             assert first.next_name is not None
-            team = system.teams[first.next_name]
-            place = team.request()
-            if not place.triggered:
-                yield place
+            team, place = yield from leave_for_team(system, stay, beds, first.next_name)
             episode.adult_services_day = env.now
-            leave(system, beds, stay, "community", first.next_name)
             yield from community_episode(system, episode, team, place, first.episode_days)
         else:
             episode.adult_services_day = env.now

@@ -380,12 +380,8 @@ def inpatient_stays(system: System, ref: Referral, stay: Stay) -> ProcessGen:
             continue
         if stage.next_kind == "team":
             assert stage.next_name is not None
-            team = system.teams[stage.next_name]
-            request = team.request()
-            if not request.triggered:
-                yield request
-            leave(system, beds, stay, "community", stage.next_name)
-            yield from community_episode(system, episode, team, request, stage.episode_days)
+            team, place = yield from leave_for_team(system, stay, beds, stage.next_name)
+            yield from community_episode(system, episode, team, place, stage.episode_days)
         else:
             leave(system, beds, stay, "home", None)
         break
@@ -422,6 +418,18 @@ def step_down(
     assert isinstance(unit, UnitState)
     nxt.admit(env.now, unit.name, unit.distance_from(ref.home_place))
     return Stay(nxt, unit)
+
+
+def leave_for_team(
+    system: System, stay: Stay, beds: ServiceBeds, team_name: str
+) -> Generator[simpy.Event, Any, tuple[Caseload, simpy.Event]]:
+    """Keep the bed until a place on the team's caseload frees, then leave for it."""
+    team = system.teams[team_name]
+    place = team.request()
+    if not place.triggered:
+        yield place
+    leave(system, beds, stay, "community", team_name)
+    return team, place
 
 
 def leave(
