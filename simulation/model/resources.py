@@ -39,10 +39,14 @@ def granted_at_once(event: simpy.Event, value: Any = None) -> None:
 
     ``succeed`` schedules an event so that its waiters are resumed, and the patient who
     asked is not waiting: they check ``triggered`` and go on. Scheduling it anyway would
-    add an event that changes nothing, one for each admission without a wait.
+    add an event that changes nothing, one for each admission without a wait. The event
+    is left as processed, so that a journey or process that yields it all the same goes
+    on at once with its value rather than waiting for ever.
     """
     event._ok = True
     event._value = value
+    # Processed: nothing is waiting, and nothing will be (SimPy itself sets None so).
+    event.callbacks = None  # type: ignore[assignment]
 
 
 def admission_limit(beds: int, staffed: int | None, ceiling: float | None) -> int:

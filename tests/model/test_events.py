@@ -19,6 +19,7 @@ import simpy
 import simulation
 from simulation.model.journey import journey
 from simulation.model.model import Model
+from simulation.model.resources import granted_at_once
 from tests.builders import mmc_scenario
 
 
@@ -94,6 +95,29 @@ def test_a_finished_journey_is_freed_at_once() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_grant_at_once_can_still_be_waited_for() -> None:
+    # A bed given at once is no event; a journey (or a process) that yields the request
+    # all the same must go on at once with the unit, not wait for ever.
+    env = simpy.Environment()
+    request = env.event()
+    granted_at_once(request, "Beacon Low Secure")
+    got: list[tuple[float, Any]] = []
+
+    def patient() -> Generator[simpy.Event, Any, None]:
+        unit = yield request
+        got.append((env.now, unit))
+
+    def process() -> Generator[simpy.Event, Any, None]:
+        unit = yield request
+        got.append((env.now, unit))
+
+    journey(patient())
+    env.process(process())
+    env.run()
+    assert got == [(0.0, "Beacon Low Secure"), (0.0, "Beacon Low Secure")]
+    assert next(env._eid) == 2  # the process's start and end; no event for the grant
 
 
 def test_an_admission_without_a_wait_costs_its_stay_and_its_arrival_only() -> None:
