@@ -210,17 +210,13 @@ def wait_for_bed(
     ``waited_days``: time already waited before the run (a census patient), which
     counts towards the maximum wait and the patience.
     """
-    env = system.env
     beds = system.beds[(ref.pathway, ref.service)]
     if not beds.preference(ref.home_place, ref.kind):
         market = system.markets.get((ref.pathway, ref.service))
         return (yield from _no_compatible_unit(system, ref, episode, beds, market))
     request = beds.request(episode, ref.urgent)
     if request.triggered:  # a bed at once
-        unit = request.value
-        assert isinstance(unit, UnitState)
-        episode.admit(env.now, unit.name, unit.distance_from(ref.home_place))
-        return Stay(episode, unit)
+        return _admit(system, ref, episode, request.value)
     return (yield from _queue(system, ref, episode, beds, request, waited_days))
 
 
@@ -281,9 +277,7 @@ def _queue(
     if search is not None:
         search.stop()
     if unit is not None:
-        assert isinstance(unit, UnitState)
-        episode.admit(env.now, unit.name, unit.distance_from(ref.home_place))
-        return Stay(episode, unit)
+        return _admit(system, ref, episode, unit)
     beds.cancel(request)
     if (search is not None and not search.found) or (
         patience_timer is not None
@@ -301,6 +295,13 @@ def _queue(
     episode.place_out_of_area(env.now, svc.out_of_area.distance_miles, reason, env.now)
     beds.place_out_of_area(stay)
     return stay
+
+
+def _admit(system: System, ref: Referral, episode: Episode, unit: object) -> Stay:
+    """Admit the patient now to ``unit``, the footprint unit their request was given."""
+    assert isinstance(unit, UnitState)
+    episode.admit(system.env.now, unit.name, unit.distance_from(ref.home_place))
+    return Stay(episode, unit)
 
 
 def _admit_out_of_area(
@@ -414,10 +415,7 @@ def step_down(
     if not request.triggered:
         yield request
     leave(system, beds, stay, "step_down_bed", service)
-    unit = request.value
-    assert isinstance(unit, UnitState)
-    nxt.admit(env.now, unit.name, unit.distance_from(ref.home_place))
-    return Stay(nxt, unit)
+    return _admit(system, ref, nxt, request.value)
 
 
 def leave_for_team(
