@@ -211,12 +211,19 @@ def wait_for_bed(
     counts towards the maximum wait and the patience.
     """
     beds = system.beds[(ref.pathway, ref.service)]
-    if not beds.preference(ref.home_place, ref.kind):
+    order = beds.preference(ref.home_place, ref.kind)
+    if not order:
         market = system.markets.get((ref.pathway, ref.service))
         return (yield from _no_compatible_unit(system, ref, episode, beds, market))
+    unit = beds.bed_at_once(order)
+    if unit is not None:
+        return _admit(system, ref, episode, unit)
     request = beds.request(episode, ref.urgent)
     if request.triggered:  # a bed at once
         return _admit(system, ref, episode, request.value)
+    if ref.patience_days is None and system.policy.max_wait[(ref.pathway, ref.urgent)] is None:
+        # Nothing but a bed ends this wait: no maximum wait, no withdrawal.
+        return _admit(system, ref, episode, (yield request))
     return (yield from _queue(system, ref, episode, beds, request, waited_days))
 
 
@@ -404,13 +411,18 @@ def step_down(
     nxt.priority = "routine"
     nxt.decide("accepted", env.now)
     target = system.beds[(ref.pathway, service)]
-    if not target.preference(ref.home_place, ref.kind):
+    order = target.preference(ref.home_place, ref.kind)
+    if not order:
         leave(system, beds, stay, "step_down_bed", service)
         ooa = system.scenario.pathways[ref.pathway].services[service].out_of_area
         nxt.place_out_of_area(env.now, ooa.distance_miles, "no_compatible_unit", env.now)
         moved = Stay(nxt, None)
         target.place_out_of_area(moved)
         return moved
+    unit = target.bed_at_once(order)
+    if unit is not None:
+        leave(system, beds, stay, "step_down_bed", service)
+        return _admit(system, ref, nxt, unit)
     request = target.request(nxt, urgent=False, listed=False)
     if not request.triggered:
         yield request

@@ -192,6 +192,8 @@ class ServiceBeds:
         # Every unit takes everyone, anywhere in the footprint: the head of the queue
         # stands for all of it (if it finds no bed, nobody does).
         self.uniform = scope == "footprint" and all(u.takes_all for u in units)
+        self.at_once = continuous
+        """Whether :meth:`bed_at_once` may give a bed without the queue."""
         start = env.now
         self.urgent: dict[int, BedRequest] = {}
         self.routine: dict[int, BedRequest] = {}
@@ -231,6 +233,32 @@ class ServiceBeds:
             self.allocate(urgent_only=True)
         self._asking = None
         return req
+
+    def bed_at_once(self, order: tuple[UnitState, ...]) -> UnitState | None:
+        """A free bed taken now from the units in ``order``, where queueing could not matter.
+
+        ``order`` is the patient's :meth:`preference`. Where beds are given as they free
+        (continuous allocation), nobody is waiting (in the queue or for a search) and no
+        patient out of area waits to come back, joining the queue gives the patient the
+        first unit in ``order`` with a free bed, and nothing else changes: the waiting
+        list goes from none to one and back at the same instant. This takes that unit
+        without the queue's bookkeeping. None: no such bed, or the queue could matter;
+        ask with :meth:`request`.
+        """
+        if (
+            not self.at_once
+            or self.urgent
+            or self.routine
+            or self.unqueued
+            or (self.repatriation and self.out_of_area)
+        ):
+            return None
+        for unit in order:  # the patient's preference (:meth:`preference`)
+            if unit.limit > unit.occupied:
+                unit.occupied += 1
+                unit.occupancy.add(self.env.now, 1)
+                return unit
+        return None
 
     def _grant(self, req: BedRequest, unit: UnitState) -> None:
         if req is self._asking:

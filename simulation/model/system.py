@@ -155,9 +155,10 @@ class System:
             source,
             "urgent" if ref.urgent else "routine",
             self.env.now,
-            sex=ref.sex,
-            stream=ref.stream,
-            age_band=ref.age_band,
         )
+        # Set apart, not as keywords: binding keywords among thirty fields costs more
+        # than the rest of the record.
+        if ref.sex is not None or ref.stream is not None or ref.age_band is not None:
+            episode.sex, episode.stream, episode.age_band = ref.sex, ref.stream, ref.age_band
         self.episodes.append(episode)
         return episode
