@@ -22,6 +22,7 @@ import simpy
 
 from simulation.core.calendar import Calendar
 from simulation.core.streams import StreamFactory
+from simulation.model.engine import Environment
 from simulation.model.market import Market
 from simulation.model.patients import PatientDraws, Referral
 from simulation.model.records import Episode, Source
@@ -68,7 +69,7 @@ class System:
         self.replication = replication
         self.start = -float(scenario.warmup_days)
         self.horizon = scenario.horizon_days
-        self.env = simpy.Environment(initial_time=self.start)
+        self.env = Environment(initial_time=self.start)
         self.calendar = Calendar.build(scenario.start_date, self.horizon)
         self.streams = StreamFactory(scenario.seed, replication)
         self.policy = Policy(scenario)
