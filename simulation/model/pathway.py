@@ -221,10 +221,14 @@ def wait_for_bed(
     request = beds.request(episode, ref.urgent)
     if request.triggered:  # a bed at once
         return _admit(system, ref, episode, request.value)
-    if ref.patience_days is None and system.policy.max_wait[(ref.pathway, ref.urgent)] is None:
-        # Nothing but a bed ends this wait: no maximum wait, no withdrawal.
+    if only_a_bed_ends_the_wait(system, ref):
         return _admit(system, ref, episode, (yield request))
     return (yield from _queue(system, ref, episode, beds, request, waited_days))
+
+
+def only_a_bed_ends_the_wait(system: System, ref: Referral) -> bool:
+    """No maximum wait and no withdrawal: the patient waits for a bed, with no timers."""
+    return ref.patience_days is None and system.policy.max_wait[(ref.pathway, ref.urgent)] is None
 
 
 def _queue(
