@@ -135,6 +135,91 @@ class _Episodes:
         self.adult_services_day = days["adult_services_day"]
 
 
+class _Table:
+    """Output rows kept as blocks of columns until the one frame is built from them.
+
+    A block holds the text of its rows as codes into one vocabulary (rows x 6: the
+    dimensions, period and KPI) and their values. A tuple per row, transposed at the
+    end, cost as much as computing the KPIs, and its many small objects set off full
+    garbage collections.
+    """
+
+    def __init__(self) -> None:
+        self.vocabulary: dict[str, int] = {}
+        self.codes: list[np.ndarray] = []
+        self.values: list[np.ndarray] = []
+
+    def code(self, text: str) -> int:
+        """The code of a dimension, period or KPI name."""
+        return self.vocabulary.setdefault(text, len(self.vocabulary))
+
+    def add(self, codes: np.ndarray, values: np.ndarray) -> None:
+        """Add rows, given their codes (rows x 6) and values."""
+        self.codes.append(codes)
+        self.values.append(values)
+
+    def add_rows(self, rows: Sequence[Row]) -> None:
+        """Add rows given as tuples."""
+        if rows:
+            codes = [[self.code(text) for text in row[:-1]] for row in rows]
+            values = [row[-1] for row in rows]
+            self.add(np.array(codes, dtype=np.intp), np.array(values, dtype=float))
+
+    def frame(self) -> pd.DataFrame:
+        """The rows in the order added, as a frame of text columns and a float ``value``."""
+        columns = [*DIMENSIONS, "period", "kpi", "value"]
+        if not self.values:
+            frame = pd.DataFrame({c: [] for c in columns[:-1]})
+            frame["value"] = np.asarray((), dtype=float)
+            return frame
+        codes = np.concatenate(self.codes)
+        # The text array inferred as for a list of strings, so the columns' type is the same.
+        text = pd.Series(list(self.vocabulary)).array
+        frame = pd.DataFrame({c: text.take(codes[:, i]) for i, c in enumerate(columns[:-1])})
+        frame["value"] = np.concatenate(self.values)
+        return frame
+
+
+class _Grouping:
+    """One level of aggregation of the finest cells, with the codes of its output rows.
+
+    ``labels`` are its groups in report order and ``group_of`` the group of each cell.
+    ``key`` numbers a group's period as ``group * (years + 1) + period``, the horizon
+    last; ``codes`` gives each key's row codes (the KPI column left to fill in) and
+    ``sorted_keys`` the keys in the order a groupby sorts them.
+    """
+
+    def __init__(
+        self, labels: list[Cell], group_of: np.ndarray, periods: list[str], table: _Table
+    ) -> None:
+        self.labels = labels
+        self.group_of = group_of
+        per_group = len(periods)
+        label_codes = np.array(
+            [[table.code(text) for text in label] for label in labels], dtype=np.intp
+        ).reshape(len(labels), 3)
+        period_codes = np.array([table.code(p) for p in periods], dtype=np.intp)
+        group = np.repeat(np.arange(len(labels)), per_group)
+        self.codes = np.empty((len(group), 6), dtype=np.intp)
+        self.codes[:, 0] = label_codes[group, 0]
+        self.codes[:, 1] = label_codes[group, 1]
+        self.codes[:, 2] = table.code(ALL)
+        self.codes[:, 3] = label_codes[group, 2]
+        self.codes[:, 4] = np.tile(period_codes, len(labels))
+        self.codes[:, 5] = -1
+        self.label_codes = label_codes
+        self.sorted_keys = np.array(
+            sorted(
+                range(len(group)),
+                key=lambda k: (*labels[k // per_group], periods[k % per_group]),
+            ),
+            dtype=np.intp,
+        )
+        self.sorted_groups = np.array(
+            sorted(range(len(labels)), key=labels.__getitem__), dtype=np.intp
+        )
+
+
 class _Builder:
     def __init__(self, output: ModelOutput):
         self.output = output
@@ -144,17 +229,24 @@ class _Builder:
         self.n_years = len(self.periods.years)
         self.services = self.scenario.services()
         self.places = [p.name for p in self.scenario.places]
-        self.rows: list[Row] = []
+        self.table = _Table()
         cells = [(pw, svc, place) for pw, svc in self.services for place in self.places]
         self.cells = {cell: i for i, cell in enumerate(dict.fromkeys(cells))}
         # For each grouping: its groups in report order, and the group of each cell.
-        self.groups: list[tuple[list[Cell], np.ndarray]] = []
+        self.groups: list[_Grouping] = []
         for keys in _GROUPINGS:
             labels: dict[Cell, int] = {}
             group_of = [
                 labels.setdefault(self._project(keys, cell), len(labels)) for cell in self.cells
             ]
-            self.groups.append((list(labels), np.asarray(group_of, dtype=np.intp)))
+            self.groups.append(
+                _Grouping(
+                    list(labels),
+                    np.asarray(group_of, dtype=np.intp),
+                    self.all_periods,
+                    self.table,
+                )
+            )
 
     @staticmethod
     def _project(keys: tuple[str, ...], cell: Cell) -> Cell:
@@ -167,19 +259,23 @@ class _Builder:
         )
 
     # -- generic aggregation ------------------------------------------------------------
+    def _add(self, kpi: str, codes: np.ndarray, values: np.ndarray) -> None:
+        """Add rows of ``kpi`` from a grouping's row codes (with the KPI to fill in)."""
+        codes = codes.copy()
+        codes[:, 5] = self.table.code(kpi)
+        self.table.add(codes, values)
+
     def totals(self, kpi: str, cells: np.ndarray) -> None:
         """Add a count or a sum, given per finest cell and year, at every grouping.
 
         Every combination of the scenario's services and places appears, zero-filled.
         """
-        years = self.periods.years
-        for labels, group_of in self.groups:
-            sums = np.zeros((len(labels), self.n_years))
-            np.add.at(sums, group_of, cells)
-            for (pathway, service, place), per_year in zip(labels, sums.tolist(), strict=True):
-                for year, value in zip(years, per_year, strict=True):
-                    self.rows.append((pathway, service, ALL, place, year, kpi, value))
-                self.rows.append((pathway, service, ALL, place, HORIZON, kpi, math.fsum(per_year)))
+        for grouping in self.groups:
+            sums = np.zeros((len(grouping.labels), self.n_years))
+            np.add.at(sums, grouping.group_of, cells)
+            horizon = [math.fsum(per_year) for per_year in sums.tolist()]
+            values = np.column_stack([sums, np.array(horizon, dtype=float)]).ravel()
+            self._add(kpi, grouping.codes, values)
 
     def statistic(
         self, kpi: str, cell: np.ndarray, year: np.ndarray, values: np.ndarray, how: str
@@ -190,15 +286,13 @@ class _Builder:
         otherwise skipped), in sorted order as a groupby gives.
         """
         n = self.n_years
-        periods = [*self.periods.years, HORIZON]
         values = np.concatenate([values, values])  # once in its year, once in the horizon
         finite = ~np.isnan(values)
-        for labels, group_of in self.groups:
-            out: list[tuple[str, str, str, str, float]] = []
-            group = group_of[cell] * (n + 1)
+        for grouping in self.groups:
+            group = grouping.group_of[cell] * (n + 1)
             keys = np.concatenate([group + year, group + n])
-            size = len(labels) * (n + 1)
-            present = np.flatnonzero(np.bincount(keys, minlength=size))
+            size = len(grouping.labels) * (n + 1)
+            present = np.bincount(keys, minlength=size) > 0
             keys, kept = keys[finite], values[finite]
             if how == "p90":
                 result = _quantiles(keys, kept, 0.9, size)
@@ -208,14 +302,9 @@ class _Builder:
                     result = np.bincount(keys, weights=kept, minlength=size) / counts
                 if how == "pct":
                     result = result * 100
-            for key, value in zip(present.tolist(), result[present].tolist(), strict=True):
-                pathway, service, place = labels[key // (n + 1)]
-                out.append((pathway, service, place, periods[key % (n + 1)], value))
-            out.sort(key=lambda r: r[:4])  # as a groupby sorts its keys
-            self.rows.extend(
-                (pathway, service, ALL, place, period, kpi, value)
-                for pathway, service, place, period, value in out
-            )
+            # The groups with a value, sorted as a groupby sorts its keys.
+            chosen = grouping.sorted_keys[present[grouping.sorted_keys]]
+            self._add(kpi, grouping.codes[chosen], result[chosen])
 
     def survival_median(
         self, kpi: str, cell: np.ndarray, entry: np.ndarray, duration: np.ndarray, event: np.ndarray
@@ -226,22 +315,21 @@ class _Builder:
         at the start: left truncation), ``event`` whether the duration ended while
         observed (else it is censored). NaN where the estimate never falls to one half.
         """
-        for labels, group_of in self.groups:
-            group = group_of[cell]
+        horizon = self.n_years  # the horizon's place among a group's periods
+        for grouping in self.groups:
+            group = grouping.group_of[cell]
             order = np.argsort(group, kind="stable")
             keys, starts = np.unique(group[order], return_index=True)
             if not len(keys):
                 continue  # no stay in a bed at all
-            out = []
+            medians = np.full(len(grouping.labels), _NAN)
             for key, chosen in zip(keys.tolist(), np.split(order, starts[1:]), strict=True):
-                value = km_median(entry[chosen], duration[chosen], event[chosen])
-                pathway, service, place = labels[key]
-                out.append((pathway, service, place, value))
-            out.sort(key=lambda r: r[:3])
-            self.rows.extend(
-                (pathway, service, ALL, place, HORIZON, kpi, value)
-                for pathway, service, place, value in out
-            )
+                medians[key] = km_median(entry[chosen], duration[chosen], event[chosen])
+            seen = np.zeros(len(grouping.labels), dtype=bool)
+            seen[keys] = True
+            groups = grouping.sorted_groups[seen[grouping.sorted_groups]]
+            rows = groups * (horizon + 1) + horizon
+            self._add(kpi, grouping.codes[rows], medians[groups])
 
     # -- KPIs from episode records ------------------------------------------------------
     def episode_kpis(self, episodes: Sequence[Episode]) -> None:
@@ -489,17 +577,15 @@ class _Builder:
                 for period, values in sorted(by_period.items())
             )
         for kpi, kpi_rows_ in rows.items():
-            self.rows.extend(
-                (pathway, service, unit, ALL, period, kpi, value)
-                for pathway, service, unit, period, value in kpi_rows_
+            self.table.add_rows(
+                [
+                    (pathway, service, unit, ALL, period, kpi, value)
+                    for pathway, service, unit, period, value in kpi_rows_
+                ]
             )
 
     def frame(self) -> pd.DataFrame:
-        columns = [*DIMENSIONS, "period", "kpi", "value"]
-        data = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(columns)
-        frame = pd.DataFrame({c: list(v) for c, v in zip(columns[:-1], data, strict=False)})
-        frame["value"] = np.asarray(data[-1], dtype=float)
-        return frame
+        return self.table.frame()
 
 
 _COUNTS = (
