@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from operator import attrgetter
 
 import numpy as np
@@ -220,6 +221,41 @@ class _Grouping:
         )
 
 
+class _Keys:
+    """Where values given by finest cell and year go in one grouping's rows.
+
+    Each value has two keys (:class:`_Grouping`), its year's and the horizon's, the
+    second half of ``keys``. ``chosen`` are the keys with a value, in output order, and
+    ``codes`` their rows' codes.
+    """
+
+    def __init__(self, grouping: _Grouping, cell: np.ndarray, year: np.ndarray, n_years: int):
+        group = grouping.group_of[cell] * (n_years + 1)
+        self.keys = np.concatenate([group + year, group + n_years])
+        self.size = len(grouping.labels) * (n_years + 1)
+        self.counts = np.bincount(self.keys, minlength=self.size)
+        present = self.counts > 0
+        self.chosen = grouping.sorted_keys[present[grouping.sorted_keys]]
+        self.codes = grouping.codes[self.chosen]
+
+
+@dataclass
+class _Admissions:
+    """The admissions of referrals, shared by the KPIs of waits and placements.
+
+    ``admitted`` and ``away`` are per episode (``away``: out of area), ``year`` the
+    year index of each admission, ``in_period`` the admissions in the reported period;
+    ``wait`` (from acceptance) and ``keyed`` are per admission in the period.
+    """
+
+    admitted: np.ndarray
+    away: np.ndarray
+    year: np.ndarray
+    in_period: np.ndarray
+    wait: np.ndarray
+    keyed: list[_Keys]
+
+
 class _Builder:
     def __init__(self, output: ModelOutput):
         self.output = output
@@ -277,34 +313,31 @@ class _Builder:
             values = np.column_stack([sums, np.array(horizon, dtype=float)]).ravel()
             self._add(kpi, grouping.codes, values)
 
-    def statistic(
-        self, kpi: str, cell: np.ndarray, year: np.ndarray, values: np.ndarray, how: str
-    ) -> None:
+    def keyed(self, cell: np.ndarray, year: np.ndarray) -> list[_Keys]:
+        """The keys of values by cell and year at every grouping, for :meth:`statistic`."""
+        return [_Keys(grouping, cell, year, self.n_years) for grouping in self.groups]
+
+    def statistic(self, kpi: str, keyed: list[_Keys], values: np.ndarray, how: str) -> None:
         """Add a mean, percentage or 90th percentile of values by cell and year.
 
-        Only groups with at least one value appear (NaN values count for that but are
-        otherwise skipped), in sorted order as a groupby gives.
+        ``keyed`` places the values (:meth:`keyed`). Only groups with at least one value
+        appear (NaN values count for that but are otherwise skipped), in sorted order
+        as a groupby gives.
         """
-        n = self.n_years
         values = np.concatenate([values, values])  # once in its year, once in the horizon
         finite = ~np.isnan(values)
-        for grouping in self.groups:
-            group = grouping.group_of[cell] * (n + 1)
-            keys = np.concatenate([group + year, group + n])
-            size = len(grouping.labels) * (n + 1)
-            present = np.bincount(keys, minlength=size) > 0
-            keys, kept = keys[finite], values[finite]
+        every = bool(finite.all())
+        for at in keyed:
+            keys, kept = (at.keys, values) if every else (at.keys[finite], values[finite])
             if how == "p90":
-                result = _quantiles(keys, kept, 0.9, size)
+                result = _quantiles(keys, kept, 0.9, at.size)
             else:
-                counts = np.bincount(keys, minlength=size)
+                counts = at.counts if every else np.bincount(keys, minlength=at.size)
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    result = np.bincount(keys, weights=kept, minlength=size) / counts
+                    result = np.bincount(keys, weights=kept, minlength=at.size) / counts
                 if how == "pct":
                     result = result * 100
-            # The groups with a value, sorted as a groupby sorts its keys.
-            chosen = grouping.sorted_keys[present[grouping.sorted_keys]]
-            self._add(kpi, grouping.codes[chosen], result[chosen])
+            self._add(kpi, at.codes, result[at.chosen])
 
     def survival_median(
         self, kpi: str, cell: np.ndarray, entry: np.ndarray, duration: np.ndarray, event: np.ndarray
@@ -339,50 +372,54 @@ class _Builder:
         n = self.n_years
         size = len(self.cells) * n
 
-        def count(kpi: str, select: np.ndarray, day: np.ndarray) -> None:
-            year = year_of(day)
+        def count(kpi: str, select: np.ndarray, year: np.ndarray) -> None:
+            """Count the selected episodes by cell and the year (index) of their event."""
             keep = select & (year >= 0)
             cells = np.bincount(ep.cell[keep] * n + year[keep], minlength=size)
             self.totals(kpi, cells.reshape(len(self.cells), n).astype(float))
 
+        # The year of each event, found once for every KPI counting or averaging by it.
+        referred_in = year_of(ep.referral_day)
+        decided_in = year_of(ep.decision_day)
+        admitted_in = year_of(ep.admission_day)
         referral = ep.source != "step_down"
         admitted = referral & ~np.isnan(ep.admission_day)
         away = ep.admitted_to == OUT_OF_AREA
-        count("referrals", referral, ep.referral_day)
-        count("readmissions", ep.source == "readmission", ep.referral_day)
-        count("not_accepted", referral & (ep.decision == "not_accepted"), ep.decision_day)
-        count("diversions", referral & (ep.decision == "diverted"), ep.decision_day)
-        count("withdrawn", referral, ep.withdrawn_day)
-        count("admissions", admitted, ep.admission_day)
-        count("ooa_admissions", admitted & away, ep.admission_day)
-        count("repatriations", np.ones_like(referral), ep.repatriation_day)
-        count("transfers_in", ~referral, ep.admission_day)
+        count("referrals", referral, referred_in)
+        count("readmissions", ep.source == "readmission", referred_in)
+        count("not_accepted", referral & (ep.decision == "not_accepted"), decided_in)
+        count("diversions", referral & (ep.decision == "diverted"), decided_in)
+        count("withdrawn", referral, year_of(ep.withdrawn_day))
+        count("admissions", admitted, admitted_in)
+        count("ooa_admissions", admitted & away, admitted_in)
+        count("repatriations", np.ones_like(referral), year_of(ep.repatriation_day))
+        count("transfers_in", ~referral, admitted_in)
         step_down = (ep.exit_to == "step_down_bed") | (ep.exit_to == "community")
-        count("step_downs", step_down, ep.exit_day)
+        count("step_downs", step_down, year_of(ep.exit_day))
 
         # Admissions in the period: waits (from acceptance), distance, out of area.
-        year = year_of(ep.admission_day)
-        keep = admitted & (year >= 0)
-        cell, year = ep.cell[keep], year[keep]
+        keep = admitted & (admitted_in >= 0)
+        cell, year = ep.cell[keep], admitted_in[keep]
         wait = (ep.admission_day - ep.decision_day)[keep]
         with np.errstate(invalid="ignore"):
             waited = (wait > 1e-9).astype(float)  # False for NaN
         from_referral = (ep.admission_day - ep.referral_day)[keep]
-        self.statistic("wait_referral_mean_days", cell, year, from_referral, "mean")
-        self.statistic("wait_referral_p90_days", cell, year, from_referral, "p90")
-        self.statistic("wait_mean_days", cell, year, wait, "mean")
-        self.statistic("wait_p90_days", cell, year, wait, "p90")
-        self.statistic("waited_pct", cell, year, waited, "pct")
-        self.statistic("ooa_admission_pct", cell, year, away[keep].astype(float), "pct")
-        self.statistic("distance_mean_miles", cell, year, ep.distance_miles[keep], "mean")
+        admissions = self.keyed(cell, year)
+        self.statistic("wait_referral_mean_days", admissions, from_referral, "mean")
+        self.statistic("wait_referral_p90_days", admissions, from_referral, "p90")
+        self.statistic("wait_mean_days", admissions, wait, "mean")
+        self.statistic("wait_p90_days", admissions, wait, "p90")
+        self.statistic("waited_pct", admissions, waited, "pct")
+        self.statistic("ooa_admission_pct", admissions, away[keep].astype(float), "pct")
+        self.statistic("distance_mean_miles", admissions, ep.distance_miles[keep], "mean")
 
-        self._mix_kpis(ep, count, admitted, away)
+        self._mix_kpis(ep, count, _Admissions(admitted, away, admitted_in, keep, wait, admissions))
 
         # Stays that ended in the period, in every service.
         year = year_of(ep.exit_day)
         keep = ~np.isnan(ep.admission_day) & (year >= 0)
         los = (ep.exit_day - ep.admission_day)[keep]
-        self.statistic("los_mean_days", ep.cell[keep], year[keep], los, "mean")
+        self.statistic("los_mean_days", self.keyed(ep.cell[keep], year[keep]), los, "mean")
 
         # Every stay in a bed during the period, ended or not: Kaplan-Meier's median.
         horizon = self.periods.horizon
@@ -416,31 +453,32 @@ class _Builder:
         self,
         ep: _Episodes,
         count: Callable[[str, np.ndarray, np.ndarray], None],
-        admitted: np.ndarray,
-        away: np.ndarray,
+        adm: _Admissions,
     ) -> None:
         """Out-of-area admissions by reason and by sex, searches, waits of a week or more."""
+        admitted_away = adm.admitted & adm.away
         for reason in OOA_REASONS:
-            count(f"ooa_{reason}", admitted & away & (ep.ooa_reason == reason), ep.admission_day)
+            count(f"ooa_{reason}", admitted_away & (ep.ooa_reason == reason), adm.year)
         for sex in ("female", "male"):
-            count(f"ooa_admissions_{sex}", admitted & away & (ep.sex == sex), ep.admission_day)
-        count("left_for_adult_services", np.ones_like(admitted), ep.adult_services_day)
+            count(f"ooa_admissions_{sex}", admitted_away & (ep.sex == sex), adm.year)
+        year_of = self.periods.index
+        count("left_for_adult_services", np.ones_like(adm.admitted), year_of(ep.adult_services_day))
         if any(spec.patient_mix.adult_pathway for spec in self.scenario.pathways.values()):
             # Only where young people move to an adult pathway, so no other run changes.
-            count("transfers_at_18", ep.source == "transfer_at_18", ep.referral_day)
-        year = self.periods.index(ep.admission_day)
-        keep = admitted & (year >= 0)
-        wait = (ep.admission_day - ep.decision_day)[keep]
+            count("transfers_at_18", ep.source == "transfer_at_18", year_of(ep.referral_day))
+        keep, year = adm.in_period, adm.year
         with np.errstate(invalid="ignore"):
-            week = (wait >= 7.0).astype(float)
-        self.statistic("waited_week_pct", ep.cell[keep], year[keep], week, "pct")
+            week = (adm.wait >= 7.0).astype(float)
+        self.statistic("waited_week_pct", adm.keyed, week, "pct")
         for sex in ("female", "male"):
             mine = keep & (ep.sex == sex)
             wait_sex = (ep.admission_day - ep.decision_day)[mine]
-            self.statistic(f"wait_mean_days_{sex}", ep.cell[mine], year[mine], wait_sex, "mean")
-        found = keep & away
+            keyed = self.keyed(ep.cell[mine], year[mine])
+            self.statistic(f"wait_mean_days_{sex}", keyed, wait_sex, "mean")
+        found = keep & adm.away
         search = (ep.admission_day - ep.ooa_search_day)[found]
-        self.statistic("ooa_search_days_mean", ep.cell[found], year[found], search, "mean")
+        keyed = self.keyed(ep.cell[found], year[found])
+        self.statistic("ooa_search_days_mean", keyed, search, "mean")
 
     # -- KPIs from level recorders ------------------------------------------------------
     def _by_period(self, bins: Sequence[float] | np.ndarray) -> dict[str, float]:
