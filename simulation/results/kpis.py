@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import attrgetter
 
 import numpy as np
@@ -111,7 +112,7 @@ class _Episodes:
         rows = list(map(attrgetter(*fields), episodes))
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(fields)
         self.cell = np.fromiter(
-            (cells[c] for c in zip(*columns[:3], strict=True)), dtype=np.intp, count=len(rows)
+            map(cells.__getitem__, zip(*columns[:3], strict=True)), dtype=np.intp, count=len(rows)
         )
         n_text = 3 + len(self._TEXT)
         text = dict(zip(self._TEXT, columns[3:n_text], strict=True))
@@ -121,10 +122,10 @@ class _Episodes:
         self.exit_to = np.array(text["exit_to"], dtype=object)
         self.sex = np.array(text["sex"], dtype=object)
         self.ooa_reason = np.array(text["ooa_reason"], dtype=object)
-        days = {
-            name: np.array(col, dtype=float)
-            for name, col in zip(self._DAYS, columns[n_text:], strict=True)
-        }
+        # One array of every day field: numpy turns None into NaN slowly, one at a time.
+        flat = [_NAN if x is None else x for x in chain.from_iterable(columns[n_text:])]
+        all_days = np.array(flat, dtype=float).reshape(len(self._DAYS), len(rows))
+        days = dict(zip(self._DAYS, all_days, strict=True))
         self.referral_day = days["referral_day"]
         self.decision_day = days["decision_day"]
         self.admission_day = days["admission_day"]
@@ -162,9 +163,12 @@ class _Table:
     def add_rows(self, rows: Sequence[Row]) -> None:
         """Add rows given as tuples."""
         if rows:
-            codes = [[self.code(text) for text in row[:-1]] for row in rows]
-            values = [row[-1] for row in rows]
-            self.add(np.array(codes, dtype=np.intp), np.array(values, dtype=float))
+            text = list(chain.from_iterable(row[:-1] for row in rows))
+            for each in dict.fromkeys(text):
+                self.code(each)
+            codes = np.fromiter(map(self.vocabulary.__getitem__, text), np.intp, len(text))
+            values = np.array([row[-1] for row in rows], dtype=float)
+            self.add(codes.reshape(len(rows), -1), values)
 
     def frame(self) -> pd.DataFrame:
         """The rows in the order added, as a frame of text columns and a float ``value``."""
