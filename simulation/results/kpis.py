@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -179,7 +180,7 @@ class _Table:
             return frame
         codes = np.concatenate(self.codes)
         # The text array inferred as for a list of strings, so the columns' type is the same.
-        text = pd.Series(list(self.vocabulary)).array
+        text = _texts(self.vocabulary)
         frame = pd.DataFrame({c: text.take(codes[:, i]) for i, c in enumerate(columns[:-1])})
         frame["value"] = np.concatenate(self.values)
         return frame
@@ -715,6 +716,11 @@ def _quantiles(keys: np.ndarray, values: np.ndarray, q: float, size: int) -> np.
     return result
 
 
+def _texts(values: Iterable[str]) -> Any:
+    """Strings as the array a frame makes of a list of them, to take its columns from."""
+    return pd.Series(list(values)).array
+
+
 def kpi_rows(output: ModelOutput) -> pd.DataFrame:
     """All KPIs of one replication as tidy rows (without replication or scenario columns)."""
     builder = _Builder(output)
@@ -748,10 +754,20 @@ def monthly_rows(output: ModelOutput) -> pd.DataFrame:
             add("community_caseload", team.pathway, ALL, team.name, output.caseload[team.name])
             add("community_places", team.pathway, ALL, team.name, output.places[team.name])
     # One frame built once: a DataFrame per series costs more than the series themselves.
-    columns: dict[str, list[str]] = {"month": list(cal.months) * len(labels)}
-    columns["financial_year"] = list(cal.financial_years) * len(labels)
-    for i, name in enumerate(("pathway", "service", "resource", "measure")):
-        columns[name] = [label[i] for label in labels for _ in range(n)]
+    # Its text columns are taken from the distinct texts, not built from a list per row.
+    dimensions = ("pathway", "service", "resource", "measure")
+    columns: dict[str, Any]
+    if labels:
+        month = np.tile(np.arange(n), len(labels))
+        series = np.repeat(np.arange(len(labels)), n)
+        columns = {
+            "month": _texts(cal.months).take(month),
+            "financial_year": _texts(cal.financial_years).take(month),
+        }
+        for i, name in enumerate(dimensions):
+            columns[name] = _texts([label[i] for label in labels]).take(series)
+    else:
+        columns = {name: [] for name in ("month", "financial_year", *dimensions)}
     frame = pd.DataFrame(columns)
     frame["value"] = np.concatenate(values) if values else np.empty(0)
     return frame
