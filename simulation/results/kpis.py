@@ -332,10 +332,13 @@ class _Builder:
         values = np.concatenate([values, values])  # once in its year, once in the horizon
         finite = ~np.isnan(values)
         every = bool(finite.all())
+        kept = values if every else values[finite]
+        # Sorted by value once; each grouping's sort by key keeps that order within a key.
+        by_value = np.argsort(kept, kind="stable") if how == "p90" else np.empty(0, np.intp)
         for at in keyed:
-            keys, kept = (at.keys, values) if every else (at.keys[finite], values[finite])
+            keys = at.keys if every else at.keys[finite]
             if how == "p90":
-                result = _quantiles(keys, kept, 0.9, at.size)
+                result = _quantiles(keys, kept, 0.9, at.size, by_value)
             else:
                 counts = at.counts if every else np.bincount(keys, minlength=at.size)
                 with np.errstate(invalid="ignore", divide="ignore"):
@@ -696,17 +699,23 @@ def km_median(entry: np.ndarray, duration: np.ndarray, event: np.ndarray) -> flo
     return float(times[below[0]]) if len(below) else _NAN
 
 
-def _quantiles(keys: np.ndarray, values: np.ndarray, q: float, size: int) -> np.ndarray:
+def _quantiles(
+    keys: np.ndarray, values: np.ndarray, q: float, size: int, by_value: np.ndarray
+) -> np.ndarray:
     """The ``q`` quantile of the values of each key in ``0 .. size-1`` (NaN if none).
 
     Linear interpolation between order statistics at ``q (n - 1)``, as pandas and numpy.
+    ``by_value`` is the stable order of ``values``, shared by every grouping of them.
     """
     result = np.full(size, _NAN)
     if not len(keys):
         return result
-    order = np.lexsort((values, keys))
-    keys, values = keys[order], values[order]
-    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    order = by_value[np.argsort(keys[by_value], kind="stable")]  # by key, then value
+    values = values[order]
+    counts = np.bincount(keys, minlength=size)
+    unique = np.flatnonzero(counts)
+    first = (np.cumsum(counts) - counts)[unique]  # where each key's values begin
+    counts = counts[unique]
     h = q * (counts - 1)
     low = np.floor(h).astype(np.intp)
     frac = h - low
