@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, pairwise
 from operator import attrgetter
 from typing import Any
 
@@ -359,15 +359,9 @@ class _Builder:
         horizon = self.n_years  # the horizon's place among a group's periods
         for grouping in self.groups:
             group = grouping.group_of[cell]
-            order = np.argsort(group, kind="stable")
-            keys, starts = np.unique(group[order], return_index=True)
-            if not len(keys):
-                continue  # no stay in a bed at all
-            medians = np.full(len(grouping.labels), _NAN)
-            for key, chosen in zip(keys.tolist(), np.split(order, starts[1:]), strict=True):
-                medians[key] = km_median(entry[chosen], duration[chosen], event[chosen])
-            seen = np.zeros(len(grouping.labels), dtype=bool)
-            seen[keys] = True
+            size = len(grouping.labels)
+            medians = km_medians(group, size, entry, duration, event)
+            seen = np.bincount(group, minlength=size) > 0  # only groups with a stay
             groups = grouping.sorted_groups[seen[grouping.sorted_groups]]
             rows = groups * (horizon + 1) + horizon
             self._add(kpi, grouping.codes[rows], medians[groups])
@@ -697,6 +691,41 @@ def km_median(entry: np.ndarray, duration: np.ndarray, event: np.ndarray) -> flo
         survival = np.cumprod(1.0 - ended / np.maximum(at_risk, 1))
     below = np.flatnonzero(survival <= 0.5)
     return float(times[below[0]]) if len(below) else _NAN
+
+
+def km_medians(
+    group: np.ndarray, size: int, entry: np.ndarray, duration: np.ndarray, event: np.ndarray
+) -> np.ndarray:
+    """:func:`km_median` of the stays of each group ``0 .. size-1`` (NaN if none ended).
+
+    The event times, the stays at risk and the stays ended at each are found for every
+    group at once; only the running product of the survival is taken group by group.
+    """
+    medians = np.full(size, _NAN)
+    if not len(group):
+        return medians
+    # Ranked among every entry and duration, a stay's times order as integers, and
+    # group * span + rank orders stays by group, then time.
+    values, rank = np.unique(np.concatenate([entry, duration]), return_inverse=True)
+    span = len(values)
+    entry_key, end_key = np.split(np.tile(group, 2) * span + rank.reshape(-1), 2)
+    times, ended = np.unique(end_key[event], return_counts=True)
+    # At risk at a time: entered before it, less those ended before it (earlier
+    # groups' stays count once in each, so cancel out).
+    at_risk = np.searchsorted(np.sort(entry_key), times, side="left") - np.searchsorted(
+        np.sort(end_key), times, side="left"
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = 1.0 - ended / np.maximum(at_risk, 1)
+    times_group, times_rank = np.divmod(times, span)
+    new_group = np.ones(len(times), dtype=bool)
+    new_group[1:] = times_group[1:] != times_group[:-1]
+    bounds = [*np.flatnonzero(new_group).tolist(), len(times)]
+    for start, stop in pairwise(bounds):
+        below = np.flatnonzero(np.cumprod(factor[start:stop]) <= 0.5)
+        if len(below):
+            medians[times_group[start]] = values[times_rank[start + below[0]]]
+    return medians
 
 
 def _quantiles(
