@@ -65,6 +65,8 @@ class _Periods:
         self.months: list[list[int]] = [
             [i for i, fy in enumerate(fys) if fy == year] for year in self.years
         ]
+        # A financial year's months follow one another: a slice of the months.
+        self.spans = [slice(months[0], months[-1] + 1) for months in self.months]
         self.year_bounds = [
             (year, edges[months[0]], edges[months[-1] + 1])
             for year, months in zip(self.years, self.months, strict=True)
@@ -158,8 +160,9 @@ class _Table:
 
     def add(self, codes: np.ndarray, values: np.ndarray) -> None:
         """Add rows, given their codes (rows x 6) and values."""
-        self.codes.append(codes)
-        self.values.append(values)
+        if len(values):
+            self.codes.append(codes)
+            self.values.append(values)
 
     def add_rows(self, rows: Sequence[Row]) -> None:
         """Add rows given as tuples."""
@@ -191,8 +194,9 @@ class _Grouping:
 
     ``labels`` are its groups in report order and ``group_of`` the group of each cell.
     ``key`` numbers a group's period as ``group * (years + 1) + period``, the horizon
-    last; ``codes`` gives each key's row codes (the KPI column left to fill in) and
-    ``sorted_keys`` the keys in the order a groupby sorts them.
+    last; ``codes`` gives each key's row codes (the KPI column left to fill in), and
+    ``sorted_groups`` and ``sorted_keys`` the groups and keys in the order a groupby
+    sorts them.
     """
 
     def __init__(
@@ -213,17 +217,12 @@ class _Grouping:
         self.codes[:, 3] = label_codes[group, 2]
         self.codes[:, 4] = np.tile(period_codes, len(labels))
         self.codes[:, 5] = -1
-        self.label_codes = label_codes
-        self.sorted_keys = np.array(
-            sorted(
-                range(len(group)),
-                key=lambda k: (*labels[k // per_group], periods[k % per_group]),
-            ),
-            dtype=np.intp,
-        )
         self.sorted_groups = np.array(
             sorted(range(len(labels)), key=labels.__getitem__), dtype=np.intp
         )
+        # Groups are distinct, so keys sort by group, then period.
+        period_order = np.array(sorted(range(per_group), key=periods.__getitem__), dtype=np.intp)
+        self.sorted_keys = (self.sorted_groups[:, None] * per_group + period_order).ravel()
 
 
 class _Keys:
@@ -485,9 +484,10 @@ class _Builder:
     # -- KPIs from level recorders ------------------------------------------------------
     def _by_period(self, bins: Sequence[float] | np.ndarray) -> dict[str, float]:
         values = np.asarray(bins, dtype=float)
+        listed = values.tolist()
         out = {
-            year: math.fsum(values[months].tolist()) if months else 0.0
-            for year, months in zip(self.periods.years, self.periods.months, strict=True)
+            year: math.fsum(listed[span])
+            for year, span in zip(self.periods.years, self.periods.spans, strict=True)
         }
         out[HORIZON] = float(np.sum(values))
         return out
