@@ -145,7 +145,7 @@ class _Table:
 
     A block holds the text of its rows as codes into one vocabulary (rows x 6: the
     dimensions, period and KPI) and their values. A tuple per row, transposed at the
-    end, cost as much as computing the KPIs, and its many small objects set off full
+    end, took about a third of the KPIs' time, and its many small objects set off full
     garbage collections.
     """
 
@@ -396,7 +396,8 @@ class _Builder:
         count("repatriations", np.ones_like(referral), year_of(ep.repatriation_day))
         count("transfers_in", ~referral, admitted_in)
         step_down = (ep.exit_to == "step_down_bed") | (ep.exit_to == "community")
-        count("step_downs", step_down, year_of(ep.exit_day))
+        exited_in = year_of(ep.exit_day)
+        count("step_downs", step_down, exited_in)
 
         # Admissions in the period: waits (from acceptance), distance, out of area.
         keep = admitted & (admitted_in >= 0)
@@ -417,10 +418,9 @@ class _Builder:
         self._mix_kpis(ep, count, _Admissions(admitted, away, admitted_in, keep, wait, admissions))
 
         # Stays that ended in the period, in every service.
-        year = year_of(ep.exit_day)
-        keep = ~np.isnan(ep.admission_day) & (year >= 0)
+        keep = ~np.isnan(ep.admission_day) & (exited_in >= 0)
         los = (ep.exit_day - ep.admission_day)[keep]
-        self.statistic("los_mean_days", self.keyed(ep.cell[keep], year[keep]), los, "mean")
+        self.statistic("los_mean_days", self.keyed(ep.cell[keep], exited_in[keep]), los, "mean")
 
         # Every stay in a bed during the period, ended or not: Kaplan-Meier's median.
         horizon = self.periods.horizon
