@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import chain, pairwise
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,6 +65,8 @@ class _Periods:
         self.months: list[list[int]] = [
             [i for i, fy in enumerate(fys) if fy == year] for year in self.years
         ]
+        # A financial year's months follow one another: a slice of the months.
+        self.spans = [slice(months[0], months[-1] + 1) for months in self.months]
         self.year_bounds = [
             (year, edges[months[0]], edges[months[-1] + 1])
             for year, months in zip(self.years, self.months, strict=True)
@@ -110,7 +115,7 @@ class _Episodes:
         rows = list(map(attrgetter(*fields), episodes))
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(fields)
         self.cell = np.fromiter(
-            (cells[c] for c in zip(*columns[:3], strict=True)), dtype=np.intp, count=len(rows)
+            map(cells.__getitem__, zip(*columns[:3], strict=True)), dtype=np.intp, count=len(rows)
         )
         n_text = 3 + len(self._TEXT)
         text = dict(zip(self._TEXT, columns[3:n_text], strict=True))
@@ -120,10 +125,10 @@ class _Episodes:
         self.exit_to = np.array(text["exit_to"], dtype=object)
         self.sex = np.array(text["sex"], dtype=object)
         self.ooa_reason = np.array(text["ooa_reason"], dtype=object)
-        days = {
-            name: np.array(col, dtype=float)
-            for name, col in zip(self._DAYS, columns[n_text:], strict=True)
-        }
+        # One array of every day field: numpy turns None into NaN slowly, one at a time.
+        flat = [_NAN if x is None else x for x in chain.from_iterable(columns[n_text:])]
+        all_days = np.array(flat, dtype=float).reshape(len(self._DAYS), len(rows))
+        days = dict(zip(self._DAYS, all_days, strict=True))
         self.referral_day = days["referral_day"]
         self.decision_day = days["decision_day"]
         self.admission_day = days["admission_day"]
@@ -135,6 +140,126 @@ class _Episodes:
         self.adult_services_day = days["adult_services_day"]
 
 
+class _Table:
+    """Output rows kept as blocks of columns until the one frame is built from them.
+
+    A block holds the text of its rows as codes into one vocabulary (rows x 6: the
+    dimensions, period and KPI) and their values. A tuple per row, transposed at the
+    end, took about a third of the KPIs' time, and its many small objects set off full
+    garbage collections.
+    """
+
+    def __init__(self) -> None:
+        self.vocabulary: dict[str, int] = {}
+        self.codes: list[np.ndarray] = []
+        self.values: list[np.ndarray] = []
+
+    def code(self, text: str) -> int:
+        """The code of a dimension, period or KPI name."""
+        return self.vocabulary.setdefault(text, len(self.vocabulary))
+
+    def add(self, codes: np.ndarray, values: np.ndarray) -> None:
+        """Add rows, given their codes (rows x 6) and values."""
+        if len(values):
+            self.codes.append(codes)
+            self.values.append(values)
+
+    def add_rows(self, rows: Sequence[Row]) -> None:
+        """Add rows given as tuples."""
+        if rows:
+            text = list(chain.from_iterable(row[:-1] for row in rows))
+            for each in dict.fromkeys(text):
+                self.code(each)
+            codes = np.fromiter(map(self.vocabulary.__getitem__, text), np.intp, len(text))
+            values = np.array([row[-1] for row in rows], dtype=float)
+            self.add(codes.reshape(len(rows), -1), values)
+
+    def frame(self) -> pd.DataFrame:
+        """The rows in the order added, as a frame of text columns and a float ``value``."""
+        columns = [*DIMENSIONS, "period", "kpi", "value"]
+        if not self.values:
+            frame = pd.DataFrame({c: [] for c in columns[:-1]})
+            frame["value"] = np.asarray((), dtype=float)
+            return frame
+        codes = np.concatenate(self.codes)
+        # The text array inferred as for a list of strings, so the columns' type is the same.
+        text = _texts(self.vocabulary)
+        frame = pd.DataFrame({c: text.take(codes[:, i]) for i, c in enumerate(columns[:-1])})
+        frame["value"] = np.concatenate(self.values)
+        return frame
+
+
+class _Grouping:
+    """One level of aggregation of the finest cells, with the codes of its output rows.
+
+    ``labels`` are its groups in report order and ``group_of`` the group of each cell.
+    ``key`` numbers a group's period as ``group * (years + 1) + period``, the horizon
+    last; ``codes`` gives each key's row codes (the KPI column left to fill in), and
+    ``sorted_groups`` and ``sorted_keys`` the groups and keys in the order a groupby
+    sorts them.
+    """
+
+    def __init__(
+        self, labels: list[Cell], group_of: np.ndarray, periods: list[str], table: _Table
+    ) -> None:
+        self.labels = labels
+        self.group_of = group_of
+        per_group = len(periods)
+        label_codes = np.array(
+            [[table.code(text) for text in label] for label in labels], dtype=np.intp
+        ).reshape(len(labels), 3)
+        period_codes = np.array([table.code(p) for p in periods], dtype=np.intp)
+        group = np.repeat(np.arange(len(labels)), per_group)
+        self.codes = np.empty((len(group), 6), dtype=np.intp)
+        self.codes[:, 0] = label_codes[group, 0]
+        self.codes[:, 1] = label_codes[group, 1]
+        self.codes[:, 2] = table.code(ALL)
+        self.codes[:, 3] = label_codes[group, 2]
+        self.codes[:, 4] = np.tile(period_codes, len(labels))
+        self.codes[:, 5] = -1
+        self.sorted_groups = np.array(
+            sorted(range(len(labels)), key=labels.__getitem__), dtype=np.intp
+        )
+        # Groups are distinct, so keys sort by group, then period.
+        period_order = np.array(sorted(range(per_group), key=periods.__getitem__), dtype=np.intp)
+        self.sorted_keys = (self.sorted_groups[:, None] * per_group + period_order).ravel()
+
+
+class _Keys:
+    """Where values given by finest cell and year go in one grouping's rows.
+
+    Each value has two keys (:class:`_Grouping`), its year's and the horizon's, the
+    second half of ``keys``. ``chosen`` are the keys with a value, in output order, and
+    ``codes`` their rows' codes.
+    """
+
+    def __init__(self, grouping: _Grouping, cell: np.ndarray, year: np.ndarray, n_years: int):
+        group = grouping.group_of[cell] * (n_years + 1)
+        self.keys = np.concatenate([group + year, group + n_years])
+        self.size = len(grouping.labels) * (n_years + 1)
+        self.counts = np.bincount(self.keys, minlength=self.size)
+        present = self.counts > 0
+        self.chosen = grouping.sorted_keys[present[grouping.sorted_keys]]
+        self.codes = grouping.codes[self.chosen]
+
+
+@dataclass
+class _Admissions:
+    """The admissions of referrals, shared by the KPIs of waits and placements.
+
+    ``admitted`` and ``away`` are per episode (``away``: out of area), ``year`` the
+    year index of each admission, ``in_period`` the admissions in the reported period;
+    ``wait`` (from acceptance) and ``keyed`` are per admission in the period.
+    """
+
+    admitted: np.ndarray
+    away: np.ndarray
+    year: np.ndarray
+    in_period: np.ndarray
+    wait: np.ndarray
+    keyed: list[_Keys]
+
+
 class _Builder:
     def __init__(self, output: ModelOutput):
         self.output = output
@@ -144,17 +269,24 @@ class _Builder:
         self.n_years = len(self.periods.years)
         self.services = self.scenario.services()
         self.places = [p.name for p in self.scenario.places]
-        self.rows: list[Row] = []
+        self.table = _Table()
         cells = [(pw, svc, place) for pw, svc in self.services for place in self.places]
         self.cells = {cell: i for i, cell in enumerate(dict.fromkeys(cells))}
         # For each grouping: its groups in report order, and the group of each cell.
-        self.groups: list[tuple[list[Cell], np.ndarray]] = []
+        self.groups: list[_Grouping] = []
         for keys in _GROUPINGS:
             labels: dict[Cell, int] = {}
             group_of = [
                 labels.setdefault(self._project(keys, cell), len(labels)) for cell in self.cells
             ]
-            self.groups.append((list(labels), np.asarray(group_of, dtype=np.intp)))
+            self.groups.append(
+                _Grouping(
+                    list(labels),
+                    np.asarray(group_of, dtype=np.intp),
+                    self.all_periods,
+                    self.table,
+                )
+            )
 
     @staticmethod
     def _project(keys: tuple[str, ...], cell: Cell) -> Cell:
@@ -167,55 +299,52 @@ class _Builder:
         )
 
     # -- generic aggregation ------------------------------------------------------------
+    def _add(self, kpi: str, codes: np.ndarray, values: np.ndarray) -> None:
+        """Add rows of ``kpi`` from a grouping's row codes (with the KPI to fill in)."""
+        codes = codes.copy()
+        codes[:, 5] = self.table.code(kpi)
+        self.table.add(codes, values)
+
     def totals(self, kpi: str, cells: np.ndarray) -> None:
         """Add a count or a sum, given per finest cell and year, at every grouping.
 
         Every combination of the scenario's services and places appears, zero-filled.
         """
-        years = self.periods.years
-        for labels, group_of in self.groups:
-            sums = np.zeros((len(labels), self.n_years))
-            np.add.at(sums, group_of, cells)
-            for (pathway, service, place), per_year in zip(labels, sums.tolist(), strict=True):
-                for year, value in zip(years, per_year, strict=True):
-                    self.rows.append((pathway, service, ALL, place, year, kpi, value))
-                self.rows.append((pathway, service, ALL, place, HORIZON, kpi, math.fsum(per_year)))
+        for grouping in self.groups:
+            sums = np.zeros((len(grouping.labels), self.n_years))
+            np.add.at(sums, grouping.group_of, cells)
+            horizon = [math.fsum(per_year) for per_year in sums.tolist()]
+            values = np.column_stack([sums, np.array(horizon, dtype=float)]).ravel()
+            self._add(kpi, grouping.codes, values)
 
-    def statistic(
-        self, kpi: str, cell: np.ndarray, year: np.ndarray, values: np.ndarray, how: str
-    ) -> None:
+    def keyed(self, cell: np.ndarray, year: np.ndarray) -> list[_Keys]:
+        """The keys of values by cell and year at every grouping, for :meth:`statistic`."""
+        return [_Keys(grouping, cell, year, self.n_years) for grouping in self.groups]
+
+    def statistic(self, kpi: str, keyed: list[_Keys], values: np.ndarray, how: str) -> None:
         """Add a mean, percentage or 90th percentile of values by cell and year.
 
-        Only groups with at least one value appear (NaN values count for that but are
-        otherwise skipped), in sorted order as a groupby gives.
+        ``keyed`` places the values (:meth:`keyed`). Only groups with at least one value
+        appear (NaN values count for that but are otherwise skipped), in sorted order
+        as a groupby gives.
         """
-        n = self.n_years
-        periods = [*self.periods.years, HORIZON]
         values = np.concatenate([values, values])  # once in its year, once in the horizon
         finite = ~np.isnan(values)
-        for labels, group_of in self.groups:
-            out: list[tuple[str, str, str, str, float]] = []
-            group = group_of[cell] * (n + 1)
-            keys = np.concatenate([group + year, group + n])
-            size = len(labels) * (n + 1)
-            present = np.flatnonzero(np.bincount(keys, minlength=size))
-            keys, kept = keys[finite], values[finite]
+        every = bool(finite.all())
+        kept = values if every else values[finite]
+        # Sorted by value once; each grouping's sort by key keeps that order within a key.
+        by_value = np.argsort(kept, kind="stable") if how == "p90" else np.empty(0, np.intp)
+        for at in keyed:
+            keys = at.keys if every else at.keys[finite]
             if how == "p90":
-                result = _quantiles(keys, kept, 0.9, size)
+                result = _quantiles(keys, kept, 0.9, at.size, by_value)
             else:
-                counts = np.bincount(keys, minlength=size)
+                counts = at.counts if every else np.bincount(keys, minlength=at.size)
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    result = np.bincount(keys, weights=kept, minlength=size) / counts
+                    result = np.bincount(keys, weights=kept, minlength=at.size) / counts
                 if how == "pct":
                     result = result * 100
-            for key, value in zip(present.tolist(), result[present].tolist(), strict=True):
-                pathway, service, place = labels[key // (n + 1)]
-                out.append((pathway, service, place, periods[key % (n + 1)], value))
-            out.sort(key=lambda r: r[:4])  # as a groupby sorts its keys
-            self.rows.extend(
-                (pathway, service, ALL, place, period, kpi, value)
-                for pathway, service, place, period, value in out
-            )
+            self._add(kpi, at.codes, result[at.chosen])
 
     def survival_median(
         self, kpi: str, cell: np.ndarray, entry: np.ndarray, duration: np.ndarray, event: np.ndarray
@@ -226,22 +355,15 @@ class _Builder:
         at the start: left truncation), ``event`` whether the duration ended while
         observed (else it is censored). NaN where the estimate never falls to one half.
         """
-        for labels, group_of in self.groups:
-            group = group_of[cell]
-            order = np.argsort(group, kind="stable")
-            keys, starts = np.unique(group[order], return_index=True)
-            if not len(keys):
-                continue  # no stay in a bed at all
-            out = []
-            for key, chosen in zip(keys.tolist(), np.split(order, starts[1:]), strict=True):
-                value = km_median(entry[chosen], duration[chosen], event[chosen])
-                pathway, service, place = labels[key]
-                out.append((pathway, service, place, value))
-            out.sort(key=lambda r: r[:3])
-            self.rows.extend(
-                (pathway, service, ALL, place, HORIZON, kpi, value)
-                for pathway, service, place, value in out
-            )
+        horizon = self.n_years  # the horizon's place among a group's periods
+        for grouping in self.groups:
+            group = grouping.group_of[cell]
+            size = len(grouping.labels)
+            medians = km_medians(group, size, entry, duration, event)
+            seen = np.bincount(group, minlength=size) > 0  # only groups with a stay
+            groups = grouping.sorted_groups[seen[grouping.sorted_groups]]
+            rows = groups * (horizon + 1) + horizon
+            self._add(kpi, grouping.codes[rows], medians[groups])
 
     # -- KPIs from episode records ------------------------------------------------------
     def episode_kpis(self, episodes: Sequence[Episode]) -> None:
@@ -251,50 +373,54 @@ class _Builder:
         n = self.n_years
         size = len(self.cells) * n
 
-        def count(kpi: str, select: np.ndarray, day: np.ndarray) -> None:
-            year = year_of(day)
+        def count(kpi: str, select: np.ndarray, year: np.ndarray) -> None:
+            """Count the selected episodes by cell and the year (index) of their event."""
             keep = select & (year >= 0)
             cells = np.bincount(ep.cell[keep] * n + year[keep], minlength=size)
             self.totals(kpi, cells.reshape(len(self.cells), n).astype(float))
 
+        # The year of each event, found once for every KPI counting or averaging by it.
+        referred_in = year_of(ep.referral_day)
+        decided_in = year_of(ep.decision_day)
+        admitted_in = year_of(ep.admission_day)
         referral = ep.source != "step_down"
         admitted = referral & ~np.isnan(ep.admission_day)
         away = ep.admitted_to == OUT_OF_AREA
-        count("referrals", referral, ep.referral_day)
-        count("readmissions", ep.source == "readmission", ep.referral_day)
-        count("not_accepted", referral & (ep.decision == "not_accepted"), ep.decision_day)
-        count("diversions", referral & (ep.decision == "diverted"), ep.decision_day)
-        count("withdrawn", referral, ep.withdrawn_day)
-        count("admissions", admitted, ep.admission_day)
-        count("ooa_admissions", admitted & away, ep.admission_day)
-        count("repatriations", np.ones_like(referral), ep.repatriation_day)
-        count("transfers_in", ~referral, ep.admission_day)
+        count("referrals", referral, referred_in)
+        count("readmissions", ep.source == "readmission", referred_in)
+        count("not_accepted", referral & (ep.decision == "not_accepted"), decided_in)
+        count("diversions", referral & (ep.decision == "diverted"), decided_in)
+        count("withdrawn", referral, year_of(ep.withdrawn_day))
+        count("admissions", admitted, admitted_in)
+        count("ooa_admissions", admitted & away, admitted_in)
+        count("repatriations", np.ones_like(referral), year_of(ep.repatriation_day))
+        count("transfers_in", ~referral, admitted_in)
         step_down = (ep.exit_to == "step_down_bed") | (ep.exit_to == "community")
-        count("step_downs", step_down, ep.exit_day)
+        exited_in = year_of(ep.exit_day)
+        count("step_downs", step_down, exited_in)
 
         # Admissions in the period: waits (from acceptance), distance, out of area.
-        year = year_of(ep.admission_day)
-        keep = admitted & (year >= 0)
-        cell, year = ep.cell[keep], year[keep]
+        keep = admitted & (admitted_in >= 0)
+        cell, year = ep.cell[keep], admitted_in[keep]
         wait = (ep.admission_day - ep.decision_day)[keep]
         with np.errstate(invalid="ignore"):
             waited = (wait > 1e-9).astype(float)  # False for NaN
         from_referral = (ep.admission_day - ep.referral_day)[keep]
-        self.statistic("wait_referral_mean_days", cell, year, from_referral, "mean")
-        self.statistic("wait_referral_p90_days", cell, year, from_referral, "p90")
-        self.statistic("wait_mean_days", cell, year, wait, "mean")
-        self.statistic("wait_p90_days", cell, year, wait, "p90")
-        self.statistic("waited_pct", cell, year, waited, "pct")
-        self.statistic("ooa_admission_pct", cell, year, away[keep].astype(float), "pct")
-        self.statistic("distance_mean_miles", cell, year, ep.distance_miles[keep], "mean")
+        admissions = self.keyed(cell, year)
+        self.statistic("wait_referral_mean_days", admissions, from_referral, "mean")
+        self.statistic("wait_referral_p90_days", admissions, from_referral, "p90")
+        self.statistic("wait_mean_days", admissions, wait, "mean")
+        self.statistic("wait_p90_days", admissions, wait, "p90")
+        self.statistic("waited_pct", admissions, waited, "pct")
+        self.statistic("ooa_admission_pct", admissions, away[keep].astype(float), "pct")
+        self.statistic("distance_mean_miles", admissions, ep.distance_miles[keep], "mean")
 
-        self._mix_kpis(ep, count, admitted, away)
+        self._mix_kpis(ep, count, _Admissions(admitted, away, admitted_in, keep, wait, admissions))
 
         # Stays that ended in the period, in every service.
-        year = year_of(ep.exit_day)
-        keep = ~np.isnan(ep.admission_day) & (year >= 0)
+        keep = ~np.isnan(ep.admission_day) & (exited_in >= 0)
         los = (ep.exit_day - ep.admission_day)[keep]
-        self.statistic("los_mean_days", ep.cell[keep], year[keep], los, "mean")
+        self.statistic("los_mean_days", self.keyed(ep.cell[keep], exited_in[keep]), los, "mean")
 
         # Every stay in a bed during the period, ended or not: Kaplan-Meier's median.
         horizon = self.periods.horizon
@@ -328,38 +454,40 @@ class _Builder:
         self,
         ep: _Episodes,
         count: Callable[[str, np.ndarray, np.ndarray], None],
-        admitted: np.ndarray,
-        away: np.ndarray,
+        adm: _Admissions,
     ) -> None:
         """Out-of-area admissions by reason and by sex, searches, waits of a week or more."""
+        admitted_away = adm.admitted & adm.away
         for reason in OOA_REASONS:
-            count(f"ooa_{reason}", admitted & away & (ep.ooa_reason == reason), ep.admission_day)
+            count(f"ooa_{reason}", admitted_away & (ep.ooa_reason == reason), adm.year)
         for sex in ("female", "male"):
-            count(f"ooa_admissions_{sex}", admitted & away & (ep.sex == sex), ep.admission_day)
-        count("left_for_adult_services", np.ones_like(admitted), ep.adult_services_day)
+            count(f"ooa_admissions_{sex}", admitted_away & (ep.sex == sex), adm.year)
+        year_of = self.periods.index
+        count("left_for_adult_services", np.ones_like(adm.admitted), year_of(ep.adult_services_day))
         if any(spec.patient_mix.adult_pathway for spec in self.scenario.pathways.values()):
             # Only where young people move to an adult pathway, so no other run changes.
-            count("transfers_at_18", ep.source == "transfer_at_18", ep.referral_day)
-        year = self.periods.index(ep.admission_day)
-        keep = admitted & (year >= 0)
-        wait = (ep.admission_day - ep.decision_day)[keep]
+            count("transfers_at_18", ep.source == "transfer_at_18", year_of(ep.referral_day))
+        keep, year = adm.in_period, adm.year
         with np.errstate(invalid="ignore"):
-            week = (wait >= 7.0).astype(float)
-        self.statistic("waited_week_pct", ep.cell[keep], year[keep], week, "pct")
+            week = (adm.wait >= 7.0).astype(float)
+        self.statistic("waited_week_pct", adm.keyed, week, "pct")
         for sex in ("female", "male"):
             mine = keep & (ep.sex == sex)
             wait_sex = (ep.admission_day - ep.decision_day)[mine]
-            self.statistic(f"wait_mean_days_{sex}", ep.cell[mine], year[mine], wait_sex, "mean")
-        found = keep & away
+            keyed = self.keyed(ep.cell[mine], year[mine])
+            self.statistic(f"wait_mean_days_{sex}", keyed, wait_sex, "mean")
+        found = keep & adm.away
         search = (ep.admission_day - ep.ooa_search_day)[found]
-        self.statistic("ooa_search_days_mean", ep.cell[found], year[found], search, "mean")
+        keyed = self.keyed(ep.cell[found], year[found])
+        self.statistic("ooa_search_days_mean", keyed, search, "mean")
 
     # -- KPIs from level recorders ------------------------------------------------------
     def _by_period(self, bins: Sequence[float] | np.ndarray) -> dict[str, float]:
         values = np.asarray(bins, dtype=float)
+        listed = values.tolist()
         out = {
-            year: math.fsum(values[months].tolist()) if months else 0.0
-            for year, months in zip(self.periods.years, self.periods.months, strict=True)
+            year: math.fsum(listed[span])
+            for year, span in zip(self.periods.years, self.periods.spans, strict=True)
         }
         out[HORIZON] = float(np.sum(values))
         return out
@@ -489,17 +617,15 @@ class _Builder:
                 for period, values in sorted(by_period.items())
             )
         for kpi, kpi_rows_ in rows.items():
-            self.rows.extend(
-                (pathway, service, unit, ALL, period, kpi, value)
-                for pathway, service, unit, period, value in kpi_rows_
+            self.table.add_rows(
+                [
+                    (pathway, service, unit, ALL, period, kpi, value)
+                    for pathway, service, unit, period, value in kpi_rows_
+                ]
             )
 
     def frame(self) -> pd.DataFrame:
-        columns = [*DIMENSIONS, "period", "kpi", "value"]
-        data = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(columns)
-        frame = pd.DataFrame({c: list(v) for c, v in zip(columns[:-1], data, strict=False)})
-        frame["value"] = np.asarray(data[-1], dtype=float)
-        return frame
+        return self.table.frame()
 
 
 _COUNTS = (
@@ -567,17 +693,58 @@ def km_median(entry: np.ndarray, duration: np.ndarray, event: np.ndarray) -> flo
     return float(times[below[0]]) if len(below) else _NAN
 
 
-def _quantiles(keys: np.ndarray, values: np.ndarray, q: float, size: int) -> np.ndarray:
+def km_medians(
+    group: np.ndarray, size: int, entry: np.ndarray, duration: np.ndarray, event: np.ndarray
+) -> np.ndarray:
+    """:func:`km_median` of the stays of each group ``0 .. size-1`` (NaN if none ended).
+
+    The event times, the stays at risk and the stays ended at each are found for every
+    group at once; only the running product of the survival is taken group by group.
+    """
+    medians = np.full(size, _NAN)
+    if not len(group):
+        return medians
+    # Ranked among every entry and duration, a stay's times order as integers, and
+    # group * span + rank orders stays by group, then time.
+    values, rank = np.unique(np.concatenate([entry, duration]), return_inverse=True)
+    span = len(values)
+    entry_key, end_key = np.split(np.tile(group, 2) * span + rank.reshape(-1), 2)
+    times, ended = np.unique(end_key[event], return_counts=True)
+    # At risk at a time: entered before it, less those ended before it (earlier
+    # groups' stays count once in each, so cancel out).
+    at_risk = np.searchsorted(np.sort(entry_key), times, side="left") - np.searchsorted(
+        np.sort(end_key), times, side="left"
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = 1.0 - ended / np.maximum(at_risk, 1)
+    times_group, times_rank = np.divmod(times, span)
+    new_group = np.ones(len(times), dtype=bool)
+    new_group[1:] = times_group[1:] != times_group[:-1]
+    bounds = [*np.flatnonzero(new_group).tolist(), len(times)]
+    for start, stop in pairwise(bounds):
+        below = np.flatnonzero(np.cumprod(factor[start:stop]) <= 0.5)
+        if len(below):
+            medians[times_group[start]] = values[times_rank[start + below[0]]]
+    return medians
+
+
+def _quantiles(
+    keys: np.ndarray, values: np.ndarray, q: float, size: int, by_value: np.ndarray
+) -> np.ndarray:
     """The ``q`` quantile of the values of each key in ``0 .. size-1`` (NaN if none).
 
     Linear interpolation between order statistics at ``q (n - 1)``, as pandas and numpy.
+    ``by_value`` is the stable order of ``values``, shared by every grouping of them.
     """
     result = np.full(size, _NAN)
     if not len(keys):
         return result
-    order = np.lexsort((values, keys))
-    keys, values = keys[order], values[order]
-    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    order = by_value[np.argsort(keys[by_value], kind="stable")]  # by key, then value
+    values = values[order]
+    counts = np.bincount(keys, minlength=size)
+    unique = np.flatnonzero(counts)
+    first = (np.cumsum(counts) - counts)[unique]  # where each key's values begin
+    counts = counts[unique]
     h = q * (counts - 1)
     low = np.floor(h).astype(np.intp)
     frac = h - low
@@ -585,6 +752,11 @@ def _quantiles(keys: np.ndarray, values: np.ndarray, q: float, size: int) -> np.
     above = values[first + np.minimum(low + 1, counts - 1)]
     result[unique] = np.where(frac == 0.0, below, below + (above - below) * frac)
     return result
+
+
+def _texts(values: Iterable[str]) -> Any:
+    """Strings as the array a frame makes of a list of them, to take its columns from."""
+    return pd.Series(list(values)).array
 
 
 def kpi_rows(output: ModelOutput) -> pd.DataFrame:
@@ -620,10 +792,20 @@ def monthly_rows(output: ModelOutput) -> pd.DataFrame:
             add("community_caseload", team.pathway, ALL, team.name, output.caseload[team.name])
             add("community_places", team.pathway, ALL, team.name, output.places[team.name])
     # One frame built once: a DataFrame per series costs more than the series themselves.
-    columns: dict[str, list[str]] = {"month": list(cal.months) * len(labels)}
-    columns["financial_year"] = list(cal.financial_years) * len(labels)
-    for i, name in enumerate(("pathway", "service", "resource", "measure")):
-        columns[name] = [label[i] for label in labels for _ in range(n)]
+    # Its text columns are taken from the distinct texts, not built from a list per row.
+    dimensions = ("pathway", "service", "resource", "measure")
+    columns: dict[str, Any]
+    if labels:
+        month = np.tile(np.arange(n), len(labels))
+        series = np.repeat(np.arange(len(labels)), n)
+        columns = {
+            "month": _texts(cal.months).take(month),
+            "financial_year": _texts(cal.financial_years).take(month),
+        }
+        for i, name in enumerate(dimensions):
+            columns[name] = _texts([label[i] for label in labels]).take(series)
+    else:
+        columns = {name: [] for name in ("month", "financial_year", *dimensions)}
     frame = pd.DataFrame(columns)
     frame["value"] = np.concatenate(values) if values else np.empty(0)
     return frame

@@ -7,7 +7,8 @@ tests pin down what it must compute without trusting that code:
   whose KPIs are worked out by arithmetic in the comments;
 * a short run of the shipped baseline, every episode KPI row of which is recomputed by
   a deliberately naive oracle: each episode is exploded into every group and period it
-  belongs to, and each statistic is taken with the standard library.
+  belongs to, and each statistic is taken with the standard library;
+* Kaplan-Meier medians of many groups at once, against the median of each group alone.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from simulation.model.records import Episode
 from simulation.model.resources import OUT_OF_AREA
 from simulation.model.spend import SpendLevels
 from simulation.results.catalogue import ALL, HORIZON
-from simulation.results.kpis import kpi_rows
+from simulation.results.kpis import km_median, km_medians, kpi_rows
 from simulation.scenario.loading import derive
 
 KEYS = ["pathway", "service", "unit", "place", "period", "kpi"]
@@ -558,3 +559,25 @@ def test_the_censoring_aware_length_of_stay_finds_the_true_median(warmup_days: f
     assert whole["los_median_km_days"] == pytest.approx(median, rel=0.12)
     if warmup_days == 0.0:
         assert whole["los_mean_days"] < 0.8 * 400
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_kaplan_meier_medians_by_group_are_each_groups_own(seed: int) -> None:
+    # Stays in groups of very different sizes, some with none and some never ending,
+    # with tied durations (whole days), late entries and censoring.
+    rng = np.random.default_rng(seed)
+    n, size = 400, 12
+    group = rng.choice(
+        size - 2, n, p=np.linspace(1, 10, size - 2) / np.linspace(1, 10, size - 2).sum()
+    )
+    duration = np.round(rng.exponential(30.0, n))
+    entry = np.where(rng.random(n) < 0.3, np.floor(duration * rng.random(n)), 0.0)
+    event = rng.random(n) < 0.7
+    event[group == 0] = False  # a group in which no stay ended
+    got = km_medians(group, size, entry, duration, event)
+    for g in range(size):
+        mine = group == g
+        expected = km_median(entry[mine], duration[mine], event[mine])
+        assert np.array_equal(got[g], expected, equal_nan=True), g
+    assert np.isnan(got[[0, size - 2, size - 1]]).all()
+    assert np.isfinite(got).sum() >= 5  # most groups have a median to compare
