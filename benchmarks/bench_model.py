@@ -558,6 +558,7 @@ def bench_pipeline(scenario: Scenario, replications: int) -> dict[str, Any]:
     return {
         "replications": replications,
         "mean": {k: statistics.fmean(p[k] for p in per_rep) for k in per_rep[0]},
+        "spread": {k: spread([p[k] for p in per_rep]) for k in per_rep[0]},
         "per_replication": per_rep,
     }
 
@@ -725,18 +726,16 @@ def report(results: dict[str, Any]) -> str:
         lines.append("")
     pipeline = results.get("pipeline")
     if pipeline:
-        m = pipeline["mean"]
+        m, sp = pipeline["mean"], pipeline["spread"]
         lines.append(
-            f"4. run_replication time per replication (mean of {pipeline['replications']})"
+            f"4. run_replication CPU ms per replication over {pipeline['replications']},"
+            " median (range); mean (a full garbage collection now and then counts in it)"
         )
-        for label, prefix in (("wall", ""), ("CPU ", "cpu_")):
-            total = m[f"{prefix}total"]
-            kpis = m[f"{prefix}kpis"]
-            share = 100 * kpis / total if total else float("nan")
-            lines.append(
-                f"   {label} {total:.3f} s = model {m[f'{prefix}model']:.3f} s"
-                f" + KPIs {kpis:.3f} s ({share:.0f}%) + other {m[f'{prefix}other']:.3f} s"
-            )
+        for part in ("total", "model", "kpis", "other"):
+            fig = {k: 1e3 * v for k, v in sp[f"cpu_{part}"].items()}
+            lines.append(f"   {part:<6} {text(fig, 1)}; mean {1e3 * m[f'cpu_{part}']:.1f}")
+        share = 100 * m["cpu_kpis"] / m["cpu_total"] if m["cpu_total"] else float("nan")
+        lines.append(f"   the KPI tables' share of the mean: {share:.0f}%")
         lines.append("")
     cli = results.get("cli")
     if cli:
@@ -787,7 +786,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--growth-reps", type=int, default=3, help="runs per horizon and footprint")
     parser.add_argument("--horizons", default="5,10,20", help="horizons (years) for growth")
     parser.add_argument("--footprints", default="1,4,16", help="footprint multiples for growth")
-    parser.add_argument("--pipeline-reps", type=int, default=3, help="run_replication calls")
+    parser.add_argument("--pipeline-reps", type=int, default=15, help="run_replication calls")
     parser.add_argument("--experiment-reps", type=int, default=0, help="run_experiment size")
     parser.add_argument(
         "--experiment-years", type=float, default=10.0, help="run_experiment horizon (years)"
