@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from scipy import stats
 
@@ -86,9 +87,9 @@ def test_batches_listing_their_keys_alike_or_not_give_the_grouped_summary() -> N
 
 
 def test_keys_are_numbered_alike_whatever_their_text_holds() -> None:
-    # Text keys are looked up a whole column at a time, joined by a separator; a key that
-    # holds the separator, a missing key or a number is numbered another way, and a key
-    # seen one way is the same key seen the other.
+    # Text keys are looked up a whole column at a time; a key that holds odd characters,
+    # a missing key or a number is numbered another way where it must be, and a key seen
+    # one way is the same key seen the other.
     frames = replications(5, 4, 12, 1.0)
     frames[1] = frames[1].assign(unit=frames[1]["unit"].where(frames[1]["unit"] == "all", "U\x1fx"))
     frames[2] = frames[2].assign(place=frames[2]["place"].astype(object))
@@ -98,6 +99,28 @@ def test_keys_are_numbered_alike_whatever_their_text_holds() -> None:
     for frame in frames:
         moments.add(frame)
     pd.testing.assert_frame_equal(summary_table(moments), pandas_summary(kpis), check_exact=True)
+
+
+def test_arrow_batches_give_the_numbers_frames_give() -> None:
+    # A replication read back from its part is added as Arrow; its keys' texts may come
+    # in any order, new ones may appear late, and frames and tables may be mixed.
+    frames = replications(6, 8, 25, 1.0)
+    frames[5] = frames[5].assign(unit=frames[5]["unit"].replace("Unit", "Late unit"))
+    frames[6] = frames[6].assign(kpi="discharges")
+    kpis = pd.concat(frames, ignore_index=True)
+    moments = Moments(KEYS)
+    for r, frame in enumerate(frames):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if r == 2:
+            table = table.cast(
+                pa.schema(
+                    [f.with_type(pa.string()) if f.name == "place" else f for f in table.schema]
+                )
+            )
+        moments.add(frame if r % 3 == 1 else table)
+    pd.testing.assert_frame_equal(summary_table(moments), pandas_summary(kpis), check_exact=True)
+    with pytest.raises(ValueError, match="more than once"):
+        moments.add(pa.Table.from_pandas(pd.concat([frames[0].iloc[:1]] * 2), preserve_index=False))
 
 
 def test_a_key_with_no_value_is_kept_with_n_zero() -> None:
