@@ -8,6 +8,9 @@ they first appear and undefined values left out of the count.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -20,7 +23,14 @@ from simulation.experiment.comparison import (
     paired_differences,
     paired_rows,
 )
-from simulation.results.analysis import KEYS, Moments, summarise, summary_keys, summary_table
+from simulation.results.analysis import (
+    KEYS,
+    Moments,
+    summarise,
+    summary_keys,
+    summary_table,
+    t_quantile,
+)
 
 
 def replications(seed: int, count: int, keys: int, scale: float) -> list[pd.DataFrame]:
@@ -168,3 +178,27 @@ def test_paired_differences_a_replication_at_a_time_are_those_of_the_whole_table
     for b, a in zip(base, alternative, strict=True):
         moments.add(paired_rows(b, a))
     pd.testing.assert_frame_equal(difference_table(moments), whole, check_exact=True)
+
+
+def test_the_t_quantile_is_scipys_to_the_bit() -> None:
+    freedom = np.concatenate([np.arange(1, 20_001), [0.5, 2.5, 1e6, np.inf]])
+    for level in (0.5, 0.8, 0.9, 0.95, 0.99, 0.999):
+        ours, scipys = t_quantile(0.5 + level / 2, freedom), stats.t.ppf(0.5 + level / 2, freedom)
+        assert ours.tobytes() == scipys.tobytes()
+        assert t_quantile(0.5 + level / 2, 7) == stats.t.ppf(0.5 + level / 2, 7)
+    for probability, df in [(0.975, 0), (1.0, 5), (0.0, 5), (0.975, np.nan), (0.975, -1)]:
+        np.testing.assert_equal(t_quantile(probability, df), stats.t.ppf(probability, df))
+
+
+def test_summaries_do_not_import_scipy_stats() -> None:
+    # Half a second of imports in the process that writes a run's folder, for nothing.
+    code = (
+        "import sys, pandas as pd\n"
+        "from simulation.results.analysis import summarise\n"
+        "summarise(pd.DataFrame({'replication': [0, 1], 'kpi': ['a', 'a'], 'value': [1.0, 2.0]}))\n"
+        "print('scipy.stats' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "False"
