@@ -116,8 +116,13 @@ class _TextKeys:
             self._order = np.insert(self._order, at, numbers[order])
         return True
 
-    def look_up(self, arrays: Sequence[pa.Array]) -> np.ndarray | None:
-        """Each row's key number, -1 where it is not known; None if it cannot be combined."""
+    @property
+    def combining(self) -> bool:
+        """Whether integers combined since the texts were last numbered still hold."""
+        return self._scale is not None
+
+    def combine(self, arrays: Sequence[pa.Array]) -> np.ndarray | None:
+        """Each row's combined integer (numbering new texts); None if it would overflow."""
         columns = [self._numbers(column, array) for column, array in enumerate(arrays)]
         if self._scale is None:
             sizes = [max(1, len(texts)) for texts in self._texts]
@@ -130,10 +135,14 @@ class _TextKeys:
             self._order = np.argsort(combined, kind="stable")
             self._sorted = combined[self._order]
             self._scale = scale
-        rows = sum(
+        rows: np.ndarray = sum(
             (numbers * factor for numbers, factor in zip(columns, self._scale, strict=True)),
             np.zeros(len(arrays[0]) if arrays else 0, dtype=np.int64),
         )
+        return rows
+
+    def find(self, rows: np.ndarray) -> np.ndarray:
+        """The key number of each combined integer, -1 where it is not known."""
         if not len(self._sorted):
             return np.full(len(rows), -1, dtype=np.int64)
         at = np.minimum(np.searchsorted(self._sorted, rows), len(self._sorted) - 1)
@@ -295,17 +304,22 @@ class Moments:
         if not text.learn(self._labels[text.known :]):
             self._text = None
             return None
-        ids = text.look_up(arrays)
-        if ids is None:
+        rows = text.combine(arrays)
+        if rows is None:
             return None
+        ids = text.find(rows)
         new = np.flatnonzero(ids < 0)
         if len(new):
-            rows = pa.array(new)
-            taken = [array.take(rows).to_pylist() for array in arrays]
+            taken = [array.take(pa.array(new)).to_pylist() for array in arrays]
             self._register(list(zip(*taken, strict=True)))
             text.learn(self._labels[text.known :])
-            ids = text.look_up(arrays)
-            assert ids is not None
+            if text.combining:  # only the new keys to look up
+                ids[new] = text.find(rows[new])
+            else:
+                rows = text.combine(arrays)
+                if rows is None:
+                    return None
+                ids = text.find(rows)
         return ids
 
     def _register(self, rows: Sequence[_Key]) -> None:
