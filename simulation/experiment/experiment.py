@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from simulation.experiment.executors import make_executor
 from simulation.model.finance import LEDGER_ITEMS
@@ -56,6 +57,21 @@ def ledger_as_kpis(ledger: pd.DataFrame) -> pd.DataFrame:
     """Ledger rows shaped as KPI rows (an item per financial year, for every dimension)."""
     ledger = ledger.rename(columns={"financial_year": "period", "item": "kpi"})
     return ledger.assign(service=ALL, unit=ALL, place=ALL)
+
+
+def ledger_table_as_kpis(ledger: pa.Table) -> pa.Table:
+    """:func:`ledger_as_kpis` of a ledger held as Arrow: the KPI keys and the value."""
+    everywhere = pa.repeat(pa.scalar(ALL, type=pa.large_string()), ledger.num_rows)
+    columns = {
+        "pathway": ledger.column("pathway"),
+        "service": everywhere,
+        "unit": everywhere,
+        "place": everywhere,
+        "period": ledger.column("financial_year"),
+        "kpi": ledger.column("item"),
+        "value": ledger.column("value"),
+    }
+    return pa.Table.from_arrays(list(columns.values()), names=list(columns))
 
 
 def ledger_summary_of(summary: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -31,37 +31,156 @@ from simulation.results.catalogue import DIMENSIONS
 KEYS = [*DIMENSIONS, "period", "kpi"]
 
 _Key = tuple[Hashable, ...]
-_SEPARATOR = "\x1f"  # the ASCII unit separator (keys holding it are numbered as tuples)
-_JOIN = pa.scalar(_SEPARATOR, type=pa.large_string())
 
 
-def _joined(labels: Sequence[_Key]) -> pa.Array | None:
-    """Keys as one text each (None if a key is not text)."""
-    if not all(isinstance(v, str) for label in labels for v in label):
+def _text_keys(batch: pd.DataFrame | pa.Table, keys: Sequence[str]) -> list[pa.Array] | None:
+    """The key columns as Arrow large text, one array each; None if a key is not text."""
+    if isinstance(batch, pa.Table):
+        columns = [batch.column(key) for key in keys]
+        if not all(pa.types.is_large_string(c.type) or pa.types.is_string(c.type) for c in columns):
+            return None
+        arrays = [c.combine_chunks() if c.num_chunks != 1 else c.chunk(0) for c in columns]
+        return [
+            a if pa.types.is_large_string(a.type) else a.cast(pa.large_string()) for a in arrays
+        ]
+    if not all(isinstance(batch[key].dtype, pd.StringDtype) for key in keys):
         return None
-    texts = [_SEPARATOR.join(label) for label in labels]  # type: ignore[arg-type]
-    return pa.array(texts, type=pa.large_string())
+    return [pa.array(batch[key], type=pa.large_string()) for key in keys]
 
 
-def _may_hold_separator(array: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether a text array's characters include the separator (or may: then it is not used).
+def _key_frame(batch: pd.DataFrame | pa.Table, keys: Sequence[str]) -> pd.DataFrame:
+    """The key columns of a batch as a frame."""
+    if isinstance(batch, pa.Table):
+        frame: pd.DataFrame = batch.select(list(keys)).to_pandas(use_threads=False)
+        return frame
+    return batch[list(keys)]
 
-    One search of the bytes that hold the texts, rather than one search per text.
+
+def _values(batch: pd.DataFrame | pa.Table, columns: Sequence[str]) -> np.ndarray:
+    """The value columns of a batch as floats, one row per row (NaN where missing)."""
+    if isinstance(batch, pa.Table):
+        values = [np.asarray(batch.column(c).to_numpy(), dtype=float) for c in columns]
+        return np.column_stack(values) if values else np.zeros((batch.num_rows, 0))
+    return batch[list(columns)].to_numpy(dtype=float)
+
+
+class _TextKeys:
+    """Numbers rows whose keys are all text, a whole column at a time, as :class:`Moments` does.
+
+    Each key column's texts are numbered as they first come (a column has a few dozen:
+    Arrow's ``index_in`` numbers a whole column against them), a row's numbers are
+    combined into one integer, and that integer is looked up among the known keys',
+    kept sorted. A key's number is the one :class:`Moments` gave it: keys are learnt in
+    that order.
     """
-    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    for chunk in chunks:
-        data = chunk.buffers()[2]
-        if data is not None and _SEPARATOR.encode() in data.to_pybytes():
+
+    def __init__(self, width: int):
+        self._texts: list[dict[str, int]] = [{} for _ in range(width)]
+        self._arrays = [pa.array([], type=pa.large_string()) for _ in range(width)]
+        self._codes = np.zeros((0, width), dtype=np.int64)
+        """Per known key (in number order), the numbers of its texts."""
+        self._scale: np.ndarray | None = None
+        """What each column's number is multiplied by in the combined integer."""
+        self._sorted = np.zeros(0, dtype=np.int64)
+        """The known keys' combined integers, sorted."""
+        self._order = np.zeros(0, dtype=np.int64)
+        """The key numbers of :attr:`_sorted`."""
+
+    @property
+    def known(self) -> int:
+        """Keys learnt: those numbered ``0 .. known - 1``."""
+        return len(self._codes)
+
+    def learn(self, labels: Sequence[_Key]) -> bool:
+        """Learn the keys numbered next, in order; False if one is not all text."""
+        if not labels:
             return True
-    return False
+        if not all(isinstance(v, str) for label in labels for v in label):
+            return False
+        texts = cast(Sequence[tuple[str, ...]], labels)
+        for column, known in enumerate(self._texts):
+            fresh = [label[column] for label in texts if label[column] not in known]
+            if fresh:
+                self._add_texts(column, fresh)
+        codes = np.array(
+            [[known[v] for known, v in zip(self._texts, label, strict=True)] for label in texts],
+            dtype=np.int64,
+        ).reshape(len(labels), len(self._texts))
+        numbers = np.arange(self.known, self.known + len(labels), dtype=np.int64)
+        self._codes = np.concatenate([self._codes, codes])
+        if self._scale is not None:  # the texts are as they were: the new keys slot in
+            combined = codes @ self._scale
+            order = np.argsort(combined, kind="stable")
+            at = np.searchsorted(self._sorted, combined[order])
+            self._sorted = np.insert(self._sorted, at, combined[order])
+            self._order = np.insert(self._order, at, numbers[order])
+        return True
+
+    @property
+    def combining(self) -> bool:
+        """Whether integers combined since the texts were last numbered still hold."""
+        return self._scale is not None
+
+    def combine(self, arrays: Sequence[pa.Array]) -> np.ndarray | None:
+        """Each row's combined integer (numbering new texts); None if it would overflow."""
+        columns = [self._numbers(column, array) for column, array in enumerate(arrays)]
+        if self._scale is None:
+            sizes = [max(1, len(texts)) for texts in self._texts]
+            if np.prod(np.array(sizes, dtype=float)) >= 2.0**62:
+                return None
+            scale = np.ones(len(sizes), dtype=np.int64)
+            for column in range(len(sizes) - 2, -1, -1):
+                scale[column] = scale[column + 1] * sizes[column + 1]
+            combined = self._codes @ scale
+            self._order = np.argsort(combined, kind="stable")
+            self._sorted = combined[self._order]
+            self._scale = scale
+        rows: np.ndarray = sum(
+            (numbers * factor for numbers, factor in zip(columns, self._scale, strict=True)),
+            np.zeros(len(arrays[0]) if arrays else 0, dtype=np.int64),
+        )
+        return rows
+
+    def find(self, rows: np.ndarray) -> np.ndarray:
+        """The key number of each combined integer, -1 where it is not known."""
+        if not len(self._sorted):
+            return np.full(len(rows), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted, rows), len(self._sorted) - 1)
+        return np.where(self._sorted[at] == rows, self._order[at], -1)
+
+    def _numbers(self, column: int, array: pa.Array) -> np.ndarray:
+        """The numbers of a column's texts, numbering the texts not seen before."""
+        numbers = pc.index_in(array, value_set=self._arrays[column])
+        if numbers.null_count:
+            unseen = pc.unique(array.filter(numbers.is_null())).to_pylist()
+            self._add_texts(column, unseen)
+            numbers = pc.index_in(array, value_set=self._arrays[column])
+        return np.asarray(numbers.to_numpy(), dtype=np.int64)
+
+    def _add_texts(self, column: int, texts: Sequence[str]) -> None:
+        """Number texts of a column (the combined integers change: they are made again)."""
+        known = self._texts[column]
+        for text in texts:
+            known.setdefault(text, len(known))
+        self._arrays[column] = pa.array(list(known), type=pa.large_string())
+        self._scale = None
 
 
 def t_quantile(probability: float, degrees_of_freedom: Any) -> Any:
     """Student's t quantile (``scipy.stats.t.ppf``), for one or an array of degrees of freedom.
 
-    ``scipy.stats`` is imported here, at the first use, not with this module: it is a
-    third of what a pool worker imports to run a replication, and no replication needs it.
+    For a probability strictly between 0 and 1 and positive degrees of freedom (every
+    interval's), ``scipy.stats.t.ppf`` returns ``scipy.special.stdtrit``, bit for bit,
+    and that is what is returned: ``scipy.stats`` takes half a second of CPU to import
+    (a third of what a pool worker would import, and as much as a run's process spends
+    writing a few dozen replications), so it is imported, here, only for other arguments.
     """
+    from scipy import special
+
+    probabilities = np.asarray(probability, dtype=float)
+    freedom = np.asarray(degrees_of_freedom, dtype=float)
+    if np.all((probabilities > 0) & (probabilities < 1)) and np.all(freedom > 0):
+        return special.stdtrit(freedom, probabilities)
     from scipy import stats
 
     return stats.t.ppf(probability, degrees_of_freedom)
@@ -115,8 +234,8 @@ class Moments:
         self._compensation = np.zeros(shape)
         self._mean = np.zeros(shape)
         self._squares = np.zeros(shape)
-        self._known: pa.Array = pa.array([], type=pa.large_string())
-        """The keys joined as text, in number order (see :meth:`_text_ids`)."""
+        self._text: _TextKeys | None = _TextKeys(len(self.keys))
+        """Numbers keys that are all text a column at a time; None once a key is not text."""
 
     @classmethod
     def of(
@@ -145,18 +264,22 @@ class Moments:
     def __len__(self) -> int:
         return len(self._labels)
 
-    def add(self, frame: pd.DataFrame) -> None:
-        """Add one batch: rows in which no key appears twice, such as one replication's."""
-        keys = frame[self.keys]
-        ids = self._text_ids(keys)
+    def add(self, batch: pd.DataFrame | pa.Table) -> None:
+        """Add one batch: rows in which no key appears twice, such as one replication's.
+
+        The batch is a pandas frame or an Arrow table (a replication read back from its
+        part); both give the same numbers.
+        """
+        arrays = _text_keys(batch, self.keys)
+        ids = self._text_ids(arrays) if arrays is not None else None
         if ids is None:
-            ids = self._row_ids(keys)
+            ids = self._row_ids(_key_frame(batch, self.keys))
         # Key numbers are 0, 1, 2, ...: marking each one's place finds a repeat at once.
         marks = np.zeros(len(self._labels), dtype=bool)
         marks[ids] = True
         if np.count_nonzero(marks) != len(ids):
             raise ValueError("a batch of moments holds a key more than once")
-        self._update(ids, frame[self.columns].to_numpy(dtype=float))
+        self._update(ids, _values(batch, self.columns))
 
     def _row_ids(self, keys: pd.DataFrame) -> np.ndarray:
         """Each row's key number, the keys taken as tuples of Python values."""
@@ -168,36 +291,36 @@ class Moments:
         self._register(rows)
         return np.fromiter((self._ids[row] for row in rows), dtype=np.int64, count=len(rows))
 
-    def _text_ids(self, keys: pd.DataFrame) -> np.ndarray | None:
+    def _text_ids(self, arrays: list[pa.Array]) -> np.ndarray | None:
         """Each row's key number when every key is text, looked up a whole column at a time.
 
-        The keys of a row are joined into one text with a separator no key holds, and the
-        joined texts are looked up among the known keys in one step (Arrow's ``index_in``);
-        only keys not seen before become tuples. None when a key is not text, is missing
-        or holds the separator (then :meth:`_row_ids` numbers the rows).
+        Only keys not seen before become tuples (see :class:`_TextKeys`). None when a key
+        is missing, or a key numbered before is not text (then :meth:`_row_ids` numbers
+        the rows).
         """
-        if not all(isinstance(keys[key].dtype, pd.StringDtype) for key in self.keys):
+        text = self._text
+        if text is None or not arrays or any(array.null_count for array in arrays):
             return None
-        arrays = [pa.array(keys[key], type=pa.large_string()) for key in self.keys]
-        if any(array.null_count or _may_hold_separator(array) for array in arrays):
+        if not text.learn(self._labels[text.known :]):
+            self._text = None
             return None
-        joined = pc.binary_join_element_wise(*arrays, _JOIN)
-        if len(self._known) != len(self._labels):  # keys numbered another way since
-            known = _joined(self._labels)
-            if known is None:
-                return None
-            self._known = known
-        ids = pc.index_in(joined, value_set=self._known).fill_null(-1).to_numpy()
+        rows = text.combine(arrays)
+        if rows is None:
+            return None
+        ids = text.find(rows)
         new = np.flatnonzero(ids < 0)
         if len(new):
-            count = len(self._labels)
-            taken = [array.take(new).to_pylist() for array in arrays]
+            taken = [array.take(pa.array(new)).to_pylist() for array in arrays]
             self._register(list(zip(*taken, strict=True)))
-            added = _joined(self._labels[count:])
-            assert added is not None
-            self._known = pa.concat_arrays([self._known, added])
-            ids = pc.index_in(joined, value_set=self._known).to_numpy()
-        return np.asarray(ids, dtype=np.int64)
+            text.learn(self._labels[text.known :])
+            if text.combining:  # only the new keys to look up
+                ids[new] = text.find(rows[new])
+            else:
+                rows = text.combine(arrays)
+                if rows is None:
+                    return None
+                ids = text.find(rows)
+        return ids
 
     def _register(self, rows: Sequence[_Key]) -> None:
         """Number the keys not seen before, in the order they come."""

@@ -17,14 +17,19 @@ One part file holds, in order:
 
 :func:`decode_part` checks all of it against what the replication must be (its
 scenario, its number, whether it keeps events) and raises :class:`DamagedPart` with one
-sentence otherwise.
+sentence otherwise. :func:`decode_saved` checks it alike and keeps the tables as Arrow
+(:class:`SavedReplication`): the results files are written from them as they are, and
+a table becomes a pandas frame only where one is needed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -81,6 +86,107 @@ def encode_part(scenario: str, result: ReplicationResult) -> bytes:
     return b"".join([MAGIC, _LENGTH.pack(len(text)), text, *blobs.values()])
 
 
+class Tables:
+    """A replication's tables, each held as a pandas frame or as Arrow, the other made when asked.
+
+    A replication run in this process has frames; one read from its part has Arrow tables,
+    which the results files are written from as they are (see
+    :mod:`simulation.store.writer`), so a table becomes a frame only where one is needed
+    (a CSV, a comparison's pairs) and a frame becomes Arrow only where that is.
+    """
+
+    __slots__ = ("_arrow", "_frames")
+
+    def __init__(
+        self,
+        frames: Mapping[str, pd.DataFrame] | None = None,
+        arrow: Mapping[str, pa.Table] | None = None,
+    ):
+        self._frames: dict[str, pd.DataFrame] = dict(frames or {})
+        self._arrow: dict[str, pa.Table] = dict(arrow or {})
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._frames or name in self._arrow
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """The table as a pandas frame (as read back from Arrow, with pandas' own dtypes)."""
+        frame = self._frames.get(name)
+        if frame is None:
+            frame = self._arrow[name].to_pandas(use_threads=False)
+            self._frames[name] = frame
+        return frame
+
+    def arrow(self, name: str) -> pa.Table:
+        """The table as Arrow (as :func:`arrow_of` makes it from a frame)."""
+        table = self._arrow.get(name)
+        if table is None:
+            table = arrow_of(self._frames[name])
+            self._arrow[name] = table
+        return table
+
+    def rows(self, name: str) -> int:
+        """The table's number of rows."""
+        table = self._arrow.get(name)
+        return table.num_rows if table is not None else len(self._frames[name])
+
+    def has_frame(self, name: str) -> bool:
+        """Whether the table is held as a frame (as it was run, or asked for already)."""
+        return name in self._frames
+
+
+def arrow_of(frame: pd.DataFrame) -> pa.Table:
+    """A frame as an Arrow table: its columns, with pandas' dtypes kept in the metadata."""
+    return pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
+
+
+@dataclass
+class SavedReplication:
+    """A replication read back from its part: checked Arrow tables, frames made when asked.
+
+    It offers what a :class:`~simulation.experiment.experiment.ReplicationResult` does
+    (``kpis``, ``monthly``, ``ledger`` and ``events`` as frames), and :attr:`tables`.
+    """
+
+    replication: int
+    tables: Tables = dataclasses.field(repr=False)
+    end_state: dict[str, Any]
+    events_processed: int
+    wall_seconds: float
+
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """Per-replication KPI rows."""
+        return self.tables.frame(KPIS)
+
+    @property
+    def monthly(self) -> pd.DataFrame:
+        """Monthly series."""
+        return self.tables.frame(MONTHLY)
+
+    @property
+    def ledger(self) -> pd.DataFrame:
+        """The ledger."""
+        return self.tables.frame(LEDGER)
+
+    @property
+    def events(self) -> pd.DataFrame | None:
+        """The episode records, if they were kept."""
+        return self.tables.frame(EVENTS) if EVENTS in self.tables else None
+
+    def result(self) -> ReplicationResult:
+        """The replication with every table a frame, as it was run."""
+        return ReplicationResult(
+            replication=self.replication,
+            kpis=self.kpis,
+            monthly=self.monthly,
+            end_state=self.end_state,
+            events_processed=self.events_processed,
+            wall_seconds=self.wall_seconds,
+            ledger=self.ledger,
+            events=self.events,
+        )
+
+
 def decode_part(
     data: bytes, scenario: str, replication: int, keep_events: bool
 ) -> ReplicationResult:
@@ -89,6 +195,19 @@ def decode_part(
     Raises :class:`DamagedPart` if the bytes are not a whole part file of this format,
     or hold another scenario's or replication's results, or tables not shaped as a
     replication's are.
+    """
+    return decode_saved(data, scenario, replication, keep_events).result()
+
+
+def decode_saved(
+    data: bytes, scenario: str, replication: int, keep_events: bool, from_worker: bool = False
+) -> SavedReplication:
+    """As :func:`decode_part`, the tables kept as Arrow, each made a frame when asked for.
+
+    Every table of a part read from a file is made a frame at once, to be sure it can be
+    (a damaged file may hold text that is not text). The bytes a worker has just sent
+    (``from_worker``) were made from frames a moment ago: the first table of each schema
+    is made a frame to be sure, and later ones only when a frame is asked for.
     """
     if not data.startswith(MAGIC):
         raise DamagedPart("it is not a part file of this format")
@@ -120,27 +239,30 @@ def decode_part(
     listed = header.get("tables")
     if not isinstance(listed, list) or [_name(entry) for entry in listed] != expected:
         raise DamagedPart(f"it does not hold the tables {', '.join(expected)}")
+    tables: dict[str, pa.Table] = {}
     frames: dict[str, pd.DataFrame] = {}
     offset = start + length
     for name, size in listed:
         if type(size) is not int or size < 0 or offset + size > len(data):
             raise DamagedPart(f"its {name} table is cut short")
-        frames[name] = _read_table(name, data[offset : offset + size], replication)
+        table = _read_table(name, data[offset : offset + size], replication)
+        tables[name] = table
+        if not from_worker or not _converted_before(table.schema):
+            frames[name] = _frame_of(name, table)
+            if from_worker and len(_CONVERTED) < _MAX_CONVERTED:
+                _CONVERTED.append(table.schema)
         offset += size
     if offset != len(data):
         raise DamagedPart("it has bytes after its last table")
     end_state = _unplain(header.get("end_state"))
     if not isinstance(end_state, dict):
         raise DamagedPart("its end state is malformed")
-    return ReplicationResult(
+    return SavedReplication(
         replication=replication,
-        kpis=frames[KPIS],
-        monthly=frames[MONTHLY],
+        tables=Tables(frames, tables),
         end_state=end_state,
         events_processed=events_processed,
         wall_seconds=wall,
-        ledger=frames[LEDGER],
-        events=frames.get(EVENTS),
     )
 
 
@@ -153,14 +275,14 @@ def _name(entry: object) -> object:
 
 def _table_bytes(frame: pd.DataFrame) -> bytes:
     """A table as a compressed Arrow IPC stream (pandas' dtypes kept in its metadata)."""
-    table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
+    table = arrow_of(frame)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema, options=_OPTIONS) as writer:
         writer.write_table(table)
     return bytes(sink.getvalue().to_pybytes())
 
 
-def _read_table(name: str, data: bytes, replication: int) -> pd.DataFrame:
+def _read_table(name: str, data: bytes, replication: int) -> pa.Table:
     """One table of a part, checked: its columns, their types, its replication number."""
     try:
         table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
@@ -195,11 +317,26 @@ def _read_table(name: str, data: bytes, replication: int) -> pd.DataFrame:
     numbers = table.column("replication").unique().to_pylist()
     if numbers and numbers != [replication]:
         raise DamagedPart(f"its {name} table holds rows of replication {numbers[0]}")
+    return table
+
+
+def _frame_of(name: str, table: pa.Table) -> pd.DataFrame:
+    """One table of a part as a frame; :class:`DamagedPart` if it cannot be one."""
     try:
         frame: pd.DataFrame = table.to_pandas(use_threads=False)
     except (pa.ArrowException, ValueError, TypeError):
         raise DamagedPart(f"its {name} table is not readable") from None
     return frame
+
+
+_CONVERTED: list[pa.Schema] = []
+"""Schemas (with pandas' metadata) of tables a worker sent that have been made frames."""
+_MAX_CONVERTED = 64
+
+
+def _converted_before(schema: pa.Schema) -> bool:
+    """Whether a table of this schema (types and pandas' metadata) has been made a frame."""
+    return any(schema.equals(known, check_metadata=True) for known in _CONVERTED)
 
 
 def _plain(value: Any) -> Any:

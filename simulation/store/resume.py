@@ -38,7 +38,7 @@ from typing import Any
 import pandas as pd
 
 from simulation.experiment.executors import make_executor
-from simulation.experiment.experiment import ReplicationResult, run_replication
+from simulation.experiment.experiment import run_replication
 from simulation.experiment.precision import PrecisionReport, PrecisionTracker, to_precision
 from simulation.scenario.loading import (
     derive,
@@ -55,7 +55,7 @@ from simulation.store.manifest import (
     input_files,
     package_version,
 )
-from simulation.store.parts import DamagedPart, decode_part, encode_part
+from simulation.store.parts import DamagedPart, SavedReplication, decode_saved, encode_part
 from simulation.store.staging import atomic_write, new_run_folder
 from simulation.store.writer import Assembled, FolderFiles
 
@@ -93,7 +93,7 @@ class StreamedRun:
     _files: FolderFiles | None = field(default=None, init=False, repr=False)
     _next: int = field(default=0, init=False, repr=False)
     """The first replication not yet added to the results files."""
-    _held: dict[tuple[int, int], ReplicationResult] = field(
+    _held: dict[tuple[int, int], SavedReplication] = field(
         default_factory=dict, init=False, repr=False
     )
     """Replications received before their turn, kept (a few) so as not to be read back."""
@@ -413,7 +413,7 @@ class StreamedRun:
         }
         return report
 
-    def part_of(self, index: int, replication: int) -> ReplicationResult:
+    def part_of(self, index: int, replication: int) -> SavedReplication:
         """One scenario's saved replication; :class:`ResumeError` if it has no part."""
         path = self.part(index, replication)
         name = self.scenarios[index].name
@@ -494,19 +494,19 @@ class StreamedRun:
         return True
 
 
-def read_part(path: Path, scenario: str, replication: int, keep_events: bool) -> ReplicationResult:
+def read_part(path: Path, scenario: str, replication: int, keep_events: bool) -> SavedReplication:
     """A replication saved by :meth:`StreamedRun.execute`; :class:`DamagedPart` if not whole."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise DamagedPart(f"it cannot be read: {exc.strerror or exc}") from None
-    return decode_part(data, scenario, replication, keep_events)
+    return decode_saved(data, scenario, replication, keep_events)
 
 
-def _decoded(blob: bytes, scenario: str, replication: int, keep_events: bool) -> ReplicationResult:
-    """A replication as a worker sent it, checked as a saved part is."""
+def _decoded(blob: bytes, scenario: str, replication: int, keep_events: bool) -> SavedReplication:
+    """A replication as a worker sent it, checked as a saved part is (see :func:`decode_saved`)."""
     try:
-        return decode_part(blob, scenario, replication, keep_events)
+        return decode_saved(blob, scenario, replication, keep_events, from_worker=True)
     except DamagedPart as exc:
         raise ResumeError(
             f"replication {replication} of {scenario} came back damaged from its worker ({exc})"

@@ -45,8 +45,8 @@ from simulation.experiment.comparison import (
 from simulation.experiment.experiment import (
     ExperimentResult,
     ReplicationResult,
-    ledger_as_kpis,
     ledger_summary_of,
+    ledger_table_as_kpis,
 )
 from simulation.results.analysis import KEYS, Moments, mark_part_years, summary_keys, summary_table
 from simulation.scenario.loading import scenario_to_yaml
@@ -64,39 +64,56 @@ from simulation.store.layout import (
     SUMMARY,
 )
 from simulation.store.manifest import RunTally, comparison_manifest, run_manifest
+from simulation.store.parts import SavedReplication, Tables, arrow_of
 from simulation.store.reader import ResultsFolder, RunFolder
 from simulation.store.staging import StagedFolder
+
+Replication = ReplicationResult | SavedReplication
+"""A replication as run in this process, or as read back from its part."""
+
+
+def tables_of(replication: Replication) -> Tables:
+    """A replication's tables: a saved one's as they were read, a run one's frames."""
+    if isinstance(replication, SavedReplication):
+        return replication.tables
+    frames = {KPIS: replication.kpis, MONTHLY: replication.monthly, LEDGER: replication.ledger}
+    if replication.events is not None:
+        frames[EVENTS] = replication.events
+    return Tables(frames)
 
 
 class TableFiles:
     """One table's ``<stem>.csv`` and ``<stem>.parquet``, appended a replication at a time.
 
     The CSV gets its header once; each replication's rows become parquet row groups
-    under the columns' types of the first replication that has rows.
+    under the columns' types of the first replication that has rows. Rows read back from
+    a part go to parquet as the Arrow table they are; the first replication's are made
+    a frame and back, so the file's schema (and pandas' metadata in it) is the one a frame
+    gives.
     """
 
     def __init__(self, folder: Path, stem: str, csv: bool = True, parquet: bool = True):
+        self.stem = stem
         self.csv_path = folder / f"{stem}.csv" if csv else None
         self.parquet_path = folder / f"{stem}.parquet" if parquet else None
         self._csv: IO[str] | None = None
+        self._waiting: list[pa.Table] = []
+        """Rows read back from parts, not yet written to the CSV."""
         self._parquet: pq.ParquetWriter | None = None
         self._empty: pd.DataFrame | None = None
 
-    def append(self, frame: pd.DataFrame) -> None:
-        """Add one replication's rows."""
+    def append(self, tables: Tables) -> None:
+        """Add one replication's rows (its table named as this file)."""
         if self.csv_path is not None:
-            header = self._csv is None
-            if self._csv is None:
-                self._csv = self.csv_path.open("w", encoding="utf-8", newline="")
-            write_csv(frame, self._csv, header=header)
+            self._append_csv(tables)
         if self.parquet_path is None:
             return
-        if frame.empty:  # no rows, and perhaps no types: only the columns are worth keeping
+        if tables.rows(self.stem) == 0:  # no rows, perhaps no types: only the columns count
             if self._empty is None:
-                self._empty = frame
+                self._empty = tables.frame(self.stem)
             return
-        table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
         if self._parquet is None:
+            table = arrow_of(tables.frame(self.stem))
             # A column that is empty in this replication has no type yet; its values are
             # text wherever it has any.
             fields = [
@@ -105,13 +122,55 @@ class TableFiles:
             ]
             schema = pa.schema(fields, metadata=table.schema.metadata)
             self._parquet = pq.ParquetWriter(self.parquet_path, schema, compression="snappy")
+        else:
+            table = tables.arrow(self.stem)
         schema = self._parquet.schema
         if not table.schema.equals(schema, check_metadata=False):
             table = table.cast(schema)
         self._parquet.write_table(table)
 
-    def close(self) -> None:
-        """Finish both files; a table that never had a row is written with its columns."""
+    def _append_csv(self, tables: Tables) -> None:
+        """Add rows to the CSV: rows read back from parts a few replications at a time.
+
+        Each cell is written as it would be alone, so writing several replications'
+        rows at once (one frame made of them all) writes the same bytes, for less work
+        per replication. Rows held as a frame are written at once, after those waiting.
+        """
+        if tables.has_frame(self.stem):
+            self._write_waiting()
+            self._write_csv(tables.frame(self.stem))
+            return
+        table = tables.arrow(self.stem)
+        if self._waiting and not table.schema.equals(self._waiting[0].schema, check_metadata=True):
+            self._write_waiting()
+        self._waiting.append(table)
+        if sum(t.num_rows for t in self._waiting) >= CSV_ROWS_AT_ONCE:
+            self._write_waiting()
+
+    def _write_waiting(self) -> None:
+        """Write the rows waiting for the CSV, as one frame."""
+        if self._waiting:
+            frame = pa.concat_tables(self._waiting).to_pandas(use_threads=False)
+            self._waiting = []
+            self._write_csv(frame)
+
+    def _write_csv(self, frame: pd.DataFrame) -> None:
+        """Write rows to the CSV, after its header if they are the first."""
+        assert self.csv_path is not None
+        header = self._csv is None
+        if self._csv is None:
+            self._csv = self.csv_path.open("w", encoding="utf-8", newline="")
+        write_csv(frame, self._csv, header=header)
+
+    def close(self, finish: bool = True) -> None:
+        """Finish both files; a table that never had a row is written with its columns.
+
+        ``finish=False`` closes them as they stand (rows waiting for the CSV are dropped:
+        files left so are written again from the start).
+        """
+        if finish:
+            self._write_waiting()
+        self._waiting = []
         if self._csv is not None:
             self._csv.close()
         if self._parquet is not None:
@@ -129,6 +188,10 @@ class TableFiles:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+CSV_ROWS_AT_ONCE = 50_000
+"""Rows read back from parts that wait to be written to a CSV in one go, at most."""
 
 
 class RunFiles:
@@ -157,7 +220,7 @@ class RunFiles:
         self._ledger_summary: Moments | None = None
         self._closed = False
 
-    def add(self, replication: ReplicationResult) -> None:
+    def add(self, replication: Replication) -> None:
         """Append the next replication's tables and add it to the summaries."""
         if self._closed:
             raise ValueError(f"the files of {self.scenario.name} are closed")
@@ -167,17 +230,19 @@ class RunFiles:
                 f"{self._last}: a results folder is written in order"
             )
         self._last = replication.replication
-        self._kpis.append(replication.kpis)
-        self._monthly.append(replication.monthly)
-        self._ledger.append(replication.ledger)
-        if self._events is not None and replication.events is not None:
-            self._events.append(replication.events)
+        tables = tables_of(replication)
+        self._kpis.append(tables)
+        self._monthly.append(tables)
+        self._ledger.append(tables)
+        if self._events is not None and EVENTS in tables:
+            self._events.append(tables)
+        kpis = tables.arrow(KPIS)
         if self._summary is None:
-            self._summary = Moments(summary_keys(replication.kpis.columns))
-        self._summary.add(replication.kpis)
+            self._summary = Moments(summary_keys(kpis.column_names))
+        self._summary.add(kpis)
         if self._ledger_summary is None:
             self._ledger_summary = Moments(KEYS)
-        self._ledger_summary.add(ledger_as_kpis(replication.ledger))
+        self._ledger_summary.add(ledger_table_as_kpis(tables.arrow(LEDGER)))
         self.replications += 1
         self.events_processed += replication.events_processed
 
@@ -189,7 +254,7 @@ class RunFiles:
         workers: int,
     ) -> pd.DataFrame:
         """Finish the tables, write the summaries and manifest; return the summary."""
-        self.abandon()
+        self._close_tables(finish=True)
         if self._summary is None or self._ledger_summary is None:
             raise ValueError(f"{self.scenario.name} has no replications to write")
         start, days = self.scenario.start_date, self.scenario.horizon_days
@@ -206,12 +271,16 @@ class RunFiles:
 
     def abandon(self) -> None:
         """Close the table files as they stand (they are written again from the start)."""
+        self._close_tables(finish=False)
+
+    def _close_tables(self, finish: bool) -> None:
+        """Close the table files, finished or as they stand."""
         if self._closed:
             return
         self._closed = True
         for files in (self._kpis, self._monthly, self._ledger, self._events):
             if files is not None:
-                files.close()
+                files.close(finish)
 
 
 @dataclass(frozen=True)
@@ -254,13 +323,12 @@ class FolderFiles:
         """Rounds added so far."""
         return self.runs[0].replications
 
-    def add(self, replications: Sequence[ReplicationResult]) -> None:
+    def add(self, replications: Sequence[Replication]) -> None:
         """Add replication ``r`` of every scenario (base first), and its pairs with the base's."""
         for run, replication in zip(self.runs, replications, strict=True):
             run.add(replication)
-        base = replications[0].kpis
         for moments, alternative in zip(self.pairs, replications[1:], strict=True):
-            moments.add(paired_rows(base, alternative.kpis))
+            moments.add(paired_rows(replications[0].kpis, alternative.kpis))
 
     def abandon(self) -> None:
         """Close every table file as it stands, to be written again from the start."""
@@ -299,7 +367,7 @@ class FolderFiles:
 
 
 def write_streamed_run(
-    replications: Iterable[ReplicationResult],
+    replications: Iterable[Replication],
     folder: Path,
     scenario: Scenario,
     keep_events: bool,
@@ -318,7 +386,7 @@ def write_streamed_run(
 
 
 def write_streamed_comparison(
-    rounds: Iterable[Sequence[ReplicationResult]],
+    rounds: Iterable[Sequence[Replication]],
     folder: Path,
     scenarios: Sequence[Scenario],
     keep_events: bool,

@@ -8,8 +8,12 @@ they first appear and undefined values left out of the count.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from scipy import stats
 
@@ -19,7 +23,14 @@ from simulation.experiment.comparison import (
     paired_differences,
     paired_rows,
 )
-from simulation.results.analysis import KEYS, Moments, summarise, summary_keys, summary_table
+from simulation.results.analysis import (
+    KEYS,
+    Moments,
+    summarise,
+    summary_keys,
+    summary_table,
+    t_quantile,
+)
 
 
 def replications(seed: int, count: int, keys: int, scale: float) -> list[pd.DataFrame]:
@@ -86,9 +97,9 @@ def test_batches_listing_their_keys_alike_or_not_give_the_grouped_summary() -> N
 
 
 def test_keys_are_numbered_alike_whatever_their_text_holds() -> None:
-    # Text keys are looked up a whole column at a time, joined by a separator; a key that
-    # holds the separator, a missing key or a number is numbered another way, and a key
-    # seen one way is the same key seen the other.
+    # Text keys are looked up a whole column at a time; a key that holds odd characters,
+    # a missing key or a number is numbered another way where it must be, and a key seen
+    # one way is the same key seen the other.
     frames = replications(5, 4, 12, 1.0)
     frames[1] = frames[1].assign(unit=frames[1]["unit"].where(frames[1]["unit"] == "all", "U\x1fx"))
     frames[2] = frames[2].assign(place=frames[2]["place"].astype(object))
@@ -98,6 +109,28 @@ def test_keys_are_numbered_alike_whatever_their_text_holds() -> None:
     for frame in frames:
         moments.add(frame)
     pd.testing.assert_frame_equal(summary_table(moments), pandas_summary(kpis), check_exact=True)
+
+
+def test_arrow_batches_give_the_numbers_frames_give() -> None:
+    # A replication read back from its part is added as Arrow; its keys' texts may come
+    # in any order, new ones may appear late, and frames and tables may be mixed.
+    frames = replications(6, 8, 25, 1.0)
+    frames[5] = frames[5].assign(unit=frames[5]["unit"].replace("Unit", "Late unit"))
+    frames[6] = frames[6].assign(kpi="discharges")
+    kpis = pd.concat(frames, ignore_index=True)
+    moments = Moments(KEYS)
+    for r, frame in enumerate(frames):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if r == 2:
+            table = table.cast(
+                pa.schema(
+                    [f.with_type(pa.string()) if f.name == "place" else f for f in table.schema]
+                )
+            )
+        moments.add(frame if r % 3 == 1 else table)
+    pd.testing.assert_frame_equal(summary_table(moments), pandas_summary(kpis), check_exact=True)
+    with pytest.raises(ValueError, match="more than once"):
+        moments.add(pa.Table.from_pandas(pd.concat([frames[0].iloc[:1]] * 2), preserve_index=False))
 
 
 def test_a_key_with_no_value_is_kept_with_n_zero() -> None:
@@ -145,3 +178,27 @@ def test_paired_differences_a_replication_at_a_time_are_those_of_the_whole_table
     for b, a in zip(base, alternative, strict=True):
         moments.add(paired_rows(b, a))
     pd.testing.assert_frame_equal(difference_table(moments), whole, check_exact=True)
+
+
+def test_the_t_quantile_is_scipys_to_the_bit() -> None:
+    freedom = np.concatenate([np.arange(1, 20_001), [0.5, 2.5, 1e6, np.inf]])
+    for level in (0.5, 0.8, 0.9, 0.95, 0.99, 0.999):
+        ours, scipys = t_quantile(0.5 + level / 2, freedom), stats.t.ppf(0.5 + level / 2, freedom)
+        assert ours.tobytes() == scipys.tobytes()
+        assert t_quantile(0.5 + level / 2, 7) == stats.t.ppf(0.5 + level / 2, 7)
+    for probability, df in [(0.975, 0), (1.0, 5), (0.0, 5), (0.975, np.nan), (0.975, -1)]:
+        np.testing.assert_equal(t_quantile(probability, df), stats.t.ppf(probability, df))
+
+
+def test_summaries_do_not_import_scipy_stats() -> None:
+    # Half a second of imports in the process that writes a run's folder, for nothing.
+    code = (
+        "import sys, pandas as pd\n"
+        "from simulation.results.analysis import summarise\n"
+        "summarise(pd.DataFrame({'replication': [0, 1], 'kpi': ['a', 'a'], 'value': [1.0, 2.0]}))\n"
+        "print('scipy.stats' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "False"
