@@ -1,0 +1,68 @@
+"""The console command reads its arguments before the heavy imports, and starts a pool early.
+
+``simulation.cli.main`` imports nothing but the argument parser and the executors, so
+that a run on a local pool can start the pool's fork server before this process imports
+the schema, pandas and the model (:mod:`simulation.cli.commands`). Whether it does is
+decided from the arguments alone: a run or comparison whose scenario files exist, and
+no resumed folder; :func:`~simulation.experiment.executors.start_pool_early` then decides
+from the workers, the cluster and the replications.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import simulation.cli.main as entry
+from simulation.cli.arguments import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
+OTHER = str(ROOT / "scenarios" / "demand_growth.yaml")
+
+
+def started_with(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(entry, "start_pool_early", lambda *a: calls.append(a))
+    entry._start_pool_before_the_imports(build_parser().parse_args(argv))
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", BASELINE, "-w", "2"], [(2, None, 2)]),
+        (["run", BASELINE], [(None, None, 2)]),
+        (["run", BASELINE, "-r", "7", "-w", "3"], [(3, None, 7)]),
+        (["run", BASELINE, "-r", "auto"], [(None, None, 2)]),
+        (["run", BASELINE, "--cluster", "local"], [(None, "local", 2)]),
+        (["compare", BASELINE, OTHER, "-r", "4"], [(None, None, 4)]),
+        (["run", "no/such/file.yaml", "-w", "2"], []),
+        (["compare", BASELINE, "no/such/file.yaml"], []),
+        (["run", "--resume", str(ROOT)], []),
+        (["validate", BASELINE], []),
+        (["show", BASELINE], []),
+    ],
+)
+def test_which_commands_start_the_pool_early(
+    argv: list[str], expected: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert started_with(argv, monkeypatch) == expected
+
+
+def test_reading_the_arguments_imports_nothing_heavy() -> None:
+    code = (
+        "import sys\n"
+        "import simulation.cli.main\n"
+        "heavy = ('pandas', 'pydantic', 'scipy', 'simpy', 'simulation.scenario.schema',"
+        " 'simulation.cli.commands', 'rich')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
