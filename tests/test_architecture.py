@@ -16,6 +16,7 @@ import pytest
 
 import simulation
 from simulation.store.manifest import code_fingerprint
+from tests.imports import imported_by
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(simulation.__file__).resolve().parent
@@ -23,28 +24,16 @@ PACKAGE = Path(simulation.__file__).resolve().parent
 
 def test_reading_a_scenario_loads_neither_simpy_nor_the_model() -> None:
     code = (
-        "import sys\n"
         "from simulation.scenario.loading import load_scenario\n"
         "load_scenario('scenarios/baseline.yaml')\n"
-        "heavy = ('simpy', 'pandas', 'matplotlib', 'simulation.model', 'simulation.results',"
-        " 'simulation.experiment', 'simulation.store', 'simulation.report')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    heavy = ("simpy", "pandas", "matplotlib", "simulation.model", "simulation.results")
+    heavy += ("simulation.experiment", "simulation.store", "simulation.report")
+    assert imported_by(code, heavy) == []
 
 
 def test_importing_the_package_loads_no_layer() -> None:
-    code = (
-        "import sys, simulation\n"
-        "print(sorted(m for m in sys.modules if m.startswith('simulation.') or m == 'simpy'))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    assert imported_by("import simulation", ["simulation.", "simpy"]) == []
 
 
 def test_the_code_fingerprint_covers_every_module_of_the_tree(tmp_path: Path) -> None:

@@ -10,8 +10,6 @@ from the workers, the cluster and the replications.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pytest
 
 import simulation.cli.main as entry
 from simulation.cli.arguments import build_parser
+from tests.imports import imported_by
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
@@ -55,14 +54,7 @@ def test_which_commands_start_the_pool_early(
 
 
 def test_reading_the_arguments_imports_nothing_heavy() -> None:
-    code = (
-        "import sys\n"
-        "import simulation.cli.main\n"
-        "heavy = ('pandas', 'pydantic', 'scipy', 'simpy', 'simulation.scenario.schema',"
-        " 'simulation.cli.commands', 'rich')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
-    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    code = "from simulation.cli.arguments import build_parser\nimport simulation.cli.main\n"
+    code += "build_parser().parse_args(['run', 'scenarios/baseline.yaml', '-w', '2'])"
+    heavy = ("pandas", "pydantic", "scipy", "simpy", "rich", "simulation.scenario.schema")
+    assert imported_by(code, [*heavy, "simulation.cli.commands"]) == []

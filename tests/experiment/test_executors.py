@@ -10,7 +10,6 @@ import gc
 import multiprocessing
 import os
 import struct
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +29,7 @@ from simulation.experiment.executors import (
 from simulation.experiment.experiment import ExperimentResult, run_experiment, run_replication
 from simulation.scenario.loading import derive, load_scenario
 from simulation.scenario.schema import Scenario
+from tests.imports import imported_by
 from tests.store.test_resume import scenario_file
 
 REPLICATIONS = 4
@@ -213,8 +213,4 @@ def test_the_fork_server_settles_once_for_every_worker() -> None:
 
 def test_a_worker_imports_no_statistics_library() -> None:
     """What a replication needs is all a pool's fork server imports: not scipy.stats."""
-    code = "import sys, simulation.store.resume; print('scipy.stats' in sys.modules)"
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert done.stdout.strip() == "False"
+    assert imported_by("import simulation.store.resume", ["scipy.stats"]) == []
