@@ -88,8 +88,9 @@ def cycle_collector_paused() -> Iterator[None]:
 
     A run leaves no reference cycles behind: what it frees, reference counting frees
     (``tests/model/test_gc.py`` holds every shipped scenario to this). The collector's
-    passes during a run would only walk the episodes, events and journeys still alive,
-    some 15% of a run's time, and find nothing. It is switched back on when the last
+    passes during a run would only walk the episodes, events and journeys still alive
+    and find nothing: 4% of the baseline's run and 11% of a 10-year M/M/50's, as
+    medians, and more in a run that a full collection falls in. It is switched back on when the last
     run in this process that paused it ends (runs in several threads pause it together)
     and only if it was on before.
     """
