@@ -405,9 +405,10 @@ def bench_growth(
 
 # -- pathways run as a planner runs it -----------------------------------------------------------
 PEAK_PROBE = """
-import json, os, sys
+import gc, json, os, sys
 from simulation.cli.main import main
 code = main(sys.argv[1:])
+gc.freeze()  # as the console command does before the process ends
 times = os.times()
 peak = None
 with open("/proc/self/status") as status:  # this process's own high-water mark

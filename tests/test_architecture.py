@@ -68,4 +68,4 @@ def test_the_wheel_ships_every_module_and_the_command(tmp_path: Path) -> None:
         }
         assert tree <= names, sorted(tree - names)
     assert "simulation/py.typed" in names
-    assert "pathways = simulation.cli.main:main" in commands
+    assert "pathways = simulation.cli.main:console" in commands

@@ -10,6 +10,7 @@ from the workers, the cluster and the replications.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,27 @@ def test_reading_the_arguments_imports_nothing_heavy() -> None:
     code += "build_parser().parse_args(['run', 'scenarios/baseline.yaml', '-w', '2'])"
     heavy = ("pandas", "pydantic", "scipy", "simpy", "rich", "simulation.scenario.schema")
     assert imported_by(code, [*heavy, "simulation.cli.commands"]) == []
+
+
+def test_the_console_command_freezes_the_collectors_objects_before_it_ends(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done: list[str] = []
+    monkeypatch.setattr(sys, "argv", ["pathways", "validate", BASELINE])
+    monkeypatch.setattr(entry.gc, "freeze", lambda: done.append("frozen"))
+    with pytest.raises(SystemExit) as ended:
+        entry.console()
+    assert ended.value.code == 0
+    assert done == ["frozen"]
+    assert "baseline" in capsys.readouterr().out
+
+
+def test_the_console_command_ends_with_the_commands_status(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["pathways", "validate", "no/such/file.yaml"])
+    monkeypatch.setattr(entry.gc, "freeze", lambda: None)
+    with pytest.raises(SystemExit) as ended:
+        entry.console()
+    assert ended.value.code == 2
+    assert "file not found" in capsys.readouterr().err
