@@ -836,8 +836,3 @@ def referral_states(output: ModelOutput) -> pd.Series:
     community = last["exit_to"] == "community"
     state[community & last["community_end_day"].isna()] = "in_community"
     return state
-
-
-def step_down_waiting(output: ModelOutput) -> int:
-    """Patients ready for discharge and still in a bed waiting for a step-down at the end."""
-    return sum(1 for e in output.episodes if e.ready_day is not None and e.exit_day is None)
