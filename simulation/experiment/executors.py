@@ -29,7 +29,7 @@ import signal
 import threading
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -119,23 +119,51 @@ def _in_worker(fn: Callable[..., T], *task: Any) -> T:
     return fn(*task)
 
 
-PRELOAD = [
-    "simulation.experiment.experiment",
-    "simulation.store.resume",
-    "simulation.experiment.forkserver_settle",
-]
-"""What the fork server imports once, so that each worker forked from it starts ready.
+WORKER_MODULES = ("simulation.store.parts", "simulation.store.task")
+"""What a pool worker's replications need: the model, its KPIs and a part's encoding.
 
-The last settles the server after the imports (see :func:`settle_worker`): its workers
-inherit the frozen objects rather than each collecting and freezing them as it starts.
+The fork server imports these once, and every worker forked from it starts with them
+(a streamed run's task, :func:`simulation.store.parts.replicate_part`, is in them). A
+task from any other module is imported by each worker at its first such task. Named as
+text: a pool's workers run what the layers above give them.
 """
+
+PRELOAD = ["simulation.experiment.forkserver_settle"]
+"""What the fork server imports at its start: that module imports :data:`WORKER_MODULES`
+and settles the server (see :func:`settle_server`)."""
+
+
+def settle_server(modules: Sequence[str]) -> None:
+    """In the pool's fork server: import ``modules``, then set aside for good all they built.
+
+    Every worker is forked from the server, and no worker can start before the server
+    is ready, so this is on the way to a run's first replication. The collector is off
+    while the modules are imported: they build some 150,000 objects, all kept, and
+    without it the imports walk them again and again to free nothing. Then all are
+    frozen, uncollected: a full collection would walk them once more (a tenth of a
+    second) to find the few hundred that the imports left unreachable, which instead
+    stay, frozen with the rest, as long as the server and its workers. A worker forked
+    afterwards inherits the frozen objects and starts settled (see :func:`settle_worker`),
+    with the collector as the server had it before.
+    """
+    global _settled
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for name in modules:
+            importlib.import_module(name)
+    finally:
+        gc.freeze()
+        _settled = True
+        if enabled:
+            gc.enable()
 
 
 def _pool_context() -> multiprocessing.context.ForkServerContext:
     """The start method of pool workers: forked from a server that has imported the model.
 
-    Workers fork from a server that has imported :data:`PRELOAD` once, instead of each
-    importing pandas, scipy and the model afresh.
+    Workers fork from a server that has imported :data:`WORKER_MODULES` once, instead of
+    each importing pandas, scipy and the model afresh.
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
@@ -203,11 +231,21 @@ class PoolExecutor:
     def map_unordered(
         self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]
     ) -> Generator[T, None, None]:
-        """Submit every task; yield results as they complete.
+        """Start the pool on the first tasks now; return a generator of results as they complete.
 
-        If the consumer stops early (an error, Ctrl-C, or closing the generator),
-        queued tasks are cancelled and the workers are stopped at once.
+        The workers are at work before the first result is asked for, so the caller can
+        do its own setting up meanwhile; it must then close the generator (or use it up)
+        whatever happens. If the consumer stops early (an error, Ctrl-C, or closing the
+        generator), queued tasks are cancelled and the workers are stopped at once.
         """
+        results = self._results(fn, tasks)
+        next(results)  # up to the first tasks' submission
+        return cast(Generator[T, None, None], results)
+
+    def _results(
+        self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]
+    ) -> Generator[T | None, None, None]:
+        """None once the first tasks are submitted, then every task's result as it completes."""
         pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=_pool_context(), initializer=_start_worker
         )
@@ -236,6 +274,7 @@ class PoolExecutor:
             for task in itertools.islice(waiting, IN_FLIGHT_PER_WORKER * self.workers):
                 submit(task)
                 in_flight += 1
+            yield None
             while in_flight:
                 future = finished_queue.get()
                 in_flight -= 1

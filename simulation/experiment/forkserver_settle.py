@@ -1,15 +1,16 @@
-"""Settling the pool's fork server, so that every worker forked from it starts settled.
+"""Readying the pool's fork server, so that every worker forked from it starts ready.
 
-The fork server imports the model once (see :data:`~simulation.experiment.executors.PRELOAD`)
-and forks each pool worker from itself. This module is the last thing it imports: it
-sets aside for good what the imports built (:func:`~simulation.experiment.executors.settle_worker`),
-once, in the server. A worker forked afterwards inherits that, instead of walking some
-100,000 objects itself before its first replication. Importing it anywhere else would
+The fork server imports this module alone (see
+:data:`~simulation.experiment.executors.PRELOAD`): it imports what a worker's
+replications need and sets it aside for good
+(:func:`~simulation.experiment.executors.settle_server`), once, in the server. A worker
+forked afterwards inherits that, instead of importing the model and walking some
+150,000 objects itself before its first replication. Importing it anywhere else would
 freeze that process's objects too: only the fork server's preload names it.
 """
 
 from __future__ import annotations
 
-from simulation.experiment.executors import settle_worker
+from simulation.experiment.executors import WORKER_MODULES, settle_server
 
-settle_worker()
+settle_server(WORKER_MODULES)

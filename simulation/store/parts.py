@@ -35,7 +35,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from simulation.experiment.experiment import ReplicationResult
+from simulation.experiment.experiment import ReplicationResult, run_replication
+from simulation.scenario.schema import Scenario
 from simulation.store.layout import EVENTS, KPI_COLUMNS, KPIS, LEDGER, LEDGER_COLUMNS, MONTHLY
 
 MAGIC = b"PATHWAYS-PART\x00\x01\n"
@@ -65,6 +66,18 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 class DamagedPart(Exception):
     """A part file that is not what its replication saved; the message says why."""
+
+
+def replicate_part(
+    scenario: Scenario, replication: int, keep_events: bool
+) -> tuple[str, int, bytes]:
+    """Run one replication and encode it as a part, in the worker: the parent writes bytes.
+
+    This module is all a pool worker needs for it (see
+    :data:`~simulation.experiment.executors.WORKER_MODULES`).
+    """
+    result = run_replication(scenario, replication, keep_events)
+    return scenario.name, replication, encode_part(scenario.name, result)
 
 
 def encode_part(scenario: str, result: ReplicationResult) -> bytes:

@@ -33,13 +33,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from simulation.experiment.executors import make_executor
-from simulation.experiment.experiment import run_replication
-from simulation.experiment.precision import PrecisionReport, PrecisionTracker, to_precision
 from simulation.scenario.loading import (
     derive,
     load_scenario,
@@ -55,9 +51,17 @@ from simulation.store.manifest import (
     input_files,
     package_version,
 )
-from simulation.store.parts import DamagedPart, SavedReplication, decode_saved, encode_part
 from simulation.store.staging import atomic_write, new_run_folder
-from simulation.store.writer import Assembled, FolderFiles
+from simulation.store.task import replicate_part
+
+# The model, pandas and Arrow (parts, writer, precision) are imported once the pool's
+# workers are at their first replications: see simulation.store.task.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simulation.experiment.precision import PrecisionReport
+    from simulation.store.parts import SavedReplication
+    from simulation.store.writer import Assembled, FolderFiles
 
 RESUME_FILE = "resume.json"
 PARTS = "parts"
@@ -310,9 +314,11 @@ class StreamedRun:
         started = time.perf_counter()
         elapsed = float(self.info.get("elapsed_seconds", 0.0))
         try:
-            self._add_rounds(done)
-            results = executor.map_unordered(_replicate, tasks)
+            results = executor.map_unordered(replicate_part, tasks)
             with contextlib.closing(results):
+                # A pool's workers are on their first replications while the folder's
+                # files are started (and any rounds already saved are written).
+                self._add_rounds(done)
                 for name, replication, blob in results:
                     index = index_of[(name, replication)]
                     result = _decoded(blob, name, replication, keep_events)
@@ -343,8 +349,14 @@ class StreamedRun:
         from its part (the same bytes, checked when they arrived).
         """
         if self._files is None:
+            from simulation.store.writer import FolderFiles
+
             self._files = FolderFiles(
-                self.staging, self.scenarios, bool(self.info["keep_events"]), self.csv
+                self.staging,
+                self.scenarios,
+                bool(self.info["keep_events"]),
+                self.csv,
+                [str(e["yaml"]) for e in self.info["scenarios"]],  # made as the run started
             )
             self._next = 0
         scenarios = range(len(self.scenarios))
@@ -385,6 +397,8 @@ class StreamedRun:
         run again, and as replication ``r`` depends only on (scenario, seed, ``r``) an
         interrupted run, resumed, reaches the count an uninterrupted one would.
         """
+        from simulation.experiment.precision import PrecisionTracker, to_precision
+
         auto = self.auto
         if auto is None:
             raise ValueError("this run has a fixed number of replications")
@@ -419,6 +433,8 @@ class StreamedRun:
         name = self.scenarios[index].name
         if not path.is_file():
             raise ResumeError(f"replication {replication} of {name} is missing")
+        from simulation.store.parts import DamagedPart
+
         try:
             return read_part(path, name, replication, bool(self.info["keep_events"]))
         except DamagedPart as exc:
@@ -496,6 +512,8 @@ class StreamedRun:
 
 def read_part(path: Path, scenario: str, replication: int, keep_events: bool) -> SavedReplication:
     """A replication saved by :meth:`StreamedRun.execute`; :class:`DamagedPart` if not whole."""
+    from simulation.store.parts import DamagedPart, decode_saved
+
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -505,18 +523,14 @@ def read_part(path: Path, scenario: str, replication: int, keep_events: bool) ->
 
 def _decoded(blob: bytes, scenario: str, replication: int, keep_events: bool) -> SavedReplication:
     """A replication as a worker sent it, checked as a saved part is (see :func:`decode_saved`)."""
+    from simulation.store.parts import DamagedPart, decode_saved
+
     try:
         return decode_saved(blob, scenario, replication, keep_events, from_worker=True)
     except DamagedPart as exc:
         raise ResumeError(
             f"replication {replication} of {scenario} came back damaged from its worker ({exc})"
         ) from None
-
-
-def _replicate(scenario: Scenario, replication: int, keep_events: bool) -> tuple[str, int, bytes]:
-    """Run one replication and encode it as a part in the worker: the parent writes bytes."""
-    result = run_replication(scenario, replication, keep_events)
-    return scenario.name, replication, encode_part(scenario.name, result)
 
 
 _INFO_TYPES: dict[str, type | tuple[type, ...]] = {

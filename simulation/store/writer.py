@@ -201,12 +201,23 @@ class RunFiles:
     :meth:`add`, then :meth:`close` writes the summaries and the manifest and returns
     the summary. The per-replication tables are parquet (``kpis``, ``monthly``,
     ``events``); ``csv`` adds ``kpis.csv`` and ``monthly.csv``. The tables a planner
-    opens (``summary``, ``ledger``, ``ledger_summary``) are CSV.
+    opens (``summary``, ``ledger``, ``ledger_summary``) are CSV. ``scenario_yaml`` is
+    the scenario's YAML (:func:`~simulation.scenario.loading.scenario_to_yaml`) when the
+    caller has it already.
     """
 
-    def __init__(self, folder: Path, scenario: Scenario, keep_events: bool, csv: bool = False):
+    def __init__(
+        self,
+        folder: Path,
+        scenario: Scenario,
+        keep_events: bool,
+        csv: bool = False,
+        scenario_yaml: str | None = None,
+    ):
         folder.mkdir(exist_ok=True)  # a resumed run may have begun writing its files
-        (folder / SCENARIO).write_text(scenario_to_yaml(scenario))
+        if scenario_yaml is None:
+            scenario_yaml = scenario_to_yaml(scenario)
+        (folder / SCENARIO).write_text(scenario_yaml)
         self.folder = folder
         self.scenario = scenario
         self.replications = 0
@@ -304,18 +315,27 @@ class FolderFiles:
     alternative from the base. :meth:`add` takes replication ``r`` of every scenario
     (``r = 0, 1, 2, ...`` in turn), so the folder can be written while later
     replications are still running; :meth:`close` writes the summaries, the comparison
-    table and the manifests.
+    table and the manifests. ``scenario_yaml``, if given, is each scenario's YAML.
     """
 
     def __init__(
-        self, folder: Path, scenarios: Sequence[Scenario], keep_events: bool, csv: bool = False
+        self,
+        folder: Path,
+        scenarios: Sequence[Scenario],
+        keep_events: bool,
+        csv: bool = False,
+        scenario_yaml: Sequence[str] | None = None,
     ):
         self.folder = folder
         self.scenarios = list(scenarios)
+        texts = list(scenario_yaml) if scenario_yaml is not None else [None] * len(scenarios)
         if len(self.scenarios) == 1:
-            self.runs = [RunFiles(folder, self.scenarios[0], keep_events, csv)]
+            self.runs = [RunFiles(folder, self.scenarios[0], keep_events, csv, texts[0])]
         else:
-            self.runs = [RunFiles(folder / s.name, s, keep_events, csv) for s in self.scenarios]
+            self.runs = [
+                RunFiles(folder / s.name, s, keep_events, csv, text)
+                for s, text in zip(self.scenarios, texts, strict=True)
+            ]
         self.pairs = [Moments([*KEYS], PAIRED) for _ in self.scenarios[1:]]
 
     @property

@@ -10,6 +10,7 @@ import gc
 import multiprocessing
 import os
 import struct
+import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -205,12 +206,64 @@ def test_the_fork_server_starts_early_only_for_a_local_pool(
 def test_the_fork_server_settles_once_for_every_worker() -> None:
     from simulation.experiment.executors import PRELOAD
 
-    assert PRELOAD[-1] == "simulation.experiment.forkserver_settle", "after the imports"
+    assert PRELOAD == ["simulation.experiment.forkserver_settle"], "it imports the rest"
     assert "simulation.experiment.forkserver_settle" not in sys.modules, (
         "never imported in this process: it would freeze this process's objects"
     )
 
 
-def test_a_worker_imports_no_statistics_library() -> None:
-    """What a replication needs is all a pool's fork server imports: not scipy.stats."""
-    assert imported_by("import simulation.store.resume", ["scipy.stats"]) == []
+def test_a_pool_worker_starts_with_the_model_frozen_and_its_collector_on() -> None:
+    """Each worker inherits the server's imports, frozen, and collects what its tasks leave."""
+    probe = "import gc, simulation.store.parts; print(len(gc.get_objects()))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    built = int(done.stdout.strip())  # what importing a worker's modules leaves alive
+    pool = PoolExecutor(2)
+    assert list(pool.map_unordered(gc.isenabled, [(), (), ()])) == [True, True, True]
+    frozen = list(pool.map_unordered(gc.get_freeze_count, [(), ()]))
+    assert min(frozen) >= 0.9 * built, (frozen, built)
+
+
+def test_a_streamed_runs_task_is_among_what_the_fork_server_imports() -> None:
+    """A worker runs its first replication at once: it imports nothing for it."""
+    from simulation.experiment.executors import WORKER_MODULES
+    from simulation.store.task import replicate_part
+
+    assert replicate_part.__module__ in WORKER_MODULES
+    assert "simulation.store.parts" in WORKER_MODULES, "what the task runs"
+
+
+def test_a_run_starts_its_pool_before_it_imports_the_model() -> None:
+    """Naming a streamed run's task, and everything up to starting its workers, is light."""
+    code = "from simulation.store.resume import StreamedRun\nimport simulation.store.task"
+    heavy = ["pandas", "pyarrow", "simulation.model.", "simulation.store.parts"]
+    assert imported_by(code, heavy) == []
+
+
+def test_a_worker_imports_no_statistics_library_and_no_results_writer() -> None:
+    """What a replication needs is all a pool's fork server imports: not scipy.stats, and
+    not the parent's parquet and CSV writing."""
+    from simulation.experiment.executors import WORKER_MODULES
+
+    code = "\n".join(f"import {name}" for name in WORKER_MODULES)
+    heavy = ["scipy.stats", "pyarrow.parquet", "simulation.store.writer", "simulation.store.resume"]
+    assert imported_by(code, heavy) == []
+
+
+def test_a_pool_is_at_work_before_its_first_result_is_asked_for(tmp_path: Path) -> None:
+    """The caller sets up its files while the workers run the first tasks."""
+    marks = [tmp_path / f"task{i}" for i in range(2)]
+    results = PoolExecutor(2).map_unordered(Path.touch, [(mark,) for mark in marks])
+    try:
+        deadline = time.monotonic() + 20
+        while not all(mark.exists() for mark in marks) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(mark.exists() for mark in marks), "no task ran before iterating"
+    finally:
+        results.close()
+
+
+def test_closing_a_pool_never_iterated_stops_its_workers(tmp_path: Path) -> None:
+    results = PoolExecutor(2).map_unordered(time.sleep, [(30,)] * 4)
+    started = time.monotonic()
+    results.close()
+    assert time.monotonic() - started < 15, "closing waited for the running tasks"
