@@ -4,7 +4,8 @@ Every event of a run goes through :meth:`simpy.Environment.step`, called once an
 from :meth:`~simpy.Environment.run`, and most events are timeouts, each made through
 :class:`simpy.Timeout`'s constructor and then :meth:`~simpy.Environment.schedule`.
 :class:`Environment` runs to a time with the step written into the loop, and makes a
-timeout with its scheduling written in. Events are made, ordered, numbered and processed
+timeout with its scheduling written in; and the clock, read some ten times a referral,
+is an attribute rather than SimPy's property. Events are made, ordered, numbered and processed
 exactly as SimPy does it (the same heap entries, the same callbacks in the same order,
 the same handling of a failed event that nobody defused), so every result is the same
 to the last bit; ``tests/model/test_engine.py`` runs both side by side.
@@ -16,14 +17,47 @@ from heapq import heappop, heappush
 from typing import Any
 
 import simpy
-from simpy.core import StopSimulation
+from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, URGENT, Event, EventPriority, Timeout
 
 __all__ = ["Environment"]
 
 
 class Environment(simpy.Environment):
-    """A :class:`simpy.Environment` whose ``run(until=time)`` and ``timeout`` cost less."""
+    """A :class:`simpy.Environment` whose ``now``, ``run(until=time)`` and ``timeout`` cost less.
+
+    ``now`` is read some ten times a referral; SimPy's is a property, a function call
+    each time. Here it is a plain attribute, set wherever SimPy sets the time it returns
+    (``_now``), so the two never differ.
+    """
+
+    now: float = 0.0  # an attribute, in place of SimPy's property
+
+    def __init__(self, initial_time: float = 0):
+        super().__init__(initial_time)
+        self.now = self._now
+
+    def step(self) -> None:
+        """As :meth:`simpy.Environment.step`, with ``now`` set before the callbacks run."""
+        try:
+            self._now, _, _, event = heappop(self._queue)
+        except IndexError:
+            raise EmptySchedule from None
+        self.now = self._now
+        callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+        try:
+            for callback in callbacks:
+                callback(event)
+        except StopSimulation:
+            # As SimPy: the callbacks after the stop stay with the event, which is
+            # processed again when the simulation resumes.
+            event.callbacks = callbacks[callbacks.index(callback) + 1 :]
+            self.schedule(event, EventPriority(-1))
+            raise
+        if not event._ok and not hasattr(event, "_defused"):
+            exc = type(event._value)(*event._value.args)
+            exc.__cause__ = event._value
+            raise exc
 
     def timeout(self, delay: float = 0, value: Any = None) -> Timeout:
         """A :class:`simpy.Timeout` of ``delay``, scheduled as its constructor would."""
@@ -53,11 +87,12 @@ class Environment(simpy.Environment):
         queue = self._queue
         while True:
             try:
-                self._now, _, _, event = heappop(queue)
+                self.now, _, _, event = heappop(queue)
             except IndexError:
                 raise RuntimeError(
                     f'No scheduled events left but "until" event was not triggered: {stop}'
                 ) from None
+            self._now = self.now
             callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
             try:
                 for callback in callbacks:

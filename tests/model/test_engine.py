@@ -105,3 +105,30 @@ def test_a_timeout_is_simpys_own() -> None:
     assert timeout.processed and timeout.value == "v"
     with pytest.raises(ValueError, match="greater than the current"):
         env.run(until=2)
+
+
+@pytest.mark.parametrize("how", ["to a time", "to an event", "to the end", "by steps"])
+def test_now_is_the_time_of_the_event_being_processed(how: str) -> None:
+    """``now`` is an attribute here, not SimPy's property: it must follow every step."""
+    env = Environment(initial_time=2.5)
+    assert env.now == 2.5
+    seen: list[tuple[float, float]] = []
+
+    def ticking() -> Generator[simpy.Event, Any, None]:
+        for delay in (0.5, 1.25, 3.0, 0.0, 7.5):
+            yield env.timeout(delay)
+            seen.append((env.now, env._now))
+
+    done = env.process(ticking())
+    if how == "to a time":
+        env.run(until=100.0)
+    elif how == "to an event":
+        env.run(until=done)
+    elif how == "to the end":
+        env.run()
+    else:
+        while env.peek() != simpy.core.Infinity:
+            env.step()
+    assert [t for t, _ in seen] == [3.0, 4.25, 7.25, 7.25, 14.75]
+    assert all(now == time for now, time in seen)
+    assert env.now == env._now
