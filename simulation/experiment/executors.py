@@ -122,10 +122,10 @@ def _in_worker(fn: Callable[..., T], *task: Any) -> T:
 WORKER_MODULES = ("simulation.store.parts", "simulation.store.task")
 """What a pool worker's replications need: the model, its KPIs and a part's encoding.
 
-The fork server imports these once, and every worker forked from it starts with them
-(a streamed run's task, :func:`simulation.store.parts.replicate_part`, is in them). A
-task from any other module is imported by each worker at its first such task. Named as
-text: a pool's workers run what the layers above give them.
+The fork server imports these once, and every worker forked from it starts with them:
+a streamed run's task (:func:`simulation.store.task.replicate_part`) and what it runs.
+A task from any other module is imported by each worker at its first such task. Named
+as text: a pool's workers run what the layers above give them.
 """
 
 PRELOAD = ["simulation.experiment.forkserver_settle"]
