@@ -27,7 +27,7 @@ def test_reading_a_scenario_loads_neither_simpy_nor_the_model() -> None:
         "from simulation.scenario.loading import load_scenario\n"
         "load_scenario('scenarios/baseline.yaml')\n"
     )
-    heavy = ("simpy", "pandas", "matplotlib", "simulation.model", "simulation.results")
+    heavy = ("simpy", "pandas", "matplotlib", "scipy", "simulation.model", "simulation.results")
     heavy += ("simulation.experiment", "simulation.store", "simulation.report")
     assert imported_by(code, heavy) == []
 

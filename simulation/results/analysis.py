@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy import special
 
 from simulation.core.calendar import financial_year_days
 from simulation.results.catalogue import DIMENSIONS
@@ -175,8 +176,6 @@ def t_quantile(probability: float, degrees_of_freedom: Any) -> Any:
     (a third of what a pool worker would import, and as much as a run's process spends
     writing a few dozen replications), so it is imported, here, only for other arguments.
     """
-    from scipy import special
-
     probabilities = np.asarray(probability, dtype=float)
     freedom = np.asarray(degrees_of_freedom, dtype=float)
     if np.all((probabilities > 0) & (probabilities < 1)) and np.all(freedom > 0):

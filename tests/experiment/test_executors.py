@@ -247,6 +247,7 @@ def test_a_worker_imports_no_statistics_library_and_no_results_writer() -> None:
     code = "\n".join(f"import {name}" for name in WORKER_MODULES)
     heavy = ["scipy.stats", "pyarrow.parquet", "simulation.store.writer", "simulation.store.resume"]
     assert imported_by(code, heavy) == []
+    assert imported_by(code, ["scipy.special"]) == ["scipy.special"], "a replication draws"
 
 
 def test_a_pool_is_at_work_before_its_first_result_is_asked_for(tmp_path: Path) -> None:
