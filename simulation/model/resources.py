@@ -192,8 +192,6 @@ class ServiceBeds:
         # Every unit takes everyone, anywhere in the footprint: the head of the queue
         # stands for all of it (if it finds no bed, nobody does).
         self.uniform = scope == "footprint" and all(u.takes_all for u in units)
-        self.at_once = continuous
-        """Whether :meth:`bed_at_once` may give a bed without the queue."""
         start = env.now
         self.urgent: dict[int, BedRequest] = {}
         self.routine: dict[int, BedRequest] = {}
@@ -246,7 +244,7 @@ class ServiceBeds:
         ask with :meth:`request`.
         """
         if (
-            not self.at_once
+            not self.continuous
             or self.urgent
             or self.routine
             or self.unqueued
