@@ -13,6 +13,9 @@ COPY calibration ./calibration
 COPY scenarios ./scenarios
 # Editable, so that the shipped scenarios beside the package are found as examples.
 RUN pip install --no-cache-dir -c requirements.lock -e '.[web]'
+# The package's modules compiled now: the user below cannot write them beside the code,
+# and every run's processes would otherwise compile them again at each start.
+RUN python -m compileall -q simulation
 
 RUN mkdir /workspace && chown pathways /workspace
 VOLUME /workspace
