@@ -146,31 +146,47 @@ class RunTally:
     workers: int
 
 
-def run_manifest(
-    scenario: Scenario,
-    tally: RunTally,
-    scenario_file: str | Path | None,
-    command: list[str] | None,
-) -> dict[str, Any]:
-    """Everything needed to reproduce a run and trace its numbers."""
-    versions = dependency_versions()
+def run_facts(scenario: Scenario, scenario_file: str | Path | None) -> dict[str, Any]:
+    """What a run's manifest says of its code, platform, scenario and inputs.
+
+    All of it is known when the run starts, and is taken then: the inputs are hashed as
+    they were read, not as they may be by the end; and the work (hashing, asking git
+    and the installed packages) is done while the replications run, not after them.
+    """
     return {
         "package": "pathways",
         "version": package_version(),
         "code": code_revision(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "dependencies": versions,
+        "dependencies": dependency_versions(),
         "scenario": scenario.name,
         "scenario_file": str(scenario_file) if scenario_file else None,
         "scenario_sha256": file_sha256(scenario_file) if scenario_file else None,
         "scenario_sources": _sources(scenario_file),
         "inputs": input_files(scenario, scenario_file),
         "seed": scenario.seed,
-        "replications": tally.replications,
         "start_date": scenario.start_date.isoformat(),
         "horizon_years": scenario.horizon_years,
         "warmup_days": scenario.warmup_days,
+    }
+
+
+_AFTER_REPLICATIONS = ("start_date", "horizon_years", "warmup_days")
+"""The entries of :func:`run_facts` that a manifest lists after ``replications``."""
+
+
+def run_manifest(
+    facts: Mapping[str, Any], tally: RunTally, command: list[str] | None
+) -> dict[str, Any]:
+    """Everything needed to reproduce a run and trace its numbers.
+
+    ``facts`` are the run's :func:`run_facts`, taken as it started; the rest is what it did.
+    """
+    return {
+        **{key: value for key, value in facts.items() if key not in _AFTER_REPLICATIONS},
+        "replications": tally.replications,
+        **{key: facts[key] for key in _AFTER_REPLICATIONS},
         "workers": tally.workers,
         "wall_seconds": round(tally.wall_seconds, 3),
         "events_processed": tally.events_processed,

@@ -357,6 +357,7 @@ class StreamedRun:
                 bool(self.info["keep_events"]),
                 self.csv,
                 [str(e["yaml"]) for e in self.info["scenarios"]],  # made as the run started
+                self._scenario_files(),
             )
             self._next = 0
         scenarios = range(len(self.scenarios))
@@ -370,6 +371,13 @@ class StreamedRun:
             self._files.add(replications)
             del replications
             self._next += 1
+
+    def _scenario_files(self) -> dict[str, str | None]:
+        """Each scenario's file as the command gave it, if it is still there (its name)."""
+        return {
+            e["name"]: e["given_as"] if e["file"] and Path(e["file"]).is_file() else None
+            for e in self.info["scenarios"]
+        }
 
     def _abandon_files(self) -> None:
         """Close the results files as they stand: a resumed run writes them again."""
@@ -452,10 +460,6 @@ class StreamedRun:
         parts stay until :meth:`finish`, so a run killed while its files are written is
         resumed by writing them again.
         """
-        files = {
-            e["name"]: e["given_as"] if e["file"] and Path(e["file"]).is_file() else None
-            for e in self.info["scenarios"]
-        }
         command = self.info.get("command")
         wall = float(self.info.get("elapsed_seconds", 0.0))
         workers = int(self.info.get("workers", 1))
@@ -463,7 +467,7 @@ class StreamedRun:
             self._add_rounds(self.done())
             if self._files is None or self._next != self.replications:
                 raise ResumeError(f"replication {self._next} has no saved part")
-            assembled = self._files.close(files, command, wall, workers)
+            assembled = self._files.close(command, wall, workers)
         finally:
             self._abandon_files()
         extra: dict[str, Any] = {"resumed_replications": self.resumed}

@@ -63,7 +63,7 @@ from simulation.store.layout import (
     SCENARIO,
     SUMMARY,
 )
-from simulation.store.manifest import RunTally, comparison_manifest, run_manifest
+from simulation.store.manifest import RunTally, comparison_manifest, run_facts, run_manifest
 from simulation.store.parts import SavedReplication, Tables, arrow_of
 from simulation.store.reader import ResultsFolder, RunFolder
 from simulation.store.staging import StagedFolder
@@ -203,7 +203,8 @@ class RunFiles:
     ``events``); ``csv`` adds ``kpis.csv`` and ``monthly.csv``. The tables a planner
     opens (``summary``, ``ledger``, ``ledger_summary``) are CSV. ``scenario_yaml`` is
     the scenario's YAML (:func:`~simulation.scenario.loading.scenario_to_yaml`) when the
-    caller has it already.
+    caller has it already; ``scenario_file`` the file it was read from, if any, whose
+    chain of files the manifest hashes now, as the run starts.
     """
 
     def __init__(
@@ -213,6 +214,7 @@ class RunFiles:
         keep_events: bool,
         csv: bool = False,
         scenario_yaml: str | None = None,
+        scenario_file: str | Path | None = None,
     ):
         folder.mkdir(exist_ok=True)  # a resumed run may have begun writing its files
         if scenario_yaml is None:
@@ -220,6 +222,7 @@ class RunFiles:
         (folder / SCENARIO).write_text(scenario_yaml)
         self.folder = folder
         self.scenario = scenario
+        self._facts = run_facts(scenario, scenario_file)  # the manifest's, as the run starts
         self.replications = 0
         self.events_processed = 0
         self._last = -1
@@ -257,13 +260,7 @@ class RunFiles:
         self.replications += 1
         self.events_processed += replication.events_processed
 
-    def close(
-        self,
-        scenario_file: str | Path | None,
-        command: list[str] | None,
-        wall_seconds: float,
-        workers: int,
-    ) -> pd.DataFrame:
+    def close(self, command: list[str] | None, wall_seconds: float, workers: int) -> pd.DataFrame:
         """Finish the tables, write the summaries and manifest; return the summary."""
         self._close_tables(finish=True)
         if self._summary is None or self._ledger_summary is None:
@@ -276,7 +273,7 @@ class RunFiles:
         )
         write_csv(ledger_summary, self.folder / f"{LEDGER_SUMMARY}.csv")
         tally = RunTally(self.replications, self.events_processed, wall_seconds, workers)
-        info = run_manifest(self.scenario, tally, scenario_file, command)
+        info = run_manifest(self._facts, tally, command)
         (self.folder / MANIFEST).write_text(json.dumps(info, indent=2) + "\n")
         return summary
 
@@ -315,7 +312,8 @@ class FolderFiles:
     alternative from the base. :meth:`add` takes replication ``r`` of every scenario
     (``r = 0, 1, 2, ...`` in turn), so the folder can be written while later
     replications are still running; :meth:`close` writes the summaries, the comparison
-    table and the manifests. ``scenario_yaml``, if given, is each scenario's YAML.
+    table and the manifests. ``scenario_yaml``, if given, is each scenario's YAML;
+    ``scenario_files`` the file each was read from, by name (see :class:`RunFiles`).
     """
 
     def __init__(
@@ -325,15 +323,18 @@ class FolderFiles:
         keep_events: bool,
         csv: bool = False,
         scenario_yaml: Sequence[str] | None = None,
+        scenario_files: Mapping[str, str | Path | None] | None = None,
     ):
         self.folder = folder
         self.scenarios = list(scenarios)
         texts = list(scenario_yaml) if scenario_yaml is not None else [None] * len(scenarios)
+        files = scenario_files or {}
         if len(self.scenarios) == 1:
-            self.runs = [RunFiles(folder, self.scenarios[0], keep_events, csv, texts[0])]
+            only = self.scenarios[0]
+            self.runs = [RunFiles(folder, only, keep_events, csv, texts[0], files.get(only.name))]
         else:
             self.runs = [
-                RunFiles(folder / s.name, s, keep_events, csv, text)
+                RunFiles(folder / s.name, s, keep_events, csv, text, files.get(s.name))
                 for s, text in zip(self.scenarios, texts, strict=True)
             ]
         self.pairs = [Moments([*KEYS], PAIRED) for _ in self.scenarios[1:]]
@@ -356,18 +357,10 @@ class FolderFiles:
             run.abandon()
 
     def close(
-        self,
-        scenario_files: Mapping[str, str | Path | None] | None = None,
-        command: list[str] | None = None,
-        wall_seconds: float = 0.0,
-        workers: int = 1,
+        self, command: list[str] | None = None, wall_seconds: float = 0.0, workers: int = 1
     ) -> Assembled:
         """Write the summaries (and a comparison's table and notes) and the manifests."""
-        files = scenario_files or {}
-        summaries = [
-            run.close(files.get(run.scenario.name), command, wall_seconds, workers)
-            for run in self.runs
-        ]
+        summaries = [run.close(command, wall_seconds, workers) for run in self.runs]
         if len(self.scenarios) == 1:
             return Assembled(self.scenarios, summaries, self.replications)
         base, alternatives = self.scenarios[0], self.scenarios[1:]
@@ -398,11 +391,11 @@ def write_streamed_run(
     csv: bool = False,
 ) -> Assembled:
     """Write a run's files into ``folder`` from its replications, taken one at a time."""
-    files = FolderFiles(folder, [scenario], keep_events, csv)
+    files = FolderFiles(folder, [scenario], keep_events, csv, None, {scenario.name: scenario_file})
     for replication in replications:
         files.add([replication])
         del replication  # hold no replication while the next is read
-    return files.close({scenario.name: scenario_file}, command, wall_seconds, workers)
+    return files.close(command, wall_seconds, workers)
 
 
 def write_streamed_comparison(
@@ -421,11 +414,11 @@ def write_streamed_comparison(
     Each round holds replication ``r`` of the base and of each alternative (base first),
     so the paired differences are built up a replication at a time.
     """
-    files = FolderFiles(folder, scenarios, keep_events, csv)
+    files = FolderFiles(folder, scenarios, keep_events, csv, None, scenario_files)
     for replications in rounds:
         files.add(replications)
         del replications  # hold no round while the next is read
-    return files.close(scenario_files, command, wall_seconds, workers)
+    return files.close(command, wall_seconds, workers)
 
 
 # -- replications held in memory --------------------------------------------------------

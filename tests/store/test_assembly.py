@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
 import json
 import weakref
 from pathlib import Path
@@ -22,7 +23,7 @@ from simulation.cli.main import main
 from simulation.experiment.comparison import aligned, run_comparison
 from simulation.experiment.experiment import ExperimentResult, ReplicationResult, run_experiment
 from simulation.scenario.loading import derive, load_scenario, scenario_to_yaml
-from simulation.store import resume
+from simulation.store import manifest, resume
 from simulation.store.resume import StreamedRun
 from simulation.store.writer import FolderFiles, write_comparison, write_results
 from tests.store.test_resume import scenario_file as resume_scenario_file
@@ -271,3 +272,36 @@ def test_a_replication_finished_before_its_turn_is_not_read_back(
     assert reads == [], "each replication checked once, when it came back"
     swapped.assemble()
     assert_same_run(swapped.finish(), expected)
+
+
+def test_the_manifest_records_the_inputs_as_the_run_read_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashed as the run starts, not once it is over: a file edited meanwhile is not what ran.
+
+    The manifest's facts are taken while the first replications run, so nothing of them
+    is left for the end of the run.
+    """
+    path = scenario_file(tmp_path)
+    text = path.read_bytes()
+    base = derive(load_scenario(path), {"replications": 3})
+    run = StreamedRun.create(tmp_path / "out", [base], {base.name: str(path)})
+
+    real = FolderFiles.add
+
+    def add(self: FolderFiles, replications: list[ReplicationResult]) -> None:
+        real(self, replications)
+        path.write_bytes(text + b"\n# edited while the run ran\n")
+
+    monkeypatch.setattr(FolderFiles, "add", add)
+    run.execute(workers=1)
+    hashed: list[object] = []
+    monkeypatch.setattr(manifest, "file_sha256", lambda p: hashed.append(p) or "")
+    run.assemble()
+    info = json.loads((run.finish() / "manifest.json").read_text())
+    assert hashed == [], "no input is hashed at the end of a run"
+    original = hashlib.sha256(text).hexdigest()
+    assert info["scenario_sha256"] == original
+    assert [s["sha256"] for s in info["scenario_sources"]] == [original]
+    assert [i["sha256"] for i in info["inputs"]] == [original]
+    assert info["replications"] == 3
