@@ -144,7 +144,10 @@ class TableFiles:
         if self._waiting and not table.schema.equals(self._waiting[0].schema, check_metadata=True):
             self._write_waiting()
         self._waiting.append(table)
-        if sum(t.num_rows for t in self._waiting) >= CSV_ROWS_AT_ONCE:
+        if (
+            len(self._waiting) >= CSV_TABLES_AT_ONCE
+            or sum(t.num_rows for t in self._waiting) >= CSV_ROWS_AT_ONCE
+        ):
             self._write_waiting()
 
     def _write_waiting(self) -> None:
@@ -192,6 +195,10 @@ class TableFiles:
 
 CSV_ROWS_AT_ONCE = 50_000
 """Rows read back from parts that wait to be written to a CSV in one go, at most."""
+CSV_TABLES_AT_ONCE = 16
+"""Replications whose rows wait to be written to a CSV in one go, at most: a small table
+(the ledger's hundred-odd rows a replication) is written as the run goes too, and
+little of it is left for the end of the run, when nothing else can be done meanwhile."""
 
 
 class RunFiles:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import weakref
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -23,7 +24,7 @@ from simulation.cli.main import main
 from simulation.experiment.comparison import aligned, run_comparison
 from simulation.experiment.experiment import ExperimentResult, ReplicationResult, run_experiment
 from simulation.scenario.loading import derive, load_scenario, scenario_to_yaml
-from simulation.store import manifest, resume
+from simulation.store import manifest, resume, writer
 from simulation.store.resume import StreamedRun
 from simulation.store.writer import FolderFiles, write_comparison, write_results
 from tests.store.test_resume import scenario_file as resume_scenario_file
@@ -305,3 +306,41 @@ def test_the_manifest_records_the_inputs_as_the_run_read_them(
     assert [s["sha256"] for s in info["scenario_sources"]] == [original]
     assert [i["sha256"] for i in info["inputs"]] == [original]
     assert info["replications"] == 3
+
+
+def test_csv_rows_are_written_as_the_run_goes_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows read back from parts go to their CSV a few replications at a time, not at the end.
+
+    However they are grouped, the bytes are those of the replications held in memory.
+    """
+    monkeypatch.setattr(writer, "CSV_TABLES_AT_ONCE", 2)
+    file = scenario_file(tmp_path)
+    written: list[int] = []  # ledger rows written so far
+    rows_after_add: list[int] = []
+    real_write, real_add = writer.write_csv, FolderFiles.add
+
+    def write_csv(frame: pd.DataFrame, target: Any, **options: Any) -> None:
+        if Path(getattr(target, "name", "")).name == "ledger.csv":
+            written.append(len(frame))
+        real_write(frame, target, **options)
+
+    def add(self: FolderFiles, replications: list[ReplicationResult]) -> None:
+        real_add(self, replications)
+        rows_after_add.append(sum(written))
+
+    monkeypatch.setattr(writer, "write_csv", write_csv)
+    monkeypatch.setattr(FolderFiles, "add", add)
+    args = ["run", str(file), "-r", "5", "-w", "1", "--csv", "-q"]
+    assert main([*args, "--out", str(tmp_path / "streamed")]) == 0
+    streamed = only_folder(tmp_path / "streamed" / "small")
+    per = sum(written) // 5  # each replication has as many ledger rows
+    assert per > 0 and sum(written) == 5 * per
+    waiting = [(k + 1) * per - rows for k, rows in enumerate(rows_after_add)]
+    assert all(0 <= w <= per for w in waiting), f"rows of 2 replications waited: {waiting}"
+
+    scenario = derive(load_scenario(file), {"replications": 5})
+    memory = write_results(run_experiment(scenario, workers=1), tmp_path / "memory", file, csv=True)
+    for name in ("kpis.csv", "monthly.csv", "ledger.csv"):
+        assert (memory / name).read_bytes() == (streamed / name).read_bytes(), name
