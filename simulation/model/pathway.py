@@ -376,6 +376,10 @@ def inpatient_stays(system: System, ref: Referral, stay: Stay) -> ProcessGen:
                 return
         yield env.timeout(los)
         episode.ready(env.now)
+        if birthday is None and stage.next_kind == "home":  # most stays end so
+            episode.leave(env.now, "home", None)
+            beds.leave_when_ready(stay)
+            break
         beds.mark_ready(stay)
         if birthday is not None and env.now >= birthday:
             if moves is not None and moves.moves(stage.service) == "discharge":

@@ -408,6 +408,20 @@ class ServiceBeds:
             self.out_of_area.pop(stay.episode.episode_id, None)
         self.delayed.add(self.env.now, 1)
 
+    def leave_when_ready(self, stay: Stay) -> None:
+        """As :meth:`mark_ready` and then :meth:`leave`: the patient leaves as soon as ready.
+
+        With nobody else delayed, the delayed-discharge level would go up by one and back
+        at this instant, and a level that is zero integrates nothing over any time, so it
+        is left as it is: to the last bit what the two calls would leave.
+        """
+        if self.delayed.level or stay.unit is None:
+            self.mark_ready(stay)
+            self.leave(stay)
+            return
+        stay.ready = True
+        self._free(stay.unit, self.env.now)
+
     def leave(self, stay: Stay) -> None:
         """The patient leaves the bed; the freed bed goes to the queue at once if continuous."""
         now = self.env.now
@@ -419,8 +433,12 @@ class ServiceBeds:
             if self.ooa_cost is not None:
                 self.ooa_cost.add(now, -self._price(stay))
             return
-        stay.unit.occupied -= 1
-        stay.unit.vacate(now)
+        self._free(stay.unit, now)
+
+    def _free(self, unit: UnitState, now: float) -> None:
+        """A bed of ``unit`` is free; it goes to the queue at once if beds are given so."""
+        unit.occupied -= 1
+        unit.vacate(now)
         if self.continuous:
             self.allocate()
         elif self.between_panels and self.urgent:

@@ -139,3 +139,40 @@ def test_level_matches_brute_force_integral(
     level.close(float(horizon))
     expected = _reference_bins(calendar.edges, start, steps, float(horizon))
     assert level.bins == pytest.approx(expected, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    raw_steps=st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=1, allow_nan=False),
+            st.sampled_from([-1.0, 1.0]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_a_rise_and_fall_at_one_instant_changes_nothing_on_a_zero_level(
+    raw_steps: list[tuple[float, float, bool]],
+) -> None:
+    # Where the level is zero, going up by one and back at an instant integrates nothing
+    # and leaves nothing behind: to the last bit, as if it never happened. (On a level
+    # above zero, the extra split of its time at that instant can change the sums in the
+    # last bit, so a patient who goes home as soon as ready moves the delayed level then.)
+    calendar = Calendar.build(dt.date(2027, 2, 10), 400.0)
+    times = sorted(-30.0 + u * 430.0 for u, _, _ in raw_steps)
+    plain, with_pairs = Level(calendar, -30.0), Level(calendar, -30.0)
+    level = 0.0
+    for t, (_, delta, pair) in zip(times, raw_steps, strict=True):
+        if pair and level == 0:
+            with_pairs.add(t, 1.0)
+            with_pairs.add(t, -1.0)
+        if level + delta >= 0:
+            plain.add(t, delta)
+            with_pairs.add(t, delta)
+            level += delta
+    plain.close(400.0)
+    with_pairs.close(400.0)
+    assert with_pairs.bins == plain.bins
+    assert with_pairs.level == plain.level == level
