@@ -106,11 +106,15 @@ def settle_worker() -> None:
         gc.freeze()
 
 
-def _start_worker() -> None:
-    """Pool worker initialiser: Ctrl-C is the parent's to handle; freeze the start-up."""
+def _start_worker(shared: dict[int, bytes]) -> None:
+    """Pool worker initialiser: Ctrl-C is the parent's to handle; freeze the start-up.
+
+    ``shared`` holds the pool's shared arguments, pickled (see :class:`_Shared`).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     settle_worker()
     _die_with_parent()
+    _given.update(shared)
 
 
 def _in_worker(fn: Callable[..., T], *task: Any) -> T:
@@ -187,21 +191,23 @@ def start_pool_early(workers: int | None, cluster: str | None, tasks: int) -> No
 
 
 class _Shared:
-    """An argument pickled once in this process and unpickled once in each worker.
+    """An argument the same in every task of a pool: pickled once here, sent once a worker.
 
     A scenario is the same object in every task of a run; pickling it for each task, and
-    unpickling it in the worker, costs some milliseconds a replication on each side.
-    Instead its bytes are made once, sent with every task (copying bytes is cheap), and
-    a worker unpickles them at the first task that brings them and keeps the object.
+    sending and unpickling it in the worker, costs some milliseconds a replication on each
+    side, and its bytes (some 100 KB) would go through the pipe with every task. Instead
+    its bytes go to each worker once, as the worker starts; a task names them by key, and
+    the worker unpickles them at its first task that does and keeps the object.
     """
 
-    __slots__ = ("data", "key")
+    __slots__ = ("key",)
 
-    def __init__(self, key: int, value: Any):
+    def __init__(self, key: int):
         self.key = key
-        self.data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+_given: dict[int, bytes] = {}
+"""A pool worker's shared arguments as they came, pickled, by key, until first used."""
 _received: dict[int, Any] = {}
 """A pool worker's unpickled shared arguments, by key (a worker serves one pool)."""
 
@@ -212,10 +218,15 @@ def _in_pool(fn: Callable[..., T], *task: Any) -> T:
     for value in task:
         if isinstance(value, _Shared):
             if value.key not in _received:
-                _received[value.key] = pickle.loads(value.data)
+                _received[value.key] = pickle.loads(_given.pop(value.key))
             value = _received[value.key]
         values.append(value)
     return fn(*values)
+
+
+def _plain(value: Any) -> bool:
+    """Whether a task's argument is sent as it is (numbers and text), not as shared."""
+    return value is None or isinstance(value, bool | int | float | str | bytes)
 
 
 _shared_keys = itertools.count()
@@ -246,25 +257,30 @@ class PoolExecutor:
         self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]
     ) -> Generator[T | None, None, None]:
         """None once the first tasks are submitted, then every task's result as it completes."""
+        # Anything but numbers and text (a scenario) is pickled once for all tasks, and
+        # goes to each worker as it starts. The tasks hold each value, so its id is stable.
+        shared: dict[int, _Shared] = {}
+        pickled: dict[int, bytes] = {}
+        for task in tasks:
+            for value in task:
+                if not _plain(value) and id(value) not in shared:
+                    key = next(_shared_keys)
+                    shared[id(value)] = _Shared(key)
+                    pickled[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=_pool_context(), initializer=_start_worker
+            max_workers=self.workers,
+            mp_context=_pool_context(),
+            initializer=_start_worker,
+            initargs=(pickled,),
         )
         # A few tasks per worker are in flight at a time, and finished ones are handed
         # over through a queue: this process never holds a lock of the pool's while it
         # waits, so a signal that stops the run (Ctrl-C, SIGTERM) cannot leave one held
         # and the pool's own thread waiting for it for ever at exit.
         finished_queue: queue.SimpleQueue[Future[T]] = queue.SimpleQueue()
-        shared: dict[int, _Shared] = {}
 
         def submit(task: tuple[Any, ...]) -> None:
-            # Anything but numbers and text (a scenario) is pickled once for all tasks.
-            values = []
-            for value in task:
-                if not (value is None or isinstance(value, bool | int | float | str | bytes)):
-                    if id(value) not in shared:  # the tasks hold the value: its id is stable
-                        shared[id(value)] = _Shared(next(_shared_keys), value)
-                    value = shared[id(value)]
-                values.append(value)
+            values = [value if _plain(value) else shared[id(value)] for value in task]
             pool.submit(_in_pool, fn, *values).add_done_callback(finished_queue.put)
 
         waiting = iter(tasks)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 import struct
 import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -184,6 +186,25 @@ def test_a_pool_worker_unpickles_a_shared_argument_once() -> None:
     tasks = [(shared, r) for r in range(4)]
     seen = sorted(PoolExecutor(1).map_unordered(unpickled_so_far, tasks))
     assert seen == [(0, 1), (1, 1), (2, 1), (3, 1)], "once, at the worker's first task"
+
+
+def test_a_shared_argument_goes_to_each_worker_once_not_with_every_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[int] = []
+    real = ProcessPoolExecutor.submit
+
+    def submit(self: ProcessPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        sent.append(len(pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)))
+        return real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit)
+    shared = Counted()  # some 3 KB pickled
+    tasks = [(shared, r) for r in range(6)]
+    seen = sorted(PoolExecutor(2).map_unordered(unpickled_so_far, tasks))
+    assert [r for r, _ in seen] == list(range(6))
+    assert all(count == 1 for _, count in seen), "each worker unpickles it once"
+    assert len(sent) == 6 and max(sent) < 1_000, sent
 
 
 def test_the_fork_server_starts_early_only_for_a_local_pool(
