@@ -16,6 +16,8 @@ them by replication number.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import gc
 import importlib
 import itertools
@@ -26,6 +28,7 @@ import os
 import pickle
 import queue
 import signal
+import sys
 import threading
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -161,6 +164,28 @@ def settle_server(modules: Sequence[str]) -> None:
         _settled = True
         if enabled:
             gc.enable()
+
+
+def end_server_at_once() -> None:
+    """In the pool's fork server: when it ends, end the process at once.
+
+    The server ends when the process that started it does. Its interpreter would then
+    take apart every module and object it holds, one by one (a tenth of a second and
+    more, with pandas and the model imported), while it still holds the standard output
+    and error it was started with: whoever reads a run's output through a pipe (a
+    script, the benchmark) waited for that as well. The server has nothing to tidy (its
+    socket is removed by the process that started it, and each worker ends on its own),
+    so it flushes its streams and exits. A worker forked from it inherits this, but a
+    worker always ends without running exit handlers.
+    """
+
+    def end() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(0)
+
+    atexit.register(end)
 
 
 def _pool_context() -> multiprocessing.context.ForkServerContext:

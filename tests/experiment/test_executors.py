@@ -233,6 +233,42 @@ def test_the_fork_server_settles_once_for_every_worker() -> None:
     )
 
 
+TEARDOWN_PROBE = """
+import sys
+class Noisy:
+    def __del__(self):
+        print("taken apart", flush=True)
+kept = Noisy()  # dropped only when the interpreter takes the module apart
+print("ending", end="")  # not flushed by the print itself
+{preload}
+"""
+
+
+@pytest.mark.parametrize(
+    "preload, torn_down",
+    [
+        ("", True),
+        ("import simulation.experiment.forkserver_settle", False),
+    ],
+)
+def test_the_fork_server_ends_without_taking_its_interpreter_apart(
+    preload: str, torn_down: bool
+) -> None:
+    # The fork server's preload makes its end immediate (its output flushed, status 0), so
+    # that a run's output, read through a pipe, is over when the run's process ends.
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [sys.executable, "-c", TEARDOWN_PROBE.format(preload=preload)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env=buffered,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ending")
+    assert ("taken apart" in done.stdout) is torn_down
+
+
 def test_a_pool_worker_starts_with_the_model_frozen_and_its_collector_on() -> None:
     """Each worker inherits the server's imports, frozen, and collects what its tasks leave."""
     probe = "import gc, simulation.store.parts; print(len(gc.get_objects()))"
