@@ -45,7 +45,12 @@ assert len(MAGIC) == 16
 _LENGTH = struct.Struct("<Q")
 _FORMAT = 1
 _MAX_HEADER = 1 << 24
-_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
+_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd", use_threads=False)
+_READ_OPTIONS = pa.ipc.IpcReadOptions(use_threads=False)
+# One thread a table: a part is made in a pool worker beside others, and read in the
+# process that started them while they run, so there is no core left for Arrow's own
+# threads to use, and waking them costs more than they save (a third more CPU for a
+# replication's tables, compressed or read back).
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     KPIS: KPI_COLUMNS,
@@ -298,7 +303,7 @@ def _table_bytes(frame: pd.DataFrame) -> bytes:
 def _read_table(name: str, data: bytes, replication: int) -> pa.Table:
     """One table of a part, checked: its columns, their types, its replication number."""
     try:
-        table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+        table = pa.ipc.open_stream(pa.py_buffer(data), options=_READ_OPTIONS).read_all()
     except (pa.ArrowException, ValueError, OSError):
         raise DamagedPart(f"its {name} table is not readable") from None
     columns = tuple(table.column_names)

@@ -46,6 +46,46 @@ def test_a_part_reads_back_exactly_as_it_was_run(replication: ReplicationResult)
     )
 
 
+PART_ON_ONE_THREAD = """
+import os
+import numpy as np
+import pandas as pd
+from simulation.store.parts import decode_saved, encode_part
+from simulation.experiment.experiment import ReplicationResult
+
+n = 20_000
+keys = ("pathway", "service", "unit", "place", "period", "kpi")
+text = {k: pd.array([f"{k}{i % 37}" for i in range(n)], dtype="str") for k in keys}
+kpis = pd.DataFrame({"replication": np.zeros(n, dtype=np.int64), **text, "value": np.ones(n)})
+monthly = pd.DataFrame({"replication": [0], "month": ["2026-04"], "financial_year": ["2026/27"],
+    "pathway": ["p"], "service": ["s"], "resource": ["r"], "measure": ["m"], "value": [1.0]})
+ledger = pd.DataFrame({"replication": [0], "pathway": ["p"], "financial_year": ["2026/27"],
+    "item": ["i"], "value": [1.0]})
+result = ReplicationResult(replication=0, kpis=kpis, monthly=monthly, end_state={},
+    events_processed=1, wall_seconds=0.1, ledger=ledger, events=None)
+before = len(os.listdir("/proc/self/task"))
+saved = decode_saved(encode_part("s", result), "s", 0, False, from_worker=True)
+assert saved.tables.arrow("kpis").num_rows == n
+print(before, len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_a_part_is_made_and_read_on_the_calling_thread_alone() -> None:
+    """Parts are made in pool workers beside each other and read while they run.
+
+    No core is left for Arrow's own threads, and waking them cost a third more CPU.
+    """
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", PART_ON_ONE_THREAD], capture_output=True, text=True, check=True
+    )
+    before, after = map(int, done.stdout.split())
+    assert after == before, f"Arrow started {after - before} threads"
+
+
 def damaged(data: bytes) -> dict[str, bytes]:
     """Ways a part's bytes can be wrong."""
     header = len(MAGIC) + 8  # the header's first byte, after its length
