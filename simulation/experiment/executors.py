@@ -269,10 +269,12 @@ class PoolExecutor:
     ) -> Generator[T, None, None]:
         """Start the pool on the first tasks now; return a generator of results as they complete.
 
-        The workers are at work before the first result is asked for, so the caller can
-        do its own setting up meanwhile; it must then close the generator (or use it up)
-        whatever happens. If the consumer stops early (an error, Ctrl-C, or closing the
-        generator), queued tasks are cancelled and the workers are stopped at once.
+        The workers are started, and at work, before the first result is asked for, so the
+        caller can do its own setting up meanwhile: even the wait for the pool's fork
+        server to finish its imports is a thread's, not the caller's. The caller must then
+        close the generator (or use it up) whatever happens. If the consumer stops early
+        (an error, Ctrl-C, or closing the generator), queued tasks are cancelled and the
+        workers are stopped at once.
         """
         results = self._results(fn, tasks)
         next(results)  # up to the first tasks' submission
@@ -309,22 +311,38 @@ class PoolExecutor:
             pool.submit(_in_pool, fn, *values).add_done_callback(finished_queue.put)
 
         waiting = iter(tasks)
-        in_flight = 0
+        first = list(itertools.islice(waiting, IN_FLIGHT_PER_WORKER * self.workers))
+        in_flight = len(first)
+
+        def submit_first() -> None:
+            # Each of the first submissions starts a worker, and waits until the fork
+            # server has forked it, which is once the server's imports are done: a thread
+            # waits for that, so that the caller can set up meanwhile (see map_unordered).
+            try:
+                for task in first:
+                    submit(task)
+            except BaseException as exc:  # to the caller, as the first result
+                failed: Future[T] = Future()
+                failed.set_exception(exc)
+                finished_queue.put(failed)
+
+        starter = threading.Thread(target=submit_first, name="pathways-pool-start", daemon=True)
         finished = False
         try:
-            for task in itertools.islice(waiting, IN_FLIGHT_PER_WORKER * self.workers):
-                submit(task)
-                in_flight += 1
+            starter.start()
             yield None
             while in_flight:
                 future = finished_queue.get()
                 in_flight -= 1
+                starter.join()  # (done by now) the first tasks are all submitted
                 for task in itertools.islice(waiting, 1):
                     submit(task)
                     in_flight += 1
                 yield future.result()
             finished = True
         finally:
+            if starter.is_alive():
+                starter.join()
             if finished:
                 pool.shutdown(wait=True)
             else:

@@ -13,6 +13,7 @@ import pickle
 import struct
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -318,6 +319,52 @@ def test_a_pool_is_at_work_before_its_first_result_is_asked_for(tmp_path: Path) 
         assert all(mark.exists() for mark in marks), "no task ran before iterating"
     finally:
         results.close()
+
+
+def test_the_caller_goes_on_while_the_first_workers_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Starting a worker waits for the fork server's imports; the caller sets up meanwhile."""
+    release = threading.Event()
+    real = ProcessPoolExecutor.submit
+
+    def submit(self: ProcessPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        assert release.wait(20), "the test never let the workers start"
+        return real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit)
+    started = time.monotonic()
+    results = PoolExecutor(2).map_unordered(abs, [(-r,) for r in range(6)])
+    try:
+        assert time.monotonic() - started < 10, "it waited for the workers to start"
+        release.set()
+        assert sorted(results) == list(range(6))
+    finally:
+        release.set()
+        results.close()
+
+
+def test_a_pool_that_cannot_start_says_so_as_its_first_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def submit(self: ProcessPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        raise OSError("no room for another process")
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit)
+    raised: list[BaseException] = []
+
+    def first_result() -> None:
+        try:
+            next(PoolExecutor(2).map_unordered(abs, [(-r,) for r in range(6)]))
+        except BaseException as exc:
+            raised.append(exc)
+
+    asking = threading.Thread(target=first_result, daemon=True)
+    asking.start()
+    asking.join(20)
+    assert not asking.is_alive(), "it waits for a result that can never come"
+    assert len(raised) == 1 and isinstance(raised[0], OSError), raised
+    assert "no room" in str(raised[0])
 
 
 def test_closing_a_pool_never_iterated_stops_its_workers(tmp_path: Path) -> None:
