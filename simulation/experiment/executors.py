@@ -334,7 +334,7 @@ class PoolExecutor:
             while in_flight:
                 future = finished_queue.get()
                 in_flight -= 1
-                starter.join()  # (done by now) the first tasks are all submitted
+                starter.join()  # a moment at most: never submit from two threads at once
                 for task in itertools.islice(waiting, 1):
                     submit(task)
                     in_flight += 1
