@@ -140,6 +140,24 @@ PRELOAD = ["simulation.experiment.forkserver_settle"]
 and settles the server (see :func:`settle_server`)."""
 
 
+BLAS_THREADS = "OPENBLAS_NUM_THREADS"
+"""How many threads OpenBLAS starts when it is loaded (by numpy, and again by scipy)."""
+
+
+def one_blas_thread() -> None:
+    """Ask OpenBLAS, before numpy loads it, to start no threads of its own in this process.
+
+    numpy and scipy each load OpenBLAS, which starts a thread for every other core at
+    once, and each spins for about a tenth of a second of CPU while the process imports:
+    0.2 s of CPU in every process that imports both, before it has done anything. Here
+    the replications are what runs in parallel, one worker a core, and nothing does the
+    large matrix products that those threads are for. A value the user has set stays.
+    Call it before numpy is imported; afterwards it changes nothing in this process, but
+    the processes it starts inherit it.
+    """
+    os.environ.setdefault(BLAS_THREADS, "1")
+
+
 def settle_server(modules: Sequence[str]) -> None:
     """In the pool's fork server: import ``modules``, then set aside for good all they built.
 
@@ -151,9 +169,11 @@ def settle_server(modules: Sequence[str]) -> None:
     second) to find the few hundred that the imports left unreachable, which instead
     stay, frozen with the rest, as long as the server and its workers. A worker forked
     afterwards inherits the frozen objects and starts settled (see :func:`settle_worker`),
-    with the collector as the server had it before.
+    with the collector as the server had it before. OpenBLAS is asked for no threads of
+    its own first (:func:`one_blas_thread`): the server and its workers then have none.
     """
     global _settled
+    one_blas_thread()
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -270,6 +270,40 @@ def test_the_fork_server_ends_without_taking_its_interpreter_apart(
     assert ("taken apart" in done.stdout) is torn_down
 
 
+SERVER_THREADS_PROBE = """
+import os
+from simulation.experiment.executors import settle_server
+settle_server(["numpy", "scipy.special"])
+def named(thread):
+    return open(f"/proc/self/task/{thread}/comm").read().strip()
+threads = [named(t) for t in os.listdir("/proc/self/task")]
+print(threads.count(named(os.getpid())), os.environ.get("OPENBLAS_NUM_THREADS"))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="threads listed by Linux")
+@pytest.mark.parametrize("given", [None, "2"])
+def test_the_fork_server_starts_no_blas_threads_unless_the_user_asks(given: str | None) -> None:
+    # The server, and every worker forked from it, need no thread of OpenBLAS's: numpy and
+    # scipy would each start one for the other core, spinning while the server imports.
+    environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        environment["OPENBLAS_NUM_THREADS"] = given
+    done = subprocess.run(
+        [sys.executable, "-c", SERVER_THREADS_PROBE],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+    )
+    assert done.returncode == 0, done.stderr
+    threads, asked = done.stdout.split()
+    if given is None:
+        assert (threads, asked) == ("1", "1"), "the main thread alone"
+    else:
+        assert asked == given, "the user's own setting stays"
+
+
 def test_a_pool_worker_starts_with_the_model_frozen_and_its_collector_on() -> None:
     """Each worker inherits the server's imports, frozen, and collects what its tasks leave."""
     probe = "import gc, simulation.store.parts; print(len(gc.get_objects()))"
