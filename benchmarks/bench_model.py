@@ -421,6 +421,8 @@ def bench_growth(
 # -- pathways run as a planner runs it -----------------------------------------------------------
 PEAK_PROBE = """
 import gc, json, os, sys
+from simulation.experiment.executors import one_blas_thread
+one_blas_thread()  # as the console command does, before anything imports numpy
 from simulation.cli.main import main
 code = main(sys.argv[1:])
 gc.freeze()  # as the console command does before the process ends
