@@ -1,6 +1,7 @@
 """A model run leaves no reference cycles behind, so pausing the cycle collector is safe.
 
-:meth:`Model.run` pauses Python's cycle collector while it runs
+:meth:`Model.run` pauses Python's cycle collector while it runs, and
+:func:`~simulation.experiment.experiment.run_replication` for the whole replication
 (:func:`simulation.model.model.cycle_collector_paused`): everything a run frees must be
 freed by reference counting, or memory would grow with the run. These tests run the
 shipped scenarios, generated scenarios and the features no shipped scenario uses (the
@@ -107,6 +108,32 @@ def test_the_collector_is_off_during_a_run_and_back_on_after() -> None:
     model.env.process(_watch(model, seen))
     model.run()
     assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_no_collection_falls_within_a_replication() -> None:
+    """:func:`run_replication` pauses the collector from the model's build to its tables."""
+    from simulation.experiment.experiment import run_replication
+    from simulation.scenario.loading import derive
+
+    baseline = simulation.load_scenario(SCENARIOS[0].with_name("baseline.yaml"))
+    scenario = derive(baseline, {"horizon_years": 2})
+    run_replication(scenario, 0)  # imports and caches made before counting
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        result = run_replication(scenario, 1)
+        during = list(collections)
+        gc.collect(0)  # what the next allocation would start
+    finally:
+        gc.callbacks.remove(count)
+    assert result.kpis["value"].notna().any()
+    assert during in ([], [0]), "none while it ran; at most the young one as it returned"
     assert gc.isenabled()
 
 
