@@ -19,7 +19,12 @@ import pyarrow as pa
 
 from simulation.experiment.executors import make_executor
 from simulation.model.finance import LEDGER_ITEMS
-from simulation.model.model import Model, ModelOutput, comparator_budgets, cycle_collector_paused
+from simulation.model.model import (
+    ModelOutput,
+    comparator_budgets,
+    cycle_collector_paused,
+    run_model,
+)
 from simulation.results.analysis import mark_part_years, summarise
 from simulation.results.catalogue import ALL
 from simulation.results.kpis import episodes_frame, kpi_rows, monthly_rows
@@ -86,17 +91,19 @@ def run_replication(
     """Run one replication and reduce it to KPI rows and monthly series.
 
     The cycle collector is paused for the whole replication, as :meth:`Model.run` pauses
-    it for the run (:func:`~simulation.model.model.cycle_collector_paused`): building the
-    model and making its tables from the records allocate enough for some thirteen
-    collections a replication, each walking the replication's thousands of records
-    again, and every later one walking them once more until the model, one structure of
-    reference cycles once dropped, was found: 10 ms of a 5-year replication's 95. Paused,
-    it all goes in one young-generation collection after the replication (5 ms).
+    it for the run (:func:`~simulation.model.model.cycle_collector_paused`), and the model
+    is released when it has run (:func:`~simulation.model.model.run_model`). Building the
+    model and making its tables allocated enough for some thirteen young collections a
+    replication, each walking the replication's thousands of records again, and the
+    dropped model, one structure of reference cycles, was found only by older
+    collections that walked it again: 10 ms of a 5-year replication's 95. Now reference
+    counting frees the model once it has run and its records once the tables are made,
+    and the collector finds nothing to do: 0.01 ms a replication.
     """
     started = time.perf_counter()
     with cycle_collector_paused():
         budgets = comparator_budgets(scenario, replication)
-        output = Model(scenario, replication, budgets).run()
+        output = run_model(scenario, replication, budgets)
         kpis = kpi_rows(output)
         kpis.insert(0, "replication", replication)
         monthly = monthly_rows(output)
@@ -107,16 +114,19 @@ def run_replication(
         if keep_events:
             events = episodes_frame(output)
             events.insert(0, "replication", replication)
-    return ReplicationResult(
-        replication=replication,
-        kpis=kpis,
-        monthly=monthly,
-        end_state=output.end_state,
-        events_processed=output.events_processed,
-        wall_seconds=time.perf_counter() - started,
-        ledger=ledger,
-        events=events,
-    )
+        result = ReplicationResult(
+            replication=replication,
+            kpis=kpis,
+            monthly=monthly,
+            end_state=output.end_state,
+            events_processed=output.events_processed,
+            wall_seconds=0.0,
+            ledger=ledger,
+            events=events,
+        )
+        del output  # its records freed now, not walked by the collection to come
+    result.wall_seconds = time.perf_counter() - started
+    return result
 
 
 @dataclass
