@@ -192,7 +192,7 @@ def timed_stages(totals: dict[str, float]) -> Iterator[None]:
     kpi_stages = ("kpi_rows", "monthly_rows", "episodes_frame", "ledger_rows")
     originals: dict[str, Any] = {
         name: getattr(experiment, name)
-        for name in ("Model", *kpi_stages)
+        for name in ("run_model", *kpi_stages)
         if hasattr(experiment, name)
     }
 
@@ -211,20 +211,7 @@ def timed_stages(totals: dict[str, float]) -> Iterator[None]:
 
         return wrapped
 
-    class TimedModel(Model):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            clock = Clock()
-            super().__init__(*args, **kwargs)
-            add("model", clock)
-
-        def run(self) -> Any:
-            clock = Clock()
-            try:
-                return super().run()
-            finally:
-                add("model", clock)
-
-    setattr(experiment, "Model", TimedModel)  # noqa: B010 - not re-exported
+    setattr(experiment, "run_model", timer("model", originals["run_model"]))  # noqa: B010
     for name in kpi_stages:
         if name in originals:
             setattr(experiment, name, timer("kpis", originals[name]))
@@ -749,7 +736,7 @@ def report(results: dict[str, Any]) -> str:
         m, sp = pipeline["mean"], pipeline["spread"]
         lines.append(
             f"4. run_replication CPU ms per replication over {pipeline['replications']},"
-            " median (range); mean (a full garbage collection now and then counts in it)"
+            " median (range); mean (a slow run, or a collection, counts in it)"
         )
         for part in ("total", "model", "kpis", "other"):
             fig = {k: 1e3 * v for k, v in sp[f"cpu_{part}"].items()}
