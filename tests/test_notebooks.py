@@ -66,7 +66,14 @@ def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_runs_top_to_bottom(path: Path, venv_kernel: str) -> None:
+def test_notebook_runs_top_to_bottom(
+    path: Path, venv_kernel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kernel's temporary files go to a folder of the test's own, which must be empty
+    # once the kernel has stopped: a notebook's scratch files are the notebook's to remove.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     notebook = nbformat.read(path, as_version=4)
     # A last cell reports which interpreter ran the notebook.
     notebook.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.executable)"))
@@ -87,3 +94,5 @@ def test_notebook_runs_top_to_bottom(path: Path, venv_kernel: str) -> None:
         if "image/png" in output.get("data", {})
     ]
     assert figures, f"{path.name} drew no figure"
+    left = sorted(item.name for item in scratch.iterdir())
+    assert not left, f"{path.name} left {left} in the temporary folder"
