@@ -3,7 +3,9 @@
 A pooled run is stopped with SIGKILL, SIGTERM or SIGHUP while its workers are busy; the
 processes it started (fork server, workers, resource tracker) are listed with ``ps``
 before, and must all be gone soon after. SIGTERM and SIGHUP print the resume command
-as Ctrl-C does and exit with 128 plus the signal's number.
+as Ctrl-C does and exit with 128 plus the signal's number, and leave nothing in the
+temporary folder (the pool's socket is there); after SIGKILL nothing can tidy it, so each
+run is given a temporary folder of the test's own.
 """
 
 from __future__ import annotations
@@ -45,7 +47,12 @@ def alive(pids: set[int]) -> set[int]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
-def test_workers_die_with_their_run(tmp_path: Path, stop: signal.Signals) -> None:
+def test_workers_die_with_their_run(
+    tmp_path: Path, stop: signal.Signals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     file = scenario_file(tmp_path, years=20)
     out = tmp_path / "out"
     args = ["run", str(file), "-r", "200", "-w", "2", "--out", str(out), "-q"]
@@ -60,6 +67,7 @@ def test_workers_die_with_their_run(tmp_path: Path, stop: signal.Signals) -> Non
     assert alive(started) == set(), "processes of the stopped run are still running"
     if stop == signal.SIGKILL:
         return
+    assert list(scratch.iterdir()) == []
     assert process.returncode == 128 + stop, stderr
     assert "Traceback" not in stderr
     folder = only_folder(out / "small")
