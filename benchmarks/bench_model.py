@@ -22,7 +22,9 @@ run's garbage:
 4. ``run_replication`` split into model and KPI time;
 5. ``pathways run`` as a planner runs it, in a fresh process: 1,000 replications x 10
    years on 2 workers (wall time and size of the results folder), and 100 replications
-   on 1 worker against 2 (the speedup);
+   on 1 worker against 2 (the speedup), with the CPU of all the run's processes: the
+   speedup is how many CPUs two workers keep busy against one, divided by how much
+   more CPU they spend;
 6. peak memory (the high-water mark of resident memory, ``VmHWM``) of ``pathways run
    -w 1`` for several replication counts, each in a fresh process.
 
@@ -413,6 +415,10 @@ one_blas_thread()  # as the console command does, before anything imports numpy
 from simulation.cli.main import main
 code = main(sys.argv[1:])
 gc.freeze()  # as the console command does before the process ends
+# The pool's fork server has reaped its workers; stopped and reaped here, its CPU and
+# theirs count among this process's children. (It would end with this process anyway.)
+import multiprocessing.forkserver as forkserver
+forkserver._forkserver._stop()
 times = os.times()
 peak = None
 with open("/proc/self/status") as status:  # this process's own high-water mark
@@ -420,7 +426,10 @@ with open("/proc/self/status") as status:  # this process's own high-water mark
         if line.startswith("VmHWM:"):
             peak = int(line.split()[1]) / 1024
 cpu = times.user + times.system  # this process's own CPU time, not its workers'
-print(json.dumps({"code": code, "peak_rss_mb": peak, "own_cpu_seconds": cpu}))
+children = times.children_user + times.children_system  # the fork server's and workers'
+print(json.dumps({
+    "code": code, "peak_rss_mb": peak, "own_cpu_seconds": cpu, "children_cpu_seconds": children
+}))
 """
 
 
@@ -483,6 +492,7 @@ def bench_cli(
         if speedup_reps > 0:
             small = with_horizon(scenario_file, speedup_years, folder)
             walls: dict[int, list[float]] = {1: [], 2: []}
+            cpus: dict[int, list[float]] = {1: [], 2: []}
             sizes, parent = [], []
             for repeat in range(repeats):
                 # 1, 2, then 2, 1: a machine that speeds up or slows down over the pairs
@@ -491,9 +501,11 @@ def bench_cli(
                     args = ["-r", str(speedup_reps), "-w", str(workers)]
                     run = cli_run(small, folder / "s", args)
                     walls[workers].append(run["wall_seconds"])
+                    cpus[workers].append(run["cpu_seconds"])
                     sizes.append(run["kb_per_replication"])
                     if workers == 2:
                         parent.append(run["parent_cpu_ms_per_replication"])
+            pairs = list(zip(walls[1], walls[2], cpus[1], cpus[2], strict=True))
             out["speedup"] = {
                 "replications": speedup_reps,
                 "years": speedup_years,
@@ -501,7 +513,14 @@ def bench_cli(
                 "parent_cpu_ms_per_replication": spread(parent),
                 "wall_seconds_1_worker": spread(walls[1]),
                 "wall_seconds_2_workers": spread(walls[2]),
-                "speedup": spread([a / b for a, b in zip(walls[1], walls[2], strict=True)]),
+                "cpu_seconds_1_worker": spread(cpus[1]),
+                "cpu_seconds_2_workers": spread(cpus[2]),
+                "speedup": spread([w1 / w2 for w1, w2, _, _ in pairs]),
+                # The speedup is the one times the reciprocal of the other: how many CPUs
+                # two workers keep busy against one, and how much more CPU they spend.
+                "cpus_busy_1_worker": spread([c1 / w1 for w1, _, c1, _ in pairs]),
+                "cpus_busy_2_workers": spread([c2 / w2 for _, w2, _, c2 in pairs]),
+                "cpu_2_over_1": spread([c2 / c1 for _, _, c1, c2 in pairs]),
             }
     return out
 
@@ -520,6 +539,8 @@ def cli_run(scenario_file: Path, out: Path, args: list[str]) -> dict[str, Any]:
         "replications_seconds": float(manifest["wall_seconds"]),
         "rest_seconds": run["wall_seconds"] - float(manifest["wall_seconds"]),
         "parent_cpu_ms_per_replication": 1e3 * run["own_cpu_seconds"] / count,
+        # Every process of the run: the one started, the pool's fork server and workers.
+        "cpu_seconds": run["own_cpu_seconds"] + run["children_cpu_seconds"],
         "folder_mb": size / 2**20,
         "kb_per_replication": size / 1024 / count,
         "csv_files": csv_files,
@@ -766,6 +787,12 @@ def report(results: dict[str, Any]) -> str:
                 f" {text(sp['wall_seconds_2_workers'], 1)} s: speedup {text(sp['speedup'])}",
                 "   CPU of the parent process (start-up, saving parts, writing the folder)"
                 f" per replication, 2 workers: {text(sp['parent_cpu_ms_per_replication'], 0)} ms",
+                "   CPU of every process of the run (the parent, the fork server, the workers):"
+                f" 1 worker {text(sp['cpu_seconds_1_worker'], 1)} s,"
+                f" 2 workers {text(sp['cpu_seconds_2_workers'], 1)} s;"
+                f" per pair, 2 workers ÷ 1 {text(sp['cpu_2_over_1'])}; CPUs kept busy"
+                f" (CPU ÷ wall): 1 worker {text(sp['cpus_busy_1_worker'])},"
+                f" 2 workers {text(sp['cpus_busy_2_workers'])}",
             ]
         lines.append("")
     mem = results.get("memory")
