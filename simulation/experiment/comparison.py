@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.experiment.experiment import ExperimentResult, Progress, run_experiments
-from simulation.results.analysis import KEYS, Moments, t_quantile
+from simulation.results.analysis import KEYS, Moments, part_years, t_quantile
 from simulation.scenario.loading import derive
 from simulation.scenario.schema import Scenario
 
@@ -146,6 +146,24 @@ def stack_differences(base_name: str, tables: dict[str, pd.DataFrame]) -> pd.Dat
     return pd.concat(pieces, ignore_index=True)
 
 
+def mark_comparison_part_years(
+    table: pd.DataFrame, base: Scenario, alternatives: list[Scenario]
+) -> pd.DataFrame:
+    """``table`` (stacked differences) with ``part_year``, as in a run's summary.
+
+    A row is ``True`` where its period is a financial year only partly in the base's
+    period or in its alternative's: a part year's difference is not a year's.
+    """
+    out = table.copy()
+    part = pd.Series(False, index=out.index)
+    for alternative in alternatives:
+        years = part_years(base.start_date, base.horizon_days)
+        years |= part_years(alternative.start_date, alternative.horizon_days)
+        part |= (out["alternative"] == alternative.name) & out["period"].isin(years)
+    out["part_year"] = part
+    return out
+
+
 @dataclass
 class ComparisonResult:
     """A base scenario and alternatives run with the same seed and replications."""
@@ -185,6 +203,7 @@ def compare_results(
     table = compare_kpis(
         base.scenario.name, base.kpis, {r.scenario.name: r.kpis for r in alternatives}
     )
+    table = mark_comparison_part_years(table, base.scenario, [r.scenario for r in alternatives])
     notes = {
         alt.scenario.name: shared_arrivals(base.scenario, alt.scenario)[1] for alt in alternatives
     }

@@ -410,6 +410,12 @@ def summarise(kpis: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     return summary_table(Moments.of(kpis, summary_keys(kpis.columns)), level)
 
 
+def part_years(start_date: dt.date, horizon_days: float) -> set[str]:
+    """The financial years only partly in a period of ``horizon_days`` from ``start_date``."""
+    days = financial_year_days(start_date, horizon_days)
+    return {year for year, (n, full) in days.items() if n < full}
+
+
 def mark_part_years(
     table: pd.DataFrame, column: str, start_date: dt.date, horizon_days: float
 ) -> pd.DataFrame:
@@ -418,8 +424,7 @@ def mark_part_years(
     ``2027/28`` of a 730-day horizon from 1 April 2026 has 365 of its 366 days in it, so
     its rows are ``True``; rows of the whole period, and of whole years, are ``False``.
     """
-    days = financial_year_days(start_date, horizon_days)
-    part = {year for year, (n, full) in days.items() if n < full}
+    part = part_years(start_date, horizon_days)
     out = table.copy()
     out["part_year"] = out[column].isin(part) if part else False
     return out

@@ -38,6 +38,7 @@ from simulation.experiment.comparison import (
     PAIRED,
     ComparisonResult,
     difference_table,
+    mark_comparison_part_years,
     paired_rows,
     shared_arrivals,
     stack_differences,
@@ -387,7 +388,9 @@ class FolderFiles:
             alternative.name: difference_table(moments)
             for alternative, moments in zip(alternatives, self.pairs, strict=True)
         }
-        table = stack_differences(base.name, tables)
+        table = mark_comparison_part_years(
+            stack_differences(base.name, tables), base, list(alternatives)
+        )
         notes = {alt.name: shared_arrivals(base, alt)[1] for alt in alternatives}
         write_comparison_table(self.folder, table, notes)
         count = self.replications

@@ -8,6 +8,7 @@ from simulation.core.problems import InputError
 from simulation.experiment.comparison import (
     aligned,
     compare_kpis,
+    mark_comparison_part_years,
     paired_differences,
     shared_arrivals,
 )
@@ -89,3 +90,26 @@ def test_aligned_gives_alternatives_the_base_seed_and_checks_the_replications():
     assert problem.message == (
         "expected a whole number from 1 to 100,000, got 0 (from the argument replications)"
     )
+
+
+def test_a_year_part_of_either_scenarios_period_is_a_part_year_of_their_comparison():
+    import datetime as dt
+
+    import pandas as pd
+
+    base = load_scenario_dict(mmc_scenario(horizon_years=2, warmup_days=0))  # 1 April 2026
+    later = derive(base, {"start_date": dt.date(2026, 10, 1), "name": "later"})
+    same = derive(base, {"units.0.beds": 11, "name": "same"})
+    periods = ["2026/27", "2027/28", "horizon"]
+    table = pd.DataFrame(
+        {"alternative": ["later"] * 3 + ["same"] * 3, "period": periods * 2, "diff_mean": 0.0}
+    )
+    marked = mark_comparison_part_years(table, base, [later, same])
+    flagged = marked.groupby("alternative")["part_year"].apply(
+        lambda s: set(marked.loc[s.index[s], "period"])
+    )
+    # Two years from 1 April 2026 lose 2027/28's leap day; from 1 October they hold half of
+    # 2026/27, and (the base's) 2027/28 is part in both.
+    assert flagged["same"] == {"2027/28"}
+    assert flagged["later"] == {"2026/27", "2027/28"}
+    assert list(marked.columns) == [*table.columns, "part_year"]

@@ -152,6 +152,19 @@ def test_a_part_financial_year_is_flagged_in_the_summaries_a_planner_opens(
     assert set(memory.summary.loc[memory.summary["part_year"], "period"]) == {"2027/28"}
 
 
+def test_a_part_financial_year_is_flagged_in_a_comparison(tmp_path: Path) -> None:
+    # As in the summaries: a difference over 2027/28's 365 days is not a year's.
+    base_file, alt_file = scenario_file(tmp_path), scenario_file(tmp_path, "more", beds=8)
+    args = ["compare", str(base_file), str(alt_file), "-r", "2", "-w", "1", "-q"]
+    assert main([*args, "--out", str(tmp_path / "streamed")]) == 0
+    table = read_csv(only_folder(tmp_path / "streamed" / "compare-small") / "comparison.csv")
+    assert set(table.loc[table["part_year"], "period"]) == {"2027/28"}
+    assert {"2026/27", "horizon"} <= set(table.loc[~table["part_year"], "period"])
+    base = derive(load_scenario(base_file), {"replications": 2})
+    memory = run_comparison(base, [load_scenario(alt_file)], workers=1).table
+    assert set(memory.loc[memory["part_year"], "period"]) == {"2027/28"}
+
+
 def test_a_streamed_comparison_writes_what_the_comparison_in_memory_says(tmp_path: Path) -> None:
     base_file, alt_file = scenario_file(tmp_path), scenario_file(tmp_path, "more", beds=8)
     args = ["compare", str(base_file), str(alt_file), "-r", str(REPLICATIONS), "-w", "1", "-q"]
