@@ -156,9 +156,9 @@ def mark_comparison_part_years(
     """
     out = table.copy()
     part = pd.Series(False, index=out.index)
+    base_years = part_years(base.start_date, base.horizon_days)
     for alternative in alternatives:
-        years = part_years(base.start_date, base.horizon_days)
-        years |= part_years(alternative.start_date, alternative.horizon_days)
+        years = base_years | part_years(alternative.start_date, alternative.horizon_days)
         part |= (out["alternative"] == alternative.name) & out["period"].isin(years)
     out["part_year"] = part
     return out

@@ -1,6 +1,9 @@
 """Comparing scenarios: paired differences, common random numbers, honest wording."""
 
+import datetime as dt
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from simulation import load_scenario_dict, run_experiment
@@ -93,10 +96,6 @@ def test_aligned_gives_alternatives_the_base_seed_and_checks_the_replications():
 
 
 def test_a_year_part_of_either_scenarios_period_is_a_part_year_of_their_comparison():
-    import datetime as dt
-
-    import pandas as pd
-
     base = load_scenario_dict(mmc_scenario(horizon_years=2, warmup_days=0))  # 1 April 2026
     later = derive(base, {"start_date": dt.date(2026, 10, 1), "name": "later"})
     same = derive(base, {"units.0.beds": 11, "name": "same"})
