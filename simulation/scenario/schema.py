@@ -90,8 +90,19 @@ RESERVED_NAMES = frozenset(
 alternative's sub-folder of a comparison) must not take, in any letter case."""
 
 
+TOTAL_NAME = "all"
+"""What the results tables put in a dimension's column (pathway, service, unit or team,
+home place) for a total over every value of it (``simulation.results.catalogue.ALL``):
+no name in a scenario may be it, or its rows would be taken for the total's."""
+
+
 def _plain_name(name: str) -> str:
-    """A name without control characters, and not one a spreadsheet would evaluate."""
+    """A name without control characters, not one a spreadsheet would evaluate, not a total's."""
+    if name == TOTAL_NAME:
+        raise ValueError(
+            f"{name!r} cannot be a name: the results tables use it for the total over "
+            "every pathway, service, unit, team or place; choose another"
+        )
     if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
         raise ValueError("a name cannot hold control characters (tabs, line breaks, escapes)")
     if name.startswith(FORMULA_STARTS) or name != name.strip():

@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulation import load_scenario, load_scenario_dict, load_scenario_text
+from simulation import demo_scenario, load_scenario, load_scenario_dict, load_scenario_text
 from simulation.core.problems import InputError, Problem
-from simulation.scenario.schema import Place
+from simulation.results.catalogue import ALL
+from simulation.scenario.schema import TOTAL_NAME, Place
 from simulation.scenario.yamlsource import MAX_FILE_BYTES, MAX_VALUES
 
 BASE = """\
@@ -648,6 +649,52 @@ def test_load_scenario_dict_reports_the_field_without_a_line():
         ("<scenario>", None, "pathways"),
     ]
     assert str(caught.value.problems[0]).startswith("<scenario>: places: missing required field")
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        ("places", "places[0].name"),
+        ("units", "units[0].name"),
+        ("community_teams", "community_teams[0].name"),
+    ],
+)
+def test_a_name_the_results_tables_give_a_total_is_refused(where, field):
+    # Their rows would be read as the total's: its n counted twice, its interval too narrow.
+    data = demo_scenario()
+    data["community_teams"] = [
+        {
+            "name": "Team",
+            "pathway": "adult_ed",
+            "places": 5,
+            "episode_length": {"distribution": "exponential", "mean": 60},
+            "cost_per_place_per_year_gbp": 10000,
+        }
+    ]
+    data[where][0]["name"] = TOTAL_NAME
+    with pytest.raises(InputError) as caught:
+        load_scenario_dict(data)
+    messages = [f"{p.field}: {p.message}" for p in caught.value.problems]
+    assert any(m.startswith(f"{field}: 'all' cannot be a name") for m in messages), messages
+    assert TOTAL_NAME == ALL  # the word the tables use
+    data[where][0]["name"] = "All"  # another name: no total is written so
+    try:
+        load_scenario_dict(data)
+    except InputError as other:  # a place's references to its old name are broken
+        assert not any("cannot be a name" in str(p) for p in other.problems)
+
+
+def test_a_service_named_as_a_total_is_refused():
+    data = demo_scenario()
+    pathway = next(iter(data["pathways"].values()))
+    service = next(iter(pathway["services"]))
+    pathway["services"][TOTAL_NAME] = pathway["services"].pop(service)
+    with pytest.raises(InputError) as caught:
+        load_scenario_dict(data)
+    assert any(
+        p.field.endswith(f"services.{TOTAL_NAME}") and "cannot be a name" in p.message
+        for p in caught.value.problems
+    ), [str(p) for p in caught.value.problems]
 
 
 def test_problems_are_raised_before_anything_else_happens_and_hold_every_problem():
