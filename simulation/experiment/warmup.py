@@ -127,18 +127,26 @@ def steady_after(
     tolerance: float = 0.1,
     significance: float = 0.01,
 ) -> bool:
-    """Whether what is left after ``truncation`` shows no drift between its two halves.
+    """Whether what is left after ``truncation`` shows no drift.
 
     MSER can keep a long flat start (a queue that is empty for years before it builds),
     because flat data look precise; this check catches that and a series still rising.
-    Drift is a difference between the means of the two halves' batch means that is both
-    clear (Welch's t-test at ``significance``) and material (over ``tolerance`` of the
-    mean left); a series constant for the first quarter of what is left and not after
-    it has not started either.
+    Drift is a difference between the means of the two halves' batch means that is
+    material (over ``tolerance`` of the mean left) and clear, either between the halves
+    (Welch's t-test at ``significance``) or along the batches (a line through them, its
+    slope tested at ``significance`` and its rise over them material): a series rising
+    steadily over few batches (two against three) passes the first test and fails the
+    second. A series constant for the first quarter of what is left that then moves
+    materially away from that value has not started either; one held at a bound (every
+    bed full) with small dips has.
 
     >>> steady_after([0.0] * 60 + [5.0, 7.0] * 30, 0)
     False
     >>> steady_after([5.0, 7.0] * 60, 0)
+    True
+    >>> steady_after(np.repeat([83.0, 93.0, 103.0, 111.0, 121.0], 5), 0)  # still rising
+    False
+    >>> steady_after([20.0] * 30 + [19.8] + [20.0] * 29, 0)  # held at its 20 beds
     True
     """
     x = np.asarray(series, dtype=float)[truncation:]
@@ -146,20 +154,54 @@ def steady_after(
     if batches < 4:
         return False
     z = x[: batches * batch_size].reshape(batches, batch_size).mean(axis=1)
+    level = abs(float(z.mean()))
     quarter = z[: max(2, batches // 4)]
     if np.ptp(quarter) == 0.0 and np.ptp(z) > 0.0:
-        return False  # flat for a quarter of what is left, then not: it has not started
+        flat = float(quarter[0])
+        moved = abs(float(z[len(quarter) :].mean()) - flat)
+        if moved > tolerance * max(level, abs(flat)):
+            return False  # flat for a quarter of what is left, then not: it has not started
     first, second = z[: batches // 2], z[batches // 2 :]
     difference = abs(float(second.mean() - first.mean()))
-    level = abs(float(z.mean()))
     if difference <= tolerance * level or difference == 0.0:
         return True
-    if first.std() == 0.0 and second.std() == 0.0:
-        return False
     from scipy import stats  # imported at first use, as in results.analysis
 
+    if _rises_clearly(z, tolerance * level, significance):
+        return False
+    if first.std() == 0.0 and second.std() == 0.0:
+        return False
     p_value = float(stats.ttest_ind(first, second, equal_var=False).pvalue)
     return p_value >= significance
+
+
+def _rises_clearly(z: np.ndarray, material: float, significance: float) -> bool:
+    """Whether a line through batch means rises (or falls) by more than ``material``, clearly.
+
+    Batch means of a slowly varying series are themselves correlated, which makes a
+    plain regression's test see trends in noise; the slope's standard error is widened
+    for the residuals' lag-1 autocorrelation (the usual AR(1) factor), with the degrees
+    of freedom of the effective number of batches.
+    """
+    from scipy import stats
+
+    n = len(z)
+    t = np.arange(n, dtype=float)
+    fit = stats.linregress(t, z)
+    if abs(fit.slope) * (n - 1) <= material:
+        return False
+    residuals = z - (fit.intercept + fit.slope * t)
+    centred = residuals - residuals.mean()
+    denominator = float(centred @ centred)
+    r = float(centred[1:] @ centred[:-1]) / denominator if denominator > 0.0 else 0.0
+    r = min(max(r, 0.0), 0.9)
+    inflation = math.sqrt((1.0 + r) / (1.0 - r))
+    if fit.stderr == 0.0:
+        return True  # on a line exactly
+    effective = max(3.0, n * (1.0 - r) / (1.0 + r))
+    statistic = abs(fit.slope) / (fit.stderr * inflation)
+    p_value = 2.0 * float(stats.t.sf(statistic, effective - 2.0))
+    return p_value < significance
 
 
 def welch_average(series: Sequence[float] | np.ndarray, window: int) -> np.ndarray:
@@ -304,7 +346,7 @@ class WarmupAnalysis:
             unsettled = self.table[~self.table["settled"]]
             names = ", ".join(_series_label(row) for row in unsettled.to_dict("records"))
             text += (
-                f" Still changing in the second half of the {self.years:g}-year run: {names}; "
+                f" Still changing after MSER-5's cut in the {self.years:g}-year run: {names}; "
                 "run longer (more years) or with more replications before trusting the "
                 "recommendation."
             )

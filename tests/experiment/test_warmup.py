@@ -69,6 +69,34 @@ def test_a_long_flat_start_is_not_settled() -> None:
     assert steady_after(series, 100)
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_a_steady_rise_over_few_batches_is_not_settled(seed: int) -> None:
+    # Beds filling over a short run: what is left after a cut is five batches, two
+    # against three, whose halves a t-test cannot tell apart; the line through them can.
+    months = np.arange(25, dtype=float)
+    series = 83.0 + 1.9 * months + np.random.default_rng(seed).normal(0.0, 1.5, 25)
+    assert not steady_after(series, 0)
+
+
+def test_a_series_held_at_capacity_has_settled() -> None:
+    # Every bed full month after month, with the odd month a bed stood empty for a day.
+    series = np.full(120, 20.0)
+    series[[17, 55, 90]] = 19.97
+    assert steady_after(series, 0)
+
+
+def test_a_stationary_series_that_wanders_is_seldom_called_unsettled() -> None:
+    # Monthly occupancy varying around its mean with month-to-month memory (AR(1)).
+    rng = np.random.default_rng(11)
+    unsettled = 0
+    for _ in range(200):
+        noise = np.zeros(120)
+        for i in range(1, 120):
+            noise[i] = 0.8 * noise[i - 1] + rng.normal(0.0, 3.0)
+        unsettled += not steady_after(100.0 + noise, 0)
+    assert unsettled <= 4
+
+
 def test_mser_statistic_is_its_definition() -> None:
     x = np.random.default_rng(11).gamma(2.0, 10.0, 103)
     batch = 5
