@@ -48,6 +48,7 @@ from simulation.report.wording import (
 )
 from simulation.results.catalogue import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
 from simulation.results.equity import EQUITY_KPIS, deprivation_gaps, quintile_summary
+from simulation.scenario.explain import suggest
 from simulation.scenario.inheritance import resolve
 from simulation.scenario.loading import derive, scenario_to_yaml, validate_data
 from simulation.scenario.overrides import apply_overrides
@@ -298,6 +299,28 @@ class Results:
         """Replications per scenario."""
         return int(self.kpis["replication"].nunique())
 
+    def _scenario(self, scenario: str | None) -> str:
+        """``scenario`` (the base if None), refused in a sentence if these results lack it."""
+        if scenario is None:
+            return self.base
+        if scenario not in self.names:
+            raise ValueError(
+                f"no scenario {scenario!r} in these results, which hold "
+                f"{', '.join(map(repr, self.names))}{suggest(scenario, self.names)}"
+            )
+        return scenario
+
+    def _period(self, period: str, table: pd.DataFrame) -> str:
+        """``period`` refused in a sentence if ``table`` has no rows of it."""
+        periods = [str(p) for p in table["period"].drop_duplicates()]
+        if period not in periods:
+            year = next((p for p in periods if p != HORIZON), "2026/27")
+            raise ValueError(
+                f"no period {period!r} in these results: a period is {HORIZON!r} (the whole "
+                f"run) or a financial year written like {year!r}{suggest(period, periods)}"
+            )
+        return period
+
     def headline(self, period: str = HORIZON) -> pd.DataFrame:
         """The headline KPIs per scenario and pathway, as the CLI's table shows them.
 
@@ -309,6 +332,7 @@ class Results:
         np.int64(2)
         """
         s = self.summary
+        period = self._period(period, s)
         rows = s[
             (s["service"] == ALL)
             & (s["unit"] == ALL)
@@ -350,7 +374,7 @@ class Results:
         >>> sorted(set(r.equity()["kpi"]))
         ['distance_mean_miles', 'ooa_admission_pct', 'wait_referral_mean_days']
         """
-        name = scenario or self.base
+        name = self._scenario(scenario)
         s = self.summary[self.summary["scenario"] == name]
         places = s[
             (s["service"] == ALL)
@@ -399,7 +423,7 @@ class Results:
         >>> list(r.equity_gaps().columns)[:4]
         ['pathway', 'kpi', 'most', 'least']
         """
-        name = scenario or self.base
+        name = self._scenario(scenario)
         kpis = self.kpis[self.kpis["scenario"] == name].drop(columns=["scenario"])
         gaps = deprivation_gaps(kpis, self._quintiles(name))
         columns = ["pathway", "kpi", "most", "least", "most_mean", "least_mean", "diff_mean"]
@@ -408,7 +432,7 @@ class Results:
 
     def horizon_years(self, scenario: str | None = None) -> float:
         """The reported period of a scenario (the base by default), in years."""
-        name = scenario or self.base
+        name = self._scenario(scenario)
         if name in self.scenarios:
             return float(self.scenarios[name].horizon_years)
         data = yaml.safe_load(self.scenario_yaml.get(name) or "{}") or {}
@@ -424,7 +448,7 @@ class Results:
         >>> list(r.table().columns)
         ['Adult eating disorders', 'All pathways']
         """
-        name = scenario or self.base
+        name = self._scenario(scenario)
         rows = self.headline()
         rows = rows[rows["scenario"] == name]
         years = self.horizon_years(name)
@@ -443,9 +467,12 @@ class Results:
         return pd.DataFrame(cells).fillna("–")
 
     def differences(
-        self, period: str = HORIZON, kpis: Sequence[str] | None = HEADLINE_KPIS
+        self, period: str = HORIZON, kpis: str | Sequence[str] | None = HEADLINE_KPIS
     ) -> pd.DataFrame:
         """Paired differences from the base of each pathway's KPIs (``None``: every KPI).
+
+        ``kpis`` is a KPI's name or a list of them; a name that is no KPI, or a ``period``
+        these results lack, is refused with the nearest one.
 
         Totals over service, unit and place. Columns as
         :func:`simulation.experiment.comparison.paired_differences` (``diff_mean``, ``diff_ci_low``,
@@ -461,12 +488,21 @@ class Results:
         if self.comparison is None:
             raise ValueError("differences need a base and at least one alternative: use compare()")
         t = self.comparison
+        period = self._period(period, t)
+        known = [str(k) for k in t["kpi"].drop_duplicates()]
+        wanted = known if kpis is None else [kpis] if isinstance(kpis, str) else list(kpis)
+        for kpi in wanted:  # a KPI of the catalogue these results lack has no rows
+            if kpi not in known and kpi not in KPI_INFO:
+                raise ValueError(
+                    f"no KPI {kpi!r} in this comparison"
+                    + (suggest(kpi, known) or " (its 'kpi' column lists those it has)")
+                )
         rows = t[
             (t["service"] == ALL)
             & (t["unit"] == ALL)
             & (t["place"] == ALL)
             & (t["period"] == period)
-            & (t["kpi"].isin(list(kpis) if kpis is not None else t["kpi"]))
+            & (t["kpi"].isin(wanted))
         ].copy()
         rows["label"] = rows["kpi"].map(lambda k: KPI_INFO[k].label if k in KPI_INFO else k)
         return rows.reset_index(drop=True)

@@ -270,6 +270,30 @@ def test_a_comparison_survives_save_and_reopen(tiny: sim.Scenario, tmp_path: Pat
     assert again.notes == results.notes
 
 
+def test_a_name_or_period_the_results_lack_is_refused_not_an_empty_table(
+    tiny: sim.Scenario,
+) -> None:
+    more = sim.load(sim.demo_scenario("more"), {"units.Unit.beds": 14})
+    results = sim.compare(tiny, more, replications=2, workers=1)
+    for call in (results.table, results.equity, results.equity_gaps):
+        with pytest.raises(ValueError, match=r"no scenario 'tinny' in these results.*'tiny'\?"):
+            call("tinny")
+        call("more")
+    assert not results.table("more").empty and not results.equity("more").empty
+    with pytest.raises(ValueError, match="no scenario 'tinny'"):
+        results.horizon_years("tinny")
+    with pytest.raises(ValueError, match=r"no period '2026-27'.*did you mean '2026/27'\?"):
+        results.headline("2026-27")
+    assert not results.headline("2026/27").empty
+    with pytest.raises(ValueError, match="no period 'bogus'"):
+        results.differences(period="bogus")
+    with pytest.raises(ValueError, match=r"no KPI 'admisions'.*did you mean 'admissions'\?"):
+        results.differences(kpis="admisions")
+    # One KPI's name is that KPI, not a list of its letters.
+    one = results.differences(kpis="admissions")
+    assert set(one["kpi"]) == {"admissions"} and len(one) == len(set(one["pathway"]))
+
+
 def test_scenarios_run_together_need_different_names(tiny: sim.Scenario) -> None:
     with pytest.raises(sim.InputError, match="different names"):
         sim.run([tiny, tiny], replications=2, workers=1)
@@ -296,6 +320,38 @@ def test_a_bad_argument_is_one_problem_naming_the_argument(
         assert expected in problem.message
         assert problem.message.endswith(f"(from the argument {field})")
         assert len(str(caught.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, "2", True])
+def test_workers_that_are_no_count_of_processes_are_refused(
+    tiny: sim.Scenario, workers: Any
+) -> None:
+    # Before: 0 and -1 ran in this process, "2" and 1.5 failed deep in multiprocessing.
+    with pytest.raises(ValueError, match=r"^workers must be a whole number of at least 1"):
+        sim.run(tiny, replications=2, workers=workers)
+
+
+@pytest.mark.parametrize("cap", [0, 1, "5", 100_001])
+def test_a_cap_that_allows_no_interval_is_refused(tiny: sim.Scenario, cap: Any) -> None:
+    # Before: a cap of 0 or 1 quietly ran 2 and reported "the cap of 2 replications".
+    with pytest.raises(ValueError, match=r"^max_replications must be a whole number from 2"):
+        sim.run(tiny, replications="auto", max_replications=cap, workers=1)
+
+
+def test_the_experiment_layer_refuses_what_would_fail_deep_in_a_replication(
+    tiny: sim.Scenario,
+) -> None:
+    with pytest.raises(sim.InputError) as caught:
+        run_experiment(tiny, replications=0, workers=1)
+    assert str(caught.value) == (
+        "scenario tiny: replications: expected a whole number from 1 to 100,000, got 0 "
+        "(from the argument replications)"
+    )
+    for wrong in ("scenarios/baseline.yaml", sim.demo_scenario()):
+        with pytest.raises(TypeError, match=r"^expected a loaded scenario, got a (str|dict)"):
+            run_experiment(wrong, replications=2, workers=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="first must be"):
+        run_experiment(tiny, replications=2, workers=1, first=-1)
 
 
 def test_a_bad_seed_for_a_file_names_the_file(tmp_path: Path) -> None:

@@ -485,6 +485,12 @@ def make_executor(workers: int | None, cluster: str | None, tasks: int) -> Execu
     local processes (default one per core, no more than there are tasks), and in this
     process when that is one.
     """
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ValueError(
+            f"workers must be a whole number of at least 1 (None: one per core), got {workers!r}"
+        )
     if cluster:
         return DaskExecutor(cluster, workers)
     n = workers if workers is not None else os.cpu_count() or 1

@@ -28,6 +28,7 @@ from simulation.model.model import (
 from simulation.results.analysis import mark_part_years, summarise
 from simulation.results.catalogue import ALL
 from simulation.results.kpis import episodes_frame, kpi_rows, monthly_rows
+from simulation.scenario.loading import derive
 from simulation.scenario.schema import Scenario
 
 Progress = Callable[[int, int], None]
@@ -204,6 +205,7 @@ def run_experiments(
     ``LocalCluster`` is started once. ``progress`` counts replications of all the
     scenarios. Each result's wall time is that of the whole batch.
     """
+    _check_arguments(scenarios, replications, first)
     counts = [replications if replications is not None else s.replications for s in scenarios]
     tasks = [
         (index, scenario, r, keep_events)
@@ -225,6 +227,22 @@ def run_experiments(
         ExperimentResult(scenario, results, wall, workers)
         for scenario, results in zip(scenarios, done, strict=True)
     ]
+
+
+def _check_arguments(scenarios: Sequence[Scenario], replications: int | None, first: int) -> None:
+    """Refuse, in one sentence, what would otherwise fail deep in a replication."""
+    for scenario in scenarios:
+        if not isinstance(scenario, Scenario):
+            raise TypeError(
+                f"expected a loaded scenario, got a {type(scenario).__name__}: "
+                "load a file or dict with simulation.load, or use simulation.run, which "
+                "takes either"
+            )
+    if replications is not None:  # checked as the scenario's own field, in the same words
+        for scenario in scenarios:
+            derive(scenario, {"replications": replications}, "the argument replications")
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise ValueError(f"first must be a whole number of at least 0, got {first!r}")
 
 
 def run_experiment(

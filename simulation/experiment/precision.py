@@ -28,7 +28,7 @@ import pandas as pd
 from simulation.experiment.experiment import ExperimentResult, Progress, combine, run_experiments
 from simulation.results.analysis import KEYS, Moments, summarise, summary_table, t_quantile
 from simulation.results.catalogue import ALL, HEADLINE_KPIS, HORIZON, KPI_INFO
-from simulation.scenario.schema import PATHWAY_LABELS, Scenario
+from simulation.scenario.schema import MAX_REPLICATIONS, PATHWAY_LABELS, Scenario
 
 DEFAULT_PRECISION = 0.05
 """Target half-width as a share of the mean: ±5%."""
@@ -289,7 +289,16 @@ def to_precision(
     >>> to_precision(batch, 0.05, 100, initial=5).history
     [5, 10, 20]
     """
-    cap = max(2, max_replications)
+    if (
+        isinstance(max_replications, bool)
+        or not isinstance(max_replications, int)
+        or not 2 <= max_replications <= MAX_REPLICATIONS
+    ):
+        raise ValueError(
+            f"max_replications must be a whole number from 2 to {MAX_REPLICATIONS:,} (a "
+            f"confidence interval needs two replications), got {max_replications!r}"
+        )
+    cap = max_replications
     target = max(2, min(initial, cap))
     history: list[int] = []
     n = 0

@@ -141,6 +141,8 @@ Population = Annotated[int, Field(gt=0, le=100_000_000)]
 BedCount = Annotated[int, Field(ge=0, le=100_000)]
 MAX_PLACES = 100_000
 """The most places a community team can have, as given or after reinvestment."""
+MAX_REPLICATIONS = 100_000
+"""The most replications a run takes (a scenario's own, an argument's or a cap)."""
 PlaceCount = Annotated[int, Field(ge=0, le=MAX_PLACES)]
 RatePer100k = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
 
@@ -708,7 +710,7 @@ class Scenario(Strict):
     start_date: dt.date
     horizon_years: Annotated[float, Field(gt=0, le=50, allow_inf_nan=False)]
     warmup_days: Annotated[float, Field(ge=0, le=36500, allow_inf_nan=False)] = 0.0
-    replications: Annotated[int, Field(ge=1, le=100_000)] = 10
+    replications: Annotated[int, Field(ge=1, le=MAX_REPLICATIONS)] = 10
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     places: tuple[Place, ...]
     units: tuple[Unit, ...] = ()
