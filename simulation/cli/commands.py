@@ -214,7 +214,8 @@ def cmd_compare(args: argparse.Namespace, out: Console, err: Console) -> int:
     files.update({a.name: f for a, f in zip(alternatives, args.alternatives, strict=True)})
     from simulation.experiment.comparison import aligned
 
-    return _start_streamed(args, "compare", aligned(base, alternatives), files, out, err)
+    scenarios = aligned(base, alternatives, files=files)
+    return _start_streamed(args, "compare", scenarios, files, out, err)
 
 
 def _start_streamed(

@@ -15,11 +15,13 @@ the comparison reports it, because their intervals are wider for that reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from simulation.core.problems import InputError, Problem
 from simulation.experiment.experiment import ExperimentResult, Progress, run_experiments
 from simulation.results.analysis import KEYS, Moments, part_years, t_quantile
 from simulation.scenario.loading import derive
@@ -176,15 +178,58 @@ class ComparisonResult:
     """Per alternative, whether it shares the base's referrals and what that means."""
 
 
+def period_problems(
+    base: Scenario, alternatives: list[Scenario], files: Mapping[str, str | None] | None = None
+) -> list[Problem]:
+    """Each alternative that does not cover the base's period (start date and horizon).
+
+    A comparison pairs totals over the period and per financial year: an alternative
+    over one year against a base over five would be read as a cut of four fifths.
+    ``files`` (scenario name to file) names an alternative's file in its problem.
+    """
+    problems = []
+    for alt in alternatives:
+        if (alt.start_date, alt.horizon_years) == (base.start_date, base.horizon_years):
+            continue
+        fields = [
+            name
+            for name in ("start_date", "horizon_years")
+            if getattr(alt, name) != getattr(base, name)
+        ]
+        problems.append(
+            Problem(
+                (files or {}).get(alt.name) or f"scenario {alt.name}",
+                None,
+                fields[0],
+                f"covers {_period(alt)}, and the base {base.name} {_period(base)}: scenarios "
+                "compared must cover the same period (the same start date and years "
+                f"simulated: {' and '.join(fields)})",
+            )
+        )
+    return problems
+
+
+def _period(scenario: Scenario) -> str:
+    years = scenario.horizon_years
+    return f"{years:g} year{'' if years == 1 else 's'} from {scenario.start_date:%-d %B %Y}"
+
+
 def aligned(
-    base: Scenario, alternatives: list[Scenario], replications: int | None = None
+    base: Scenario,
+    alternatives: list[Scenario],
+    replications: int | None = None,
+    files: Mapping[str, str | None] | None = None,
 ) -> list[Scenario]:
     """The base and alternatives with the base's seed and replications (base first).
 
     Replication ``r`` of each then shares random numbers with the base's replication ``r``.
     A bad ``replications`` is an :class:`~simulation.core.problems.InputError` naming the
-    argument.
+    argument, and so is an alternative over another period (:func:`period_problems`,
+    naming its file from ``files``).
     """
+    problems = period_problems(base, alternatives, files)
+    if problems:
+        raise InputError(problems)
     n = replications if replications is not None else base.replications
     if n != base.replications:
         base = derive(base, {"replications": n}, "the argument replications")

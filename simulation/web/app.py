@@ -37,6 +37,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from simulation.core.problems import InputError, Problem
+from simulation.experiment.comparison import period_problems
 from simulation.scenario.yamlsource import parse_yaml
 from simulation.store.reader import NotAResultsFolder
 from simulation.web import forms
@@ -551,11 +552,16 @@ async def start_job(request: Request) -> Response:
         return site.refusal(
             request, 422, f"Replications must be a whole number from 1 to {MAX_REPLICATIONS}."
         )
+    loaded = []
     for item in paths:
         try:
-            await run_in_threadpool(site.workspace.load, item)
+            loaded.append(await run_in_threadpool(site.workspace.load, item))
         except InputError as error:
             return site.refusal(request, 422, f"{item.stem} has problems: {error.problems[0]}")
+    if len(loaded) > 1:
+        for problem in period_problems(loaded[0], loaded[1:]):
+            name = problem.file.removeprefix("scenario ")
+            return site.refusal(request, 422, f"{name} {problem.message}.")
     job = site.store.add(
         [site.workspace.relative(p) for p in paths], int(count), request.state.user
     )

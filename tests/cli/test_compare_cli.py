@@ -103,6 +103,20 @@ def test_compare_refuses_two_scenarios_of_the_same_name(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
 
 
+def test_compare_refuses_scenarios_over_different_periods(tmp_path):
+    write_pair(tmp_path)
+    (tmp_path / "short.yaml").write_text("extends: base.yaml\nname: short\nhorizon_years: 0.5\n")
+    done = pathways("compare", "base.yaml", "short.yaml", "-r", "2", "--out", "out", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: short.yaml: horizon_years: covers 0.5 years from 1 April 2026, and the base "
+        "base 1 year from 1 April 2026: scenarios compared must cover the same period (the "
+        "same start date and years simulated: horizon_years)",
+        "1 problem found; nothing was run.",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
 def test_show_prints_the_resolved_scenario(tmp_path):
     write_pair(tmp_path)
     done = pathways("show", "more.yaml", cwd=tmp_path)

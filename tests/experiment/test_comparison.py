@@ -95,6 +95,26 @@ def test_aligned_gives_alternatives_the_base_seed_and_checks_the_replications():
     )
 
 
+def test_scenarios_over_different_periods_are_not_compared():
+    # A one-year alternative's totals against a two-year base's read as a cut of a half.
+    base = load_scenario_dict(mmc_scenario(horizon_years=2))
+    shorter = derive(base, {"horizon_years": 1, "name": "shorter"})
+    later = derive(base, {"start_date": dt.date(2027, 4, 1), "name": "later"})
+    same = derive(base, {"units.0.beds": 11, "name": "same"})
+    with pytest.raises(InputError) as caught:
+        aligned(base, [shorter, same, later], files={"shorter": "shorter.yaml"})
+    assert [(p.file, p.field) for p in caught.value.problems] == [
+        ("shorter.yaml", "horizon_years"),
+        ("scenario later", "start_date"),
+    ]
+    assert caught.value.problems[0].message == (
+        "covers 1 year from 1 April 2026, and the base mmc 2 years from 1 April 2026: "
+        "scenarios compared must cover the same period (the same start date and years "
+        "simulated: horizon_years)"
+    )
+    assert [s.name for s in aligned(base, [same])] == ["mmc", "same"]
+
+
 def test_a_year_part_of_either_scenarios_period_is_a_part_year_of_their_comparison():
     base = load_scenario_dict(mmc_scenario(horizon_years=2, warmup_days=0))  # 1 April 2026
     later = derive(base, {"start_date": dt.date(2026, 10, 1), "name": "later"})

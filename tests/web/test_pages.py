@@ -95,6 +95,25 @@ def test_shipped_examples_are_not_changed_from_the_page(client: TestClient, tmp_
     assert example.read_text() == before
 
 
+def test_a_comparison_over_another_period_is_refused_before_it_is_queued(
+    client: TestClient, tmp_path: Path
+) -> None:
+    # A one-year run against the baseline's five would be read as a cut of four fifths.
+    short = "extends: ../examples/baseline.yaml\nname: mine\nhorizon_years: 1\n"
+    assert _post(client, "/scenarios/mine/yaml", yaml=short).status_code == 200  # type: ignore[attr-defined]
+    refused = _post(client, "/jobs", scenario="mine", base="baseline", replications="2")
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    text = html.unescape(refused.text)  # type: ignore[attr-defined]
+    assert "mine covers 1 year from 1 April 2026, and the base baseline 5 years" in text
+    assert "must cover the same period" in text
+    from simulation.web.jobs import JobStore
+    from simulation.web.workspace import Workspace
+
+    assert JobStore(Workspace(tmp_path / "workspace").jobs).recent() == []
+    assert _post(client, "/jobs", scenario="mine", replications="2").status_code == 200  # type: ignore[attr-defined]
+    assert len(JobStore(Workspace(tmp_path / "workspace").jobs).recent()) == 1  # alone, it runs
+
+
 @pytest.mark.slow
 def test_a_finished_comparison_shows_and_downloads_its_results(
     client: TestClient, tmp_path: Path
