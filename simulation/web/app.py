@@ -323,18 +323,38 @@ def _editor_context(
     by_field: dict[str, list[str]] = {}
     others: list[Problem] = []
     keys = {f.key for f in fields}
+    scales = {f.key: f.scale for f in fields}
+    values = {f.key: forms.shown_value(f, submitted) for f in fields}
+    kind = (
+        next(
+            (
+                k
+                for k in forms.change_kinds(scenario)
+                if k.value == (submitted or {}).get("change.what")
+            ),
+            None,
+        )
+        if scenario is not None
+        else None
+    )
     for problem, field_key in _census_conflicts(_grouped(problems), scenario):
         if field_key in keys:
             by_field.setdefault(field_key, []).append(problem.message)
             continue
         key = _field_of(problem.field, keys)
         if problem.field.startswith(f"changes[{new_index}]."):
-            by_field.setdefault("change", []).append(problem.message)
+            message = problem.message
+            if kind is not None and problem.field.endswith(".to"):
+                typed = (submitted or {}).get("change.to", "")
+                message = forms.in_form_units(message, kind.scale, typed)
+            by_field.setdefault("change", []).append(message)
         elif key is not None:
-            by_field.setdefault(key, []).append(problem.message)
+            message = problem.message
+            if key == problem.field:  # the field's own value (in the form's unit)
+                message = forms.in_form_units(message, scales[key], values[key])
+            by_field.setdefault(key, []).append(message)
         else:
             others.append(problem)
-    values = {f.key: forms.shown_value(f, submitted) for f in fields}
     groups: dict[str, list[forms.Field]] = {}
     details: dict[str, list[forms.Field]] = {}
     for field in fields:
@@ -548,7 +568,7 @@ async def start_job(request: Request) -> Response:
             return site.refusal(request, 422, "Choose a different scenario to compare with.")
         paths = [base, path]
     count = form.get("replications", "").strip()
-    if not count.isdigit() or not 1 <= int(count) <= MAX_REPLICATIONS:
+    if not re.fullmatch(r"[0-9]{1,7}", count) or not 1 <= int(count) <= MAX_REPLICATIONS:
         return site.refusal(
             request, 422, f"Replications must be a whole number from 1 to {MAX_REPLICATIONS}."
         )

@@ -176,7 +176,8 @@ def scenario_fields(scenario: Scenario) -> list[Field]:
             fields.append(
                 Field(f"pathways.{name}.max_wait_days.{priority}", group,
                       f"Longest {priority} wait before placing out of area", "days",
-                      _number(value, 1, False), (*base, "max_wait_days", priority))
+                      _number(value, 1, False), (*base, "max_wait_days", priority),
+                      blank="never")
             )  # fmt: skip
         if pathway.diversion is not None:
             fields.append(
@@ -284,6 +285,8 @@ def _parsed(text: str, field: Field) -> Any:
     if field.kind == "ticks":
         return [value for value in text.split(TICKED_SEPARATOR) if value]
     text = text.strip().replace(",", "")
+    if field.scale != 1:  # a percentage: "80%" as well as "80"
+        text = text.removesuffix("%").rstrip()
     if text == "":
         return None
     try:
@@ -294,6 +297,24 @@ def _parsed(text: str, field: Field) -> Any:
     if field.whole and value == int(value):
         return int(value)
     return value
+
+
+def in_form_units(message: str, scale: float, typed: str) -> str:
+    """A loader's message about a scaled value (a share), in the form's unit (a percentage).
+
+    The loader speaks of the file's value, a share from 0 to 1, and its hints say to
+    write one as a decimal; followed in a percentage box, that advice would save a value
+    a hundred times too small. The range is scaled to the box's unit, the hint dropped,
+    and what was typed is quoted as typed.
+    """
+    head = message.split(";", 1)[0]
+    expected, said_got, _ = head.rpartition(", got ")
+    if scale == 1 or not said_got or not expected.startswith("expected "):
+        return message
+    expected = re.sub(r"\s*\(0\.15 means 15%\)", "", expected)
+    expected = expected.replace("a share", "a percentage").replace("a number", "a percentage")
+    expected = re.sub(r"-?\d+(?:\.\d+)?", lambda m: f"{float(m.group()) * scale:g}", expected)
+    return f"{expected}, got {typed.strip() or 'nothing'}"
 
 
 def _set(data: dict[str, Any], path: Path_, value: Any) -> None:

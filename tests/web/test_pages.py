@@ -62,6 +62,50 @@ def test_a_valid_dated_change_is_saved_and_listed_in_planner_words(
     assert "From 2027-04-01: Beacon Low Secure: 60 beds" in saved.text  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    "count", ["", "x", "0", "-1", "1001", "2.5", "\u00b2", "\u0663", "9" * 400]
+)
+def test_a_replications_count_that_is_not_one_to_the_limit_is_refused(
+    client: TestClient, count: str
+) -> None:
+    # Superscript two once reached int() and a server error; Arabic-Indic three ran 3.
+    refused = _post(client, "/jobs", scenario="mine", replications=count)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert "Replications must be a whole number from 1 to 1000" in refused.text  # type: ignore[attr-defined]
+
+
+def test_an_empty_longest_wait_box_says_what_empty_means(client: TestClient) -> None:
+    page = client.get("/scenarios/mine").text
+    box = re.search(r'<input id="f-pathways-adult-secure-max-wait-days-urgent"[^>]*>', page)
+    assert box and 'placeholder="never"' in box.group(0)
+
+
+def test_a_percentage_box_speaks_in_percentages(client: TestClient, tmp_path: Path) -> None:
+    # The loader's words are for a share in the file (0.15 for 15%): followed in a box
+    # shown in %, they would save a value a hundred times too small.
+    share = "pathways.camhs_t4.diversion.share"
+    refused = _post(client, "/scenarios/mine/save", **{share: "200"})
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    shown = refused.text  # type: ignore[attr-defined]
+    problem = re.search(r'id="f-pathways-camhs-t4-diversion-share-problem"[^>]*>([^<]*)', shown)
+    assert problem and html.unescape(problem.group(1)).strip() == (
+        "expected a percentage from 0 to 100, got 200"
+    )
+    ceiling = "units[0].occupancy_ceiling"
+    refused = _post(client, "/scenarios/mine/check", **{ceiling: "150"})
+    text = html.unescape(refused.text)  # type: ignore[attr-defined]
+    assert "expected a percentage greater than 0 and at most 100, got 150" in text
+    fields = {"change.date": "2027-04-01", "change.what": "diversion:1", "change.to": "150"}
+    refused = _post(client, "/scenarios/mine/check", **fields)
+    problem = re.search(r'id="change-problem"[^>]*>([^<]*)', refused.text)  # type: ignore[attr-defined]
+    assert problem and html.unescape(problem.group(1)).strip() == (
+        "expected a percentage from 0 to 100, got 150"
+    )
+    saved = _post(client, "/scenarios/mine/save", **{share: "80%"})
+    assert saved.status_code == 200  # type: ignore[attr-defined]
+    assert _file(tmp_path)["pathways"]["camhs_t4"]["diversion"]["share"] == 0.8  # type: ignore[index]
+
+
 def test_the_check_never_writes_and_shows_the_yaml_to_be_saved(
     client: TestClient, tmp_path: Path
 ) -> None:
