@@ -342,7 +342,9 @@ def _editor_context(
             by_field.setdefault(field_key, []).append(problem.message)
             continue
         key = _field_of(problem.field, keys)
-        if problem.field.startswith(f"changes[{new_index}]."):
+        if problem.field == "change":  # the new change, half given
+            by_field.setdefault("change", []).append(problem.message)
+        elif problem.field.startswith(f"changes[{new_index}]."):
             message = problem.message
             if kind is not None and problem.field.endswith(".to"):
                 typed = (submitted or {}).get("change.to", "")

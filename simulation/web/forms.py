@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from simulation.core.problems import InputError, Problem
 from simulation.scenario.schema import PATHWAY_LABELS, Scenario
 from simulation.scenario.yamlsource import format_path
 
@@ -405,8 +406,17 @@ def new_change(submitted: Mapping[str, str], scenario: Scenario) -> dict[str, An
     kind = next(
         (k for k in change_kinds(scenario) if k.value == submitted.get("change.what")), None
     )
-    if not date or not to.strip() or kind is None:
+    if not date and not to.strip():
         return None
+    # Half a change is refused at the change, never dropped in silence.
+    missing = (
+        "choose what changes" if kind is None
+        else "give the date it changes from" if not date
+        else f"give the new value ({kind.unit})" if not to.strip()
+        else None
+    )  # fmt: skip
+    if missing is not None:
+        raise InputError([Problem("the form", None, "change", f"a dated change: {missing}")])
     if kind.data["set"] == "staffed_beds" and to.strip().lower() == "all":
         return {"date": date, **kind.data, "to": None}  # back to every funded bed
     field = Field("change.to", "", "", "", "", ("to",), kind.scale, kind.whole)

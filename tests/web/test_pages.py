@@ -106,6 +106,28 @@ def test_a_percentage_box_speaks_in_percentages(client: TestClient, tmp_path: Pa
     assert _file(tmp_path)["pathways"]["camhs_t4"]["diversion"]["share"] == 0.8  # type: ignore[index]
 
 
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"change.date": "2027-04-01", "change.what": "beds:0", "change.to": ""},
+         "a dated change: give the new value (beds)"),
+        ({"change.date": "", "change.what": "beds:0", "change.to": "12"},
+         "a dated change: give the date it changes from"),
+        ({"change.date": "2027-04-01", "change.what": "beds:999", "change.to": "12"},
+         "a dated change: choose what changes"),
+    ],
+)  # fmt: skip
+def test_half_a_dated_change_is_refused_at_the_change_not_dropped(
+    client: TestClient, tmp_path: Path, fields: dict[str, str], expected: str
+) -> None:
+    before = _file(tmp_path)
+    refused = _post(client, "/scenarios/mine/save", **fields)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    problem = re.search(r'id="change-problem"[^>]*>([^<]*)', refused.text)  # type: ignore[attr-defined]
+    assert problem and html.unescape(problem.group(1)).strip() == expected
+    assert _file(tmp_path) == before
+
+
 def test_the_check_never_writes_and_shows_the_yaml_to_be_saved(
     client: TestClient, tmp_path: Path
 ) -> None:
