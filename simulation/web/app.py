@@ -208,9 +208,9 @@ async def create_scenario(request: Request) -> Response:
         return site.refusal(request, 404, "There is no scenario of that name to start from.")
     problems: list[Problem] = []
     if not NAME_PATTERN.match(name):
-        problems.append(Problem("name", None, "name", name_problem(name)))
+        problems.append(Problem("name", None, "", name_problem(name)))
     elif (ws.scenarios / f"{name}.yaml").exists() or (ws.examples / f"{name}.yaml").exists():
-        problems.append(Problem("name", None, "name", f"a scenario named {name!r} exists"))
+        problems.append(Problem("name", None, "", f"a scenario named {name!r} exists"))
     if not problems:
         relative = Path(os.path.relpath(parent, ws.scenarios)).as_posix()
         text = forms.derived_from(relative, name, form.get("description", "").strip())

@@ -344,7 +344,15 @@ class Runner:
                 run.final.rmdir()
             with contextlib.suppress(OSError):
                 run.final.parent.rmdir()  # only if no other run is in it
-            store.update(job.id, state="cancelled", folder=None, message="cancelled")
+            current = store.get(job.id)
+            done = current.done if current is not None else 0
+            store.update(
+                job.id,
+                state="cancelled",
+                folder=None,
+                message=f"while running: the {done} replication{'s' if done != 1 else ''} "
+                "done were discarded; start it again to run it",
+            )
             return
         except InterruptedError:
             return  # the server is stopping: the job stays 'running' and resumes on restart

@@ -231,7 +231,7 @@ class Workspace:
         and the file it came from share it.
         """
         if not NAME_PATTERN.match(name):
-            raise InputError([Problem("name", None, "name", name_problem(name))])
+            raise InputError([Problem("name", None, "", name_problem(name))])
         path = self.scenarios / f"{name}.yaml"
         scenario = self.check_text(text, path)
         if scenario.name != name:

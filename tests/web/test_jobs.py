@@ -125,6 +125,14 @@ def test_cancel_leaves_no_folder_and_a_queued_job_never_starts(tmp_path: Path) -
         runner.stop()
     never = store.get(queued.id)
     assert never is not None and never.state == "cancelled" and never.done == 0
+    assert never.message == "cancelled before it started"
+    stopped = store.get(running.id)
+    assert stopped is not None and stopped.done >= 1
+    # Not "cancelled" twice over: what became of the work done, and what to do next.
+    assert stopped.message == (
+        f"while running: the {stopped.done} replication{'s' if stopped.done != 1 else ''} "
+        "done were discarded; start it again to run it"
+    )
     left = [p.relative_to(workspace.results) for p in workspace.results.rglob("*")]
     assert left == [], f"a cancelled job left {left}"
 
