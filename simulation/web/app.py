@@ -552,6 +552,8 @@ async def delete_scenario(request: Request) -> Response:
         site.workspace.delete(request.path_params["name"])
     except KeyError:
         return site.refusal(request, 404, "There is no scenario of yours by that name.")
+    except InputError as error:
+        return site.refusal(request, 409, f"Not deleted: {error.problems[0]}.")
     return RedirectResponse("/", status_code=303)
 
 

@@ -415,7 +415,7 @@ def new_change(submitted: Mapping[str, str], scenario: Scenario) -> dict[str, An
         else f"give the new value ({kind.unit})" if not to.strip()
         else None
     )  # fmt: skip
-    if missing is not None:
+    if missing is not None or kind is None:
         raise InputError([Problem("the form", None, "change", f"a dated change: {missing}")])
     if kind.data["set"] == "staffed_beds" and to.strip().lower() == "all":
         return {"date": date, **kind.data, "to": None}  # back to every funded bed

@@ -260,11 +260,63 @@ class Workspace:
         atomic_write(path, text.encode("utf-8"))
         return path
 
+    def dependants(self, name: str) -> list[str]:
+        """The planner's scenarios built on ``name``, through ``extends`` or ``budget_from``.
+
+        At any depth (a scenario that extends one that extends ``name``), found from each
+        file's own references: no file outside the workspace is read.
+        """
+        target = self.scenario_path(name).resolve()
+        named: dict[Path, set[Path]] = {}
+        for path in sorted(self.scenarios.glob("*.yaml")):
+            if not NAME_PATTERN.match(path.stem) or not self.inside(path):
+                continue
+            try:
+                data = read_yaml_file(path).data
+            except InputError:
+                continue
+            targets = set()
+            for field in REFERENCES:
+                value: Any = data if isinstance(data, dict) else {}
+                for key in field:
+                    value = value.get(key) if isinstance(value, dict) else None
+                if field != ("census",) and isinstance(value, str) and value.strip():
+                    try:
+                        targets.add((path.parent / value).resolve())
+                    except (OSError, RuntimeError):  # a loop of symbolic links
+                        continue
+            named[path.resolve()] = targets
+        found: set[Path] = set()
+        frontier = {target}
+        while frontier:
+            frontier = {
+                p for p, targets in named.items() if targets & frontier and p not in found
+            } - {target}
+            found |= frontier
+        return sorted(p.stem for p in found)
+
     def delete(self, name: str) -> None:
-        """Remove one of the planner's scenarios (never a shipped example)."""
+        """Remove one of the planner's scenarios (never a shipped example).
+
+        Refused (:class:`InputError`) while other scenarios are built on it.
+        """
         path = self.scenario_path(name)
         if self.is_shipped(path):
             raise KeyError(name)
+        built_on = self.dependants(name)
+        if built_on:
+            raise InputError(
+                [
+                    Problem(
+                        name,
+                        None,
+                        "",
+                        f"{', '.join(built_on)} {'is' if len(built_on) == 1 else 'are'} built "
+                        "on it (extends it or takes its budget); delete or change "
+                        f"{'that' if len(built_on) == 1 else 'those'} first",
+                    )
+                ]
+            )
         path.unlink()
 
 

@@ -152,6 +152,22 @@ def test_yaml_typed_in_the_editor_is_validated_before_it_is_saved(
     assert _file(tmp_path)["horizon_years"] == 2
 
 
+def test_a_scenario_others_are_built_on_is_not_deleted(client: TestClient, tmp_path: Path) -> None:
+    folder = tmp_path / "workspace" / "scenarios"
+    (folder / "child.yaml").write_text("extends: mine.yaml\nname: child\n")
+    (folder / "grandchild.yaml").write_text("extends: child.yaml\nname: grandchild\n")
+    refused = _post(client, "/scenarios/mine/delete")
+    assert refused.status_code == 409  # type: ignore[attr-defined]
+    text = html.unescape(refused.text)  # type: ignore[attr-defined]
+    assert "Not deleted: mine: child, grandchild are built on it" in text
+    assert (folder / "mine.yaml").is_file()
+    assert _post(client, "/scenarios/grandchild/delete").status_code == 200  # type: ignore[attr-defined]
+    assert not (folder / "grandchild.yaml").exists()
+    assert _post(client, "/scenarios/child/delete").status_code == 200  # type: ignore[attr-defined]
+    assert _post(client, "/scenarios/mine/delete").status_code == 200  # type: ignore[attr-defined]
+    assert not (folder / "mine.yaml").exists()
+
+
 def test_shipped_examples_are_not_changed_from_the_page(client: TestClient, tmp_path: Path) -> None:
     example = tmp_path / "workspace" / "examples" / "baseline.yaml"
     before = example.read_text()
