@@ -41,7 +41,7 @@ from simulation.experiment.comparison import period_problems
 from simulation.scenario.yamlsource import parse_yaml
 from simulation.store.reader import NotAResultsFolder
 from simulation.web import forms
-from simulation.web.jobs import MAX_REPLICATIONS, Job, JobStore, Runner
+from simulation.web.jobs import MAX_REPLICATIONS, Job, JobStore, Runner, fingerprint
 from simulation.web.results import ResultsViews, zip_folder
 from simulation.web.security import (
     CSRF_COOKIE,
@@ -587,7 +587,10 @@ async def start_job(request: Request) -> Response:
             name = problem.file.removeprefix("scenario ")
             return site.refusal(request, 422, f"{name} {problem.message}.")
     job = site.store.add(
-        [site.workspace.relative(p) for p in paths], int(count), request.state.user
+        [site.workspace.relative(p) for p in paths],
+        int(count),
+        request.state.user,
+        fingerprint(loaded),
     )
     site.runner.wake.set()
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)

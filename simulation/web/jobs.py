@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import secrets
@@ -30,9 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from simulation.core.problems import InputError
+from simulation.core.problems import InputError, Problem
 from simulation.experiment.comparison import aligned
-from simulation.scenario.loading import derive
+from simulation.scenario.loading import derive, scenario_to_yaml
+from simulation.scenario.schema import Scenario
 from simulation.store.layout import MANIFEST
 from simulation.store.resume import SUFFIX, ResumeError, RunInUse, StreamedRun
 from simulation.web.workspace import Workspace
@@ -57,6 +59,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     message TEXT NOT NULL DEFAULT '',
     owner TEXT NOT NULL DEFAULT '',
     cancel INTEGER NOT NULL DEFAULT 0,
+    fingerprint TEXT NOT NULL DEFAULT '',
     created TEXT NOT NULL,
     updated TEXT NOT NULL
 )
@@ -82,6 +85,8 @@ class Job:
     cancel: bool
     created: str
     updated: str
+    fingerprint: str = ""
+    """The scenarios as queued (:func:`fingerprint`): a job runs them so, or not at all."""
 
     @property
     def names(self) -> list[str]:
@@ -106,6 +111,15 @@ class Job:
         return self.state in ("queued", "running")
 
 
+def fingerprint(scenarios: list[Scenario]) -> str:
+    """A digest of scenarios fully resolved (their ``extends`` chains, overrides, budgets)."""
+    digest = hashlib.sha256()
+    for scenario in scenarios:
+        digest.update(scenario_to_yaml(scenario).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -122,6 +136,9 @@ class JobStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(SCHEMA)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+            if "fingerprint" not in columns:  # a store made before jobs kept one
+                db.execute("ALTER TABLE jobs ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''")
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -149,19 +166,25 @@ class JobStore:
             cancel=bool(row["cancel"]),
             created=row["created"],
             updated=row["updated"],
+            fingerprint=row["fingerprint"],
         )
 
-    def add(self, scenarios: list[str], replications: int, owner: str = "") -> Job:
-        """Queue a run (one scenario) or a comparison (base first)."""
+    def add(
+        self, scenarios: list[str], replications: int, owner: str = "", digest: str = ""
+    ) -> Job:
+        """Queue a run (one scenario) or a comparison (base first).
+
+        ``digest``: the scenarios' :func:`fingerprint` as queued, checked when the job starts.
+        """
         job_id = secrets.token_urlsafe(9)
         kind = "run" if len(scenarios) == 1 else "compare"
         now = _now()
         with self._connect() as db:
             db.execute(
                 "INSERT INTO jobs (id, kind, scenarios, replications, state, total, owner, "
-                "created, updated) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                "fingerprint, created, updated) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
                 (job_id, kind, json.dumps(scenarios), replications,
-                 replications * len(scenarios), owner, now, now),
+                 replications * len(scenarios), owner, digest, now, now),
             )  # fmt: skip
         job = self.get(job_id)
         assert job is not None
@@ -289,6 +312,18 @@ class Runner:
                     folder.rmdir()
         paths = [ws.root / s for s in job.scenarios]
         loaded = [ws.load(p) for p in paths]
+        if job.fingerprint and fingerprint(loaded) != job.fingerprint:
+            raise InputError(
+                [
+                    Problem(
+                        ", ".join(job.names),
+                        None,
+                        "",
+                        "changed after this job was queued; the job did not run a version "
+                        "it was not given: start it again to run the scenario as it is now",
+                    )
+                ]
+            )
         base = derive(loaded[0], {"replications": job.replications}, "the job", str(paths[0]))
         scenarios = aligned(base, loaded[1:])
         files: dict[str, str | None] = {

@@ -19,7 +19,7 @@ import pytest
 
 from simulation.api import open_results
 from simulation.store.resume import PART_SUFFIX
-from simulation.web.jobs import JobStore, Runner
+from simulation.web.jobs import SCHEMA, JobStore, Runner, fingerprint
 from simulation.web.workspace import Workspace
 from tests.web.server import ROOT, Server, wait_for
 
@@ -171,3 +171,42 @@ def test_a_job_whose_scenario_became_invalid_fails_with_the_loader_message(
     assert failed is not None and failed.state == "failed"
     assert "units[0].beds: expected a whole number" in failed.message
     assert list(workspace.results.iterdir()) == []
+
+
+def test_a_scenario_changed_after_its_job_was_queued_is_not_run_as_changed(
+    tmp_path: Path,
+) -> None:
+    workspace = _workspace(tmp_path / "workspace")
+    store = JobStore(workspace.jobs)
+    short = workspace.scenarios / "short.yaml"
+    queued = fingerprint([workspace.load(short)])
+    changed = store.add(["scenarios/short.yaml"], 2, digest=queued)
+    short.write_text(SCENARIO.replace("horizon_years: 2", "horizon_years: 1"))
+    Runner(workspace, store, workers=1).run(changed)
+    failed = store.get(changed.id)
+    assert failed is not None and failed.state == "failed" and failed.folder is None
+    assert failed.message.startswith("short: changed after this job was queued")
+    assert list(workspace.results.rglob("*")) == []
+    # Queued as it is now, the same file runs.
+    again = store.add(["scenarios/short.yaml"], 2, digest=fingerprint([workspace.load(short)]))
+    Runner(workspace, store, workers=1).run(again)
+    done = store.get(again.id)
+    assert done is not None and done.state == "finished"
+
+
+def test_a_job_store_made_before_fingerprints_gains_the_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "jobs.sqlite"
+    old = SCHEMA.replace("    fingerprint TEXT NOT NULL DEFAULT '',\n", "")
+    assert "fingerprint" not in old
+    with sqlite3.connect(path) as db:
+        db.execute(old)
+        db.execute(
+            "INSERT INTO jobs (id, kind, scenarios, replications, state, created, updated) "
+            "VALUES ('a', 'run', '[\"scenarios/x.yaml\"]', 2, 'queued', 'now', 'now')"
+        )
+    store = JobStore(path)
+    job = store.get("a")
+    assert job is not None and job.fingerprint == "" and job.state == "queued"
+    assert store.add(["scenarios/x.yaml"], 2, digest="d").fingerprint == "d"
