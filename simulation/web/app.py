@@ -136,9 +136,14 @@ class Site:
         forwarded = request.headers.get("x-forwarded-proto", "")
         return self.settings.user_header is not None and forwarded.lower() == "https"
 
-    def refusal(self, request: Request, status: int, message: str) -> HTMLResponse:
-        """A page saying, in one sentence, why a request was refused."""
-        return self.page(request, "error.html", status=status, message=message)
+    def refusal(
+        self, request: Request, status: int, message: str, back: str | None = None
+    ) -> HTMLResponse:
+        """A page saying, in one sentence, why a request was refused.
+
+        ``back``: the scenario whose page the request came from, linked to go back to it.
+        """
+        return self.page(request, "error.html", status=status, message=message, back=back)
 
 
 NUMBER = re.compile(r"^[−+\-]?[£]?[0-9]")
@@ -569,23 +574,30 @@ async def start_job(request: Request) -> Response:
     if form.get("base"):
         base = _scenario_file(site, form["base"])
         if base == path:
-            return site.refusal(request, 422, "Choose a different scenario to compare with.")
+            return site.refusal(
+                request, 422, "Choose a different scenario to compare with.", path.stem
+            )
         paths = [base, path]
     count = form.get("replications", "").strip()
     if not re.fullmatch(r"[0-9]{1,7}", count) or not 1 <= int(count) <= MAX_REPLICATIONS:
         return site.refusal(
-            request, 422, f"Replications must be a whole number from 1 to {MAX_REPLICATIONS}."
+            request,
+            422,
+            f"Replications must be a whole number from 1 to {MAX_REPLICATIONS}.",
+            path.stem,
         )
     loaded = []
     for item in paths:
         try:
             loaded.append(await run_in_threadpool(site.workspace.load, item))
         except InputError as error:
-            return site.refusal(request, 422, f"{item.stem} has problems: {error.problems[0]}")
+            return site.refusal(
+                request, 422, f"{item.stem} has problems: {error.problems[0]}", path.stem
+            )
     if len(loaded) > 1:
         for problem in period_problems(loaded[0], loaded[1:]):
             name = problem.file.removeprefix("scenario ")
-            return site.refusal(request, 422, f"{name} {problem.message}.")
+            return site.refusal(request, 422, f"{name} {problem.message}.", path.stem)
     job = site.store.add(
         [site.workspace.relative(p) for p in paths],
         int(count),

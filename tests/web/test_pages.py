@@ -74,6 +74,19 @@ def test_a_replications_count_that_is_not_one_to_the_limit_is_refused(
     assert "Replications must be a whole number from 1 to 1000" in refused.text  # type: ignore[attr-defined]
 
 
+def test_the_run_box_offers_what_the_page_runs_and_a_refusal_leads_back(
+    client: TestClient,
+) -> None:
+    many = "extends: ../examples/baseline.yaml\nname: mine\nreplications: 5000\n"
+    assert _post(client, "/scenarios/mine/yaml", yaml=many).status_code == 200  # type: ignore[attr-defined]
+    page = client.get("/scenarios/mine").text
+    box = re.search(r'<input id="replications"[^>]*>', page)
+    assert box and 'value="1000"' in box.group(0)  # the scenario's 5,000 is over the page's limit
+    refused = _post(client, "/jobs", scenario="mine", replications="5000")
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert '<a href="/scenarios/mine">Back to mine</a>' in refused.text  # type: ignore[attr-defined]
+
+
 def test_an_empty_longest_wait_box_says_what_empty_means(client: TestClient) -> None:
     page = client.get("/scenarios/mine").text
     box = re.search(r'<input id="f-pathways-adult-secure-max-wait-days-urgent"[^>]*>', page)
