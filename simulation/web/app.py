@@ -325,23 +325,15 @@ def _editor_context(
             problems = []
         except InputError as error:
             problems = error.problems
+        half = forms.half_change(submitted, scenario)
+        if half is not None:
+            problems = [*problems, half]
     by_field: dict[str, list[str]] = {}
     others: list[Problem] = []
     keys = {f.key for f in fields}
     scales = {f.key: f.scale for f in fields}
     values = {f.key: forms.shown_value(f, submitted) for f in fields}
-    kind = (
-        next(
-            (
-                k
-                for k in forms.change_kinds(scenario)
-                if k.value == (submitted or {}).get("change.what")
-            ),
-            None,
-        )
-        if scenario is not None
-        else None
-    )
+    kind = forms.change_kind(submitted or {}, scenario) if scenario is not None else None
     for problem, field_key in _census_conflicts(_grouped(problems), scenario):
         if field_key in keys:
             by_field.setdefault(field_key, []).append(problem.message)

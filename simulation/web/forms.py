@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from simulation.core.problems import InputError, Problem
+from simulation.core.problems import Problem
 from simulation.scenario.schema import PATHWAY_LABELS, Scenario
 from simulation.scenario.yamlsource import format_path
 
@@ -401,26 +401,45 @@ def apply_form(
 
 
 def new_change(submitted: Mapping[str, str], scenario: Scenario) -> dict[str, Any] | None:
-    """The dated change the form adds, if its date and value are given."""
+    """The dated change the form adds, if its date, kind and value are all given.
+
+    Half a change adds nothing here; :func:`half_change` says what is missing.
+    """
     date, to = submitted.get("change.date", "").strip(), submitted.get("change.to", "")
-    kind = next(
-        (k for k in change_kinds(scenario) if k.value == submitted.get("change.what")), None
-    )
-    if not date and not to.strip():
+    kind = change_kind(submitted, scenario)
+    if not date or not to.strip() or kind is None:
         return None
-    # Half a change is refused at the change, never dropped in silence.
-    missing = (
-        "choose what changes" if kind is None
-        else "give the date it changes from" if not date
-        else f"give the new value ({kind.unit})" if not to.strip()
-        else None
-    )  # fmt: skip
-    if missing is not None or kind is None:
-        raise InputError([Problem("the form", None, "change", f"a dated change: {missing}")])
     if kind.data["set"] == "staffed_beds" and to.strip().lower() == "all":
         return {"date": date, **kind.data, "to": None}  # back to every funded bed
     field = Field("change.to", "", "", "", "", ("to",), kind.scale, kind.whole)
     return {"date": date, **kind.data, "to": _parsed(to, field)}
+
+
+def half_change(submitted: Mapping[str, str], scenario: Scenario) -> Problem | None:
+    """What is missing from a dated change the form began but did not finish, if anything.
+
+    Refused at the change, never dropped in silence (a date with no value, a value with
+    no date, or a kind the scenario does not have).
+    """
+    date, to = submitted.get("change.date", "").strip(), submitted.get("change.to", "").strip()
+    if not date and not to:
+        return None
+    kind = change_kind(submitted, scenario)
+    missing = (
+        "choose what changes" if kind is None
+        else "give the date it changes from" if not date
+        else f"give the new value ({kind.unit})" if not to
+        else None
+    )  # fmt: skip
+    if missing is None:
+        return None
+    return Problem("the form", None, "change", f"a dated change: {missing}")
+
+
+def change_kind(submitted: Mapping[str, str], scenario: Scenario) -> ChangeKind | None:
+    """The kind of dated change the form's ``change.what`` names, if the scenario has it."""
+    what = submitted.get("change.what")
+    return next((k for k in change_kinds(scenario) if k.value == what), None)
 
 
 def to_yaml(data: Mapping[str, Any]) -> str:

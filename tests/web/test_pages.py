@@ -141,6 +141,20 @@ def test_half_a_dated_change_is_refused_at_the_change_not_dropped(
     assert _file(tmp_path) == before
 
 
+def test_half_a_dated_change_is_shown_with_the_other_problems(client: TestClient) -> None:
+    fields = {
+        "change.date": "2027-04-01",
+        "change.what": "beds:0",
+        "change.to": "",
+        "pathways.camhs_t4.diversion.share": "200",
+    }
+    checked = _post(client, "/scenarios/mine/check", **fields).text  # type: ignore[attr-defined]
+    change = re.search(r'id="change-problem"[^>]*>([^<]*)', checked)
+    share = re.search(r'id="f-pathways-camhs-t4-diversion-share-problem"[^>]*>([^<]*)', checked)
+    assert change and "give the new value" in change.group(1)
+    assert share and "expected a percentage from 0 to 100" in html.unescape(share.group(1))
+
+
 def test_the_check_never_writes_and_shows_the_yaml_to_be_saved(
     client: TestClient, tmp_path: Path
 ) -> None:
