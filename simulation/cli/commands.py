@@ -634,9 +634,12 @@ def cmd_optimise(args: argparse.Namespace, out: Console, err: Console) -> int:
 class Stopped(KeyboardInterrupt):
     """The process was asked to stop (SIGTERM, SIGHUP): handled as Ctrl-C is."""
 
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
+    def __init__(self, signum: int | str):
+        # By number from the handler; by name when SimPy re-raises a process's exception
+        # as ``type(e)(*e.args)``, with the name this passed up as its argument.
+        stopped_by = signal.Signals[signum] if isinstance(signum, str) else signal.Signals(signum)
+        super().__init__(stopped_by.name)
+        self.signum = int(stopped_by)
 
 
 def _stop(signum: int, frame: object) -> None:
