@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
 
@@ -51,6 +52,19 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+# Upper limits far above anything real, so that a slip of the keyboard (1e308) is refused
+# rather than summed to infinity in the results.
+MAX_GBP = 1e12
+Pounds = Annotated[float, Field(ge=0, le=MAX_GBP, allow_inf_nan=False)]
+"""Money: at most a trillion pounds."""
+Miles = Annotated[float, Field(ge=0, le=25_000, allow_inf_nan=False)]
+"""A distance: at most once round the Earth."""
+MAX_DAYS = 36_525
+Days = Annotated[float, Field(ge=0, le=MAX_DAYS, allow_inf_nan=False)]
+"""A span of days: at most a hundred years."""
+PositiveDays = Annotated[float, Field(gt=0, le=MAX_DAYS, allow_inf_nan=False)]
+Factor = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+"""A multiplier of today's value: above 0, at most a hundredfold."""
 
 
 # -- names ------------------------------------------------------------------------------
@@ -59,6 +73,9 @@ Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 """First characters that make a spreadsheet evaluate a cell."""
+INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+"""Unicode categories a name may not hold: control and format characters (direction
+overrides, zero-width spaces, the byte-order mark) and line and paragraph separators."""
 
 RESERVED_NAMES = frozenset(
     {
@@ -103,8 +120,12 @@ def _plain_name(name: str) -> str:
             f"{name!r} cannot be a name: the results tables use it for the total over "
             "every pathway, service, unit, team or place; choose another"
         )
-    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
-        raise ValueError("a name cannot hold control characters (tabs, line breaks, escapes)")
+    if any(unicodedata.category(c) in INVISIBLE for c in name):
+        raise ValueError(
+            "a name cannot hold control characters (tabs, line breaks, escapes) nor "
+            "invisible ones that reorder or hide text (direction overrides, line "
+            "separators, zero-width spaces)"
+        )
     if name.startswith(FORMULA_STARTS) or name != name.strip():
         raise ValueError(
             "a name cannot start with =, +, - or @ (a spreadsheet would read it as a "
@@ -183,13 +204,13 @@ class Unit(Strict):
     place: Name
     provider: Literal["nhs", "independent"] = "nhs"
     beds: BedCount
-    cost_per_bed_day_gbp: NonNegative
+    cost_per_bed_day_gbp: Pounds
     funding: Literal["occupied_bed_days", "block"] = "occupied_bed_days"
     """``occupied_bed_days``: pay for each bed day used (spot purchase); ``block``: pay
     for every open bed every day, occupied or not (a block contract)."""
     linked_places: tuple[Name, ...] = ()
-    distance_miles: dict[Name, NonNegative] = Field(default_factory=dict)
-    default_distance_miles: NonNegative = 20.0
+    distance_miles: dict[Name, Miles] = Field(default_factory=dict)
+    default_distance_miles: Miles = 20.0
     sex: UnitSex = "any"
     streams: tuple[Name, ...] = ()
     age_bands: tuple[Name, ...] = ()
@@ -234,8 +255,8 @@ class OutOfArea(Strict):
     Without a ``search`` an out-of-area bed is found at once, always.
     """
 
-    cost_per_bed_day_gbp: NonNegative
-    distance_miles: NonNegative
+    cost_per_bed_day_gbp: Pounds
+    distance_miles: Miles
     search: OutOfAreaSearch | None = None
 
 
@@ -293,15 +314,15 @@ class MaxWait(Strict):
     ``null`` means never: the patient waits for a footprint bed however long it takes.
     """
 
-    urgent: NonNegative | None = None
-    routine: NonNegative | None = None
+    urgent: Days | None = None
+    routine: Days | None = None
 
 
 class Readmission(Strict):
     """Chance that a discharged inpatient is referred again (as urgent) within a window."""
 
     probability: Share = 0.0
-    window_days: Positive = 365.0
+    window_days: PositiveDays = 365.0
 
 
 def _shares_sum_to_one(shares: dict[str, float], what: str) -> None:
@@ -496,7 +517,7 @@ class CommunityTeam(Strict):
     pathway: Literal["adult_secure", "camhs_t4", "adult_ed"]
     places: PlaceCount
     episode_length: Distribution
-    cost_per_place_per_year_gbp: NonNegative
+    cost_per_place_per_year_gbp: Pounds
 
 
 class BedManagement(Strict):
@@ -523,14 +544,14 @@ class OneOffCost(Strict):
 
     date: dt.date
     pathway: Name
-    amount_gbp: Annotated[float, Field(allow_inf_nan=False)]
+    amount_gbp: Annotated[float, Field(ge=-MAX_GBP, le=MAX_GBP, allow_inf_nan=False)]
     description: str = ""
 
 
 class Money(Strict):
     """Budgets and one-off costs. Spend itself follows bed days and funded places."""
 
-    budget_gbp_per_year: dict[Name, NonNegative] = Field(default_factory=dict)
+    budget_gbp_per_year: dict[Name, Pounds] = Field(default_factory=dict)
     """Budget per pathway for each financial year; pathways not named have none."""
     budget_from: Name | None = None
     """A scenario file (path relative to this one) whose simulated spend, replication by
@@ -573,7 +594,7 @@ class SetLengthOfStay(_Change):
     set: Literal["length_of_stay_factor"]
     pathway: Name
     service: Name
-    to: Positive
+    to: Factor
 
 
 class SetDiversion(_Change):
@@ -590,7 +611,7 @@ class SetMaxWait(_Change):
     set: Literal["max_wait_days"]
     pathway: Name
     priority: Literal["urgent", "routine"]
-    to: NonNegative | None
+    to: Days | None
 
 
 class SetStepDown(_Change):
@@ -635,8 +656,8 @@ class ReinvestmentRule(Strict):
     pathway: Name
     share_of_savings: Share
     teams: dict[Name, Share]
-    recruitment_lag_days: NonNegative = 180.0
-    ramp_up_days: NonNegative = 0.0
+    recruitment_lag_days: Days = 180.0
+    ramp_up_days: Days = 0.0
     cap_places: PlaceCount | None = None
     reverse_on_overspend: bool = False
 

@@ -304,4 +304,4 @@ def test_a_bad_input_is_reported_without_loading_the_model(tmp_path):
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=SECONDS
     )
     assert done.stdout.strip() == "2 []", done.stdout + done.stderr
-    assert "units[0].cost_per_bed_day_gbp: expected a number of at least 0" in done.stderr
+    assert "units[0].cost_per_bed_day_gbp: expected a number from 0 to" in done.stderr

@@ -231,14 +231,14 @@ CASES = {
         "    max_wait_days: {urgent: no}\n    priority_mix:",
         "urgent: no",
         "pathways.adult_secure.max_wait_days.urgent",
-        ["expected a number of at least 0, got false"],
+        ["expected a number from 0 to 36,525, got false"],
     ),
     "list where a number is expected": (
         "cost_per_bed_day_gbp: 420",
         "cost_per_bed_day_gbp: [420]",
         "[420]",
         "units[0].cost_per_bed_day_gbp",
-        ["expected a number of at least 0, got a list of 1 item"],
+        ["expected a number from 0 to 1,000,000,000,000, got a list of 1 item"],
     ),
     "mapping where a list is expected": (
         "    linked_places: [Northmoor, Eastbrook]",
@@ -259,7 +259,7 @@ CASES = {
         "cost_per_bed_day_gbp: -420",
         "-420",
         "units[0].cost_per_bed_day_gbp",
-        ["expected a number of at least 0, got -420"],
+        ["expected a number from 0 to 1,000,000,000,000, got -420"],
     ),
     "negative seed": (
         "seed: 7",
@@ -301,7 +301,7 @@ CASES = {
         "{cost_per_bed_day_gbp: .inf,",
         ".inf",
         "pathways.adult_secure.services.low.out_of_area.cost_per_bed_day_gbp",
-        ["expected a number of at least 0, got inf (not a finite number)"],
+        ["expected a number from 0 to 1,000,000,000,000, got inf (not a finite number)"],
     ),
     "share above one": (
         "share: 0.1,",
@@ -462,7 +462,10 @@ CASES = {
         "",
         "  - name: Beacon Low Secure",
         "units[0].cost_per_bed_day_gbp",
-        ["missing required field 'cost_per_bed_day_gbp': expected a number of at least 0"],
+        [
+            "missing required field 'cost_per_bed_day_gbp': expected a number from 0 to "
+            "1,000,000,000,000"
+        ],
     ),
     "unit linked to an unknown place": (
         "    place: Eastbrook",
@@ -649,6 +652,31 @@ def test_load_scenario_dict_reports_the_field_without_a_line():
         ("<scenario>", None, "pathways"),
     ]
     assert str(caught.value.problems[0]).startswith("<scenario>: places: missing required field")
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    ["\u202e", "\u2066", "\u2028", "\u2029", "\u200b", "\u200f", "\ufeff", "\x85"],
+)
+def test_a_name_with_characters_that_reorder_or_hide_text_is_refused(hidden: str) -> None:
+    # Written raw into every CSV and shown on terminals: "Unit\u202eevil" reads backwards.
+    data = demo_scenario()
+    data["places"][0]["name"] = f"Home{hidden}town"
+    with pytest.raises(InputError) as caught:
+        load_scenario_dict(data)
+    assert any(
+        p.field == "places[0].name" and p.message.startswith("a name cannot hold control")
+        for p in caught.value.problems
+    ), [str(p) for p in caught.value.problems]
+
+
+def test_names_in_any_alphabet_with_accents_and_dashes_are_fine() -> None:
+    data = demo_scenario()
+    name = "Ynys Môn – Gogledd Cymru (Café) Ł"
+    data["places"][0]["name"] = name
+    data["units"][0]["place"] = name
+    data["units"][0]["linked_places"] = [name]
+    assert load_scenario_dict(data).places[0].name == name
 
 
 @pytest.mark.parametrize(
