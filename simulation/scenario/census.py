@@ -195,7 +195,9 @@ class _RowChecker:
         self.teams = {t.name: t for t in scenario.community_teams}
         self.problems: list[Problem] = []
         self.missing: dict[tuple[str, str], list[int]] = {}
-        """Unit and team names the scenario lacks, with the lines that name them."""
+        """Unit, team and place names the scenario lacks, with the lines that name them."""
+        self.late: dict[str, list[tuple[int, dt.date]]] = {}
+        """Date columns' lines and dates on or after the start (one problem for them all)."""
 
     def fail(self, line: int, column: str, message: str) -> None:
         self.problems.append(Problem(self.file, line, column, message))
@@ -204,6 +206,9 @@ class _RowChecker:
         if value in allowed:
             return True
         if column in ("unit", "team") and value and value not in {*self.units, *self.teams}:
+            self.missing.setdefault((column, value), []).append(line)
+            return False
+        if column == "home_place" and value:
             self.missing.setdefault((column, value), []).append(line)
             return False
         if not allowed:
@@ -224,12 +229,7 @@ class _RowChecker:
             return None
         start = self.scenario.start_date
         if date >= start:
-            self.fail(
-                line,
-                column,
-                f"{date} is not before the start date {start}; the census is the state "
-                "at the start, so every date in it is earlier",
-            )
+            self.late.setdefault(column, []).append((line, date))
             return None
         return float((start - date).days)
 
@@ -390,32 +390,60 @@ class _RowChecker:
                 f"given for a patient {status}; only community or diverted patients have a team",
             )
 
+    def late_dates(self) -> None:
+        """One problem per date column with dates on or after the start, however many rows.
+
+        A census made for an earlier start date has every date late: one line says so,
+        rather than one a patient.
+        """
+        start = self.scenario.start_date
+        why = "the census is the state at the start, so every date in it is earlier"
+        for column, late in self.late.items():
+            lines = [line for line, _ in late]
+            if len(late) == 1:
+                self.fail(
+                    lines[0], column, f"{late[0][1]} is not before the start date {start}; {why}"
+                )
+                continue
+            self.fail(
+                lines[0],
+                column,
+                f"{len(late)} rows have a date on or after the start date {start} (lines "
+                f"{_lines(lines)}); {why}",
+            )
+
     def missing_names(self) -> None:
-        """One problem per unit or team the scenario lacks, and one saying what to do.
+        """One problem per unit, team or place the scenario lacks, and one saying what to do.
 
         A name on one row only is likely a typo and is reported on its row with the
-        nearest name; a name on many rows is a unit or team the scenario removed.
+        nearest name; a name on many rows is a unit, team or place the scenario removed
+        or renamed.
         """
         if not self.missing:
             return
         removed = False
         for (column, name), lines in self.missing.items():
-            allowed = list(self.units if column == "unit" else self.teams)
+            if column == "home_place":
+                allowed, what = self.places, "place"
+            else:
+                allowed, what = list(self.units if column == "unit" else self.teams), column
+            shown_name = excerpt(name)
             if len(lines) == 1:
                 hint = explain.suggest(name, allowed)
                 self.fail(
                     lines[0],
                     column,
-                    f"unknown {name!r}{hint} (expected one of {', '.join(allowed)})",
+                    f"unknown '{shown_name}'{hint} (expected one of {', '.join(allowed)})"
+                    if allowed
+                    else f"'{shown_name}' cannot be used: the scenario has no {what}s",
                 )
                 continue
             removed = True
-            shown = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
             self.fail(
                 lines[0],
                 column,
-                f"{name!r} is not a {column} of this scenario, and {len(lines)} rows name it "
-                f"(lines {shown})",
+                f"'{shown_name}' is not a {what} of this scenario, and {len(lines)} rows name "
+                f"it (lines {_lines(lines)})",
             )
         if not removed:
             return
@@ -424,13 +452,18 @@ class _RowChecker:
                 self.file,
                 None,
                 "",
-                "this census names units or teams the scenario does not have, as when a "
-                "scenario removes a unit from the one the census was made for: set "
+                "this census names units, teams or places the scenario does not have, as "
+                "when a scenario removes a unit from the one the census was made for: set "
                 "`census: null` and a `warmup_days` to start empty, or make a census for this "
                 "scenario (python -m calibration.warmstart SCENARIO --warmup-days DAYS --out "
                 "FILE)",
             )
         )
+
+
+def _lines(lines: list[int]) -> str:
+    """The first few of many line numbers, as a message quotes them."""
+    return ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
 
 
 def read_census(path: str | Path, scenario: Scenario) -> tuple[CensusPatient, ...]:
@@ -444,6 +477,7 @@ def read_census(path: str | Path, scenario: Scenario) -> tuple[CensusPatient, ..
         raise InputError(problems)
     checker = _RowChecker(table.file, scenario)
     patients = [p for line, row in table.rows if (p := checker.check(line, row)) is not None]
+    checker.late_dates()
     checker.missing_names()
     if checker.problems:
         raise InputError(checker.problems)

@@ -339,6 +339,30 @@ def test_a_census_naming_a_removed_unit_says_what_to_do(tmp_path: Path) -> None:
     assert "census: null" in found[1][2] and "calibration.warmstart" in found[1][2]
 
 
+def test_a_census_for_another_start_date_is_one_problem_not_one_a_row(tmp_path: Path) -> None:
+    census = [row(f"p{i}", "in_bed", f"2026-04-{i + 2:02d}", unit="Unit") for i in range(8)]
+    found = problems_of(scenario_file(tmp_path, census))
+    assert found == [
+        (
+            2,
+            "since_date",
+            "8 rows have a date on or after the start date 2026-04-01 (lines 2, 3, 4, 5, 6, "
+            "...); the census is the state at the start, so every date in it is earlier",
+        )
+    ]
+
+
+def test_a_census_naming_a_place_the_scenario_renamed_is_one_problem(tmp_path: Path) -> None:
+    census = [row(f"p{i}", "waiting", "2026-03-01", home_place="Oldtown") for i in range(6)]
+    census.append(row("long", "waiting", "2026-03-01", home_place="N" * 5000))
+    found = problems_of(scenario_file(tmp_path, census))
+    where = [(line, field) for line, field, _ in found]
+    assert where == [(2, "home_place"), (8, "home_place"), (None, "")]
+    assert "'Oldtown' is not a place of this scenario, and 6 rows name it" in found[0][2]
+    assert len(found[1][2]) < 200, "a long value is quoted as an excerpt"
+    assert "census: null" in found[2][2]  # what to do
+
+
 def test_unknown_and_missing_columns(tmp_path: Path) -> None:
     path = scenario_file(tmp_path, [])
     (tmp_path / "census.csv").write_text("pathway,servce,home_place,status,since_date\n")
