@@ -319,6 +319,16 @@ def _resume(args: argparse.Namespace, kind: str, out: Console, err: Console) -> 
         )
         return EXIT_INPUT
     given = [args.scenario] if kind == "run" else [args.base, *args.alternatives]
+    ignored = _options_the_run_keeps(args, run, bool(any(given)))
+    if ignored:
+        err.print(
+            f"error: --resume: {args.resume} was started with {'; '.join(ignored)}; resume "
+            "it without them (it continues as it was started), or start a new run",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_INPUT
     if any(given):
         stored = run.scenarios[0]
         given_count = args.replications if args.replications != AUTO else None
@@ -339,6 +349,32 @@ def _resume(args: argparse.Namespace, kind: str, out: Console, err: Console) -> 
             )
             return EXIT_INPUT
     return _run_streamed(args, kind, run, out, err)
+
+
+def _options_the_run_keeps(
+    args: argparse.Namespace, run: StreamedRun, with_files: bool
+) -> list[str]:
+    """Options given on a resume that differ from those the run was started with.
+
+    A resumed run continues as it was started; an option that would change it is
+    refused, never quietly dropped. Given with the scenario files, replications and seed
+    are checked with them, as the run's scenarios.
+    """
+    differ = []
+    if (
+        not with_files
+        and isinstance(args.replications, int)
+        and args.replications != run.replications
+    ):
+        differ.append(f"{run.replications} replications, not --replications {args.replications}")
+    stored_seed = run.scenarios[0].seed
+    if not with_files and args.seed is not None and args.seed != stored_seed:
+        differ.append(f"seed {stored_seed}, not --seed {args.seed}")
+    if getattr(args, "csv", False) and not run.csv:
+        differ.append("no --csv")
+    if getattr(args, "events", False) and not run.info["keep_events"]:
+        differ.append("no --events")
+    return differ
 
 
 def _print_assembled(assembled: Assembled, out: Console) -> None:

@@ -221,6 +221,7 @@ def test_a_comparison_resumes_to_the_uninterrupted_comparison(tmp_path: Path) ->
     base_file, alt_file = scenario_file(tmp_path), scenario_file(tmp_path, "other", seed=99)
     base, alt = load_scenario(base_file), load_scenario(alt_file)
     base = derive(base, {"horizon_years": 2.0, "replications": 3})
+    alt = derive(alt, {"horizon_years": 2.0})  # compared over the base's period
     files: dict[str, str | None] = {"small": str(base_file), "other": str(alt_file)}
     run = StreamedRun.create(tmp_path / "out", aligned(base, [alt]), files)
     interrupted_after(run, 4)
@@ -287,6 +288,26 @@ def test_a_bad_option_given_on_resume_is_one_problem(
         "(from --replications)",
         "1 problem found; nothing was run.",
     ]
+    assert not (run.final / "manifest.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["-r", "10"], "replications, not --replications 10"),
+        (["--seed", "5"], ", not --seed 5"),
+        (["--csv"], "no --csv"),
+        (["--events"], "no --events"),
+    ],
+)
+def test_an_option_that_would_change_a_resumed_run_is_refused_not_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], said: str
+) -> None:
+    _, run = partial_run(tmp_path)
+    assert main(["run", "--resume", str(run.final), *options]) == 2
+    message = capsys.readouterr().err
+    assert message.startswith(f"error: --resume: {run.final} was started with ")
+    assert said in message and "resume it without them" in message
     assert not (run.final / "manifest.json").exists()
 
 
