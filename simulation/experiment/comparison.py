@@ -56,8 +56,21 @@ def arrival_fingerprint(scenario: Scenario) -> tuple[object, ...]:
 
 
 def shared_arrivals(base: Scenario, alternative: Scenario) -> tuple[bool, str]:
-    """Whether two scenarios see the same referrals, and a sentence saying what follows."""
-    if arrival_fingerprint(base) == arrival_fingerprint(alternative):
+    """Whether two scenarios see the same referrals, and a sentence saying what follows.
+
+    The same new referrals from another starting state (another census of the patients
+    in the system on the start date) are not paired patient by patient either.
+    """
+    same_arrivals = arrival_fingerprint(base) == arrival_fingerprint(alternative)
+    if same_arrivals and base.census_patients != alternative.census_patients:
+        return False, (
+            f"{alternative.name} starts from other patients in the system than {base.name} "
+            "(another census, or none), so the two do not share their starting state nor "
+            "those patients' readmissions. Differences are still paired by replication and "
+            "their intervals are valid, but they are wider than for a change of capacity or "
+            "policy alone."
+        )
+    if same_arrivals:
         return True, (
             f"{alternative.name} and {base.name} see the same referrals in each replication "
             "(common random numbers): differences are paired patient by patient."

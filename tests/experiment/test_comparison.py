@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation import load_scenario_dict, run_experiment
+from simulation import load_scenario, load_scenario_dict, run_experiment
 from simulation.core.problems import InputError
 from simulation.experiment.comparison import (
     aligned,
@@ -69,6 +69,15 @@ def test_shared_arrivals_is_told_apart_from_a_change_of_demand():
     assert shared_arrivals(base, more_beds)[0]
     same, sentence = shared_arrivals(base, more_people)
     assert not same and "do not see the same referrals" in sentence
+
+
+def test_another_starting_census_is_not_called_the_same_referrals():
+    base = load_scenario("scenarios/baseline.yaml")  # starts from its census
+    empty = derive(base, {"census": None, "name": "empty"})
+    assert base.census_patients and not empty.census_patients
+    same, sentence = shared_arrivals(base, empty)
+    assert not same and "starts from other patients in the system" in sentence
+    assert shared_arrivals(base, derive(base, {"name": "same"}))[0]
 
 
 def test_percent_change_and_clarity_follow_the_paired_interval():
