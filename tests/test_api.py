@@ -476,6 +476,24 @@ def test_cli_warmup_recommends_and_draws_welch(tmp_path: Path) -> None:
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_cli_warmup_plot_goes_into_a_new_folder_and_not_under_a_file(tmp_path: Path) -> None:
+    scenario_file = tmp_path / "tiny.yaml"
+    scenario_file.write_text(TINY_FILE)
+    (tmp_path / "afile").write_text("")
+    refused = _pathways(
+        "warmup", str(scenario_file), "-r", "2", "--years", "2", "-w", "1", "--plot",
+        "afile/welch.png", cwd=tmp_path,
+    )  # fmt: skip
+    assert refused.returncode == 2 and refused.stdout == ""  # nothing was run
+    assert "--plot: afile is a file; --plot must be in a folder" in refused.stderr
+    done = _pathways(
+        "warmup", str(scenario_file), "-r", "2", "--years", "2", "-w", "1", "--plot",
+        "new/deeper/welch.png", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "new" / "deeper" / "welch.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_cli_warmup_from_empty_ignores_the_census(tmp_path: Path) -> None:
     baseline = load_scenario(BASELINE)
     if not baseline.census_patients:

@@ -64,14 +64,16 @@ def _report_problems(err: InputError, console: Console) -> int:
     return EXIT_INPUT
 
 
-def _check_output_root(root: Path) -> str | None:
+def _check_output_root(root: Path, option: str = "--out") -> str | None:
+    """Why ``root`` cannot be written to (its nearest existing folder), or None."""
     existing = root
     while not existing.exists():
         if existing.parent == existing:
             break
         existing = existing.parent
     if existing.exists() and not existing.is_dir():
-        return f"{existing} is a file; --out must be a folder (it is created if missing)"
+        what = "--out must be a folder" if option == "--out" else f"{option} must be in a folder"
+        return f"{existing} is a file; {what} (it is created if missing)"
     # Try it: permissions, read-only disks and special folders all show up here, and the
     # empty probe folder is removed at once.
     try:
@@ -508,7 +510,7 @@ def cmd_warmup(args: argparse.Namespace, out: Console, err: Console) -> int:
         scenario = load_scenario(args.scenario)
     plot = Path(args.plot) if args.plot else None
     if plot is not None:
-        problem = _check_output_root(plot.parent if str(plot.parent) else Path("."))
+        problem = _check_output_root(plot.parent if str(plot.parent) else Path("."), "--plot")
         if plot.suffix.lower() not in PLOT_SUFFIXES:
             problem = (
                 f"expected a file name ending {', '.join(PLOT_SUFFIXES)} (the format is taken "
@@ -544,6 +546,7 @@ def cmd_warmup(args: argparse.Namespace, out: Console, err: Console) -> int:
         from simulation.plots import welch_plot
 
         try:
+            plot.parent.mkdir(parents=True, exist_ok=True)  # as --out, created if missing
             welch_plot(analysis).savefig(plot, dpi=150)
         except OSError as exc:
             err.print(f"error: could not write {plot}: {exc.strerror or exc}", markup=False)
