@@ -35,6 +35,7 @@ from simulation.cli.terminal import (
     warmup_table,
 )
 from simulation.core.problems import InputError
+from simulation.core.safetext import printable
 from simulation.experiment.executors import ClusterUnavailable, start_pool_early
 from simulation.scenario.loading import derive, load_scenario, scenario_to_yaml
 from simulation.scenario.schema import Scenario
@@ -485,7 +486,9 @@ def _run_streamed(
             highlight=False,
         )
         return EXIT_FAILURE
-    message = str(folder) if args.quiet else f"Results written to {folder}"
+    # One line whatever the folder's name holds: a script reads it (with -q) as the path.
+    shown = printable(str(folder), keep_newlines=False)
+    message = shown if args.quiet else f"Results written to {shown}"
     out.print(message, markup=False, highlight=False)
     return 0
 

@@ -228,6 +228,15 @@ def test_out_pointing_at_a_file_is_refused_before_running(tmp_path, small):
     assert target.read_text() == "not a folder\n"
 
 
+def test_quiet_prints_the_results_folder_on_one_line_whatever_its_name(tmp_path, small):
+    out = tmp_path / "out\nRESULTS: /etc"  # a line break in --out must not forge a line
+    done = cli("run", small, "-r", "1", "-w", "1", "-q", "--out", out)
+    assert done.returncode == 0, done.stderr
+    [line] = done.stdout.splitlines()
+    assert line.startswith(str(tmp_path / "out\\x0aRESULTS: /etc"))
+    assert Path(line.replace("\\x0a", "\n")).is_dir()
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write to any folder")
 def test_out_in_a_read_only_folder_is_refused(tmp_path, small):
     locked = tmp_path / "locked"
