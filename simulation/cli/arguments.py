@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         default="results",
-        help="folder under which results/<scenario>/<timestamp>/ is written (default: results)",
+        help="folder under which <scenario>/<timestamp>/ is written (default: results)",
     )
     run.add_argument(
         "-w",

@@ -375,6 +375,8 @@ def schema_problems(
         kind = error["type"]
         if kind == "extra_forbidden" or (kind == "missing" and loc in meant):
             continue
+        if _length_is_fine(error):
+            continue
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             problems.append((loc, _tag_problem(error, loc, source, root)))
             continue
@@ -383,6 +385,23 @@ def schema_problems(
         missing = str(loc[-1]) if kind == "missing" else None
         problems.append((loc, source.problem(path, _message(error, slot, missing))))
     return _unique(problems)
+
+
+def _length_is_fine(error: ErrorDetails) -> bool:
+    """A list's length error that only its bad items caused (their problems say so).
+
+    Pydantic counts a list's length without the items that failed, so one bad value of
+    twelve monthly factors also reads "expected exactly 12 values, got 12".
+    """
+    if error["type"] not in ("too_short", "too_long"):
+        return False
+    given = error.get("input")
+    if not isinstance(given, list | tuple | Mapping):
+        return False
+    ctx = error.get("ctx") or {}
+    if error["type"] == "too_short":
+        return len(given) >= int(ctx.get("min_length", 0))
+    return len(given) <= int(ctx.get("max_length", len(given)))
 
 
 def _tag_problem(

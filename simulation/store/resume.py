@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from simulation.core.safetext import excerpt
 from simulation.experiment.executors import make_executor
 from simulation.scenario.loading import (
     derive,
@@ -188,8 +189,11 @@ class StreamedRun:
         lock = FolderLock(staging)
         try:
             lock.acquire("running")
-        except FolderBusy as exc:
-            raise RunInUse(f"--resume {given}: {exc}") from None
+        except FolderBusy:
+            raise RunInUse(
+                f"{given} is in use: another pathways process is running it now; wait for "
+                "that one to finish (a process that was stopped or killed frees it at once)"
+            ) from None
         except OSError:  # finished (renamed away) since it was looked at
             raise ResumeError(
                 f"{given} is not an interrupted run any more: it finished meanwhile"
@@ -212,6 +216,12 @@ class StreamedRun:
                 f"{given} cannot be resumed: its {RESUME_FILE} is unreadable"
             ) from exc
         _check_info(info, given)
+        if info.get("format") != FORMAT and info.get("code") == code_fingerprint():
+            raise ResumeError(
+                f"{given} cannot be resumed: its {RESUME_FILE} is of format "
+                f"{excerpt(info.get('format'))}, and this code reads format {FORMAT}; "
+                "start a new run"
+            )
         if info.get("format") != FORMAT or info.get("code") != code_fingerprint():
             raise ResumeError(
                 f"{given} was started by a different version of the code (pathways "

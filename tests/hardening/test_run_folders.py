@@ -81,8 +81,9 @@ def test_a_second_resume_is_refused_while_the_first_runs(tmp_path: Path) -> None
     assert first.poll() is None, "the first resume finished before the second was refused"
     assert second.returncode == 2, second.stderr
     assert "Traceback" not in second.stderr
-    assert second.stderr.startswith("error: --resume: --resume ")
-    assert "is in use: another pathways process is running it now" in second.stderr
+    assert second.stderr.startswith(
+        f"error: --resume: {folder} is in use: another pathways process is running it now"
+    )
     assert len(second.stderr.strip().splitlines()) == 1
     stdout, stderr = first.communicate(timeout=SECONDS)
     assert first.returncode == 0, stderr
@@ -167,6 +168,19 @@ def test_inputs_are_hashed_and_a_changed_census_is_named_on_resume(
         "scenario": sha256(file),
         "census": sha256(census),
     }
+
+
+def test_a_resume_file_of_another_format_says_so_not_another_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, run = census_run(tmp_path)
+    info = json.loads((run.staging / RESUME_FILE).read_text())
+    info["format"] = 99
+    (run.staging / RESUME_FILE).write_text(json.dumps(info))
+    assert main(["run", "--resume", str(run.final), "-w", "1"]) == 2
+    message = capsys.readouterr().err
+    assert f"{run.final} cannot be resumed: its resume.json is of format 99" in message
+    assert "different version" not in message and message.count("\n") == 1
 
 
 @pytest.mark.parametrize(

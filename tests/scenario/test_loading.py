@@ -670,6 +670,23 @@ def test_a_name_with_characters_that_reorder_or_hide_text_is_refused(hidden: str
     ), [str(p) for p in caught.value.problems]
 
 
+def test_one_bad_item_of_a_list_of_set_length_is_one_problem() -> None:
+    # Not also "expected a list of exactly 12 values, got 12": the length is right.
+    data = demo_scenario()
+    data["pathways"]["adult_ed"]["seasonality"] = [1.0] * 11 + ["x"]
+    with pytest.raises(InputError) as caught:
+        load_scenario_dict(data)
+    assert [(p.field, p.message) for p in caught.value.problems] == [
+        ("pathways.adult_ed.seasonality[11]", "expected a number greater than 0, got 'x'")
+    ]
+    data["pathways"]["adult_ed"]["seasonality"] = [1.0] * 11
+    with pytest.raises(InputError) as caught:
+        load_scenario_dict(data)
+    assert [p.message for p in caught.value.problems] == [
+        "expected a list of exactly 12 values, got 11"
+    ]
+
+
 def test_names_in_any_alphabet_with_accents_and_dashes_are_fine() -> None:
     data = demo_scenario()
     name = "Ynys Môn – Gogledd Cymru (Café) Ł"
