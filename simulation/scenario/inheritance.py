@@ -27,7 +27,13 @@ from typing import Any
 
 from simulation.core.problems import InputError, Problem
 from simulation.core.safetext import excerpt
-from simulation.scenario.yamlsource import LocatedData, Path_, format_path, read_yaml_file
+from simulation.scenario.yamlsource import (
+    LocatedData,
+    Path_,
+    format_path,
+    not_a_file,
+    read_yaml_file,
+)
 
 REMOVE = "remove"
 DISTRIBUTION = "distribution"
@@ -226,7 +232,7 @@ def resolve(source: LocatedData, chain: tuple[Path, ...] = ()) -> LocatedData:
             [
                 source.problem(
                     ("extends",),
-                    f"parent scenario {parent_name!r} not found (looked for {parent_path})",
+                    f"parent scenario {parent_name!r} {not_a_file(parent_path)}",
                 )
             ]
         )

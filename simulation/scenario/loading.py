@@ -34,7 +34,7 @@ from simulation.scenario.overrides import OVERRIDES, Origin, OverriddenData, app
 from simulation.scenario.references import reference_problems
 from simulation.scenario.schema import CensusPatient
 from simulation.scenario.workload import workload_problems
-from simulation.scenario.yamlsource import LocatedData, parse_yaml, read_yaml_file
+from simulation.scenario.yamlsource import LocatedData, not_a_file, parse_yaml, read_yaml_file
 
 TIMING = ("start_date", "horizon_years", "warmup_days")
 """Run-timing fields: one set by an override or in a derived copy is set in the
@@ -183,7 +183,7 @@ def _budget_scenario(scenario: sc.Scenario, source: LocatedData) -> sc.Scenario 
             [
                 source.problem(
                     ("money", "budget_from"),
-                    f"budget scenario {name!r} not found (looked for {path})",
+                    f"budget scenario {name!r} {not_a_file(path)}",
                 )
             ]
         )
@@ -201,9 +201,7 @@ def _census_patients(scenario: sc.Scenario, source: LocatedData) -> tuple[Census
         return ()
     path = Path(name)
     if not path.is_file():
-        raise InputError(
-            [source.problem(("census",), f"census file not found (looked for {path})")]
-        )
+        raise InputError([source.problem(("census",), f"census file {not_a_file(path)}")])
     return census.read_census(path, scenario)
 
 

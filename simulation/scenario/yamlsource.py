@@ -393,6 +393,21 @@ def parse_yaml(text: str, file: str) -> LocatedData:
     return LocatedData(data, builder.lines, file)
 
 
+NOT_REGULAR = "is not a regular file (a device, pipe or socket)"
+
+
+def not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a file: missing, a folder, or not a regular file."""
+    try:
+        if path.is_dir():
+            return f"is a folder, not a file ({path})"
+        if path.exists():
+            return f"{NOT_REGULAR} ({path})"
+    except OSError:
+        pass
+    return f"not found (looked for {path})"
+
+
 def _not_found(path: Path) -> str:
     message = f"file not found (looked for {path.absolute()})"
     folder = path.parent
@@ -439,6 +454,8 @@ def read_yaml_file(path: str | Path) -> LocatedData:
     try:
         if path.is_dir():
             raise InputError([Problem(name, None, "", "is a folder; expected a YAML file")])
+        if path.exists() and not path.is_file():  # opening a pipe would wait for a writer
+            raise InputError([Problem(name, None, "", f"{NOT_REGULAR}; expected a YAML file")])
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:

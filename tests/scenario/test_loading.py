@@ -983,6 +983,32 @@ def test_a_folder_is_not_a_scenario(tmp_path):
     assert_problem(only_problem(tmp_path), tmp_path, None, "", "is a folder; expected a YAML file")
 
 
+def test_a_pipe_is_not_a_scenario_and_is_never_opened(tmp_path):
+    # Opening a named pipe waits for a writer: validate would hang for ever.
+    pipe = tmp_path / "scenario.yaml"
+    os.mkfifo(pipe)
+    started = time.perf_counter()
+    assert_problem(only_problem(pipe), pipe, None, "", "is not a regular file")
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "expected"),
+    [
+        ("census: /dev/null", "census", "census file is not a regular file"),
+        ("census: ..", "census", "census file is a folder, not a file"),
+        ("extends: ..", "extends", "parent scenario '..' is a folder, not a file"),
+    ],
+)
+def test_a_reference_to_a_folder_or_device_says_what_it_is(tmp_path, line, field, expected):
+    base = write(tmp_path, BASE, "base.yaml")
+    path = write(tmp_path, f"extends: {base.name}\nname: child\n{line}\n", "child.yaml")
+    if field == "extends":
+        path.write_text(f"{line}\nname: child\n")
+    problem = only_problem(path)
+    assert problem.field == field and problem.message.startswith(expected), str(problem)
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
 def test_an_unreadable_file(tmp_path):
     path = write(tmp_path, BASE)
