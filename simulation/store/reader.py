@@ -356,9 +356,18 @@ _SCENARIO_FIELDS: dict[str, tuple[Any, str]] = {
 }
 
 
-def _check_fields(path: Path, data: dict[str, Any], fields: dict[str, tuple[Any, str]]) -> None:
-    """Refuse data whose fields (where present) are not of the kind this package wrote."""
+def _check_fields(
+    path: Path, data: dict[str, Any], fields: dict[str, tuple[Any, str]], required: bool = False
+) -> None:
+    """Refuse data whose fields (where present) are not of the kind this package wrote.
+
+    ``required``: every field must be present, as this package always writes it.
+    """
     for key, (ok, expected) in fields.items():
+        if required and key not in data:
+            raise NotAResultsFolder(
+                f"{path} has been edited or damaged: it has no {key}, expected {expected}"
+            )
         if key in data and not ok(data[key]):
             raise NotAResultsFolder(
                 f"{path} has been edited or damaged: its {key} is "
@@ -386,13 +395,25 @@ def read_run(folder: Path) -> RunFolder:
         raise NotAResultsFolder(f"cannot read {path}: {exc}") from None
     if not isinstance(scenario, dict):
         raise NotAResultsFolder(f"{path} does not hold a scenario")
-    _check_fields(path, scenario, _SCENARIO_FIELDS)
+    _check_fields(path, scenario, _SCENARIO_FIELDS, required=True)
+    summary = _required_table(folder, SUMMARY)
+    if summary.empty:
+        raise NotAResultsFolder(
+            f"{folder} has been edited or damaged: its {SUMMARY} table holds no rows"
+        )
+    manifest = _read_json(folder / MANIFEST)
+    named = manifest.get("scenario")
+    if isinstance(named, str) and named != scenario["name"]:
+        raise NotAResultsFolder(
+            f"{folder} has been edited or damaged: its {SCENARIO} is of "
+            f"{excerpt(scenario['name'], 40)!r}, its {MANIFEST} of {excerpt(named, 40)!r}"
+        )
     return RunFolder(
         path=folder,
-        manifest=_read_json(folder / MANIFEST),
+        manifest=manifest,
         scenario_yaml=text,
         scenario=scenario,
-        summary=_required_table(folder, SUMMARY),
+        summary=summary,
         monthly=_required_table(folder, MONTHLY),
         ledger=read_table(folder, LEDGER),
         ledger_summary=read_table(folder, LEDGER_SUMMARY),

@@ -228,6 +228,44 @@ def test_a_hand_edited_summary_is_named_by_report(
     )
 
 
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (
+            lambda copy: (copy / "summary.csv").write_text(
+                (copy / "summary.csv").read_text().splitlines()[0] + "\n"
+            ),
+            "{copy} has been edited or damaged: its summary table holds no rows",
+        ),
+        (
+            lambda copy: (copy / "scenario.yaml").write_text("name: small\n"),
+            "{copy}/scenario.yaml has been edited or damaged: it has no pathways, expected a "
+            "mapping",
+        ),
+        (
+            lambda copy: (copy / "scenario.yaml").write_text(
+                (copy / "scenario.yaml").read_text().replace("name: small", "name: other", 1)
+            ),
+            "{copy} has been edited or damaged: its scenario.yaml is of 'other', its "
+            "manifest.json of 'small'",
+        ),
+    ],
+)
+def test_a_results_folder_whose_tables_or_scenario_were_replaced_is_named_by_report(
+    tmp_path: Path, finished: Path, capsys: pytest.CaptureFixture[str], damage, expected: str
+) -> None:
+    # Once a KeyError from deep in a chart: now the file, and what is wrong with it.
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished, copy)
+    damage(copy)
+    assert main(["report", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {expected.format(copy=copy)}\n"
+    assert not (copy / "report").exists()
+
+
 def test_report_out_never_replaces_a_folder_it_did_not_write(
     tmp_path: Path, finished: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
