@@ -49,11 +49,30 @@ _BUDGET_CHAIN: ContextVar[tuple[Path, ...]] = ContextVar("budget_chain", default
 """The scenario files whose budget scenarios are being loaded, outermost first."""
 
 
+SCENARIO_KEYS = frozenset(sc.Scenario.model_fields) | {"extends"}
+"""The top-level keys of a scenario file: a file with none of them is some other file."""
+
+
 def _checked(source: LocatedData) -> sc.Scenario:
     """The scenario of located data, checked against the schema and between its parts.
 
     Raises :class:`InputError` with every problem. Reads no other file.
     """
+    data = source.data
+    if isinstance(data, dict) and data and not {str(k) for k in data} & SCENARIO_KEYS:
+        # Another YAML file (a configuration, say): one line, quoting none of it.
+        raise InputError(
+            [
+                Problem(
+                    source.file,
+                    None,
+                    "",
+                    f"is not a scenario file: none of its {len(data)} top-level keys is a "
+                    "scenario's field (a scenario has name, start_date, horizon_years, "
+                    "places, units and pathways)",
+                )
+            ]
+        )
     problems = explain.bool_problems(source)
     census.resolve_census_path(source)
     try:

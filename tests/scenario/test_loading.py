@@ -983,6 +983,15 @@ def test_a_folder_is_not_a_scenario(tmp_path):
     assert_problem(only_problem(tmp_path), tmp_path, None, "", "is a folder; expected a YAML file")
 
 
+def test_another_yaml_file_is_one_problem_that_quotes_none_of_it(tmp_path):
+    # A configuration given by mistake: its keys (a password, say) are not echoed back.
+    text = "host: db\nport: 5432\nuser: admin\npassword: hunter2\n"
+    path = write(tmp_path, text, "settings.yaml")
+    problem = only_problem(path)
+    assert_problem(problem, path, None, "", "is not a scenario file")
+    assert "password" not in str(problem) and "hunter2" not in str(problem)
+
+
 def test_a_pipe_is_not_a_scenario_and_is_never_opened(tmp_path):
     # Opening a named pipe waits for a writer: validate would hang for ever.
     pipe = tmp_path / "scenario.yaml"
