@@ -101,12 +101,7 @@ class Site:
 
     def _where(self, problem: Problem) -> str:
         """A problem as ``pathways validate`` prints it, with workspace files relative."""
-        file = Path(problem.file)
-        if file.is_absolute() and file.resolve().is_relative_to(self.workspace.root):
-            problem = replace(problem, file=self.workspace.relative(file))
-        elif file.is_absolute():
-            problem = replace(problem, file=file.name)
-        return str(problem)
+        return self.workspace.shown(problem)
 
     # -- rendering ---------------------------------------------------------------------
 

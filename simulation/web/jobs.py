@@ -346,7 +346,8 @@ class Runner:
         try:
             run = self._streamed(job)
         except InputError as error:
-            store.update(job.id, state="failed", message="; ".join(map(str, error.problems)))
+            shown = "; ".join(self.workspace.shown(p) for p in error.problems)
+            store.update(job.id, state="failed", message=shown)
             return
         except RunInUse as error:
             store.update(job.id, state="failed", message=str(error))

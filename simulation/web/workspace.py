@@ -20,7 +20,7 @@ from __future__ import annotations
 import fcntl
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -151,9 +151,22 @@ class Workspace:
                     scenario = self.load(path)
                     description = scenario.description
                 except InputError as error:
-                    problem = str(error.problems[0])
+                    problem = self.shown(error.problems[0])
                 entries.append(Entry(path.stem, path, self.is_shipped(path), description, problem))
         return entries
+
+    def shown(self, problem: Problem) -> str:
+        """A problem as the page shows it: workspace files relative to the workspace.
+
+        Its file, and any path to a workspace file in its message (a parent scenario
+        looked for), lose the server's folders: a planner sees ``scenarios/mine.yaml``.
+        """
+        file = Path(problem.file)
+        if file.is_absolute():
+            inside = self.inside(file)
+            problem = replace(problem, file=self.relative(file) if inside else file.name)
+        root = str(self.root.resolve())
+        return str(problem).replace(root + "/", "")
 
     # -- checking and loading --------------------------------------------------------
 

@@ -186,6 +186,7 @@ def test_a_scenario_changed_after_its_job_was_queued_is_not_run_as_changed(
     failed = store.get(changed.id)
     assert failed is not None and failed.state == "failed" and failed.folder is None
     assert failed.message.startswith("short: changed after this job was queued")
+    assert str(tmp_path) not in failed.message
     assert list(workspace.results.rglob("*")) == []
     # Queued as it is now, the same file runs.
     again = store.add(["scenarios/short.yaml"], 2, digest=fingerprint([workspace.load(short)]))
@@ -210,3 +211,16 @@ def test_a_job_store_made_before_fingerprints_gains_the_column(tmp_path: Path) -
     job = store.get("a")
     assert job is not None and job.fingerprint == "" and job.state == "queued"
     assert store.add(["scenarios/x.yaml"], 2, digest="d").fingerprint == "d"
+
+
+def test_a_job_that_cannot_start_says_why_without_the_servers_folders(tmp_path: Path) -> None:
+    workspace = _workspace(tmp_path / "workspace")
+    store = JobStore(workspace.jobs)
+    job = store.add(["scenarios/short.yaml"], 2)
+    (workspace.scenarios / "short.yaml").write_text("extends: gone.yaml\nname: short\n")
+    Runner(workspace, store, workers=1).run(job)
+    failed = store.get(job.id)
+    assert failed is not None and failed.state == "failed"
+    assert failed.message.startswith("scenarios/short.yaml:1: extends: parent scenario")
+    assert "(looked for scenarios/gone.yaml)" in failed.message
+    assert str(tmp_path) not in failed.message

@@ -195,6 +195,18 @@ def test_a_scenario_others_are_built_on_is_not_deleted(client: TestClient, tmp_p
     assert not (folder / "mine.yaml").exists()
 
 
+def test_problems_on_the_page_name_workspace_files_without_the_servers_folders(
+    client: TestClient, tmp_path: Path
+) -> None:
+    folder = tmp_path / "workspace" / "scenarios"
+    (folder / "orphan.yaml").write_text("extends: gone.yaml\nname: orphan\n")
+    library = html.unescape(client.get("/").text)
+    assert "Has a problem: scenarios/orphan.yaml:1: extends: parent scenario 'gone.yaml'" in library
+    assert "(looked for scenarios/gone.yaml)" in library
+    [shown] = re.findall(r"Has a problem: ([^<]*)", library)
+    assert str(tmp_path) not in shown
+
+
 def test_shipped_examples_are_not_changed_from_the_page(client: TestClient, tmp_path: Path) -> None:
     example = tmp_path / "workspace" / "examples" / "baseline.yaml"
     before = example.read_text()
