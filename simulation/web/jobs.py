@@ -175,11 +175,25 @@ class JobStore:
         """Queue a run (one scenario) or a comparison (base first).
 
         ``digest``: the scenarios' :func:`fingerprint` as queued, checked when the job starts.
+        With a digest, the same job (scenarios, replications, owner and digest) asked for
+        while one is queued or running is that one.
         """
         job_id = secrets.token_urlsafe(9)
         kind = "run" if len(scenarios) == 1 else "compare"
         now = _now()
         with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")  # one request at a time decides, and inserts
+            if digest:
+                # The same job asked for again (a double click, a second tab) while the
+                # first has not ended: that one, not a second run of the same numbers.
+                same = db.execute(
+                    "SELECT * FROM jobs WHERE state IN ('queued', 'running') AND cancel = 0 "
+                    "AND scenarios = ? AND replications = ? AND owner = ? AND fingerprint = ? "
+                    "ORDER BY seq LIMIT 1",
+                    (json.dumps(scenarios), replications, owner, digest),
+                ).fetchone()
+                if same is not None:
+                    return self._job(same)
             db.execute(
                 "INSERT INTO jobs (id, kind, scenarios, replications, state, total, owner, "
                 "fingerprint, created, updated) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",

@@ -224,3 +224,27 @@ def test_a_job_that_cannot_start_says_why_without_the_servers_folders(tmp_path: 
     assert failed.message.startswith("scenarios/short.yaml:1: extends: parent scenario")
     assert "(looked for scenarios/gone.yaml)" in failed.message
     assert str(tmp_path) not in failed.message
+
+
+def test_the_same_job_asked_for_twice_while_queued_is_one_job(tmp_path: Path) -> None:
+    import threading
+
+    workspace = _workspace(tmp_path / "workspace")
+    store = JobStore(workspace.jobs)
+    digest = fingerprint([workspace.load(workspace.scenarios / "short.yaml")])
+    made: list[str] = []
+
+    def click() -> None:
+        made.append(store.add(["scenarios/short.yaml"], 2, "ann", digest).id)
+
+    clicks = [threading.Thread(target=click) for _ in range(6)]
+    for thread in clicks:
+        thread.start()
+    for thread in clicks:
+        thread.join()
+    assert len(set(made)) == 1 and len(store.recent()) == 1
+    # Another count, another planner, or once the first has ended: a job of its own.
+    assert store.add(["scenarios/short.yaml"], 3, "ann", digest).id not in made
+    assert store.add(["scenarios/short.yaml"], 2, "bob", digest).id not in made
+    store.update(made[0], state="finished")
+    assert store.add(["scenarios/short.yaml"], 2, "ann", digest).id not in made
