@@ -88,6 +88,24 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def atomic_create(path: Path, data: bytes) -> None:
+    """As :func:`atomic_write`, but only if ``path`` does not exist (``FileExistsError``).
+
+    Of two writers racing to make the same new file, one wins and the other is told;
+    neither overwrites the other.
+    """
+    handle, name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.link(name, path)  # fails, atomically, if the name is taken
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
 def replace_folder(staging: Path, target: Path) -> None:
     """Put a finished staging folder in place of ``target`` (whole, or not at all)."""
     if not target.exists():

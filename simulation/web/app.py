@@ -215,7 +215,7 @@ async def create_scenario(request: Request) -> Response:
         relative = Path(os.path.relpath(parent, ws.scenarios)).as_posix()
         text = forms.derived_from(relative, name, form.get("description", "").strip())
         try:
-            await run_in_threadpool(ws.save, name, text)
+            await run_in_threadpool(ws.save, name, text, True)
         except InputError as error:
             problems = error.problems
     if problems:
@@ -274,7 +274,8 @@ async def upload(request: Request) -> Response:
                 )  # fmt: skip
             else:
                 try:
-                    await run_in_threadpool(site.workspace.save, name, text)
+                    replacing = data.get("replace") == "yes"
+                    await run_in_threadpool(site.workspace.save, name, text, not replacing)
                 except InputError as error:
                     problems = error.problems
     if problems:

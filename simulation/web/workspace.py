@@ -28,7 +28,7 @@ from simulation.core.problems import InputError, Problem
 from simulation.scenario.loading import load_scenario, load_scenario_text
 from simulation.scenario.schema import Scenario
 from simulation.scenario.yamlsource import LocatedData, parse_yaml, read_yaml_file
-from simulation.store.staging import atomic_write
+from simulation.store.staging import atomic_create, atomic_write
 
 EXAMPLES = "examples"
 SCENARIOS = "scenarios"
@@ -237,11 +237,12 @@ class Workspace:
             raise InputError(problems)
         return load_scenario_text(text, str(path))
 
-    def save(self, name: str, text: str) -> Path:
+    def save(self, name: str, text: str, new: bool = False) -> Path:
         """Validate and write the planner's scenario ``name``; nothing is written if invalid.
 
         The scenario's own ``name`` must be the file's name, so that a results folder
-        and the file it came from share it.
+        and the file it came from share it. ``new``: only if no scenario of that name
+        exists, decided as the file is made (two requests racing cannot both make it).
         """
         if not NAME_PATTERN.match(name):
             raise InputError([Problem("name", None, "", name_problem(name))])
@@ -270,7 +271,15 @@ class Workspace:
                     )
                 ]
             )
-        atomic_write(path, text.encode("utf-8"))
+        if not new:
+            atomic_write(path, text.encode("utf-8"))
+            return path
+        try:
+            atomic_create(path, text.encode("utf-8"))
+        except FileExistsError:
+            raise InputError(
+                [Problem("name", None, "", f"a scenario named {name!r} exists")]
+            ) from None
         return path
 
     def dependants(self, name: str) -> list[str]:

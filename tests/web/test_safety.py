@@ -234,3 +234,32 @@ def test_the_csrf_cookie_is_secure_behind_an_https_proxy(tmp_path: Path) -> None
     with TestClient(plain) as client:
         cookie = client.get("/", headers={"X-Forwarded-Proto": "https"})
         assert "secure" not in cookie.headers["set-cookie"].lower()
+
+
+def test_two_requests_making_the_same_new_scenario_do_not_both_write_it(tmp_path: Path) -> None:
+    import threading
+
+    from simulation.core.problems import InputError
+    from simulation.web.workspace import Workspace
+
+    workspace = Workspace(tmp_path / "workspace")
+    made: list[str] = []
+    refused: list[str] = []
+
+    def create(description: str) -> None:
+        text = f"extends: ../examples/baseline.yaml\nname: race\ndescription: {description}\n"
+        try:
+            workspace.save("race", text, new=True)
+            made.append(description)
+        except InputError as error:
+            refused.append(str(error.problems[0]))
+
+    racers = [threading.Thread(target=create, args=(f"by {i}",)) for i in range(6)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    assert len(made) == 1 and len(refused) == 5
+    assert all("a scenario named 'race' exists" in r for r in refused)
+    assert f"description: {made[0]}" in (workspace.scenarios / "race.yaml").read_text()
+    assert [p.name for p in workspace.scenarios.iterdir() if p.name.startswith(".tmp")] == []
