@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -75,17 +76,7 @@ class StagedFolder:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a reader sees the whole file or none of it."""
-    handle, name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise
+    _put(path, data, os.replace)
 
 
 def atomic_create(path: Path, data: bytes) -> None:
@@ -94,16 +85,21 @@ def atomic_create(path: Path, data: bytes) -> None:
     Of two writers racing to make the same new file, one wins and the other is told;
     neither overwrites the other.
     """
+    _put(path, data, os.link)  # a link fails, atomically, if the name is taken
+
+
+def _put(path: Path, data: bytes, place: Callable[[str, Path], None]) -> None:
+    """Write ``data`` to a temporary file beside ``path``, flushed, then ``place`` it there."""
     handle, name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.link(name, path)  # fails, atomically, if the name is taken
+        place(name, path)
     finally:
         with contextlib.suppress(OSError):
-            os.unlink(name)
+            os.unlink(name)  # gone already once replaced; the spare name once linked
 
 
 def replace_folder(staging: Path, target: Path) -> None:
