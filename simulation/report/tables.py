@@ -24,7 +24,8 @@ from simulation.report.wording import (
     quantity,
     scenario_label,
 )
-from simulation.results.equity import EQUITY_KPIS, deprivation_gaps, quintile_summary
+from simulation.results.catalogue import HORIZON
+from simulation.results.equity import EQUITY_KPIS, WEIGHT, deprivation_gaps, quintile_summary
 from simulation.store.reader import ComparisonFolder, RunFolder
 
 TABLE_KPIS = (
@@ -318,7 +319,9 @@ def equity_frame(run: RunFolder) -> pd.DataFrame:
     quintiles = run.place_quintiles()
     if not any(quintiles.values()):
         return pd.DataFrame()
-    summary = quintile_summary(run.kpis, quintiles)
+    # The rows the measures are made of: a fraction of a long run's table.
+    kpis = run.kpis_of((*EQUITY_KPIS, WEIGHT), HORIZON)
+    summary = quintile_summary(kpis, quintiles)
     rows = []
     for r in summary.to_dict("records"):
         q = int(r["quintile"])
@@ -337,7 +340,7 @@ def equity_frame(run: RunFolder) -> pd.DataFrame:
                 "Pathway key": r["pathway"],
             }
         )
-    for gap in deprivation_gaps(run.kpis, quintiles):
+    for gap in deprivation_gaps(kpis, quintiles):
         rows.append(
             {
                 "Scenario": scenario_label(run.name),

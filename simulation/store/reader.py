@@ -61,12 +61,15 @@ def has_table(folder: Path, stem: str) -> bool:
     return any(path.is_file() for path in _table_files(folder, stem))
 
 
-def read_table(folder: Path, stem: str) -> pd.DataFrame | None:
+def read_table(
+    folder: Path, stem: str, filters: list[tuple[str, str, Any]] | None = None
+) -> pd.DataFrame | None:
     """The table ``stem`` of a folder (``None`` if it has neither file).
 
     ``<stem>.parquet`` is read if present, else ``<stem>.csv`` with names kept as text
     (``keep_default_na=False``: only an empty field is missing). The table must have
-    the columns :data:`REQUIRED_COLUMNS` names for it.
+    the columns :data:`REQUIRED_COLUMNS` names for it. ``filters`` (parquet only, as
+    pyarrow takes them) read only the rows they select.
     """
     parquet, csv = _table_files(folder, stem)
     path = parquet if parquet.is_file() else csv
@@ -74,7 +77,7 @@ def read_table(folder: Path, stem: str) -> pd.DataFrame | None:
         return None
     try:
         if path is parquet:
-            frame = pd.read_parquet(path)
+            frame = pd.read_parquet(path, filters=filters)
         else:
             frame = pd.read_csv(
                 path,
@@ -157,6 +160,30 @@ class RunFolder:
     def kpis(self) -> pd.DataFrame:
         """One row per replication and KPI (``kpis.parquet``, else ``kpis.csv``)."""
         return _required_table(self.path, KPIS)
+
+    def kpis_of(self, names: tuple[str, ...], period: str) -> pd.DataFrame:
+        """The rows of :attr:`kpis` of these KPIs in one period, in the table's order.
+
+        Read alone from ``kpis.parquet`` (a few of its rows: a thousand replications'
+        table is millions) unless the whole table has been read already; kept for the
+        next call.
+        """
+        key = (names, period)
+        if key not in self._kpi_selections:
+            rows: pd.DataFrame | None
+            if "kpis" in self.__dict__ or not _table_files(self.path, KPIS)[0].is_file():
+                frame = self.kpis
+                rows = frame[frame["kpi"].isin(names) & (frame["period"] == period)]
+            else:
+                wanted = [("kpi", "in", list(names)), ("period", "==", period)]
+                rows = read_table(self.path, KPIS, wanted)
+                assert rows is not None
+            self._kpi_selections[key] = rows.reset_index(drop=True)
+        return self._kpi_selections[key]
+
+    @cached_property
+    def _kpi_selections(self) -> dict[tuple[tuple[str, ...], str], pd.DataFrame]:
+        return {}
 
     @cached_property
     def events(self) -> pd.DataFrame | None:

@@ -88,6 +88,21 @@ def test_the_large_tables_are_read_only_when_asked_for(folder: Path) -> None:
         _ = run.kpis
 
 
+def test_a_few_kpis_are_read_alone_and_are_the_rows_of_the_whole_table(folder: Path) -> None:
+    names, period = ("admissions", "wait_referral_mean_days"), "horizon"
+    run = read_run(folder)
+    few = run.kpis_of(names, period)
+    assert "kpis" not in vars(run)  # read without the whole table
+    assert run.kpis_of(names, period) is few  # and kept
+    whole = read_run(folder).kpis
+    expected = whole[whole["kpi"].isin(names) & (whole["period"] == period)]
+    pd.testing.assert_frame_equal(few, expected.reset_index(drop=True))
+    assert set(few["kpi"]) == set(names) and len(few) < len(whole) / 10
+    # From CSV alone, or once the whole table is read, the same rows.
+    (folder / "kpis.parquet").unlink()
+    pd.testing.assert_frame_equal(read_run(folder).kpis_of(names, period), few)
+
+
 def test_without_parquet_the_csv_is_read_and_names_stay_text(folder: Path) -> None:
     (folder / "kpis.parquet").unlink()
     kpis = pd.read_csv(folder / "kpis.csv", keep_default_na=False, na_values=[""])
