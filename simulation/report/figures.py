@@ -93,8 +93,8 @@ def _services(runs: Sequence[RunFolder]) -> list[tuple[str, str]]:
 
 def _monthly_band(run: RunFolder, measure: str, **match: str) -> pd.DataFrame:
     """Per month: mean over replications of the summed level, and its 95% interval."""
-    m = run.monthly
-    mask = m["measure"] == measure
+    m = run.monthly_of(measure)
+    mask = pd.Series(True, index=m.index)
     for column, value in match.items():
         mask &= m[column] == value
     rows = m[mask]
@@ -219,8 +219,7 @@ def _final_year_text(band: pd.DataFrame, run: RunFolder) -> str:
     if band.empty or not run.financial_years:
         return "no data"
     year = run.financial_years[-1]
-    months = run.monthly.loc[run.monthly["financial_year"] == year, "month"].unique()
-    value = band.loc[band["month"].isin(months), "mean"].mean()
+    value = band.loc[band["month"].isin(run.months_in(year)), "mean"].mean()
     return f"{number(float(value))} in {year}"
 
 

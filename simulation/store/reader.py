@@ -168,8 +168,8 @@ class RunFolder:
         table is millions) unless the whole table has been read already; kept for the
         next call.
         """
-        key = (names, period)
-        if key not in self._kpi_selections:
+        key = ("kpis", names, period)
+        if key not in self._selections:
             rows: pd.DataFrame | None
             if "kpis" in self.__dict__ or not _table_files(self.path, KPIS)[0].is_file():
                 frame = self.kpis
@@ -178,11 +178,34 @@ class RunFolder:
                 wanted = [("kpi", "in", list(names)), ("period", "==", period)]
                 rows = read_table(self.path, KPIS, wanted)
                 assert rows is not None
-            self._kpi_selections[key] = rows.reset_index(drop=True)
-        return self._kpi_selections[key]
+            self._selections[key] = rows.reset_index(drop=True)
+        result: pd.DataFrame = self._selections[key]
+        return result
+
+    def monthly_of(self, measure: str) -> pd.DataFrame:
+        """The rows of :attr:`monthly` of one measure, kept for the next call.
+
+        A report draws each measure for every bed type: one pass over a long run's
+        monthly table a measure, not one a bed type.
+        """
+        key = ("monthly", measure)
+        if key not in self._selections:
+            self._selections[key] = self.monthly[self.monthly["measure"] == measure]
+        result: pd.DataFrame = self._selections[key]
+        return result
+
+    def months_in(self, year: str) -> list[Any]:
+        """The months of :attr:`monthly` in a financial year, kept for the next call."""
+        key = ("months", year)
+        if key not in self._selections:
+            m = self.monthly
+            self._selections[key] = list(m.loc[m["financial_year"] == year, "month"].unique())
+        result: list[Any] = self._selections[key]
+        return result
 
     @cached_property
-    def _kpi_selections(self) -> dict[tuple[tuple[str, ...], str], pd.DataFrame]:
+    def _selections(self) -> dict[tuple[Any, ...], Any]:
+        """What :meth:`kpis_of`, :meth:`monthly_of` and :meth:`months_in` have read."""
         return {}
 
     @cached_property
