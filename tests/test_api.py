@@ -63,7 +63,7 @@ pathways:
     "module",
     ["simulation.api", "simulation.scenario.overrides", "simulation.experiment.precision",
      "simulation.experiment.warmup", "simulation.plots", "simulation.optimise.selection",
-     "simulation.core.calendar", "simulation.results.kpis"],
+     "simulation.core.calendar", "simulation.results.kpis", "simulation.report.wording"],
 )  # fmt: skip
 def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)

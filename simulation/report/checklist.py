@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulation.report.wording import pathway_label, scenario_label
+from simulation.report.wording import pathway_label, scenario_label, years_span
 from simulation.results.catalogue import KPI_INFO
 from simulation.store.reader import ComparisonFolder, ResultsFolder, RunFolder
 
@@ -41,10 +41,11 @@ def _runs(results: ResultsFolder) -> tuple[RunFolder, ...]:
 
 
 def _run_length(run: RunFolder) -> str:
-    years = run.financial_years
-    span = f" ({years[0]} to {years[-1]})" if years else ""
+    span = years_span(run.financial_years)
+    span = f" ({span})" if span else ""
+    length = f"{run.horizon_years:g} year{'' if run.horizon_years == 1 else 's'}"
     return (
-        f"{run.horizon_years:g} years from {run.start_date:%-d %B %Y}{span}; the clock is in "
+        f"{length} from {run.start_date:%-d %B %Y}{span}; the clock is in "
         "days. Results are reported by month and by NHS financial year (April to March)."
     )
 

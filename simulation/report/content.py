@@ -29,7 +29,7 @@ from simulation.report.optimisation import optimisation_statements, optimisation
 from simulation.report.provenance import Parameter, differences, parameters, source_file
 from simulation.report.style import Chart
 from simulation.report.tables import Table, comparison_tables, equity_table, kpi_tables
-from simulation.report.wording import scenario_label
+from simulation.report.wording import scenario_label, years_span
 from simulation.store.optimisation import OptimisationFolder
 from simulation.store.reader import ComparisonFolder, ResultsFolder, RunFolder
 
@@ -151,7 +151,7 @@ def build_report(
         statements = run_statements(base)
         title = scenario_label(base.name)
     years = base.financial_years
-    span = f"{years[0]} to {years[-1]}" if len(years) > 1 else (years[0] if years else "")
+    span = years_span(years)
     subtitle = (
         f"Simulated {span}, {base.replications} replications"
         + (f" of each of {len(runs)} scenarios" if comparison else "")

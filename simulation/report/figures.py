@@ -51,6 +51,7 @@ from simulation.report.wording import (
     place_label,
     scenario_label,
     service_label,
+    years_span,
 )
 from simulation.store.reader import RunFolder
 
@@ -534,8 +535,7 @@ def equity_chart(runs: Sequence[RunFolder]) -> Chart:
         handles.append(Line2D([], [], color=MID_GREY, lw=1.6, label="95% confidence interval"))
         figure_legend(figure, handles)
         png = to_png(figure)
-    years = runs[0].financial_years
-    span = f"{years[0]} to {years[-1]}" if years else "the whole period"
+    span = years_span(runs[0].financial_years, "the whole period")
     caption = (
         f"Mean wait from referral to admission, share of admissions placed out of area and "
         f"mean distance from home at admission, by the patient's home place, {span}. Dots "

@@ -36,6 +36,7 @@ from simulation.report.wording import (
     in_sentence,
     pathway_label,
     scenario_label,
+    years_span,
 )
 from simulation.store.reader import ComparisonFolder, RunFolder
 
@@ -142,10 +143,7 @@ def _sentence(heading: str, template: str, *quantities: Quantity | None) -> Stat
 
 
 def _years_text(run: RunFolder) -> str:
-    years = run.financial_years
-    if not years:
-        return "the period modelled"
-    return years[0] if len(years) == 1 else f"{years[0]} to {years[-1]}"
+    return years_span(run.financial_years, "the period modelled")
 
 
 def overview(run: RunFolder) -> Statement:

@@ -354,10 +354,19 @@ def estimate(
 def period_label(period: str, years: list[str]) -> str:
     """A period as written: a financial year as is, the whole run as ``2026/27 to 2030/31``."""
     if period == "horizon":
-        if not years:
-            return "whole period"
-        return years[0] if len(years) == 1 else f"{years[0]} to {years[-1]}"
+        return years_span(years, "whole period")
     return period
+
+
+def years_span(years: list[str], none: str = "") -> str:
+    """Financial years as a span: ``2026/27 to 2030/31``, or the one year, or ``none``.
+
+    >>> years_span(["2026/27", "2027/28"]), years_span(["2026/27"])
+    ('2026/27 to 2027/28', '2026/27')
+    """
+    if not years:
+        return none
+    return years[0] if len(years) == 1 else f"{years[0]} to {years[-1]}"
 
 
 def place_label(place: str, quintile: int | None) -> str:

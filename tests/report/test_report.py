@@ -557,3 +557,16 @@ def test_the_report_reads_results_and_never_runs_the_model(run_report, tmp_path,
     monkeypatch.setattr(model.Model, "run", refuse)
     files = write_report(run_report, tmp_path / "again")
     assert files.html.is_file()
+
+
+def test_a_one_year_run_is_one_year_in_words(tmp_path: Path) -> None:
+    # Not "1 years", nor a span "2026/27 to 2026/27".
+    data = yaml.safe_load(scenario_text("one_year"))
+    data["horizon_years"] = 1.0
+    (tmp_path / "one.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    scenario = load_scenario(tmp_path / "one.yaml")
+    folder = write_results(run_experiment(scenario, replications=2, workers=1), tmp_path / "r")
+    write_report(folder)
+    text = re.sub(r"<[^>]+>", " ", (folder / "report" / "report.html").read_text())
+    assert "1 year from 1 April 2026 (2026/27)" in text
+    assert "1 years" not in text and "2026/27 to 2026/27" not in text
