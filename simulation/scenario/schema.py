@@ -113,6 +113,12 @@ home place) for a total over every value of it (``simulation.results.catalogue.A
 no name in a scenario may be it, or its rows would be taken for the total's."""
 
 
+DEVICE_NAMES = frozenset(
+    {"con", "prn", "aux", "nul", *(f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10))}
+)
+"""Names Windows keeps for devices, with or without an extension, in any letter case."""
+
+
 def _plain_name(name: str) -> str:
     """A name without control characters, not one a spreadsheet would evaluate, not a total's."""
     if name == TOTAL_NAME:
@@ -140,6 +146,11 @@ def _folder_name(name: str) -> str:
         raise ValueError(
             f"{name!r} cannot be a scenario name: it becomes a folder name, which must not "
             "start with a dot; use letters, digits, '_', '-' and '.'"
+        )
+    if name.split(".")[0].lower() in DEVICE_NAMES:
+        raise ValueError(
+            f"{name!r} cannot be a scenario name: Windows keeps it for a device, so a "
+            "results folder of that name could not be opened there; choose another"
         )
     if name.lower() in RESERVED_NAMES or name.lower().startswith("compare-"):
         raise ValueError(

@@ -687,6 +687,17 @@ def test_one_bad_item_of_a_list_of_set_length_is_one_problem() -> None:
     ]
 
 
+@pytest.mark.parametrize("name", ["CON", "nul", "Com1", "lpt9.plan", "aux.v2"])
+def test_a_scenario_name_windows_keeps_for_a_device_is_refused(name: str) -> None:
+    # The results folder is named after the scenario, and may be on a shared Windows drive.
+    data = demo_scenario(name)
+    with pytest.raises(InputError) as caught:
+        load_scenario_dict(data)
+    [problem] = caught.value.problems
+    assert problem.field == "name" and "Windows keeps it for a device" in problem.message
+    assert load_scenario_dict(demo_scenario("console")).name == "console"
+
+
 def test_names_in_any_alphabet_with_accents_and_dashes_are_fine() -> None:
     data = demo_scenario()
     name = "Ynys Môn – Gogledd Cymru (Café) Ł"
