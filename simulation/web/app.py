@@ -364,6 +364,7 @@ def _editor_context(
         for key, tucked in details.items()
         if (submitted or {}).get(f"show.{key}") or any(f.key in by_field for f in tucked)
     }
+    library = [name for name in ws.names() if name != path.stem]
     return {
         "name": path.stem,
         "path": ws.relative(path),
@@ -388,9 +389,26 @@ def _editor_context(
         "removed": {
             k for k, v in (submitted or {}).items() if k.startswith("remove_change.") and v
         },
-        "library": [name for name in ws.names() if name != path.stem],
+        "library": library,
+        "compare_with": _compare_with(text, library),
         "max_replications": MAX_REPLICATIONS,
     }
+
+
+def _compare_with(text: str, library: list[str]) -> str:
+    """The scenario a comparison is offered against first: the one this file extends.
+
+    A copy of an example is most often compared with what it was copied from; failing
+    that, the baseline.
+    """
+    try:
+        data = parse_yaml(text, "scenario").data
+    except InputError:
+        data = None
+    parent = data.get("extends") if isinstance(data, dict) else None
+    if isinstance(parent, str) and Path(parent).stem in library:
+        return Path(parent).stem
+    return "baseline"
 
 
 MAX_LINES_SHOWN = 5

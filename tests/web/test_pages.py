@@ -87,6 +87,19 @@ def test_the_run_box_offers_what_the_page_runs_and_a_refusal_leads_back(
     assert '<a href="/scenarios/mine">Back to mine</a>' in refused.text  # type: ignore[attr-defined]
 
 
+def test_a_copy_is_offered_for_comparison_with_what_it_was_copied_from(
+    client: TestClient,
+) -> None:
+    made = _post(client, "/scenarios", **{"from": "demand_growth", "name": "growth_copy"})
+    assert made.status_code == 200  # type: ignore[attr-defined]
+    page = client.get("/scenarios/growth_copy").text
+    chosen = re.search(r'<select id="base"[^>]*>.*?</select>', page, re.S)
+    assert chosen and '<option value="demand_growth" selected>' in chosen.group(0)
+    page = client.get("/scenarios/mine").text  # made from the baseline
+    chosen = re.search(r'<select id="base"[^>]*>.*?</select>', page, re.S)
+    assert chosen and '<option value="baseline" selected>' in chosen.group(0)
+
+
 def test_an_empty_longest_wait_box_says_what_empty_means(client: TestClient) -> None:
     page = client.get("/scenarios/mine").text
     box = re.search(r'<input id="f-pathways-adult-secure-max-wait-days-urgent"[^>]*>', page)
