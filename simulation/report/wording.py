@@ -256,7 +256,7 @@ def quantity(
 SAME = "the same in every replication"
 """Said instead of an interval only when every replication gave exactly the same number."""
 
-IDENTICAL = "identical (not changed by this scenario)"
+IDENTICAL = "identical in every replication"
 """Said of a paired difference that is exactly zero in every replication."""
 
 NO_CLEAR = "no clear difference"
