@@ -15,7 +15,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from simulation.report.figures import summary_value
 from simulation.report.style import (
@@ -227,88 +230,136 @@ def ledger_frame(runs: Sequence[RunFolder]) -> pd.DataFrame:
     return pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
 
 
+def _ledger_bars(
+    ax: Axes,
+    sel: pd.DataFrame,
+    years: list[str],
+    bars: Sequence[tuple[str, str, str]],
+    scale: float,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Bars (mean, 95% whiskers) of ledger items per year, in units of ``scale`` pounds.
+
+    Returns each item's bar positions, means and whisker tops (for labels above them).
+    """
+    x = np.arange(len(years))
+    width = 0.8 / len(bars)
+    drawn = {}
+    for j, (item, label, colour) in enumerate(bars):
+        rows = sel[sel["item"] == item].set_index("financial_year").reindex(years)
+        mean = rows["mean"].to_numpy(dtype=float) / scale
+        offset = x - 0.4 + width * (j + 0.5)
+        ax.bar(offset, np.nan_to_num(mean), width * 0.9, color=colour, label=label)
+        top = np.nan_to_num(mean)
+        if "ci_low" in rows:
+            low = rows["ci_low"].to_numpy(dtype=float) / scale
+            high = rows["ci_high"].to_numpy(dtype=float) / scale
+            ok = ~(np.isnan(low) | np.isnan(high) | np.isnan(mean))
+            ax.errorbar(
+                offset[ok],
+                mean[ok],
+                yerr=np.vstack([mean - low, high - mean])[:, ok],
+                fmt="none",
+                ecolor=TEXT,
+                elinewidth=0.9,
+                capsize=2,
+            )
+            top = np.where(ok, np.maximum(top, np.nan_to_num(high)), top)
+        drawn[item] = (offset, np.nan_to_num(mean), top)
+    ax.axhline(0, color=TEXT, linewidth=0.8)
+    ax.set_xticks(x)
+    ax.set_xticklabels(years)
+    ax.set_axisbelow(True)
+    return drawn
+
+
+def _pounds_axis(ax: Axes, scale: float) -> None:
+    """Y axis in £ millions or £ thousands (``scale`` 1e6 or 1e3)."""
+    if scale == 1e6:
+        millions_axis(ax)
+        return
+
+    def label(value: float, _: object) -> str:
+        text = f"£{abs(value):,.0f}k"
+        return ("−" if value < 0 and text != "£0k" else "") + text
+
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10], integer=True))
+    ax.yaxis.set_major_formatter(FuncFormatter(label))
+
+
+def ledger_figure(panels: list[tuple[RunFolder, str]], several: bool) -> tuple[Figure, list[str]]:
+    """The ledger chart's figure (drawn in the house style) and its text alternative's parts."""
+    figure = new_figure(grid_height(len(panels), columns=1, panel_in=2.9), width_in=9.0)
+    # A row a pathway (of a scenario), headed by its name: two panels side by side.
+    rows = figure.subfigures(len(panels), 1, squeeze=False)[:, 0]
+    alt_parts = []
+    for row, (run, pathway) in zip(rows, panels, strict=True):
+        budget_ax, saving_ax = row.subplots(1, 2)
+        ledger = run.ledger_summary
+        assert ledger is not None
+        sel = ledger[ledger["pathway"] == pathway]
+        years = run.financial_years
+        _ledger_bars(budget_ax, sel, years, LEDGER_BARS[:2], 1e6)
+        millions_axis(budget_ax)
+        small = sel[sel["item"].isin([item for item, _, _ in LEDGER_BARS[2:]])]
+        extent = np.nanmax(np.abs(small[["mean", "ci_low", "ci_high"]].to_numpy(float)))
+        scale = 1e6 if extent >= 1e6 else 1e3
+        drawn = _ledger_bars(saving_ax, sel, years, LEDGER_BARS[2:], scale)
+        _pounds_axis(saving_ax, scale)
+        places = sel[sel["item"] == "places_added"].set_index("financial_year")
+        added = places.reindex(years)["mean"].to_numpy(dtype=float)
+        offset, mean, top = drawn["reinvested_gbp"]
+        for xi, yi, ti, p in zip(offset, mean, top, added, strict=True):
+            text = "£0" if yi == 0 else f"+{number(float(p))} places" if p > 0.05 else ""
+            if text:  # above the whisker, not on it
+                saving_ax.annotate(
+                    text,
+                    (xi, ti),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=7.5,
+                    color="#006747",
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6},
+                    zorder=5,  # over a neighbouring whisker
+                )
+        saving_ax.margins(y=0.18)
+        title = pathway_label(pathway)
+        heading = f"{scenario_label(run.name)}: {title}" if several else title
+        row.suptitle(heading, fontweight="bold", fontsize=10.5, x=0.01, ha="left")
+        budget_ax.set_title("Budget and spend", fontsize=9.5, fontweight="normal")
+        saving_ax.set_title("Saving and reinvestment", fontsize=9.5, fontweight="normal")
+        budget_ax.set_ylabel("£ million")
+        saving_ax.set_ylabel("£ million" if scale == 1e6 else "£ thousand")
+        reinvested = sel[sel["item"] == "reinvested_gbp"]["mean"].sum()
+        alt_parts.append(
+            f"{scenario_label(run.name)}, {title}: {money(float(reinvested))} reinvested "
+            "over the period in total"
+        )
+    figure.supxlabel("Financial year (April to March)", fontsize=9)
+    figure_legend(figure, [Patch(color=colour, label=label) for _, label, colour in LEDGER_BARS])
+    return figure, alt_parts
+
+
 def ledger_chart(runs: Sequence[RunFolder]) -> Chart | None:
-    """Budget, spend, saving and reinvestment per year, for each pathway with a budget."""
+    """Budget and spend, and beside them saving and reinvestment, a year for each pathway.
+
+    The saving and the reinvestment are a few hundred thousand pounds beside budgets of
+    tens of millions: drawn on the budget's scale they would not show, so they have a
+    panel and a scale of their own.
+    """
     panels = ledger_panels(runs)
     if not panels:
         return None
-    several = len(runs) > 1
     with house_style():
-        figure = new_figure(grid_height(len(panels), columns=1, panel_in=2.6), width_in=8.0)
-        axes = panel_grid(figure, len(panels), columns=1)
-        alt_parts = []
-        for ax, (run, pathway) in zip(axes, panels, strict=True):
-            ledger = run.ledger_summary
-            assert ledger is not None
-            sel = ledger[ledger["pathway"] == pathway]
-            years = run.financial_years
-            x = np.arange(len(years))
-            width = 0.8 / len(LEDGER_BARS)
-            ax.set_axisbelow(True)
-            for j, (item, label, colour) in enumerate(LEDGER_BARS):
-                rows = sel[sel["item"] == item].set_index("financial_year").reindex(years)
-                mean = rows["mean"].to_numpy(dtype=float) / 1e6
-                offset = x - 0.4 + width * (j + 0.5)
-                ax.bar(offset, np.nan_to_num(mean), width * 0.9, color=colour, label=label)
-                if "ci_low" in rows:
-                    low = rows["ci_low"].to_numpy(dtype=float) / 1e6
-                    high = rows["ci_high"].to_numpy(dtype=float) / 1e6
-                    ok = ~(np.isnan(low) | np.isnan(high) | np.isnan(mean))
-                    ax.errorbar(
-                        offset[ok],
-                        mean[ok],
-                        yerr=np.vstack([mean - low, high - mean])[:, ok],
-                        fmt="none",
-                        ecolor=TEXT,
-                        elinewidth=0.9,
-                        capsize=2,
-                    )
-                if item == "reinvested_gbp":
-                    places = sel[sel["item"] == "places_added"].set_index("financial_year")
-                    added = places.reindex(years)["mean"].to_numpy(dtype=float)
-                    for xi, yi, p in zip(offset, np.nan_to_num(mean), added, strict=True):
-                        if yi == 0:
-                            ax.annotate(
-                                "£0",
-                                (xi, 0),
-                                xytext=(0, 3),
-                                textcoords="offset points",
-                                ha="center",
-                                fontsize=7.5,
-                                color="#006747",
-                            )
-                        elif p == p and p > 0.05:
-                            ax.annotate(
-                                f"+{number(float(p))} places",
-                                (xi, yi),
-                                xytext=(0, 3),
-                                textcoords="offset points",
-                                ha="center",
-                                fontsize=7.5,
-                                color="#006747",
-                            )
-            ax.axhline(0, color=TEXT, linewidth=0.8)
-            ax.set_xticks(x)
-            ax.set_xticklabels(years)
-            title = pathway_label(pathway)
-            ax.set_title(f"{scenario_label(run.name)}: {title}" if several else title)
-            millions_axis(ax)
-            reinvested = sel[sel["item"] == "reinvested_gbp"]["mean"].sum()
-            alt_parts.append(
-                f"{scenario_label(run.name)}, {title}: {money(float(reinvested))} reinvested "
-                "over the period in total"
-            )
-        figure.supylabel("£ million in the financial year")
-        figure.supxlabel("Financial year (April to March)", fontsize=9)
-        figure_legend(
-            figure, [Patch(color=colour, label=label) for _, label, colour in LEDGER_BARS]
-        )
+        figure, alt_parts = ledger_figure(panels, several=len(runs) > 1)
         png = to_png(figure)
     caption = (
         "The reinvestment ledger of each pathway with a budget: the year's budget, spend, "
         "saving against the budget (negative: an overspend) and the amount turned into new "
-        "community places, with the places it buys. Averages over the replications with "
-        "95% confidence intervals. A year's reinvestment arrives after the recruitment lag."
+        "community places, with the places it buys. Budget and spend are on the left; "
+        "saving and reinvestment, a small part of them, on a scale of their own on the "
+        "right. Averages over the replications with 95% confidence intervals. A year's "
+        "reinvestment arrives after the recruitment lag."
     )
     return Chart(
         "reinvestment_ledger",

@@ -570,3 +570,32 @@ def test_a_one_year_run_is_one_year_in_words(tmp_path: Path) -> None:
     text = re.sub(r"<[^>]+>", " ", (folder / "report" / "report.html").read_text())
     assert "1 year from 1 April 2026 (2026/27)" in text
     assert "1 years" not in text and "2026/27 to 2026/27" not in text
+
+
+def test_the_ledgers_saving_and_reinvestment_have_a_scale_of_their_own(run_report: Path) -> None:
+    # Beside a budget of millions they did not show: now a panel fits them, not the budget.
+    from simulation.report.moneyfigures import ledger_figure, ledger_panels
+    from simulation.report.style import house_style
+    from simulation.store.reader import read_results_folder
+
+    run = read_results_folder(run_report)
+    panels = ledger_panels([run])  # type: ignore[list-item]
+    assert [pathway for _, pathway in panels] == ["adult_secure"]
+    with house_style():
+        figure, alt = ledger_figure(panels, several=False)
+    budget_ax, saving_ax = figure.subfigs[0].axes
+    assert (budget_ax.get_title(loc="left"), saving_ax.get_title(loc="left")) == (
+        "Budget and spend",
+        "Saving and reinvestment",
+    )
+    ledger = run.ledger_summary  # type: ignore[union-attr]
+    rows = ledger[(ledger["pathway"] == "adult_secure")]
+    small = rows[rows["item"].isin(["savings_gbp", "reinvested_gbp"])]
+    extent = np.nanmax(np.abs(small[["mean", "ci_low", "ci_high"]].to_numpy(float)))
+    budget = float(rows.loc[rows["item"] == "budget_gbp", "mean"].max())
+    unit = 1e6 if saving_ax.get_ylabel() == "£ million" else 1e3
+    saving_top = max(abs(v) for v in saving_ax.get_ylim()) * unit
+    budget_top = max(abs(v) for v in budget_ax.get_ylim()) * 1e6
+    assert extent <= saving_top <= 2 * extent  # fits the saving, whatever the budget
+    assert saving_top < budget <= budget_top
+    assert alt and "reinvested over the period in total" in alt[0]
