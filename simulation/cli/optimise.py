@@ -164,11 +164,13 @@ def optimise(args: argparse.Namespace, out: Console, err: Console) -> int:
         diff = info[key]["objective"]
         spend = info[key]["spend_gbp"]
         unit = info["objective"]["unit"]
+        # As the report says it: an interval across zero is no clear difference.
+        clear = diff["low"] > 0 or diff["high"] < 0
         _say(
             out,
             f"  against {label}: {diff['mean']:+,.1f} {unit} (95% CI {diff['low']:+,.1f} to "
-            f"{diff['high']:+,.1f}); total spend {_money(spend['mean'])} a year "
-            f"({_money(spend['low'])} to {_money(spend['high'])})",
+            f"{diff['high']:+,.1f}{'' if clear else ': no clear difference'}); total spend "
+            f"{_money(spend['mean'])} a year ({_money(spend['low'])} to {_money(spend['high'])})",
         )
     _say(out, f"Recommended scenario: {result.folder / info['recommended_file']}")
     _say(out, f"Results written to {result.folder}")

@@ -144,6 +144,12 @@ def test_the_command_prints_the_choice_and_refuses_a_finished_folder(done, tmp_p
     assert code == 0
     assert "was chosen from 3 finalists" in out and "against today's plan" in out
     folder = Path(out.strip().splitlines()[-1].removeprefix("Results written to "))
+    # Each comparison says whether its interval leaves out zero, as the report does.
+    selection = json.loads((folder / "selection.json").read_text())
+    for key, label in (("versus_today", "today's plan"), ("versus_runner_up", "the runner-up")):
+        diff = selection[key]["objective"]
+        [line] = [s for s in out.splitlines() if s.startswith(f"  against {label}:")]
+        assert ("no clear difference" in line) == (diff["low"] <= 0 <= diff["high"])
     assert folder.is_dir()
     assert main(["optimise", "--resume", str(folder)]) == 2
     assert "is a finished optimisation: nothing to resume" in capsys.readouterr().err
