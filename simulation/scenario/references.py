@@ -351,7 +351,8 @@ def _dated_problems(s: Scenario) -> Iterator[tuple[Path_, str]]:
                     (
                         f"{change.to} staffed beds is more than the {funded} beds "
                         f"{change.unit!r} is funded for on {change.date:%Y-%m-%d}; staffed "
-                        "beds are the funded beds that can be opened (null: all of them)"
+                        "beds are the funded beds that can be opened (every one of them: null in "
+                        "a file, all on the web page)"
                     ),
                 )
         elif isinstance(change, SetPlaces) and change.team not in teams:

@@ -584,7 +584,7 @@ CASES = {
         [
             "30 staffed beds is more than the 24 beds 'Beacon Low Secure' is funded for on "
             "2026-06-01",
-            "(null: all of them)",
+            "(every one of them: null in a file, all on the web page)",
         ],
     ),
     "duplicate key": (
