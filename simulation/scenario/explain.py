@@ -305,6 +305,9 @@ def _message(error: ErrorDetails, slot: Slot | None, missing_field: str | None) 
         return f"expected {expected(slot)}, got {len(value)}"
     if kind == "string_too_short":
         return f"expected {expected(slot)}, got empty text"
+    if kind == "string_too_long" and isinstance(value, str):
+        limit = int(ctx.get("max_length", 0))
+        return f"expected text of at most {limit:,} characters, got {len(value):,}"
     if kind == "finite_number":
         return f"expected {expected(slot)}, got {given(value)} (not a finite number)"
     message = f"expected {expected(slot)}, got {given(value)}"

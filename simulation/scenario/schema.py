@@ -179,6 +179,11 @@ PlaceCount = Annotated[int, Field(ge=0, le=MAX_PLACES)]
 RatePer100k = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
 
 
+MAX_DESCRIPTION = 20_000
+Description = Annotated[str, Field(max_length=MAX_DESCRIPTION)]
+"""A scenario's words about itself: some paragraphs at most, shown on the page and report."""
+
+
 class Strict(BaseModel):
     """Base for every scenario part: unknown fields refused, instances frozen."""
 
@@ -738,7 +743,7 @@ class Scenario(Strict):
     """A whole collaborative and one set of choices for it. Build with ``load_scenario``."""
 
     name: ScenarioName
-    description: str = ""
+    description: Description = ""
     start_date: dt.date
     horizon_years: Annotated[float, Field(gt=0, le=50, allow_inf_nan=False)]
     warmup_days: Annotated[float, Field(ge=0, le=36500, allow_inf_nan=False)] = 0.0

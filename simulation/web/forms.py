@@ -27,8 +27,8 @@ from typing import Any
 
 import yaml
 
-from simulation.core.problems import Problem
-from simulation.scenario.schema import PATHWAY_LABELS, Scenario
+from simulation.core.problems import InputError, Problem
+from simulation.scenario.schema import MAX_DESCRIPTION, PATHWAY_LABELS, Scenario
 from simulation.scenario.yamlsource import format_path
 
 Path_ = tuple[str | int, ...]
@@ -382,6 +382,18 @@ def apply_form(
             _own_list(data, str(field.path[0]), scenario)
         _set(data, field.path, _parsed(given, field))
     given_description = submitted.get("description", scenario.description).strip()
+    if len(given_description) > MAX_DESCRIPTION:  # said so, before the file is too large
+        raise InputError(
+            [
+                Problem(
+                    "the form",
+                    None,
+                    "description",
+                    f"the description is {len(given_description):,} characters long; "
+                    f"a description is at most {MAX_DESCRIPTION:,}",
+                )
+            ]
+        )
     if given_description != scenario.description.strip():
         data["description"] = given_description
     removed = {

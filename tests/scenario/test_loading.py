@@ -698,6 +698,18 @@ def test_a_scenario_name_windows_keeps_for_a_device_is_refused(name: str) -> Non
     assert load_scenario_dict(demo_scenario("console")).name == "console"
 
 
+def test_text_too_long_says_how_long_it_may_be() -> None:
+    data = demo_scenario()
+    data["description"] = "x" * 20_001
+    data["units"][0]["name"] = "U" * 81
+    with pytest.raises(InputError) as caught:
+        load_scenario_dict(data)
+    assert {(p.field, p.message) for p in caught.value.problems} >= {
+        ("description", "expected text of at most 20,000 characters, got 20,001"),
+        ("units[0].name", "expected text of at most 80 characters, got 81"),
+    }
+
+
 def test_names_in_any_alphabet_with_accents_and_dashes_are_fine() -> None:
     data = demo_scenario()
     name = "Ynys Môn – Gogledd Cymru (Café) Ł"

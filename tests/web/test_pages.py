@@ -168,6 +168,18 @@ def test_half_a_dated_change_is_shown_with_the_other_problems(client: TestClient
     assert share and "expected a percentage from 0 to 100" in html.unescape(share.group(1))
 
 
+def test_a_description_too_long_is_named_as_the_description_not_the_file(
+    client: TestClient, tmp_path: Path
+) -> None:
+    before = _file(tmp_path)
+    refused = _post(client, "/scenarios/mine/save", description="x" * 300_000)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    text = html.unescape(refused.text)  # type: ignore[attr-defined]
+    assert "description: the description is 300,000 characters long; a description is" in text
+    assert "larger than" not in text
+    assert _file(tmp_path) == before
+
+
 def test_the_check_never_writes_and_shows_the_yaml_to_be_saved(
     client: TestClient, tmp_path: Path
 ) -> None:
