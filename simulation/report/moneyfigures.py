@@ -123,16 +123,7 @@ def spend_chart(runs: Sequence[RunFolder]) -> Chart:
                 mean = total["Mean (£)"].to_numpy(dtype=float) / 1e6
                 low = total["95% CI low (£)"].to_numpy(dtype=float) / 1e6
                 high = total["95% CI high (£)"].to_numpy(dtype=float) / 1e6
-                ok = ~(np.isnan(low) | np.isnan(high))
-                ax.errorbar(
-                    offset[ok],
-                    mean[ok],
-                    yerr=np.vstack([mean - low, high - mean])[:, ok],
-                    fmt="none",
-                    ecolor=TEXT,
-                    elinewidth=1.0,
-                    capsize=2.5,
-                )
+                _whiskers(ax, offset, mean, low, high, elinewidth=1.0, capsize=2.5)
             ax.set_xticks(x)
             ax.set_xticklabels(years)
             ax.set_title(pathway_label(pathway))
@@ -230,6 +221,29 @@ def ledger_frame(runs: Sequence[RunFolder]) -> pd.DataFrame:
     return pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
 
 
+def _whiskers(
+    ax: Axes,
+    x: np.ndarray,
+    mean: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    elinewidth: float,
+    capsize: float,
+) -> np.ndarray:
+    """95% whiskers from ``low`` to ``high`` where all three are known; returns where."""
+    ok: np.ndarray = ~(np.isnan(low) | np.isnan(high) | np.isnan(mean))
+    ax.errorbar(
+        x[ok],
+        mean[ok],
+        yerr=np.vstack([mean - low, high - mean])[:, ok],
+        fmt="none",
+        ecolor=TEXT,
+        elinewidth=elinewidth,
+        capsize=capsize,
+    )
+    return ok
+
+
 def _ledger_bars(
     ax: Axes,
     sel: pd.DataFrame,
@@ -253,16 +267,7 @@ def _ledger_bars(
         if "ci_low" in rows:
             low = rows["ci_low"].to_numpy(dtype=float) / scale
             high = rows["ci_high"].to_numpy(dtype=float) / scale
-            ok = ~(np.isnan(low) | np.isnan(high) | np.isnan(mean))
-            ax.errorbar(
-                offset[ok],
-                mean[ok],
-                yerr=np.vstack([mean - low, high - mean])[:, ok],
-                fmt="none",
-                ecolor=TEXT,
-                elinewidth=0.9,
-                capsize=2,
-            )
+            ok = _whiskers(ax, offset, mean, low, high, elinewidth=0.9, capsize=2)
             top = np.where(ok, np.maximum(top, np.nan_to_num(high)), top)
         drawn[item] = (offset, np.nan_to_num(mean), top)
     ax.axhline(0, color=TEXT, linewidth=0.8)
