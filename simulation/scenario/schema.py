@@ -50,7 +50,6 @@ PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 # Upper limits far above anything real, so that a slip of the keyboard (1e308) is refused
 # rather than summed to infinity in the results.
