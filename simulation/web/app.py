@@ -600,10 +600,10 @@ async def start_job(request: Request) -> Response:
             return site.refusal(
                 request, 422, f"{item.stem} has problems: {error.problems[0]}", path.stem
             )
-    if len(loaded) > 1:
-        for problem in period_problems(loaded[0], loaded[1:]):
-            name = problem.file.removeprefix("scenario ")
-            return site.refusal(request, 422, f"{name} {problem.message}.", path.stem)
+    other_period = period_problems(loaded[0], loaded[1:])
+    if other_period:  # the alternative (this page's scenario) against the base
+        message = other_period[0].message
+        return site.refusal(request, 422, f"{path.stem} {message}.", path.stem)
     job = site.store.add(
         [site.workspace.relative(p) for p in paths],
         int(count),

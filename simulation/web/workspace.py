@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -182,12 +183,7 @@ class Workspace:
         while pending and not problems:
             current = pending.pop()
             folder = Path(current.file).parent
-            for field in REFERENCES:
-                value: Any = current.data if isinstance(current.data, dict) else {}
-                for key in field:
-                    value = value.get(key) if isinstance(value, dict) else None
-                if not isinstance(value, str) or not value.strip():
-                    continue
+            for field, value in _references(current.data):
                 target = folder / value
                 if not self.inside(target):
                     problems.append(
@@ -298,11 +294,8 @@ class Workspace:
             except InputError:
                 continue
             targets = set()
-            for field in REFERENCES:
-                value: Any = data if isinstance(data, dict) else {}
-                for key in field:
-                    value = value.get(key) if isinstance(value, dict) else None
-                if field != ("census",) and isinstance(value, str) and value.strip():
+            for field, value in _references(data):
+                if field != ("census",):
                     try:
                         targets.add((path.parent / value).resolve())
                     except (OSError, RuntimeError):  # a loop of symbolic links
@@ -340,6 +333,16 @@ class Workspace:
                 ]
             )
         path.unlink()
+
+
+def _references(data: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Each field of :data:`REFERENCES` that a scenario's own data sets, with the file named."""
+    for field in REFERENCES:
+        value: Any = data if isinstance(data, dict) else {}
+        for key in field:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and value.strip():
+            yield field, value
 
 
 def name_problem(name: str) -> str:
